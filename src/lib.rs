@@ -1,1 +1,33 @@
+//! commons-nostr: Bitcoin Commons governance made observable on Nostr, and Lightning zaps
+//! turned into quadratic votes.
+//!
+//! The wire contract lives in `../shared/DESIGN.md`; this crate is organised so each rule of it
+//! can be found by name:
+//!
+//! - [`configuration`]: layered settings, validated at load.
+//! - [`keys`]: secret-key loading (`env:` or file), permission checks, key generation.
+//! - [`events`]: every event kind, tag name and `d` value, and the builders for them.
+//! - [`nips::nip57`]: zap-receipt validation (pure).
+//! - [`merkle`]: RFC 9162 Merkle tree hashes and consistency proofs (pure).
+//! - [`entities`] and [`db`]: the schema as sea-orm entities, connection and migrations.
+//! - [`cli`]: the `commons-nostr` command line.
 
+pub mod actors;
+pub mod cli;
+pub mod configuration;
+pub mod db;
+pub mod embedded_relay;
+pub mod entities;
+pub mod events;
+pub mod governance_action;
+pub mod http;
+pub mod keys;
+pub mod lnurl;
+pub mod merkle;
+pub mod metrics;
+pub mod nips;
+pub mod outbox;
+pub mod startup;
+pub mod supervision;
+pub mod telemetry;
+pub mod zap_provider;

@@ -1,1 +1,5 @@
-fn main(){}
+//! The `commons-nostr` binary: see [`commons_nostr::cli`].
+
+fn main() -> std::process::ExitCode {
+    commons_nostr::cli::main()
+}

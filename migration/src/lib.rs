@@ -1,6 +1,76 @@
+//! The commons-nostr schema as sea-orm migrations.
+//!
+//! One file per concern, applied in name order:
+//!
+//! | migration | tables |
+//! |---|---|
+//! | [`m20261120_000100_create_outbox`] | `outbox_events`, `outbox_deliveries` |
+//! | [`m20261120_000200_create_zaps`] | `zap_receipts`, `rejected_receipts` |
+//! | [`m20261120_000300_create_governance`] | `governance_proposals`, `contributions`, `proposal_zap_votes` |
+//! | [`m20261120_000400_create_audit_log`] | `audit_log` |
+//! | [`m20261120_000500_create_relay_cursors`] | `relay_cursors` |
+//!
+//! Conventions every migration follows, so the schema reads the same on SQLite and PostgreSQL:
+//!
+//! - timestamps are `BIGINT` unix seconds, never a database-specific time type;
+//! - every primary key is an auto-incrementing `BIGINT` named `id`;
+//! - every uniqueness rule is a named `UNIQUE` index (`ux_<table>_<columns>`), so the database,
+//!   not the code, is what makes "record once" true; plain indexes are `ix_<table>_<columns>`;
+//! - each migration runs in a transaction on every backend (both have transactional DDL), so a
+//!   failed one leaves nothing half-made, and `down` drops exactly what `up` made.
+
 pub use sea_orm_migration::prelude::*;
+/// Re-exported so callers can read [`MigratorTrait::get_migration_with_status`] results.
+pub use sea_orm_migration::MigrationStatus;
+
+pub mod m20261120_000100_create_outbox;
+pub mod m20261120_000200_create_zaps;
+pub mod m20261120_000300_create_governance;
+pub mod m20261120_000400_create_audit_log;
+pub mod m20261120_000500_create_relay_cursors;
+
+/// Every migration of the service, oldest first.
 pub struct Migrator;
+
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> { vec![] }
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261120_000100_create_outbox::Migration),
+            Box::new(m20261120_000200_create_zaps::Migration),
+            Box::new(m20261120_000300_create_governance::Migration),
+            Box::new(m20261120_000400_create_audit_log::Migration),
+            Box::new(m20261120_000500_create_relay_cursors::Migration),
+        ]
+    }
+}
+
+/// Builds a `UNIQUE` index named `name` on `columns` of `table`.
+pub(crate) fn unique_index<T, C, I>(name: &str, table: T, columns: I) -> IndexCreateStatement
+where
+    T: IntoIden,
+    C: IntoIden,
+    I: IntoIterator<Item = C>,
+{
+    let mut index = Index::create();
+    index.name(name).table(table).unique();
+    for column in columns {
+        index.col(column);
+    }
+    index.to_owned()
+}
+
+/// Builds a plain (non-unique) index named `name` on `columns` of `table`.
+pub(crate) fn plain_index<T, C, I>(name: &str, table: T, columns: I) -> IndexCreateStatement
+where
+    T: IntoIden,
+    C: IntoIden,
+    I: IntoIterator<Item = C>,
+{
+    let mut index = Index::create();
+    index.name(name).table(table);
+    for column in columns {
+        index.col(column);
+    }
+    index.to_owned()
 }

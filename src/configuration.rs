@@ -1,0 +1,936 @@
+//! Settings: layered with the `config` crate and validated once, at the edge.
+//!
+//! Layers, later ones winning: the embedded `settings/default.toml` (a working development
+//! setup), the file given with `--config FILE`, then environment variables
+//! `COMMONS__<SECTION>__<KEY>` (`COMMONS__NOSTR__PUBLISH_INTERVAL_SECS=60`,
+//! `COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS=...`, lists comma-separated).
+//!
+//! The raw, serde-shaped layer ([`RawSettings`]) is private to loading; the rest of the service
+//! only ever sees [`Settings`], whose fields cannot hold a value that failed validation: relay
+//! URLs are parsed, addresses are socket addresses, secret locations are [`SecretSource`]s.
+//! Unknown keys are refused, so a typo in a production file stops start-up instead of being
+//! silently ignored. Every error names the offending key ([`SettingsError`]).
+//!
+//! Secrets are never read here: settings only say *where* a secret lives. Reading and checking
+//! them is [`crate::keys`]'s job, so a `Settings` value is safe to log, hash and print.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use nostr_sdk::{PublicKey, RelayUrl};
+use serde::{Deserialize, Serialize};
+
+use crate::keys::SecretSource;
+
+/// The development settings, compiled into the binary so `commons-nostr` runs anywhere.
+pub const DEFAULT_SETTINGS: &str = include_str!("../settings/default.toml");
+
+/// Prefix of environment overrides: `COMMONS__SECTION__KEY`.
+pub const ENV_PREFIX: &str = "COMMONS";
+
+/// A setting that failed validation. Displays as `key: problem`, the key in dotted form.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{key}: {problem}")]
+    Invalid { key: String, problem: String },
+    #[error("settings: {0}")]
+    Load(String),
+}
+
+impl SettingsError {
+    pub fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        SettingsError::Invalid {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The dotted key the error is about, when it is about one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            SettingsError::Invalid { key, .. } => Some(key),
+            SettingsError::Load(_) => None,
+        }
+    }
+}
+
+/// Validated settings for the whole service.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub http: HttpSettings,
+    pub logging: LoggingSettings,
+    pub nostr: NostrSettings,
+    pub governance: GovernanceSettings,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerSettings {
+    pub id: String,
+    /// The server key, which signs status (30078), health (30079) and audit heads (30080).
+    pub nsec_path: SecretSource,
+    /// Development only: create missing key and token files (mode 0600) on start-up.
+    pub generate_missing_keys: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://...` or `postgres://...`. Never logged whole: it may carry a password.
+    #[serde(serialize_with = "serialize_redacted_url")]
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpSettings {
+    pub bind: SocketAddr,
+    pub admin_token: SecretSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoggingSettings {
+    pub format: LogFormat,
+    /// A `tracing_subscriber::EnvFilter` directive; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NostrSettings {
+    pub enabled: bool,
+    /// External relays. The embedded relay, when enabled, is added to these at start-up.
+    pub relays: Vec<RelayUrl>,
+    pub publish_interval_secs: u64,
+    pub governance_config: String,
+    /// Seconds a health change must hold before a 30079 event is published.
+    pub health_debounce_secs: u64,
+    /// Seconds subtracted from a relay's receipt cursor when asking for what was missed.
+    pub backfill_margin_secs: u64,
+    pub reconnect: ReconnectSettings,
+    pub embedded_relay: EmbeddedRelaySettings,
+    /// Enabled bots by name, in name order.
+    pub bots: BTreeMap<String, BotSettings>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReconnectSettings {
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    pub connect_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbeddedRelaySettings {
+    pub enabled: bool,
+    pub bind: SocketAddr,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BotSettings {
+    pub nsec_path: SecretSource,
+    pub npub: Option<PublicKey>,
+    pub lightning_address: String,
+    pub zapper_pubkey: Option<PublicKey>,
+    pub profile: ProfileSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettings {
+    pub name: String,
+    #[serde(default)]
+    pub about: String,
+    #[serde(default)]
+    pub picture: String,
+}
+
+/// Every parameter of DESIGN.md's "Votes" section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GovernanceSettings {
+    pub participation_window_days: u32,
+    pub cooling_off_threshold_btc: f64,
+    pub cooling_off_days: u32,
+    pub participation_floor: f64,
+    pub weight_cap: f64,
+    /// Vote weight a proposal needs, by tier 1 to 5.
+    pub tier_thresholds: Vec<f64>,
+    pub veto_threshold: f64,
+}
+
+impl Default for GovernanceSettings {
+    fn default() -> Self {
+        GovernanceSettings {
+            participation_window_days: 90,
+            cooling_off_threshold_btc: 0.1,
+            cooling_off_days: 30,
+            participation_floor: 0.1,
+            weight_cap: 0.05,
+            tier_thresholds: vec![100.0, 500.0, 1000.0, 2500.0, 5000.0],
+            veto_threshold: 0.4,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The raw layer: what the files and environment say, before validation.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    server: RawServer,
+    database: RawDatabase,
+    http: RawHttp,
+    #[serde(default)]
+    logging: RawLogging,
+    nostr: RawNostr,
+    #[serde(default)]
+    governance: GovernanceSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    id: String,
+    nsec_path: String,
+    #[serde(default)]
+    generate_missing_keys: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    bind: String,
+    admin_token: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLogging {
+    #[serde(default = "default_log_format")]
+    format: String,
+    #[serde(default = "default_log_level")]
+    level: String,
+}
+
+impl Default for RawLogging {
+    fn default() -> Self {
+        RawLogging {
+            format: default_log_format(),
+            level: default_log_level(),
+        }
+    }
+}
+
+fn default_log_format() -> String {
+    "human".into()
+}
+fn default_log_level() -> String {
+    "info".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNostr {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    relays: Vec<String>,
+    #[serde(default = "default_publish_interval")]
+    publish_interval_secs: u64,
+    governance_config: String,
+    #[serde(default = "default_health_debounce")]
+    health_debounce_secs: u64,
+    #[serde(default = "default_backfill_margin")]
+    backfill_margin_secs: u64,
+    #[serde(default)]
+    reconnect: RawReconnect,
+    #[serde(default)]
+    embedded_relay: RawEmbeddedRelay,
+    #[serde(default)]
+    bots: BTreeMap<String, RawBot>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_publish_interval() -> u64 {
+    3600
+}
+fn default_health_debounce() -> u64 {
+    5
+}
+fn default_backfill_margin() -> u64 {
+    600
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawReconnect {
+    initial_backoff_ms: u64,
+    max_backoff_ms: u64,
+    connect_timeout_ms: u64,
+}
+
+impl Default for RawReconnect {
+    fn default() -> Self {
+        RawReconnect {
+            initial_backoff_ms: 500,
+            max_backoff_ms: 60_000,
+            connect_timeout_ms: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmbeddedRelay {
+    #[serde(default)]
+    enabled: bool,
+    #[serde(default = "default_embedded_bind")]
+    bind: String,
+}
+
+impl Default for RawEmbeddedRelay {
+    fn default() -> Self {
+        RawEmbeddedRelay {
+            enabled: false,
+            bind: default_embedded_bind(),
+        }
+    }
+}
+
+fn default_embedded_bind() -> String {
+    "127.0.0.1:7777".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBot {
+    #[serde(default = "yes")]
+    enabled: bool,
+    nsec_path: String,
+    #[serde(default)]
+    npub: Option<String>,
+    lightning_address: String,
+    #[serde(default)]
+    zapper_pubkey: Option<String>,
+    profile: ProfileSettings,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+/// Where the settings come from. `env` is the environment to read `COMMONS__*` overrides
+/// from; the process environment in production, a map in tests (so tests stay parallel-safe).
+pub struct SettingsSources<'a> {
+    pub config_file: Option<&'a Path>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl<'a> SettingsSources<'a> {
+    /// The embedded defaults, an optional file, and the process environment.
+    pub fn from_process(config_file: Option<&'a Path>) -> Self {
+        SettingsSources {
+            config_file,
+            env: std::env::vars()
+                .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+                .collect(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads and validates the layered settings.
+    pub fn load(sources: SettingsSources<'_>) -> Result<Settings, SettingsError> {
+        let mut builder =
+            Config::builder().add_source(File::from_str(DEFAULT_SETTINGS, FileFormat::Toml));
+        if let Some(path) = sources.config_file {
+            if !path.is_file() {
+                return Err(SettingsError::Load(format!(
+                    "config file {} does not exist or is not a file",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        let env: config::Map<String, String> = sources
+            .env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
+            .collect();
+        builder = builder.add_source(
+            Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("nostr.relays")
+                .with_list_parse_key("governance.tier_thresholds")
+                .source(Some(env)),
+        );
+        let raw: RawSettings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| SettingsError::Load(e.to_string()))?;
+        raw.validate()
+    }
+
+    /// Every relay the service talks to: the configured ones, then the embedded relay's
+    /// (given its bound address, which may differ from the setting when it asked for port 0).
+    pub fn relay_urls(&self, embedded: Option<SocketAddr>) -> Vec<RelayUrl> {
+        let mut urls = self.nostr.relays.clone();
+        if let Some(addr) = embedded {
+            if let Ok(url) = RelayUrl::parse(&format!("ws://{addr}")) {
+                if !urls.contains(&url) {
+                    urls.push(url);
+                }
+            }
+        }
+        urls
+    }
+
+    /// A canonical JSON rendering of the effective settings (secret locations only, never
+    /// secrets; the database URL redacted). Hashed into the status event's `config_hash`.
+    pub fn canonical_json(&self) -> String {
+        // serde_json::Value's maps are ordered (BTreeMap), so the rendering is canonical.
+        serde_json::to_value(self)
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl RawSettings {
+    fn validate(self) -> Result<Settings, SettingsError> {
+        let server = ServerSettings {
+            id: non_empty("server.id", self.server.id)?,
+            nsec_path: SecretSource::parse("server.nsec_path", &self.server.nsec_path)?,
+            generate_missing_keys: self.server.generate_missing_keys,
+        };
+        if server.id.len() > 64 || server.id.chars().any(|c| c.is_whitespace()) {
+            return Err(SettingsError::invalid(
+                "server.id",
+                "must be at most 64 characters with no white space",
+            ));
+        }
+
+        let url = self.database.url.trim().to_string();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(SettingsError::invalid(
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
+        }
+        let database = DatabaseSettings { url };
+
+        let http = HttpSettings {
+            bind: parse_socket_addr("http.bind", &self.http.bind)?,
+            admin_token: SecretSource::parse("http.admin_token", &self.http.admin_token)?,
+        };
+
+        let format = match self.logging.format.as_str() {
+            "human" => LogFormat::Human,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(SettingsError::invalid(
+                    "logging.format",
+                    format!("must be \"human\" or \"json\", not {other:?}"),
+                ))
+            }
+        };
+        if tracing_subscriber::EnvFilter::try_new(&self.logging.level).is_err() {
+            return Err(SettingsError::invalid(
+                "logging.level",
+                format!(
+                    "{:?} is not a log filter (try \"info\")",
+                    self.logging.level
+                ),
+            ));
+        }
+        let logging = LoggingSettings {
+            format,
+            level: self.logging.level,
+        };
+
+        let nostr = self.nostr.validate()?;
+        let governance = validate_governance(self.governance)?;
+
+        Ok(Settings {
+            server,
+            database,
+            http,
+            logging,
+            nostr,
+            governance,
+        })
+    }
+}
+
+impl RawNostr {
+    fn validate(self) -> Result<NostrSettings, SettingsError> {
+        let mut relays = Vec::with_capacity(self.relays.len());
+        for (i, raw) in self.relays.iter().enumerate() {
+            let key = format!("nostr.relays[{i}]");
+            let url = parse_relay_url(&key, raw)?;
+            if relays.contains(&url) {
+                return Err(SettingsError::invalid(
+                    key,
+                    format!("{raw} is listed twice"),
+                ));
+            }
+            relays.push(url);
+        }
+        if self.publish_interval_secs == 0 {
+            return Err(SettingsError::invalid(
+                "nostr.publish_interval_secs",
+                "must be at least 1",
+            ));
+        }
+        let governance_config = non_empty("nostr.governance_config", self.governance_config)?;
+        let reconnect = ReconnectSettings {
+            initial_backoff_ms: self.reconnect.initial_backoff_ms.max(1),
+            max_backoff_ms: self.reconnect.max_backoff_ms,
+            connect_timeout_ms: self.reconnect.connect_timeout_ms,
+        };
+        if reconnect.max_backoff_ms < reconnect.initial_backoff_ms {
+            return Err(SettingsError::invalid(
+                "nostr.reconnect.max_backoff_ms",
+                "must be at least nostr.reconnect.initial_backoff_ms",
+            ));
+        }
+        if reconnect.connect_timeout_ms == 0 {
+            return Err(SettingsError::invalid(
+                "nostr.reconnect.connect_timeout_ms",
+                "must be at least 1",
+            ));
+        }
+        let embedded_relay = EmbeddedRelaySettings {
+            enabled: self.embedded_relay.enabled,
+            bind: parse_socket_addr("nostr.embedded_relay.bind", &self.embedded_relay.bind)?,
+        };
+        if self.enabled && relays.is_empty() && !embedded_relay.enabled {
+            return Err(SettingsError::invalid(
+                "nostr.relays",
+                "no relay configured and nostr.embedded_relay is disabled",
+            ));
+        }
+
+        let mut bots = BTreeMap::new();
+        for (name, raw) in self.bots {
+            if !raw.enabled {
+                continue;
+            }
+            let prefix = format!("nostr.bots.{name}");
+            if !is_bot_name(&name) {
+                return Err(SettingsError::invalid(
+                    prefix,
+                    "bot names are lowercase letters, digits, '-' and '_'",
+                ));
+            }
+            bots.insert(name, raw.validate(&prefix)?);
+        }
+        if self.enabled && !bots.contains_key("gov") {
+            return Err(SettingsError::invalid(
+                "nostr.bots.gov",
+                "the gov bot is required: it publishes governance actions and tallies",
+            ));
+        }
+
+        Ok(NostrSettings {
+            enabled: self.enabled,
+            relays,
+            publish_interval_secs: self.publish_interval_secs,
+            governance_config,
+            health_debounce_secs: self.health_debounce_secs,
+            backfill_margin_secs: self.backfill_margin_secs,
+            reconnect,
+            embedded_relay,
+            bots,
+        })
+    }
+}
+
+impl RawBot {
+    fn validate(self, prefix: &str) -> Result<BotSettings, SettingsError> {
+        let nsec_path = SecretSource::parse(&format!("{prefix}.nsec_path"), &self.nsec_path)?;
+        let npub = match self.npub.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(parse_public_key(&format!("{prefix}.npub"), text)?),
+        };
+        let zapper_pubkey = match self.zapper_pubkey.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(parse_public_key(&format!("{prefix}.zapper_pubkey"), text)?),
+        };
+        let lightning_address = self.lightning_address.trim().to_string();
+        if !is_lightning_address(&lightning_address) {
+            return Err(SettingsError::invalid(
+                format!("{prefix}.lightning_address"),
+                format!("{lightning_address:?} is not a lightning address (name@domain)"),
+            ));
+        }
+        if self.profile.name.trim().is_empty() {
+            return Err(SettingsError::invalid(
+                format!("{prefix}.profile.name"),
+                "must not be empty",
+            ));
+        }
+        Ok(BotSettings {
+            nsec_path,
+            npub,
+            lightning_address,
+            zapper_pubkey,
+            profile: self.profile,
+        })
+    }
+}
+
+fn validate_governance(g: GovernanceSettings) -> Result<GovernanceSettings, SettingsError> {
+    let fraction = |key: &str, v: f64| {
+        if v.is_finite() && v > 0.0 && v <= 1.0 {
+            Ok(())
+        } else {
+            Err(SettingsError::invalid(
+                format!("governance.{key}"),
+                format!("must be a number above 0 and at most 1, not {v}"),
+            ))
+        }
+    };
+    fraction("participation_floor", g.participation_floor)?;
+    fraction("weight_cap", g.weight_cap)?;
+    fraction("veto_threshold", g.veto_threshold)?;
+    if !(g.cooling_off_threshold_btc.is_finite() && g.cooling_off_threshold_btc > 0.0) {
+        return Err(SettingsError::invalid(
+            "governance.cooling_off_threshold_btc",
+            "must be a positive number",
+        ));
+    }
+    if g.participation_window_days == 0 {
+        return Err(SettingsError::invalid(
+            "governance.participation_window_days",
+            "must be at least 1",
+        ));
+    }
+    if g.tier_thresholds.len() != 5 {
+        return Err(SettingsError::invalid(
+            "governance.tier_thresholds",
+            format!(
+                "needs 5 values (tiers 1 to 5), found {}",
+                g.tier_thresholds.len()
+            ),
+        ));
+    }
+    if g.tier_thresholds
+        .iter()
+        .any(|t| !t.is_finite() || *t <= 0.0)
+    {
+        return Err(SettingsError::invalid(
+            "governance.tier_thresholds",
+            "every threshold must be a positive number",
+        ));
+    }
+    Ok(g)
+}
+
+fn non_empty(key: &str, value: String) -> Result<String, SettingsError> {
+    let value = value.trim().to_string();
+    if value.is_empty() {
+        Err(SettingsError::invalid(key, "must not be empty"))
+    } else {
+        Ok(value)
+    }
+}
+
+fn parse_socket_addr(key: &str, raw: &str) -> Result<SocketAddr, SettingsError> {
+    raw.trim().parse().map_err(|_| {
+        SettingsError::invalid(
+            key,
+            format!("{raw:?} is not an address like 127.0.0.1:8080"),
+        )
+    })
+}
+
+/// Parses a relay URL, accepting only `ws://` and `wss://`.
+pub fn parse_relay_url(key: &str, raw: &str) -> Result<RelayUrl, SettingsError> {
+    let not_ws = || SettingsError::invalid(key, "not a ws:// or wss:// URL");
+    let parsed = url::Url::parse(raw.trim()).map_err(|_| not_ws())?;
+    if !matches!(parsed.scheme(), "ws" | "wss") || parsed.host_str().is_none() {
+        return Err(not_ws());
+    }
+    RelayUrl::parse(raw.trim()).map_err(|_| not_ws())
+}
+
+fn parse_public_key(key: &str, raw: &str) -> Result<PublicKey, SettingsError> {
+    PublicKey::parse(raw)
+        .map_err(|_| SettingsError::invalid(key, "not an npub1... or 64-hex public key"))
+}
+
+fn is_bot_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn is_lightning_address(address: &str) -> bool {
+    match address.split_once('@') {
+        Some((name, domain)) => {
+            !name.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
+                && domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        }
+        None => false,
+    }
+}
+
+fn serialize_redacted_url<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact_url(url))
+}
+
+/// The URL with any password replaced by `***`, for logs and hashes.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+/// The default path of a bot's key file, used by `keygen` when settings name no file.
+pub fn default_key_path(bot: &str) -> PathBuf {
+    PathBuf::from(format!("data/keys/{bot}.nsec"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: Option<&str>, env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        if let Some(text) = toml {
+            std::fs::write(&path, text).unwrap();
+        }
+        Settings::load(SettingsSources {
+            config_file: toml.map(|_| path.as_path()),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+    }
+
+    fn key_of(r: Result<Settings, SettingsError>) -> String {
+        r.unwrap_err().key().unwrap_or("<none>").to_string()
+    }
+
+    #[test]
+    fn embedded_defaults_are_valid() {
+        let s = load(None, &[]).unwrap();
+        assert_eq!(s.nostr.publish_interval_secs, 3600);
+        assert!(s.nostr.embedded_relay.enabled);
+        assert!(s.server.generate_missing_keys);
+        assert_eq!(
+            s.nostr.bots.keys().collect::<Vec<_>>(),
+            ["dev", "gov", "network", "research"]
+        );
+        assert_eq!(s.governance, GovernanceSettings::default());
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_env_overrides_file() {
+        let file = r#"
+            [nostr]
+            governance_config = "commons_mainnet"
+            publish_interval_secs = 120
+            relays = ["wss://relay.example.org"]
+            [nostr.bots.gov]
+            nsec_path = "env:GOV_BOT_NSEC"
+            lightning_address = "gov@example.org"
+            [nostr.bots.gov.profile]
+            name = "@BTCCommons_Gov"
+        "#;
+        let s = load(
+            Some(file),
+            &[
+                ("COMMONS__NOSTR__PUBLISH_INTERVAL_SECS", "60"),
+                ("COMMONS__NOSTR__BOTS__DEV__ENABLED", "false"),
+                ("COMMONS__GOVERNANCE__WEIGHT_CAP", "0.1"),
+                (
+                    "COMMONS__NOSTR__RELAYS",
+                    "wss://a.example.org,wss://b.example.org",
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.nostr.governance_config, "commons_mainnet");
+        assert_eq!(s.nostr.publish_interval_secs, 60);
+        assert_eq!(s.governance.weight_cap, 0.1);
+        assert_eq!(s.nostr.relays.len(), 2);
+        assert_eq!(s.nostr.relays[1].as_str(), "wss://b.example.org");
+        assert!(!s.nostr.bots.contains_key("dev"));
+        let gov = &s.nostr.bots["gov"];
+        assert_eq!(gov.nsec_path, SecretSource::Env("GOV_BOT_NSEC".into()));
+        assert_eq!(gov.profile.name, "@BTCCommons_Gov");
+    }
+
+    #[test]
+    fn bad_relay_url_names_its_index() {
+        let r = load(
+            None,
+            &[(
+                "COMMONS__NOSTR__RELAYS",
+                "wss://ok.example.org,https://x.org",
+            )],
+        );
+        let err = r.unwrap_err().to_string();
+        assert_eq!(err, "nostr.relays[1]: not a ws:// or wss:// URL");
+    }
+
+    #[test]
+    fn each_bad_value_names_its_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "COMMONS__NOSTR__PUBLISH_INTERVAL_SECS",
+                "0",
+                "nostr.publish_interval_secs",
+            ),
+            ("COMMONS__HTTP__BIND", "localhost", "http.bind"),
+            ("COMMONS__DATABASE__URL", "mysql://x", "database.url"),
+            ("COMMONS__LOGGING__FORMAT", "xml", "logging.format"),
+            (
+                "COMMONS__GOVERNANCE__WEIGHT_CAP",
+                "1.5",
+                "governance.weight_cap",
+            ),
+            (
+                "COMMONS__GOVERNANCE__VETO_THRESHOLD",
+                "0",
+                "governance.veto_threshold",
+            ),
+            (
+                "COMMONS__GOVERNANCE__TIER_THRESHOLDS",
+                "1,2,3",
+                "governance.tier_thresholds",
+            ),
+            (
+                "COMMONS__NOSTR__BOTS__GOV__NPUB",
+                "npub1garbage",
+                "nostr.bots.gov.npub",
+            ),
+            (
+                "COMMONS__NOSTR__BOTS__GOV__ZAPPER_PUBKEY",
+                "zz",
+                "nostr.bots.gov.zapper_pubkey",
+            ),
+            (
+                "COMMONS__NOSTR__BOTS__DEV__LIGHTNING_ADDRESS",
+                "not-an-address",
+                "nostr.bots.dev.lightning_address",
+            ),
+            (
+                "COMMONS__NOSTR__BOTS__GOV__NSEC_PATH",
+                "",
+                "nostr.bots.gov.nsec_path",
+            ),
+            ("COMMONS__SERVER__NSEC_PATH", "env:", "server.nsec_path"),
+            (
+                "COMMONS__NOSTR__BOTS__GOV__ENABLED",
+                "false",
+                "nostr.bots.gov",
+            ),
+            (
+                "COMMONS__NOSTR__BOTS__Bad__NSEC_PATH",
+                "x",
+                "nostr.bots.bad",
+            ),
+        ];
+        for (var, value, key) in cases {
+            let r = load(None, &[(var, value)]);
+            match r {
+                Err(e) => assert!(
+                    e.to_string().starts_with(key) || e.to_string().contains(key),
+                    "{var}={value}: expected an error naming {key}, got: {e}"
+                ),
+                Ok(_) => panic!("{var}={value} was accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let r = load(Some("[nostr]\npublish_intervl_secs = 5\n"), &[]);
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("publish_intervl_secs"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let r = load(Some("[nostr]\npublish_interval_secs = \"soon\"\n"), &[]);
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("publish_interval_secs"), "{err}");
+    }
+
+    #[test]
+    fn missing_config_file_is_an_error() {
+        let r = Settings::load(SettingsSources {
+            config_file: Some(Path::new("/nonexistent/commons.toml")),
+            env: BTreeMap::new(),
+        });
+        assert!(r
+            .unwrap_err()
+            .to_string()
+            .contains("/nonexistent/commons.toml"));
+    }
+
+    #[test]
+    fn canonical_json_redacts_database_password() {
+        let s = load(
+            None,
+            &[("COMMONS__DATABASE__URL", "postgres://u:hunter2@db/commons")],
+        )
+        .unwrap();
+        let json = s.canonical_json();
+        assert!(!json.contains("hunter2"));
+        assert!(json.contains("postgres://u:***@db/commons"));
+        assert_eq!(
+            key_of(load(None, &[("COMMONS__SERVER__ID", "a b")])),
+            "server.id"
+        );
+    }
+
+    #[test]
+    fn embedded_relay_url_is_appended_once() {
+        let s = load(None, &[]).unwrap();
+        let addr: SocketAddr = "127.0.0.1:4321".parse().unwrap();
+        let urls = s.relay_urls(Some(addr));
+        assert_eq!(urls.len(), 1);
+        assert_eq!(urls[0].as_str(), "ws://127.0.0.1:4321");
+    }
+}

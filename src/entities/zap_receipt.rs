@@ -1,0 +1,47 @@
+//! `zap_receipts`: every accepted NIP-57 zap receipt, recorded exactly once.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "zap_receipts")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// The kind 9735 receipt's event id, hex.
+    #[sea_orm(column_type = "Text", unique)]
+    pub receipt_id: String,
+    /// The BOLT11 invoice's payment hash, hex: one payment, one row.
+    #[sea_orm(column_type = "Text", unique)]
+    pub payment_hash: String,
+    /// The zapped bot's public key, hex.
+    #[sea_orm(column_type = "Text")]
+    pub recipient_pubkey: String,
+    /// The zap request's author, hex: the voter.
+    #[sea_orm(column_type = "Text")]
+    pub sender_pubkey: String,
+    pub amount_msat: i64,
+    /// The `e` tag, when the zap names a proposal by event id.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub proposal_event_id: Option<String>,
+    /// The `a` tag, when the zap names a proposal by address.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub proposal_address: Option<String>,
+    /// The zap request's content (where the vote keyword is).
+    #[sea_orm(column_type = "Text")]
+    pub zap_request_content: String,
+    /// The receipt's own `created_at`.
+    pub receipt_created_at: i64,
+    /// When this service recorded it.
+    pub recorded_at: i64,
+    /// The relay it was first seen on.
+    #[sea_orm(column_type = "Text")]
+    pub relay_url: String,
+    /// The full receipt as NIP-01 JSON.
+    #[sea_orm(column_type = "Text")]
+    pub event_json: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

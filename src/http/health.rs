@@ -1,0 +1,95 @@
+//! `GET /healthz` and `GET /metrics`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use futures::future::join_all;
+use serde::Serialize;
+
+use crate::actors::relay::{GetHealth, LinkState, RelayHealth};
+use crate::db;
+use crate::startup::ServiceHandles;
+use crate::supervision::{ChildStatus, ListChildren, ToChild};
+
+#[derive(Debug, Serialize)]
+pub struct Health {
+    pub status: &'static str,
+    pub uptime_secs: u64,
+    pub database: &'static str,
+    pub relays: Vec<RelayHealth>,
+    pub bots: Vec<BotHealth>,
+    pub outbox_depth: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BotHealth {
+    pub name: String,
+    pub running: bool,
+    pub restarts: u64,
+}
+
+/// Collects the health of every part. Degraded: fewer than half the relays connected, the
+/// database not answering, or a bot down.
+pub async fn collect(h: &ServiceHandles) -> Health {
+    let database_ok = db::ping(&h.db).await;
+    let relays = join_all(h.relay_urls.iter().map(|url| {
+        let relays = h.relays.clone();
+        let url = url.to_string();
+        async move {
+            match relays
+                .send(ToChild {
+                    name: url.clone(),
+                    msg: GetHealth,
+                })
+                .await
+            {
+                Ok(Ok(health)) => health,
+                _ => RelayHealth {
+                    url,
+                    state: LinkState::Disconnected,
+                    last_success: None,
+                    consecutive_failures: 0,
+                },
+            }
+        }
+    }))
+    .await;
+    let bots: Vec<ChildStatus> = h.bots.send(ListChildren).await.unwrap_or_default();
+    let connected = relays
+        .iter()
+        .filter(|r| r.state == LinkState::Connected)
+        .count();
+    let relays_ok = relays.is_empty() || connected * 2 >= relays.len();
+    let bots_ok = bots.iter().all(|b| b.running);
+    let healthy = database_ok && relays_ok && bots_ok;
+    Health {
+        status: if healthy { "healthy" } else { "degraded" },
+        uptime_secs: h.started_at.elapsed().as_secs(),
+        database: if database_ok { "ok" } else { "unreachable" },
+        relays,
+        bots: bots
+            .into_iter()
+            .map(|b| BotHealth {
+                name: b.name,
+                running: b.running,
+                restarts: b.restarts,
+            })
+            .collect(),
+        outbox_depth: h.metrics.outbox_depth.get(),
+    }
+}
+
+pub async fn healthz(h: web::Data<ServiceHandles>) -> HttpResponse {
+    let health = collect(&h).await;
+    let status = if health.status == "healthy" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    HttpResponse::build(status).json(health)
+}
+
+pub async fn metrics(h: web::Data<ServiceHandles>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(h.metrics.render())
+}

@@ -1,0 +1,379 @@
+//! Secrets: where they live, how they are read, and the checks made before trusting them.
+//!
+//! A secret's location is a [`SecretSource`]: `env:VAR` or a file path. Secret keys are accepted
+//! as `nsec1...` bech32 or 64 hex characters, surrounding white space ignored. A file readable by
+//! group or others is refused, as `ssh` refuses a private key: a leaked governance key lets
+//! anyone speak for the project.
+//!
+//! Secret material never reaches a log line or an error message: errors name the setting and the
+//! location (`env:GOV_BOT_NSEC`, a path), never the content. [`nostr_sdk::Keys`]'s own `Debug`
+//! prints only the public key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use nostr_sdk::{Keys, PublicKey, SecretKey, ToBech32};
+use serde::Serialize;
+
+use crate::configuration::{Settings, SettingsError};
+
+/// Where a secret lives: an environment variable or a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum SecretSource {
+    Env(String),
+    File(PathBuf),
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Env(var) => write!(f, "env:{var}"),
+            SecretSource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+impl SecretSource {
+    /// Parses `env:VAR` or a path; `key` names the setting in errors.
+    pub fn parse(key: &str, raw: &str) -> Result<SecretSource, SettingsError> {
+        let raw = raw.trim();
+        if let Some(var) = raw.strip_prefix("env:") {
+            let valid =
+                !var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(SettingsError::invalid(
+                    key,
+                    format!("{raw:?} does not name an environment variable (env:NAME)"),
+                ));
+            }
+            Ok(SecretSource::Env(var.to_string()))
+        } else if raw.is_empty() {
+            Err(SettingsError::invalid(
+                key,
+                "must be env:VARIABLE or a file path",
+            ))
+        } else {
+            Ok(SecretSource::File(PathBuf::from(raw)))
+        }
+    }
+
+    /// Reads the secret text. `env` looks up environment variables (the process environment in
+    /// production, a map in tests).
+    pub fn read(
+        &self,
+        key: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Secret, SettingsError> {
+        match self {
+            SecretSource::Env(var) => match env(var) {
+                Some(value) if !value.trim().is_empty() => Ok(Secret(value.trim().to_string())),
+                Some(_) => Err(SettingsError::invalid(
+                    key,
+                    format!("environment variable {var} is empty"),
+                )),
+                None => Err(SettingsError::invalid(
+                    key,
+                    format!("environment variable {var} is not set"),
+                )),
+            },
+            SecretSource::File(path) => {
+                check_private(key, path)?;
+                let text = fs::read_to_string(path).map_err(|e| {
+                    SettingsError::invalid(key, format!("cannot read {}: {e}", path.display()))
+                })?;
+                Ok(Secret(text.trim().to_string()))
+            }
+        }
+    }
+}
+
+/// Secret text. Its `Debug` and `Display` never show the content.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Refuses a file whose permissions let group or others read or write it.
+pub fn check_private(key: &str, path: &Path) -> Result<(), SettingsError> {
+    let meta = fs::metadata(path)
+        .map_err(|e| SettingsError::invalid(key, format!("cannot read {}: {e}", path.display())))?;
+    if !meta.is_file() {
+        return Err(SettingsError::invalid(
+            key,
+            format!("{} is not a file", path.display()),
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(SettingsError::invalid(
+                key,
+                format!(
+                    "{} is readable by others (mode {mode:o}); run chmod 600 {}",
+                    path.display(),
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parses a secret key given as `nsec1...` or 64 hex characters.
+pub fn parse_secret_key(key: &str, secret: &Secret) -> Result<Keys, SettingsError> {
+    let text = secret.expose();
+    let looks_right = text.starts_with("nsec1")
+        || (text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()));
+    if !looks_right {
+        return Err(SettingsError::invalid(
+            key,
+            "the secret is not an nsec1... key or 64 hex characters",
+        ));
+    }
+    SecretKey::parse(text)
+        .map(Keys::new)
+        .map_err(|_| SettingsError::invalid(key, "the secret is not a valid secret key"))
+}
+
+/// Writes a new secret key to `path` (mode 0600, parent directories 0700) and returns its keys.
+/// Refuses to overwrite an existing file: a lost key cannot be recovered.
+pub fn write_new_key_file(path: &Path) -> Result<Keys, std::io::Error> {
+    let keys = Keys::generate();
+    let nsec = keys
+        .secret_key()
+        .to_bech32()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    write_private_file(path, &nsec)?;
+    Ok(keys)
+}
+
+/// Writes a new random admin token (64 hex characters) to `path`, mode 0600.
+pub fn write_new_token_file(path: &Path) -> Result<(), std::io::Error> {
+    let bytes: [u8; 32] = rand::random();
+    write_private_file(path, &hex::encode(bytes))
+}
+
+fn write_private_file(path: &Path, content: &str) -> Result<(), std::io::Error> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(parent)?;
+    }
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(content.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+/// Every key and token the service runs with, loaded and checked.
+pub struct ServiceKeys {
+    pub server: Keys,
+    /// Bot name -> keys, for every enabled bot.
+    pub bots: BTreeMap<String, Keys>,
+    pub admin_token: Secret,
+    /// Key files created on this start-up (development settings only), by setting key.
+    pub generated: Vec<(String, PublicKey)>,
+}
+
+impl fmt::Debug for ServiceKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceKeys")
+            .field("server", &self.server.public_key())
+            .field(
+                "bots",
+                &self
+                    .bots
+                    .iter()
+                    .map(|(n, k)| (n, k.public_key()))
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceKeys {
+    /// Loads the server key, every bot key and the admin token, checking each bot's `npub`.
+    /// With `server.generate_missing_keys` (development), missing key files are created first.
+    pub fn load(
+        settings: &Settings,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ServiceKeys, SettingsError> {
+        let generate = settings.server.generate_missing_keys;
+        let mut generated = Vec::new();
+
+        let mut load_key = |key: &str, source: &SecretSource| -> Result<Keys, SettingsError> {
+            if let (true, SecretSource::File(path)) = (generate, source) {
+                if !path.exists() {
+                    let keys = write_new_key_file(path).map_err(|e| {
+                        SettingsError::invalid(
+                            key,
+                            format!("cannot create {}: {e}", path.display()),
+                        )
+                    })?;
+                    generated.push((key.to_string(), keys.public_key()));
+                }
+            }
+            parse_secret_key(key, &source.read(key, env)?)
+        };
+
+        let server = load_key("server.nsec_path", &settings.server.nsec_path)?;
+        let mut bots = BTreeMap::new();
+        for (name, bot) in &settings.nostr.bots {
+            let keys = load_key(&format!("nostr.bots.{name}.nsec_path"), &bot.nsec_path)?;
+            if let Some(npub) = bot.npub {
+                if npub != keys.public_key() {
+                    return Err(SettingsError::invalid(
+                        format!("nostr.bots.{name}.npub"),
+                        "does not match the key",
+                    ));
+                }
+            }
+            bots.insert(name.clone(), keys);
+        }
+
+        let token_source = &settings.http.admin_token;
+        if let (true, SecretSource::File(path)) = (generate, token_source) {
+            if !path.exists() {
+                write_new_token_file(path).map_err(|e| {
+                    SettingsError::invalid(
+                        "http.admin_token",
+                        format!("cannot create {}: {e}", path.display()),
+                    )
+                })?;
+            }
+        }
+        let admin_token = token_source.read("http.admin_token", env)?;
+        if admin_token.expose().len() < 16 {
+            return Err(SettingsError::invalid(
+                "http.admin_token",
+                "must be at least 16 characters",
+            ));
+        }
+
+        Ok(ServiceKeys {
+            server,
+            bots,
+            admin_token,
+            generated,
+        })
+    }
+}
+
+/// The process environment, as the lookup [`SecretSource::read`] takes.
+pub fn process_env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn parses_env_and_file_sources() {
+        assert_eq!(
+            SecretSource::parse("k", "env:GOV_BOT_NSEC").unwrap(),
+            SecretSource::Env("GOV_BOT_NSEC".into())
+        );
+        assert_eq!(
+            SecretSource::parse("k", " data/keys/gov.nsec ").unwrap(),
+            SecretSource::File("data/keys/gov.nsec".into())
+        );
+        assert!(SecretSource::parse("k", "env:BAD-NAME").is_err());
+        assert!(SecretSource::parse("k", "").is_err());
+    }
+
+    #[test]
+    fn missing_env_var_names_the_key_and_variable() {
+        let err = SecretSource::Env("GOV_BOT_NSEC".into())
+            .read("nostr.bots.gov.nsec_path", &no_env)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "nostr.bots.gov.nsec_path: environment variable GOV_BOT_NSEC is not set"
+        );
+    }
+
+    #[test]
+    fn accepts_nsec_and_hex_with_whitespace() {
+        let keys = Keys::generate();
+        let nsec = keys.secret_key().to_bech32().unwrap();
+        let hex = keys.secret_key().to_secret_hex();
+        for text in [format!("  {nsec}\n"), format!("\t{hex}  ")] {
+            let env = move |_: &str| Some(text.clone());
+            let secret = SecretSource::Env("X".into()).read("k", &env).unwrap();
+            let parsed = parse_secret_key("k", &secret).unwrap();
+            assert_eq!(parsed.public_key(), keys.public_key());
+        }
+    }
+
+    #[test]
+    fn garbage_secret_is_refused_without_echoing_it() {
+        let env = |_: &str| Some("hunter2-not-a-key".to_string());
+        let secret = SecretSource::Env("X".into())
+            .read("server.nsec_path", &env)
+            .unwrap();
+        let err = parse_secret_key("server.nsec_path", &secret)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("server.nsec_path:"));
+        assert!(!err.contains("hunter2"));
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+    }
+
+    #[test]
+    fn key_file_is_0600_and_world_readable_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/gov.nsec");
+        let keys = write_new_key_file(&path).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let source = SecretSource::File(path.clone());
+        let loaded = parse_secret_key("k", &source.read("k", &no_env).unwrap()).unwrap();
+        assert_eq!(loaded.public_key(), keys.public_key());
+
+        // Existing files are never overwritten.
+        assert!(write_new_key_file(&path).is_err());
+
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = source
+            .read("nostr.bots.gov.nsec_path", &no_env)
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("nostr.bots.gov.nsec_path:"), "{text}");
+        assert!(text.contains("readable by others"), "{text}");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(source.read("k", &no_env).is_err());
+    }
+}

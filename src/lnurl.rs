@@ -1,0 +1,380 @@
+//! Resolving a bot's LNURL provider key from its lightning address (LUD-16, LUD-06, NIP-57).
+//!
+//! Rule 2 of DESIGN.md "Zaps accepted" needs, for each bot, the key its LNURL provider signs zap
+//! receipts with. That key is the `nostrPubkey` of the provider's LNURL-pay answer, published
+//! at `https://<domain>/.well-known/lnurlp/<name>` for the address `name@domain`. The steps are
+//! split so each can be tested on its own:
+//!
+//! - [`lnurlp_url`]: the address to the URL, validated (pure);
+//! - [`parse_pay_response`]: the answer to the key, requiring `allowsNostr: true` (pure);
+//! - [`resolve_zapper`]: one HTTP GET with `awc` (rustls, webpki roots), under a deadline.
+//!
+//! The caller caches the result and retries in the background on failure (DESIGN.md "Keys");
+//! nothing here retries or caches.
+
+use std::time::Duration;
+
+use awc::error::SendRequestError;
+use awc::http::header;
+use nostr_sdk::{PublicKey, Url};
+use serde::Deserialize;
+use thiserror::Error;
+
+/// An LNURL-pay answer is a small JSON object; anything bigger is refused.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// Redirects followed, at most.
+const MAX_REDIRECTS: u8 = 3;
+
+/// Why a lightning address did not give us a zapper key.
+#[derive(Debug, Error)]
+pub enum LnurlError {
+    /// The address is not `name@domain`.
+    #[error("lightning address {address:?} is not of the form name@domain")]
+    NotAnAddress {
+        /// The address given.
+        address: String,
+    },
+    /// The name part breaks LUD-16.
+    #[error(
+        "lightning address {address:?}: the name may only hold a-z, 0-9, '-', '_' and '.' (LUD-16)"
+    )]
+    InvalidName {
+        /// The address given.
+        address: String,
+    },
+    /// The domain part is not a host name (with an optional port).
+    #[error("lightning address {address:?}: {domain:?} is not a valid domain")]
+    InvalidDomain {
+        /// The address given.
+        address: String,
+        /// Its domain part.
+        domain: String,
+    },
+    /// The HTTP request failed before an answer came.
+    #[error("GET {url} failed: {reason}")]
+    Request {
+        /// The URL asked.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// No complete answer within the deadline.
+    #[error("GET {url}: no answer within {timeout:?}")]
+    Timeout {
+        /// The URL asked.
+        url: String,
+        /// The deadline.
+        timeout: Duration,
+    },
+    /// The server answered with an HTTP error.
+    #[error("GET {url} answered HTTP {status}")]
+    HttpStatus {
+        /// The URL asked.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// The body could not be read, or was too large.
+    #[error("GET {url}: could not read the answer: {reason}")]
+    Body {
+        /// The URL asked.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The answer is not a JSON object of the expected shape.
+    #[error("LNURL answer is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The service answered `{"status": "ERROR"}`.
+    #[error("LNURL service answered an error: {reason}")]
+    Service {
+        /// The service's `reason`.
+        reason: String,
+    },
+    /// The answer is for another LNURL flow than pay.
+    #[error("LNURL answer is a {tag:?}, not a payRequest")]
+    NotPayRequest {
+        /// The answer's `tag`.
+        tag: String,
+    },
+    /// The provider does not do Nostr zaps.
+    #[error("LNURL provider does not support Nostr zaps (allowsNostr is not true)")]
+    NostrNotAllowed,
+    /// `allowsNostr` but no `nostrPubkey`.
+    #[error("LNURL provider allows Nostr zaps but gives no nostrPubkey")]
+    MissingNostrPubkey,
+    /// `nostrPubkey` is not a public key in hex.
+    #[error("LNURL provider's nostrPubkey {value} is not a valid hex public key")]
+    InvalidNostrPubkey {
+        /// The value, as JSON.
+        value: String,
+    },
+}
+
+/// The LNURL-pay endpoint of a lightning address: `name@domain` becomes
+/// `https://domain/.well-known/lnurlp/name` (`http` for `.onion` domains, as LUD-16 says).
+/// Surrounding whitespace is ignored; a port after the domain is kept (development setups).
+pub fn lnurlp_url(lightning_address: &str) -> Result<Url, LnurlError> {
+    let address = lightning_address.trim();
+    let not_an_address = || LnurlError::NotAnAddress {
+        address: address.to_owned(),
+    };
+    let (name, domain) = address.split_once('@').ok_or_else(not_an_address)?;
+    if name.is_empty() || domain.is_empty() {
+        return Err(not_an_address());
+    }
+    let name_ok = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+    if !name_ok {
+        return Err(LnurlError::InvalidName {
+            address: address.to_owned(),
+        });
+    }
+    let invalid_domain = || LnurlError::InvalidDomain {
+        address: address.to_owned(),
+        domain: domain.to_owned(),
+    };
+    let (host, port) = match domain.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (domain, None),
+    };
+    let host_ok = host.split('.').all(|label| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+    if !host_ok || !port_ok {
+        return Err(invalid_domain());
+    }
+    let scheme = if host.to_ascii_lowercase().ends_with(".onion") {
+        "http"
+    } else {
+        "https"
+    };
+    Url::parse(&format!("{scheme}://{domain}/.well-known/lnurlp/{name}"))
+        .map_err(|_| invalid_domain())
+}
+
+/// The fields of an LNURL-pay answer this service reads (LUD-06, NIP-57).
+#[derive(Deserialize)]
+struct PayResponse {
+    status: Option<String>,
+    reason: Option<String>,
+    tag: Option<String>,
+    #[serde(rename = "allowsNostr")]
+    allows_nostr: Option<serde_json::Value>,
+    #[serde(rename = "nostrPubkey")]
+    nostr_pubkey: Option<serde_json::Value>,
+}
+
+/// The provider's `nostrPubkey` from an LNURL-pay answer, which must say `allowsNostr: true`.
+pub fn parse_pay_response(json: &[u8]) -> Result<PublicKey, LnurlError> {
+    let response: PayResponse = serde_json::from_slice(json)?;
+    if response
+        .status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("ERROR"))
+    {
+        return Err(LnurlError::Service {
+            reason: response
+                .reason
+                .unwrap_or_else(|| "no reason given".to_owned()),
+        });
+    }
+    if let Some(tag) = response.tag {
+        if tag != "payRequest" {
+            return Err(LnurlError::NotPayRequest { tag });
+        }
+    }
+    if response.allows_nostr != Some(serde_json::Value::Bool(true)) {
+        return Err(LnurlError::NostrNotAllowed);
+    }
+    let value = response
+        .nostr_pubkey
+        .ok_or(LnurlError::MissingNostrPubkey)?;
+    let invalid = || LnurlError::InvalidNostrPubkey {
+        value: value.to_string(),
+    };
+    let hex = value.as_str().ok_or_else(invalid)?;
+    let key = PublicKey::from_hex(hex).map_err(|_| invalid())?;
+    // A key that is not a point on the curve could never sign anything.
+    key.xonly().map_err(|_| invalid())?;
+    Ok(key)
+}
+
+/// Asks the LNURL-pay endpoint `url` for its provider's `nostrPubkey`, giving up after `timeout`
+/// (connection, answer and body together).
+///
+/// `awc` futures are not `Send`: call this from an actix system or a tokio `LocalSet`.
+pub async fn resolve_zapper(url: &Url, timeout: Duration) -> Result<PublicKey, LnurlError> {
+    let asked = url.as_str().to_owned();
+    let timed_out = || LnurlError::Timeout {
+        url: asked.clone(),
+        timeout,
+    };
+    let client = awc::Client::builder()
+        .timeout(timeout)
+        .max_redirects(MAX_REDIRECTS)
+        .finish();
+    let exchange = async {
+        let mut response = client
+            .get(url.as_str())
+            .insert_header((header::ACCEPT, "application/json"))
+            .send()
+            .await
+            .map_err(|error| match error {
+                SendRequestError::Timeout => timed_out(),
+                other => LnurlError::Request {
+                    url: asked.clone(),
+                    reason: other.to_string(),
+                },
+            })?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(LnurlError::HttpStatus {
+                url: asked.clone(),
+                status: status.as_u16(),
+            });
+        }
+        let body = response
+            .body()
+            .limit(MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|error| LnurlError::Body {
+                url: asked.clone(),
+                reason: error.to_string(),
+            })?;
+        parse_pay_response(&body)
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| timed_out())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d";
+
+    #[test]
+    fn address_to_url() -> Result<(), LnurlError> {
+        assert_eq!(
+            lnurlp_url("gov@example.org")?.as_str(),
+            "https://example.org/.well-known/lnurlp/gov"
+        );
+        assert_eq!(
+            lnurlp_url("  dev.bot-1_x@Pay.Example.ORG \n")?.as_str(),
+            "https://pay.example.org/.well-known/lnurlp/dev.bot-1_x"
+        );
+        assert_eq!(
+            lnurlp_url("gov@localhost:8080")?.as_str(),
+            "https://localhost:8080/.well-known/lnurlp/gov"
+        );
+        assert_eq!(
+            lnurlp_url("gov@abcdef.onion")?.as_str(),
+            "http://abcdef.onion/.well-known/lnurlp/gov"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn bad_addresses_are_refused() {
+        for address in ["", "gov", "@example.org", "gov@", "gov@@example.org"] {
+            assert!(
+                matches!(lnurlp_url(address), Err(LnurlError::NotAnAddress { .. })),
+                "{address:?}"
+            );
+        }
+        for address in ["Gov@example.org", "g v@example.org", "gov/../x@example.org"] {
+            assert!(
+                matches!(lnurlp_url(address), Err(LnurlError::InvalidName { .. })),
+                "{address:?}"
+            );
+        }
+        for address in [
+            "gov@a@b.org",
+            "gov@example.org/path",
+            "gov@example.org?q",
+            "gov@exa mple.org",
+            "gov@.example.org",
+            "gov@example..org",
+            "gov@-example.org",
+            "gov@example.org:",
+            "gov@example.org:99999",
+            "gov@user:pw@example.org",
+        ] {
+            assert!(lnurlp_url(address).is_err(), "{address:?}");
+        }
+    }
+
+    #[test]
+    fn nostr_pay_response_gives_the_key() -> Result<(), LnurlError> {
+        let json = format!(
+            r#"{{"callback":"https://example.org/cb","maxSendable":100000000,"minSendable":1000,
+                "metadata":"[[\"text/plain\",\"gov\"]]","tag":"payRequest",
+                "allowsNostr":true,"nostrPubkey":"{KEY}"}}"#
+        );
+        assert_eq!(parse_pay_response(json.as_bytes())?.to_hex(), KEY);
+        Ok(())
+    }
+
+    #[test]
+    fn pay_responses_without_a_usable_key_are_refused() {
+        let key = format!(r#""nostrPubkey":"{KEY}""#);
+        let cases: Vec<(String, fn(&LnurlError) -> bool)> = vec![
+            ("not json".into(), |e| matches!(e, LnurlError::Json(_))),
+            ("[1,2]".into(), |e| matches!(e, LnurlError::Json(_))),
+            (
+                r#"{"status":"ERROR","reason":"no such user"}"#.into(),
+                |e| matches!(e, LnurlError::Service { reason } if reason == "no such user"),
+            ),
+            (
+                format!(r#"{{"tag":"withdrawRequest","allowsNostr":true,{key}}}"#),
+                |e| matches!(e, LnurlError::NotPayRequest { .. }),
+            ),
+            (format!(r#"{{"tag":"payRequest",{key}}}"#), |e| {
+                matches!(e, LnurlError::NostrNotAllowed)
+            }),
+            (
+                format!(r#"{{"tag":"payRequest","allowsNostr":false,{key}}}"#),
+                |e| matches!(e, LnurlError::NostrNotAllowed),
+            ),
+            (
+                format!(r#"{{"tag":"payRequest","allowsNostr":"true",{key}}}"#),
+                |e| matches!(e, LnurlError::NostrNotAllowed),
+            ),
+            (r#"{"tag":"payRequest","allowsNostr":true}"#.into(), |e| {
+                matches!(e, LnurlError::MissingNostrPubkey)
+            }),
+            (
+                r#"{"tag":"payRequest","allowsNostr":true,"nostrPubkey":"npub1xyz"}"#.into(),
+                |e| matches!(e, LnurlError::InvalidNostrPubkey { .. }),
+            ),
+            (
+                r#"{"tag":"payRequest","allowsNostr":true,"nostrPubkey":42}"#.into(),
+                |e| matches!(e, LnurlError::InvalidNostrPubkey { .. }),
+            ),
+            (
+                // 64 hex characters, but not the x coordinate of a curve point.
+                format!(
+                    r#"{{"tag":"payRequest","allowsNostr":true,"nostrPubkey":"{}"}}"#,
+                    "ff".repeat(32)
+                ),
+                |e| matches!(e, LnurlError::InvalidNostrPubkey { .. }),
+            ),
+        ];
+        for (json, expected) in cases {
+            match parse_pay_response(json.as_bytes()) {
+                Err(error) => assert!(expected(&error), "{json}: {error}"),
+                Ok(key) => panic!("{json}: accepted {key}"),
+            }
+        }
+    }
+}

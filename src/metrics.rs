@@ -1,0 +1,210 @@
+//! Prometheus metrics, in the text exposition format served at `GET /metrics`.
+//!
+//! One [`Metrics`] value is created at start-up and shared (an `Arc`) by every actor: the
+//! counters are atomics, so sharing them is not shared mutable *state* in the actor sense: no
+//! actor reads another's numbers to decide anything. Names are prefixed `commons_`.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RelayOutcomeLabels {
+    pub relay: String,
+    /// `accepted`, `duplicate`, `refused` or `failed` (no answer, disconnected: retried later).
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RelayLabels {
+    pub relay: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RelayStateLabels {
+    pub relay: String,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActorLabels {
+    pub actor: String,
+}
+
+/// Relay connection states exported as `commons_relay_state{relay,state}` (1 for the current).
+pub const RELAY_STATES: [&str; 3] = ["connected", "connecting", "disconnected"];
+
+pub struct Metrics {
+    registry: Registry,
+    pub events_published: Family<RelayOutcomeLabels, Counter>,
+    pub relay_state: Family<RelayStateLabels, Gauge>,
+    pub relay_reconnects: Family<RelayLabels, Counter>,
+    pub outbox_depth: Gauge,
+    pub actor_restarts: Family<ActorLabels, Counter>,
+    pub receipts_accepted: Counter,
+    pub receipts_duplicate: Counter,
+    pub receipts_rejected: Family<ReasonLabels, Counter>,
+    pub receipts_pending: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        let mut registry = Registry::with_prefix("commons");
+        let events_published = Family::<RelayOutcomeLabels, Counter>::default();
+        registry.register(
+            "events_published",
+            "Events sent to a relay, by relay and the relay's answer",
+            events_published.clone(),
+        );
+        let relay_state = Family::<RelayStateLabels, Gauge>::default();
+        registry.register(
+            "relay_state",
+            "Relay connection state: 1 for the relay's current state, 0 for the others",
+            relay_state.clone(),
+        );
+        let relay_reconnects = Family::<RelayLabels, Counter>::default();
+        registry.register(
+            "relay_reconnects",
+            "Connection attempts after a failure or a disconnect",
+            relay_reconnects.clone(),
+        );
+        let outbox_depth = Gauge::default();
+        registry.register(
+            "outbox_depth",
+            "Per-relay deliveries committed to the outbox and not yet answered",
+            outbox_depth.clone(),
+        );
+        let actor_restarts = Family::<ActorLabels, Counter>::default();
+        registry.register(
+            "actor_restarts",
+            "Actors restarted by their supervisor after a failure or on request",
+            actor_restarts.clone(),
+        );
+        let receipts_accepted = Counter::default();
+        registry.register(
+            "zap_receipts_accepted",
+            "Zap receipts validated and recorded (each payment once)",
+            receipts_accepted.clone(),
+        );
+        let receipts_duplicate = Counter::default();
+        registry.register(
+            "zap_receipts_duplicate",
+            "Zap receipts seen again (another relay, a resend, a backfill) and not recorded twice",
+            receipts_duplicate.clone(),
+        );
+        let receipts_rejected = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "zap_receipts_rejected",
+            "Zap receipts rejected, by reason",
+            receipts_rejected.clone(),
+        );
+        let receipts_pending = Gauge::default();
+        registry.register(
+            "zap_receipts_pending",
+            "Zap receipts held until their bot's LNURL provider key is known",
+            receipts_pending.clone(),
+        );
+        Arc::new(Metrics {
+            registry,
+            events_published,
+            relay_state,
+            relay_reconnects,
+            outbox_depth,
+            actor_restarts,
+            receipts_accepted,
+            receipts_duplicate,
+            receipts_rejected,
+            receipts_pending,
+        })
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+
+    pub fn published(&self, relay: &str, outcome: &str) {
+        self.events_published
+            .get_or_create(&RelayOutcomeLabels {
+                relay: relay.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn set_relay_state(&self, relay: &str, state: &str) {
+        for s in RELAY_STATES {
+            self.relay_state
+                .get_or_create(&RelayStateLabels {
+                    relay: relay.to_string(),
+                    state: s.to_string(),
+                })
+                .set(i64::from(s == state));
+        }
+    }
+
+    pub fn actor_restarted(&self, actor: &str) {
+        self.actor_restarts
+            .get_or_create(&ActorLabels {
+                actor: actor.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn receipt_rejected(&self, reason: &str) {
+        self.receipts_rejected
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_labelled_counters_and_gauges() {
+        let m = Metrics::new();
+        m.published("ws://127.0.0.1:1", "accepted");
+        m.published("ws://127.0.0.1:1", "accepted");
+        m.set_relay_state("ws://127.0.0.1:1", "connected");
+        m.actor_restarted("bot:gov");
+        m.receipt_rejected("description_hash_mismatch");
+        m.outbox_depth.set(3);
+        let text = m.render();
+        assert!(text.contains(
+            r#"commons_events_published_total{relay="ws://127.0.0.1:1",outcome="accepted"} 2"#
+        ));
+        assert!(
+            text.contains(r#"commons_relay_state{relay="ws://127.0.0.1:1",state="connected"} 1"#)
+        );
+        assert!(text
+            .contains(r#"commons_relay_state{relay="ws://127.0.0.1:1",state="disconnected"} 0"#));
+        assert!(text.contains(r#"commons_actor_restarts_total{actor="bot:gov"} 1"#));
+        assert!(text.contains(
+            r#"commons_zap_receipts_rejected_total{reason="description_hash_mismatch"} 1"#
+        ));
+        assert!(text.contains("commons_outbox_depth 3"));
+    }
+}

@@ -1,0 +1,2 @@
+//! NIPs implemented here, one module per NIP number.
+pub mod nip57;

@@ -1,0 +1,1804 @@
+//! NIP-57 zap receipts: the acceptance rules of DESIGN.md "Zaps accepted", as one pure function.
+//!
+//! [`validate`] turns a kind 9735 event from a relay into a [`ValidZap`] (a value that cannot be
+//! wrong: its fields are private and only this module builds one) or into a [`Rejection`] naming
+//! the rule that failed. The rules, numbered as in DESIGN.md:
+//!
+//! 1. the receipt's id and signature verify;
+//! 2. its author is the `nostrPubkey` of the receiving bot's LNURL provider;
+//! 3. its `description` tag is a kind 9734 zap request whose id and signature verify, with exactly
+//!    one `p` tag, equal to the receiving bot (the receipt's `p` tag);
+//! 4. its `bolt11` tag parses (with `lightning-invoice`) as a BOLT11 invoice whose description hash
+//!    is SHA-256 of the `description` tag's exact text;
+//! 5. the invoice has an amount, equal to the zap request's `amount` tag when there is one;
+//! 6. any `e` / `a` tag of the receipt matches the zap request's.
+//!
+//! Rule 0 is not a rule of the contract: it is for events that are not ours to judge (not a zap
+//! receipt, not to one of our bots) and for receipts to a bot whose LNURL provider key is not
+//! resolved yet ([`Rejection::is_pending`]: keep the receipt and validate it again later).
+//!
+//! # Order of the checks
+//!
+//! Every check tests exactly one rule and only needs what it tests, so a receipt that breaks a
+//! single rule is rejected for that rule whatever the order. The order is chosen for cost: tag
+//! scans and string comparisons first, then JSON and bech32 parsing, then hashing, and the elliptic
+//! curve work last (two schnorr verifications and the invoice's recoverable ECDSA signature), so
+//! garbage is thrown out before any expensive work. A pending zapper is reported only after all
+//! the other rules have passed, so nothing broken is kept for a retry.
+//!
+//! # Cost
+//!
+//! The tracker must keep up with thousands of receipts a second, so: tags are read as raw string
+//! slices (no `TagStandard` parsing), the `description` text is hashed as it is (never
+//! re-serialised), event ids are recomputed by streaming the NIP-01 array into a reused
+//! per-thread buffer (nostr's `EventId::new` builds a `serde_json::Value` tree first), signatures
+//! use nostr's global secp256k1 context, and [`validate_batch`] spreads a batch over the cores.
+//!
+//! Nothing here panics or unwraps on event data: relays send garbage.
+
+use std::borrow::Borrow;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+use std::num::NonZeroUsize;
+use std::str::FromStr;
+
+use lightning_invoice::{Bolt11Invoice, SignedRawBolt11Invoice};
+use nostr_sdk::hashes::{sha256, Hash};
+use nostr_sdk::{Event, EventId, JsonUtil, Kind, PublicKey, Tag, Timestamp};
+use thiserror::Error;
+
+/// NIP-57 tag names read by the validation (NIP-defined, so they live with the NIP).
+mod tag {
+    pub const PUBKEY: &str = "p";
+    pub const EVENT: &str = "e";
+    pub const ADDRESS: &str = "a";
+    pub const BOLT11: &str = "bolt11";
+    pub const DESCRIPTION: &str = "description";
+    pub const AMOUNT: &str = "amount";
+}
+
+/// What [`ZapRecipients`] knows about one of our bots' LNURL provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Zapper {
+    /// The provider's `nostrPubkey`: the only key allowed to sign receipts for the bot (rule 2).
+    Known(PublicKey),
+    /// The bot is ours but its lightning address has not been resolved yet.
+    Pending,
+}
+
+/// The bots whose zap receipts we judge, and their LNURL providers' keys.
+pub trait ZapRecipients {
+    /// `None` when `bot` is not one of ours; otherwise what we know of its LNURL provider.
+    fn zapper(&self, bot: &PublicKey) -> Option<Zapper>;
+}
+
+impl<S: BuildHasher> ZapRecipients for HashMap<PublicKey, Zapper, S> {
+    fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
+        self.get(bot).copied()
+    }
+}
+
+impl ZapRecipients for BTreeMap<PublicKey, Zapper> {
+    fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
+        self.get(bot).copied()
+    }
+}
+
+impl<T: ZapRecipients + ?Sized> ZapRecipients for &T {
+    fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
+        (**self).zapper(bot)
+    }
+}
+
+/// A zap receipt that passed every rule. Only [`validate`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidZap {
+    receipt_id: EventId,
+    payment_hash: String,
+    recipient: PublicKey,
+    zapper: PublicKey,
+    sender: PublicKey,
+    amount_msat: u64,
+    event: Option<EventId>,
+    address: Option<String>,
+    content: String,
+    created_at: Timestamp,
+    invoice_timestamp: Timestamp,
+}
+
+impl ValidZap {
+    /// Id of the kind 9735 receipt.
+    pub fn receipt_id(&self) -> EventId {
+        self.receipt_id
+    }
+
+    /// The invoice's payment hash, lowercase hex: one payment, however many receipts carry it.
+    pub fn payment_hash(&self) -> &str {
+        &self.payment_hash
+    }
+
+    /// The bot that was zapped (the receipt's and the zap request's `p`).
+    pub fn recipient(&self) -> PublicKey {
+        self.recipient
+    }
+
+    /// The LNURL provider that signed the receipt.
+    pub fn zapper(&self) -> PublicKey {
+        self.zapper
+    }
+
+    /// The zap request's author: who paid, and so who votes.
+    pub fn sender(&self) -> PublicKey {
+        self.sender
+    }
+
+    /// The invoice amount in millisatoshis.
+    pub fn amount_msat(&self) -> u64 {
+        self.amount_msat
+    }
+
+    /// The zapped event (the zap request's `e` tag), if any.
+    pub fn event(&self) -> Option<EventId> {
+        self.event
+    }
+
+    /// The zapped address `kind:pubkey:d` (the zap request's `a` tag), if any.
+    pub fn address(&self) -> Option<&str> {
+        self.address.as_deref()
+    }
+
+    /// The zap request's content (the vote text).
+    pub fn content(&self) -> &str {
+        &self.content
+    }
+
+    /// The receipt's `created_at`.
+    pub fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+
+    /// The invoice's timestamp (when the provider issued it).
+    pub fn invoice_timestamp(&self) -> Timestamp {
+        self.invoice_timestamp
+    }
+}
+
+/// Which of the receipt and the zap request a [`Rejection`] detail is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The kind 9735 zap receipt.
+    Receipt,
+    /// The kind 9734 zap request in the receipt's `description` tag.
+    Request,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Receipt => "receipt",
+            Side::Request => "zap request",
+        })
+    }
+}
+
+/// Why a zap receipt does not count. [`Rejection::rule`] gives the DESIGN.md rule,
+/// [`Rejection::reason`] a stable name for metrics and the database, `Display` the detail.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Rejection {
+    // Rule 0: not ours to judge, or not yet.
+    /// The event is not a kind 9735 zap receipt.
+    #[error("event of kind {kind} is not a zap receipt (kind 9735)")]
+    NotZapReceipt {
+        /// The event's kind.
+        kind: u16,
+    },
+    /// The receipt has no `p` tag holding a public key.
+    #[error("zap receipt has no p tag with a valid public key")]
+    NoRecipient,
+    /// The receipt is to someone who is not one of our bots.
+    #[error("zap receipt is for {recipient}, not one of our bots")]
+    NotOurBot {
+        /// The receipt's `p` tag.
+        recipient: PublicKey,
+    },
+    /// Every rule that can be checked passed, but the bot's LNURL provider key is not known yet.
+    #[error("LNURL provider key of bot {recipient} is not resolved yet; retry later")]
+    ZapperPending {
+        /// The bot zapped.
+        recipient: PublicKey,
+    },
+
+    // Rule 1.
+    /// The receipt's id is not the hash of its content.
+    #[error("zap receipt id does not match its content")]
+    ReceiptIdMismatch,
+    /// The receipt's signature does not verify.
+    #[error("zap receipt signature does not verify")]
+    ReceiptBadSignature,
+
+    // Rule 2.
+    /// The receipt is not signed by the bot's LNURL provider.
+    #[error("zap receipt is signed by {author}, not by the bot's LNURL provider {expected}")]
+    WrongZapper {
+        /// The provider's `nostrPubkey`.
+        expected: PublicKey,
+        /// The receipt's author.
+        author: PublicKey,
+    },
+
+    // Rule 3.
+    /// The receipt has several `p` tags, one of them ours.
+    #[error("zap receipt has {count} p tags; exactly one is allowed")]
+    ReceiptRecipientNotUnique {
+        /// Number of `p` tags.
+        count: usize,
+    },
+    /// The receipt has no `description` tag.
+    #[error("zap receipt has no description tag")]
+    MissingDescription,
+    /// The receipt has several `description` tags.
+    #[error("zap receipt has {count} description tags; exactly one is allowed")]
+    DescriptionNotUnique {
+        /// Number of `description` tags.
+        count: usize,
+    },
+    /// The `description` tag is not a Nostr event in JSON.
+    #[error("description tag is not a nostr event: {error}")]
+    ZapRequestUnparsable {
+        /// The JSON error.
+        error: String,
+    },
+    /// The `description` event is not a kind 9734 zap request.
+    #[error("description is an event of kind {kind}, not a zap request (kind 9734)")]
+    ZapRequestWrongKind {
+        /// Its kind.
+        kind: u16,
+    },
+    /// The zap request has no `p` tag, or several.
+    #[error("zap request has {count} p tags; exactly one is required")]
+    ZapRequestRecipientCount {
+        /// Number of `p` tags.
+        count: usize,
+    },
+    /// The zap request's `p` tag is not the receipt's.
+    #[error("zap request is to {request:?}, but the receipt is to {receipt}")]
+    ZapRequestRecipientMismatch {
+        /// The zap request's `p` value, as written.
+        request: String,
+        /// The receipt's `p`: our bot.
+        receipt: PublicKey,
+    },
+    /// The zap request's id is not the hash of its content.
+    #[error("zap request id does not match its content")]
+    ZapRequestIdMismatch,
+    /// The zap request's signature does not verify.
+    #[error("zap request signature does not verify")]
+    ZapRequestBadSignature,
+
+    // Rule 4.
+    /// The receipt has no `bolt11` tag.
+    #[error("zap receipt has no bolt11 tag")]
+    MissingBolt11,
+    /// The receipt has several `bolt11` tags.
+    #[error("zap receipt has {count} bolt11 tags; exactly one is allowed")]
+    Bolt11NotUnique {
+        /// Number of `bolt11` tags.
+        count: usize,
+    },
+    /// The `bolt11` tag does not decode as a BOLT11 invoice.
+    #[error("bolt11 tag does not decode as a BOLT11 invoice: {error}")]
+    Bolt11Unparsable {
+        /// The decoder's error.
+        error: String,
+    },
+    /// The invoice decodes but breaks BOLT11 (bad node signature, missing fields, ...).
+    #[error("bolt11 invoice is not valid: {error}")]
+    Bolt11Invalid {
+        /// The semantic error.
+        error: String,
+    },
+    /// The invoice carries a plain description instead of a description hash.
+    #[error("bolt11 invoice has no description hash")]
+    InvoiceWithoutDescriptionHash,
+    /// The invoice's description hash does not commit to the `description` tag.
+    #[error("bolt11 description hash {invoice} is not sha256 of the description tag ({expected})")]
+    DescriptionHashMismatch {
+        /// The invoice's description hash, hex.
+        invoice: String,
+        /// SHA-256 of the `description` tag's text, hex.
+        expected: String,
+    },
+
+    // Rule 5.
+    /// The invoice has no amount.
+    #[error("bolt11 invoice has no amount")]
+    InvoiceWithoutAmount,
+    /// The zap request's `amount` tag is not a number of millisatoshis.
+    #[error("zap request amount tag {value:?} is not a number of millisatoshis")]
+    RequestAmountUnparsable {
+        /// The tag's value, as written (empty when the tag has none).
+        value: String,
+    },
+    /// The invoice pays another amount than the zap request asks.
+    #[error(
+        "bolt11 invoice is for {invoice_msat} msat but the zap request asks {request_msat} msat"
+    )]
+    AmountMismatch {
+        /// The invoice amount.
+        invoice_msat: u64,
+        /// The zap request's `amount` tag.
+        request_msat: u64,
+    },
+
+    // Rule 6.
+    /// Several `e` (or `a`) tags: the zap's target is ambiguous.
+    #[error("{side} has {count} {tag:?} tags; at most one is allowed")]
+    TargetNotUnique {
+        /// `e` or `a`.
+        tag: &'static str,
+        /// Where.
+        side: Side,
+        /// How many.
+        count: usize,
+    },
+    /// An `e` tag that is not an event id, or an `a` tag that is not `kind:pubkey:d`.
+    #[error("{side} {tag:?} tag {value:?} is not valid")]
+    TargetUnparsable {
+        /// `e` or `a`.
+        tag: &'static str,
+        /// Where.
+        side: Side,
+        /// The value, as written.
+        value: String,
+    },
+    /// The receipt's `e` (or `a`) tag is not the zap request's.
+    #[error("receipt {tag:?} tag {receipt:?} does not match the zap request's ({request:?})")]
+    TargetMismatch {
+        /// `e` or `a`.
+        tag: &'static str,
+        /// The receipt's value, as written.
+        receipt: String,
+        /// The zap request's value, if it has one.
+        request: Option<String>,
+    },
+}
+
+impl Rejection {
+    /// The DESIGN.md rule broken (1..=6), or 0 when the event is not ours to judge or is pending.
+    pub fn rule(&self) -> u8 {
+        use Rejection::*;
+        match self {
+            NotZapReceipt { .. } | NoRecipient | NotOurBot { .. } | ZapperPending { .. } => 0,
+            ReceiptIdMismatch | ReceiptBadSignature => 1,
+            WrongZapper { .. } => 2,
+            ReceiptRecipientNotUnique { .. }
+            | MissingDescription
+            | DescriptionNotUnique { .. }
+            | ZapRequestUnparsable { .. }
+            | ZapRequestWrongKind { .. }
+            | ZapRequestRecipientCount { .. }
+            | ZapRequestRecipientMismatch { .. }
+            | ZapRequestIdMismatch
+            | ZapRequestBadSignature => 3,
+            MissingBolt11
+            | Bolt11NotUnique { .. }
+            | Bolt11Unparsable { .. }
+            | Bolt11Invalid { .. }
+            | InvoiceWithoutDescriptionHash
+            | DescriptionHashMismatch { .. } => 4,
+            InvoiceWithoutAmount | RequestAmountUnparsable { .. } | AmountMismatch { .. } => 5,
+            TargetNotUnique { .. } | TargetUnparsable { .. } | TargetMismatch { .. } => 6,
+        }
+    }
+
+    /// A stable snake_case name, for metrics labels and the database.
+    pub fn reason(&self) -> &'static str {
+        use Rejection::*;
+        match self {
+            NotZapReceipt { .. } => "not_zap_receipt",
+            NoRecipient => "no_recipient",
+            NotOurBot { .. } => "not_our_bot",
+            ZapperPending { .. } => "zapper_pending",
+            ReceiptIdMismatch => "receipt_id_mismatch",
+            ReceiptBadSignature => "receipt_bad_signature",
+            WrongZapper { .. } => "wrong_zapper",
+            ReceiptRecipientNotUnique { .. } => "receipt_p_tag_not_unique",
+            MissingDescription => "missing_description",
+            DescriptionNotUnique { .. } => "description_not_unique",
+            ZapRequestUnparsable { .. } => "zap_request_unparsable",
+            ZapRequestWrongKind { .. } => "zap_request_wrong_kind",
+            ZapRequestRecipientCount { .. } => "zap_request_p_tag_count",
+            ZapRequestRecipientMismatch { .. } => "zap_request_recipient_mismatch",
+            ZapRequestIdMismatch => "zap_request_id_mismatch",
+            ZapRequestBadSignature => "zap_request_bad_signature",
+            MissingBolt11 => "missing_bolt11",
+            Bolt11NotUnique { .. } => "bolt11_not_unique",
+            Bolt11Unparsable { .. } => "bolt11_unparsable",
+            Bolt11Invalid { .. } => "bolt11_invalid",
+            InvoiceWithoutDescriptionHash => "invoice_without_description_hash",
+            DescriptionHashMismatch { .. } => "description_hash_mismatch",
+            InvoiceWithoutAmount => "invoice_without_amount",
+            RequestAmountUnparsable { .. } => "request_amount_unparsable",
+            AmountMismatch { .. } => "amount_mismatch",
+            TargetNotUnique { .. } => "target_not_unique",
+            TargetUnparsable { .. } => "target_unparsable",
+            TargetMismatch { .. } => "target_mismatch",
+        }
+    }
+
+    /// True when the receipt should be kept and validated again once the bot's LNURL provider
+    /// key is known, rather than rejected.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Rejection::ZapperPending { .. })
+    }
+}
+
+/// Every value [`Rejection::reason`] can return, for registering metrics up front.
+pub const REASONS: [&str; 28] = [
+    "not_zap_receipt",
+    "no_recipient",
+    "not_our_bot",
+    "zapper_pending",
+    "receipt_id_mismatch",
+    "receipt_bad_signature",
+    "wrong_zapper",
+    "receipt_p_tag_not_unique",
+    "missing_description",
+    "description_not_unique",
+    "zap_request_unparsable",
+    "zap_request_wrong_kind",
+    "zap_request_p_tag_count",
+    "zap_request_recipient_mismatch",
+    "zap_request_id_mismatch",
+    "zap_request_bad_signature",
+    "missing_bolt11",
+    "bolt11_not_unique",
+    "bolt11_unparsable",
+    "bolt11_invalid",
+    "invoice_without_description_hash",
+    "description_hash_mismatch",
+    "invoice_without_amount",
+    "request_amount_unparsable",
+    "amount_mismatch",
+    "target_not_unique",
+    "target_unparsable",
+    "target_mismatch",
+];
+
+/// Judges one event from a relay against the NIP-57 rules of DESIGN.md.
+///
+/// The receiving bot is the receipt's `p` tag; `recipients` says whether it is ours and which key
+/// its LNURL provider signs with. See the module documentation for the rules and their order.
+pub fn validate<R>(receipt: &Event, recipients: &R) -> Result<ValidZap, Rejection>
+where
+    R: ZapRecipients + ?Sized,
+{
+    if receipt.kind != Kind::ZapReceipt {
+        return Err(Rejection::NotZapReceipt {
+            kind: receipt.kind.as_u16(),
+        });
+    }
+    let tags = ReceiptTags::scan(receipt.tags.iter());
+
+    // Rule 0: whose receipt is this?
+    let (recipient, zapper) = receiving_bot(receipt, &tags, recipients)?;
+
+    // Rule 2: a string of bytes compared, so before anything costly.
+    if let Zapper::Known(expected) = zapper {
+        if receipt.pubkey != expected {
+            return Err(Rejection::WrongZapper {
+                expected,
+                author: receipt.pubkey,
+            });
+        }
+    }
+
+    // Rules 3 and 4: the two tags everything else hangs on.
+    let description = match tags.description {
+        One(text) => text,
+        Zero => return Err(Rejection::MissingDescription),
+        Many(count) => return Err(Rejection::DescriptionNotUnique { count }),
+    };
+    let bolt11 = match tags.bolt11 {
+        One(text) => text,
+        Zero => return Err(Rejection::MissingBolt11),
+        Many(count) => return Err(Rejection::Bolt11NotUnique { count }),
+    };
+
+    // Rule 3, structure: the zap request, its kind and its one `p`.
+    let request = Event::from_json(description).map_err(|e| Rejection::ZapRequestUnparsable {
+        error: e.to_string(),
+    })?;
+    if request.kind != Kind::ZapRequest {
+        return Err(Rejection::ZapRequestWrongKind {
+            kind: request.kind.as_u16(),
+        });
+    }
+    let request_tags = RequestTags::scan(request.tags.iter());
+    let request_p = match request_tags.p {
+        One(value) => value,
+        Zero => return Err(Rejection::ZapRequestRecipientCount { count: 0 }),
+        Many(count) => return Err(Rejection::ZapRequestRecipientCount { count }),
+    };
+    if PublicKey::from_hex(request_p).ok() != Some(recipient) {
+        return Err(Rejection::ZapRequestRecipientMismatch {
+            request: request_p.to_owned(),
+            receipt: recipient,
+        });
+    }
+
+    // Rule 6: the receipt's target is the request's.
+    let event = match_event_target(tags.e, request_tags.e)?;
+    let address = match_address_target(tags.a, request_tags.a)?;
+
+    // Rule 4, structure: decode the invoice and check what it commits to.
+    let signed =
+        SignedRawBolt11Invoice::from_str(bolt11).map_err(|e| Rejection::Bolt11Unparsable {
+            error: e.to_string(),
+        })?;
+    let committed = signed
+        .description_hash()
+        .ok_or(Rejection::InvoiceWithoutDescriptionHash)?
+        .0;
+    let expected = sha256::Hash::hash(description.as_bytes());
+    if committed != expected {
+        return Err(Rejection::DescriptionHashMismatch {
+            invoice: hex::encode(committed.to_byte_array()),
+            expected: hex::encode(expected.to_byte_array()),
+        });
+    }
+
+    // Rule 5. A sub-millisatoshi amount is a BOLT11 violation, left to the rule 4 check below.
+    let amount_msat = signed
+        .amount_pico_btc()
+        .ok_or(Rejection::InvoiceWithoutAmount)?
+        / 10;
+    for value in request_tags.amounts() {
+        let request_msat: u64 = value
+            .parse()
+            .map_err(|_| Rejection::RequestAmountUnparsable {
+                value: value.to_owned(),
+            })?;
+        if request_msat != amount_msat {
+            return Err(Rejection::AmountMismatch {
+                invoice_msat: amount_msat,
+                request_msat,
+            });
+        }
+    }
+
+    // Hashing: the two event ids (rules 1 and 3).
+    if compute_event_id(receipt) != Some(receipt.id) {
+        return Err(Rejection::ReceiptIdMismatch);
+    }
+    if compute_event_id(&request) != Some(request.id) {
+        return Err(Rejection::ZapRequestIdMismatch);
+    }
+
+    // Elliptic curves, dearest last.
+    if !receipt.verify_signature() {
+        return Err(Rejection::ReceiptBadSignature);
+    }
+    if !request.verify_signature() {
+        return Err(Rejection::ZapRequestBadSignature);
+    }
+    let invoice = Bolt11Invoice::from_signed(signed).map_err(|e| Rejection::Bolt11Invalid {
+        error: e.to_string(),
+    })?;
+
+    let zapper = match zapper {
+        Zapper::Known(key) => key,
+        Zapper::Pending => return Err(Rejection::ZapperPending { recipient }),
+    };
+
+    Ok(ValidZap {
+        receipt_id: receipt.id,
+        payment_hash: hex::encode(invoice.payment_hash().to_byte_array()),
+        recipient,
+        zapper,
+        sender: request.pubkey,
+        amount_msat: invoice.amount_milli_satoshis().unwrap_or(amount_msat),
+        event,
+        address,
+        content: request.content,
+        created_at: receipt.created_at,
+        invoice_timestamp: Timestamp::from_secs(invoice.duration_since_epoch().as_secs()),
+    })
+}
+
+/// [`validate`] for a batch, spread over the available cores (scoped threads over chunks);
+/// results come back in the order of `receipts`.
+///
+/// This blocks until the whole batch is judged: call it from a blocking context (for example
+/// `tokio::task::spawn_blocking` or a `SyncArbiter`), not from an actor's event loop.
+pub fn validate_batch<T, R>(receipts: &[T], recipients: &R) -> Vec<Result<ValidZap, Rejection>>
+where
+    T: Borrow<Event> + Sync,
+    R: ZapRecipients + Sync + ?Sized,
+{
+    /// Below this many receipts per thread, a thread costs more than it saves.
+    const MIN_PER_THREAD: usize = 16;
+
+    let judge = |chunk: &[T]| -> Vec<Result<ValidZap, Rejection>> {
+        chunk
+            .iter()
+            .map(|receipt| validate(receipt.borrow(), recipients))
+            .collect()
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .min(receipts.len() / MIN_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return judge(receipts);
+    }
+    let chunk_len = receipts.len().div_ceil(threads);
+    let mut chunks = receipts.chunks(chunk_len);
+    let first = chunks.next().unwrap_or_default();
+
+    std::thread::scope(|scope| {
+        // Spawn the other chunks, or judge them here if the OS refuses a thread.
+        let others: Vec<_> = chunks
+            .map(|chunk| {
+                std::thread::Builder::new()
+                    .name("nip57-validate".into())
+                    .spawn_scoped(scope, move || judge(chunk))
+                    .map_err(|_| chunk)
+            })
+            .collect();
+        let mut results = judge(first);
+        results.reserve(receipts.len().saturating_sub(results.len()));
+        for other in others {
+            match other {
+                Ok(handle) => match handle.join() {
+                    Ok(chunk_results) => results.extend(chunk_results),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                Err(chunk) => results.extend(judge(chunk)),
+            }
+        }
+        results
+    })
+}
+
+/// How many times a tag occurs, and its value when once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Count<'a> {
+    Zero,
+    One(&'a str),
+    Many(usize),
+}
+use Count::{Many, One, Zero};
+
+impl<'a> Count<'a> {
+    /// Counts one more occurrence; a tag without a value counts, with an empty value.
+    fn add(&mut self, value: Option<&'a String>) {
+        let value = value.map_or("", String::as_str);
+        *self = match *self {
+            Zero => One(value),
+            One(_) => Many(2),
+            Many(n) => Many(n.saturating_add(1)),
+        };
+    }
+
+    fn count(self) -> usize {
+        match self {
+            Zero => 0,
+            One(_) => 1,
+            Many(n) => n,
+        }
+    }
+}
+
+/// The receipt tags the rules look at, found in one pass.
+struct ReceiptTags<'a> {
+    p: Count<'a>,
+    e: Count<'a>,
+    a: Count<'a>,
+    description: Count<'a>,
+    bolt11: Count<'a>,
+}
+
+impl<'a> ReceiptTags<'a> {
+    fn scan(tags: impl Iterator<Item = &'a Tag>) -> Self {
+        let mut found = Self {
+            p: Zero,
+            e: Zero,
+            a: Zero,
+            description: Zero,
+            bolt11: Zero,
+        };
+        for tag in tags {
+            let (name, value) = name_value(tag);
+            match name {
+                tag::PUBKEY => found.p.add(value),
+                tag::EVENT => found.e.add(value),
+                tag::ADDRESS => found.a.add(value),
+                tag::DESCRIPTION => found.description.add(value),
+                tag::BOLT11 => found.bolt11.add(value),
+                _ => {}
+            }
+        }
+        found
+    }
+}
+
+/// The zap request tags the rules look at, found in one pass.
+struct RequestTags<'a> {
+    p: Count<'a>,
+    e: Count<'a>,
+    a: Count<'a>,
+    first_amount: Count<'a>,
+    /// `amount` values beyond the first (a request should have at most one; all must agree).
+    more_amounts: Vec<&'a str>,
+}
+
+impl<'a> RequestTags<'a> {
+    fn scan(tags: impl Iterator<Item = &'a Tag>) -> Self {
+        let mut found = Self {
+            p: Zero,
+            e: Zero,
+            a: Zero,
+            first_amount: Zero,
+            more_amounts: Vec::new(),
+        };
+        for tag in tags {
+            let (name, value) = name_value(tag);
+            match name {
+                tag::PUBKEY => found.p.add(value),
+                tag::EVENT => found.e.add(value),
+                tag::ADDRESS => found.a.add(value),
+                tag::AMOUNT => match found.first_amount {
+                    Zero => found.first_amount.add(value),
+                    _ => found.more_amounts.push(value.map_or("", String::as_str)),
+                },
+                _ => {}
+            }
+        }
+        found
+    }
+
+    fn amounts(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let first = match self.first_amount {
+            One(value) => Some(value),
+            _ => None,
+        };
+        first.into_iter().chain(self.more_amounts.iter().copied())
+    }
+}
+
+/// A tag's name and first value, read without parsing it into a standard tag.
+fn name_value(tag: &Tag) -> (&str, Option<&String>) {
+    let slice = tag.as_slice();
+    (slice.first().map_or("", String::as_str), slice.get(1))
+}
+
+/// Rule 0 (and the receipt half of rule 3): the receiving bot and its LNURL provider.
+fn receiving_bot<R>(
+    receipt: &Event,
+    tags: &ReceiptTags<'_>,
+    recipients: &R,
+) -> Result<(PublicKey, Zapper), Rejection>
+where
+    R: ZapRecipients + ?Sized,
+{
+    match tags.p {
+        Zero => Err(Rejection::NoRecipient),
+        One(value) => {
+            let bot = PublicKey::from_hex(value).map_err(|_| Rejection::NoRecipient)?;
+            match recipients.zapper(&bot) {
+                Some(zapper) => Ok((bot, zapper)),
+                None => Err(Rejection::NotOurBot { recipient: bot }),
+            }
+        }
+        Many(count) => {
+            // Only a rule 3 matter when one of the recipients is ours.
+            let mut keys = receipt.tags.iter().filter_map(|tag| match name_value(tag) {
+                (tag::PUBKEY, Some(value)) => PublicKey::from_hex(value).ok(),
+                _ => None,
+            });
+            let first = keys.next().ok_or(Rejection::NoRecipient)?;
+            if recipients.zapper(&first).is_some() || keys.any(|k| recipients.zapper(&k).is_some())
+            {
+                Err(Rejection::ReceiptRecipientNotUnique { count })
+            } else {
+                Err(Rejection::NotOurBot { recipient: first })
+            }
+        }
+    }
+}
+
+/// Rule 6 for `e`: the zap request's event, which the receipt's `e`, if any, must repeat.
+fn match_event_target(
+    receipt: Count<'_>,
+    request: Count<'_>,
+) -> Result<Option<EventId>, Rejection> {
+    let parse = |side, value: &str| {
+        EventId::from_hex(value).map_err(|_| Rejection::TargetUnparsable {
+            tag: tag::EVENT,
+            side,
+            value: value.to_owned(),
+        })
+    };
+    let request_id = match unique(tag::EVENT, Side::Request, request)? {
+        Some(value) => Some((value, parse(Side::Request, value)?)),
+        None => None,
+    };
+    if let Some(value) = unique(tag::EVENT, Side::Receipt, receipt)? {
+        let receipt_id = parse(Side::Receipt, value)?;
+        if request_id.map(|(_, id)| id) != Some(receipt_id) {
+            return Err(Rejection::TargetMismatch {
+                tag: tag::EVENT,
+                receipt: value.to_owned(),
+                request: request_id.map(|(v, _)| v.to_owned()),
+            });
+        }
+    }
+    Ok(request_id.map(|(_, id)| id))
+}
+
+/// Rule 6 for `a`: the zap request's address, which the receipt's `a`, if any, must repeat.
+fn match_address_target(
+    receipt: Count<'_>,
+    request: Count<'_>,
+) -> Result<Option<String>, Rejection> {
+    fn parse(side: Side, value: &str) -> Result<Address<'_>, Rejection> {
+        Address::parse(value).ok_or_else(|| Rejection::TargetUnparsable {
+            tag: tag::ADDRESS,
+            side,
+            value: value.to_owned(),
+        })
+    }
+    let request_address = match unique(tag::ADDRESS, Side::Request, request)? {
+        Some(value) => Some((value, parse(Side::Request, value)?)),
+        None => None,
+    };
+    if let Some(value) = unique(tag::ADDRESS, Side::Receipt, receipt)? {
+        let receipt_address = parse(Side::Receipt, value)?;
+        if request_address.as_ref().map(|(_, a)| a) != Some(&receipt_address) {
+            return Err(Rejection::TargetMismatch {
+                tag: tag::ADDRESS,
+                receipt: value.to_owned(),
+                request: request_address.map(|(v, _)| v.to_owned()),
+            });
+        }
+    }
+    Ok(request_address.map(|(_, address)| address.to_string()))
+}
+
+/// At most one occurrence of a target tag.
+fn unique<'a>(
+    tag: &'static str,
+    side: Side,
+    count: Count<'a>,
+) -> Result<Option<&'a str>, Rejection> {
+    match count {
+        Zero => Ok(None),
+        One(value) => Ok(Some(value)),
+        Many(_) => Err(Rejection::TargetNotUnique {
+            tag,
+            side,
+            count: count.count(),
+        }),
+    }
+}
+
+/// An `a` tag value, `<kind>:<pubkey hex>:<d>`. The `d` part may itself contain `:` (our
+/// proposals' `d` tags do), which nostr's `Coordinate::from_kpi_format` would cut short.
+#[derive(Debug, PartialEq, Eq)]
+struct Address<'a> {
+    kind: u16,
+    public_key: PublicKey,
+    identifier: &'a str,
+}
+
+impl<'a> Address<'a> {
+    fn parse(value: &'a str) -> Option<Self> {
+        let mut parts = value.splitn(3, ':');
+        let kind = parts.next()?;
+        if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(Self {
+            kind: kind.parse().ok()?,
+            public_key: PublicKey::from_hex(parts.next()?).ok()?,
+            identifier: parts.next()?,
+        })
+    }
+}
+
+impl std::fmt::Display for Address<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.kind, self.public_key, self.identifier)
+    }
+}
+
+/// The NIP-01 id of `event`, as nostr's `EventId::new` computes it, but streamed into a reused
+/// per-thread buffer instead of going through a `serde_json::Value` tree.
+/// `None` only if serialisation fails, which the types here cannot make happen.
+fn compute_event_id(event: &Event) -> Option<EventId> {
+    /// Buffers grown past this by a huge event are not kept.
+    const KEEP_CAPACITY: usize = 64 * 1024;
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+    }
+    let hash = |buffer: &mut Vec<u8>| -> Option<sha256::Hash> {
+        buffer.clear();
+        let canonical = (
+            0u8,
+            &event.pubkey,
+            event.created_at,
+            event.kind,
+            &event.tags,
+            event.content.as_str(),
+        );
+        serde_json::to_writer(&mut *buffer, &canonical).ok()?;
+        Some(sha256::Hash::hash(buffer))
+    };
+    let digest = BUFFER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => {
+            let digest = hash(&mut buffer);
+            if buffer.capacity() > KEEP_CAPACITY {
+                *buffer = Vec::with_capacity(4096);
+            }
+            digest
+        }
+        Err(_) => hash(&mut Vec::new()),
+    })?;
+    Some(EventId::from_byte_array(digest.to_byte_array()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+    use std::time::Duration;
+
+    use lightning_invoice::{Currency, InvoiceBuilder, PaymentSecret};
+    use nostr_sdk::nips::nip01::Coordinate;
+    use nostr_sdk::secp256k1;
+    use nostr_sdk::{EventBuilder, Keys, RelayUrl, Tags, SECP256K1};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::zap_provider::{zap_request, IssuedInvoice, ZapProvider, ZapTarget};
+
+    const AMOUNT_MSAT: u64 = 21_000_000;
+    const CREATED_AT: Timestamp = Timestamp::from_secs(1_760_000_000);
+    const INVOICE_AT: Timestamp = Timestamp::from_secs(1_759_999_990);
+
+    fn proposal() -> EventId {
+        EventId::from_byte_array([7u8; 32])
+    }
+
+    fn tag(parts: &[&str]) -> Tag {
+        Tag::parse(parts.iter().copied()).expect("non-empty tag")
+    }
+
+    /// One bot, its LNURL provider, and a sender: the fixtures every test builds receipts with.
+    struct Fixture {
+        provider: ZapProvider,
+        bot: PublicKey,
+        sender: Keys,
+        recipients: HashMap<PublicKey, Zapper>,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let provider = ZapProvider::generate();
+            let bot = Keys::generate().public_key();
+            let recipients = HashMap::from([(bot, Zapper::Known(provider.public_key()))]);
+            Self {
+                provider,
+                bot,
+                sender: Keys::generate(),
+                recipients,
+            }
+        }
+
+        /// The honest zap: a vote on the proposal, with an amount tag.
+        fn target(&self) -> ZapTarget {
+            ZapTarget::new(self.bot, AMOUNT_MSAT)
+                .event(proposal())
+                .content("Support: ship it")
+                .relays([RelayUrl::parse("wss://relay.example.org").expect("relay url")])
+        }
+
+        fn request(&self, target: &ZapTarget) -> Event {
+            zap_request(&self.sender, target).expect("zap request")
+        }
+
+        fn invoice(&self, description: &str, amount_msat: Option<u64>) -> IssuedInvoice {
+            self.provider
+                .sign_invoice(description, amount_msat, INVOICE_AT)
+                .expect("invoice")
+        }
+
+        fn receipt(&self, request: &Event, invoice: &IssuedInvoice) -> Event {
+            self.provider
+                .receipt(
+                    request,
+                    &invoice.bolt11,
+                    Some(&invoice.preimage),
+                    CREATED_AT,
+                )
+                .expect("receipt")
+        }
+
+        /// An honest zap for `target`, with fixed timestamps.
+        fn paid(&self, target: &ZapTarget) -> (Event, IssuedInvoice, Event) {
+            let request = self.request(target);
+            let invoice = self.invoice(&request.as_json(), Some(target.amount_msat));
+            let receipt = self.receipt(&request, &invoice);
+            (request, invoice, receipt)
+        }
+
+        /// A kind 9735 event with exactly these tags, signed by the provider.
+        fn provider_signs(&self, tags: Vec<Tag>) -> Event {
+            EventBuilder::new(Kind::ZapReceipt, "")
+                .tags(tags)
+                .custom_created_at(CREATED_AT)
+                .sign_with_keys(self.provider.keys())
+                .expect("signed receipt")
+        }
+
+        /// The three tags a receipt cannot do without, for hand-made receipts.
+        fn core_tags(&self, description: &str, bolt11: &str) -> Vec<Tag> {
+            vec![
+                tag(&["p", &self.bot.to_hex()]),
+                tag(&["bolt11", bolt11]),
+                tag(&["description", description]),
+            ]
+        }
+
+        fn check(&self, receipt: &Event) -> Result<ValidZap, Rejection> {
+            validate(receipt, &self.recipients)
+        }
+    }
+
+    /// An invoice built here rather than by the provider: a plain description, or a payee key
+    /// the node signature does not match.
+    fn odd_invoice(description: Option<&str>, description_hash_of: &str, payee: bool) -> String {
+        let node_key = secp256k1::SecretKey::new(&mut secp256k1::rand::thread_rng());
+        let builder = InvoiceBuilder::new(Currency::Bitcoin);
+        let builder = match description {
+            Some(text) => builder.description(text.to_owned()),
+            None => builder.description_hash(sha256::Hash::hash(description_hash_of.as_bytes())),
+        };
+        let mut builder = builder
+            .payment_hash(sha256::Hash::hash(&[1u8; 32]))
+            .payment_secret(PaymentSecret([2u8; 32]))
+            .duration_since_epoch(Duration::from_secs(INVOICE_AT.as_secs()))
+            .min_final_cltv_expiry_delta(80)
+            .amount_milli_satoshis(AMOUNT_MSAT);
+        if payee {
+            let other = secp256k1::SecretKey::new(&mut secp256k1::rand::thread_rng());
+            builder =
+                builder.payee_pub_key(secp256k1::PublicKey::from_secret_key(SECP256K1, &other));
+        }
+        builder
+            .build_signed(|message| SECP256K1.sign_ecdsa_recoverable(message, &node_key))
+            .expect("invoice")
+            .to_string()
+    }
+
+    #[test]
+    fn honest_zap_is_valid_with_every_field() {
+        let fx = Fixture::new();
+        let (request, invoice, receipt) = fx.paid(&fx.target());
+        let zap = fx.check(&receipt).expect("valid zap");
+        assert_eq!(zap.receipt_id(), receipt.id);
+        assert_eq!(zap.payment_hash(), invoice.payment_hash_hex());
+        assert_eq!(zap.payment_hash().len(), 64);
+        assert_eq!(zap.recipient(), fx.bot);
+        assert_eq!(zap.zapper(), fx.provider.public_key());
+        assert_eq!(zap.sender(), fx.sender.public_key());
+        assert_eq!(zap.sender(), request.pubkey);
+        assert_eq!(zap.amount_msat(), AMOUNT_MSAT);
+        assert_eq!(zap.event(), Some(proposal()));
+        assert_eq!(zap.address(), None);
+        assert_eq!(zap.content(), "Support: ship it");
+        assert_eq!(zap.created_at(), CREATED_AT);
+        assert_eq!(zap.invoice_timestamp(), INVOICE_AT);
+    }
+
+    #[test]
+    fn one_call_zap_is_valid() {
+        let fx = Fixture::new();
+        let receipt = fx.provider.zap(&fx.sender, &fx.target()).expect("zap");
+        let zap = fx.check(&receipt).expect("valid zap");
+        assert_eq!(zap.amount_msat(), AMOUNT_MSAT);
+        assert!(zap.invoice_timestamp().as_secs() > 1_700_000_000);
+    }
+
+    #[test]
+    fn address_zap_keeps_the_whole_d_tag() {
+        let fx = Fixture::new();
+        let gov = Keys::generate().public_key();
+        let d = "action:btc-commons/governance:42:review-period";
+        let target = ZapTarget::new(fx.bot, 5_000)
+            .address(Coordinate::new(Kind::from(30078), gov).identifier(d))
+            .content("veto");
+        let (_, _, receipt) = fx.paid(&target);
+        let zap = fx.check(&receipt).expect("valid zap");
+        assert_eq!(zap.address(), Some(format!("30078:{gov}:{d}").as_str()));
+        assert_eq!(zap.event(), None);
+        assert_eq!(zap.amount_msat(), 5_000);
+    }
+
+    #[test]
+    fn request_without_amount_tag_takes_the_invoice_amount() {
+        let fx = Fixture::new();
+        let (_, _, receipt) = fx.paid(&fx.target().without_amount_tag());
+        assert_eq!(fx.check(&receipt).map(|z| z.amount_msat()), Ok(AMOUNT_MSAT));
+    }
+
+    // Rule 1: the receipt's id and signature.
+
+    #[test]
+    fn rule_1_receipt_id_must_match() {
+        let fx = Fixture::new();
+        let (_, _, mut receipt) = fx.paid(&fx.target());
+        receipt.content = "edited after signing".into();
+        let rejection = fx.check(&receipt).expect_err("rejected");
+        assert_eq!(rejection, Rejection::ReceiptIdMismatch);
+        assert_eq!(
+            (rejection.rule(), rejection.reason()),
+            (1, "receipt_id_mismatch")
+        );
+    }
+
+    #[test]
+    fn rule_1_receipt_signature_must_verify() {
+        let fx = Fixture::new();
+        let (_, _, mut receipt) = fx.paid(&fx.target());
+        receipt.sig = fx.provider_signs(vec![tag(&["t", "other"])]).sig;
+        let rejection = fx.check(&receipt).expect_err("rejected");
+        assert_eq!(rejection, Rejection::ReceiptBadSignature);
+        assert_eq!(rejection.rule(), 1);
+    }
+
+    // Rule 2: the receipt's author is the bot's LNURL provider.
+
+    #[test]
+    fn rule_2_receipt_must_come_from_the_bots_provider() {
+        let fx = Fixture::new();
+        let (request, invoice, _) = fx.paid(&fx.target());
+        let impostor = Keys::generate();
+        let receipt = EventBuilder::zap_receipt(
+            invoice.bolt11.as_str(),
+            Some(hex::encode(invoice.preimage)),
+            &request,
+        )
+        .custom_created_at(CREATED_AT)
+        .sign_with_keys(&impostor)
+        .expect("signed");
+        let rejection = fx.check(&receipt).expect_err("rejected");
+        assert_eq!(
+            rejection,
+            Rejection::WrongZapper {
+                expected: fx.provider.public_key(),
+                author: impostor.public_key(),
+            }
+        );
+        assert_eq!((rejection.rule(), rejection.reason()), (2, "wrong_zapper"));
+    }
+
+    // Rule 3: the description is a signed zap request to the receipt's bot.
+
+    #[test]
+    fn rule_3_description_must_be_a_zap_request() {
+        let fx = Fixture::new();
+        let note = EventBuilder::text_note("Support")
+            .tags([
+                tag(&["p", &fx.bot.to_hex()]),
+                tag(&["e", &proposal().to_hex()]),
+            ])
+            .sign_with_keys(&fx.sender)
+            .expect("note");
+        let invoice = fx.invoice(&note.as_json(), Some(AMOUNT_MSAT));
+        let receipt = fx.receipt(&note, &invoice);
+        let rejection = fx.check(&receipt).expect_err("rejected");
+        assert_eq!(rejection, Rejection::ZapRequestWrongKind { kind: 1 });
+        assert_eq!(rejection.rule(), 3);
+    }
+
+    #[test]
+    fn rule_3_zap_request_id_must_match() {
+        let fx = Fixture::new();
+        let mut request = fx.request(&fx.target());
+        request.content = "Veto".into();
+        let invoice = fx.invoice(&request.as_json(), Some(AMOUNT_MSAT));
+        let receipt = fx.receipt(&request, &invoice);
+        let rejection = fx.check(&receipt).expect_err("rejected");
+        assert_eq!(rejection, Rejection::ZapRequestIdMismatch);
+        assert_eq!(rejection.rule(), 3);
+    }
+
+    #[test]
+    fn rule_3_zap_request_signature_must_verify() {
+        let fx = Fixture::new();
+        let mut request = fx.request(&fx.target());
+        request.sig = fx.request(&fx.target().content("other")).sig;
+        let invoice = fx.invoice(&request.as_json(), Some(AMOUNT_MSAT));
+        let receipt = fx.receipt(&request, &invoice);
+        let rejection = fx.check(&receipt).expect_err("rejected");
+        assert_eq!(rejection, Rejection::ZapRequestBadSignature);
+        assert_eq!(rejection.reason(), "zap_request_bad_signature");
+    }
+
+    #[test]
+    fn rule_3_zap_request_must_be_to_the_receipts_bot() {
+        let fx = Fixture::new();
+        let elsewhere = Keys::generate().public_key();
+        let request = fx.request(&ZapTarget {
+            recipient: elsewhere,
+            ..fx.target()
+        });
+        let json = request.as_json();
+        let invoice = fx.invoice(&json, Some(AMOUNT_MSAT));
+        let mut tags = fx.core_tags(&json, &invoice.bolt11);
+        tags.push(tag(&["e", &proposal().to_hex()]));
+        let receipt = fx.provider_signs(tags);
+        let rejection = fx.check(&receipt).expect_err("rejected");
+        assert_eq!(
+            rejection,
+            Rejection::ZapRequestRecipientMismatch {
+                request: elsewhere.to_hex(),
+                receipt: fx.bot,
+            }
+        );
+        assert_eq!(rejection.rule(), 3);
+    }
+
+    #[test]
+    fn rule_3_zap_request_needs_exactly_one_p_tag() {
+        let fx = Fixture::new();
+        for p_tags in [vec![], vec![fx.bot, Keys::generate().public_key()]] {
+            let mut tags: Vec<Tag> = p_tags.iter().map(|p| tag(&["p", &p.to_hex()])).collect();
+            tags.push(tag(&["amount", &AMOUNT_MSAT.to_string()]));
+            let request = EventBuilder::new(Kind::ZapRequest, "")
+                .tags(tags)
+                .sign_with_keys(&fx.sender)
+                .expect("request");
+            let json = request.as_json();
+            let invoice = fx.invoice(&json, Some(AMOUNT_MSAT));
+            let receipt = fx.provider_signs(fx.core_tags(&json, &invoice.bolt11));
+            assert_eq!(
+                fx.check(&receipt),
+                Err(Rejection::ZapRequestRecipientCount {
+                    count: p_tags.len()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn rule_3_description_must_be_json() {
+        let fx = Fixture::new();
+        for text in ["not json at all", "{\"kind\":9734}", "", "[]"] {
+            let invoice = fx.invoice(text, Some(AMOUNT_MSAT));
+            let receipt = fx.provider_signs(fx.core_tags(text, &invoice.bolt11));
+            let rejection = fx.check(&receipt).expect_err("rejected");
+            assert_eq!(rejection.reason(), "zap_request_unparsable", "{text:?}");
+            assert_eq!(rejection.rule(), 3);
+        }
+    }
+
+    #[test]
+    fn rule_3_description_tag_must_be_there_once() {
+        let fx = Fixture::new();
+        let (request, invoice, _) = fx.paid(&fx.target());
+        let json = request.as_json();
+        let missing = fx.provider_signs(vec![
+            tag(&["p", &fx.bot.to_hex()]),
+            tag(&["bolt11", &invoice.bolt11]),
+        ]);
+        assert_eq!(fx.check(&missing), Err(Rejection::MissingDescription));
+        let mut twice = fx.core_tags(&json, &invoice.bolt11);
+        twice.push(tag(&["description", &json]));
+        assert_eq!(
+            fx.check(&fx.provider_signs(twice)),
+            Err(Rejection::DescriptionNotUnique { count: 2 })
+        );
+    }
+
+    // Rule 4: the invoice parses and commits to the description.
+
+    #[test]
+    fn rule_4_invoice_must_commit_to_the_description() {
+        let fx = Fixture::new();
+        let request = fx.request(&fx.target());
+        let invoice = fx.invoice("some other zap request", Some(AMOUNT_MSAT));
+        let receipt = fx.receipt(&request, &invoice);
+        let rejection = fx.check(&receipt).expect_err("rejected");
+        assert_eq!(rejection.reason(), "description_hash_mismatch");
+        assert_eq!(rejection.rule(), 4);
+        let Rejection::DescriptionHashMismatch { invoice, expected } = rejection else {
+            panic!("wrong variant");
+        };
+        assert_eq!(
+            invoice,
+            hex::encode(sha256::Hash::hash(b"some other zap request").to_byte_array())
+        );
+        assert_eq!(
+            expected,
+            hex::encode(sha256::Hash::hash(request.as_json().as_bytes()).to_byte_array())
+        );
+    }
+
+    #[test]
+    fn rule_4_bolt11_must_be_there_and_parse() {
+        let fx = Fixture::new();
+        let request = fx.request(&fx.target());
+        let json = request.as_json();
+        let missing = fx.provider_signs(vec![
+            tag(&["p", &fx.bot.to_hex()]),
+            tag(&["description", &json]),
+            tag(&["e", &proposal().to_hex()]),
+        ]);
+        assert_eq!(fx.check(&missing), Err(Rejection::MissingBolt11));
+        for garbage in ["", "lnbc1garbage", "not an invoice", &"lnbc".repeat(3000)] {
+            let mut tags = fx.core_tags(&json, garbage);
+            tags.push(tag(&["e", &proposal().to_hex()]));
+            let rejection = fx.check(&fx.provider_signs(tags)).expect_err("rejected");
+            assert_eq!(rejection.reason(), "bolt11_unparsable", "{garbage:.20}");
+            assert_eq!(rejection.rule(), 4);
+        }
+    }
+
+    #[test]
+    fn rule_4_invoice_must_be_valid_bolt11() {
+        let fx = Fixture::new();
+        let request = fx.request(&fx.target());
+        let json = request.as_json();
+        // The node signature does not match the payee key the invoice names.
+        let bolt11 = odd_invoice(None, &json, true);
+        let rejection = fx
+            .check(
+                &fx.provider
+                    .receipt(&request, &bolt11, None, CREATED_AT)
+                    .expect("receipt"),
+            )
+            .expect_err("rejected");
+        assert_eq!(rejection.reason(), "bolt11_invalid");
+        assert_eq!(rejection.rule(), 4);
+    }
+
+    #[test]
+    fn rule_4_invoice_needs_a_description_hash() {
+        let fx = Fixture::new();
+        let request = fx.request(&fx.target());
+        let bolt11 = odd_invoice(Some("zap"), "", false);
+        let receipt = fx
+            .provider
+            .receipt(&request, &bolt11, None, CREATED_AT)
+            .expect("receipt");
+        assert_eq!(
+            fx.check(&receipt),
+            Err(Rejection::InvoiceWithoutDescriptionHash)
+        );
+    }
+
+    // Rule 5: the invoice amount.
+
+    #[test]
+    fn rule_5_invoice_amount_must_match_the_request() {
+        let fx = Fixture::new();
+        let request = fx.request(&fx.target());
+        let invoice = fx.invoice(&request.as_json(), Some(AMOUNT_MSAT - 1_000));
+        let receipt = fx.receipt(&request, &invoice);
+        let rejection = fx.check(&receipt).expect_err("rejected");
+        assert_eq!(
+            rejection,
+            Rejection::AmountMismatch {
+                invoice_msat: AMOUNT_MSAT - 1_000,
+                request_msat: AMOUNT_MSAT,
+            }
+        );
+        assert_eq!(
+            (rejection.rule(), rejection.reason()),
+            (5, "amount_mismatch")
+        );
+    }
+
+    #[test]
+    fn rule_5_invoice_must_have_an_amount() {
+        let fx = Fixture::new();
+        for target in [fx.target(), fx.target().without_amount_tag()] {
+            let request = fx.request(&target);
+            let invoice = fx.invoice(&request.as_json(), None);
+            let receipt = fx.receipt(&request, &invoice);
+            let rejection = fx.check(&receipt).expect_err("rejected");
+            assert_eq!(rejection, Rejection::InvoiceWithoutAmount);
+            assert_eq!(rejection.rule(), 5);
+        }
+    }
+
+    #[test]
+    fn rule_5_request_amount_must_be_a_number() {
+        let fx = Fixture::new();
+        let request = EventBuilder::new(Kind::ZapRequest, "")
+            .tags([tag(&["p", &fx.bot.to_hex()]), tag(&["amount", "21k"])])
+            .sign_with_keys(&fx.sender)
+            .expect("request");
+        let invoice = fx.invoice(&request.as_json(), Some(AMOUNT_MSAT));
+        let receipt = fx.receipt(&request, &invoice);
+        assert_eq!(
+            fx.check(&receipt),
+            Err(Rejection::RequestAmountUnparsable {
+                value: "21k".into()
+            })
+        );
+    }
+
+    // Rule 6: the receipt's e / a tags are the request's.
+
+    #[test]
+    fn rule_6_receipt_event_must_be_the_requests() {
+        let fx = Fixture::new();
+        let (request, invoice, _) = fx.paid(&fx.target());
+        let other = EventId::from_byte_array([9u8; 32]);
+        let mut tags = fx.core_tags(&request.as_json(), &invoice.bolt11);
+        tags.push(tag(&["e", &other.to_hex()]));
+        let rejection = fx.check(&fx.provider_signs(tags)).expect_err("rejected");
+        assert_eq!(
+            rejection,
+            Rejection::TargetMismatch {
+                tag: "e",
+                receipt: other.to_hex(),
+                request: Some(proposal().to_hex()),
+            }
+        );
+        assert_eq!(
+            (rejection.rule(), rejection.reason()),
+            (6, "target_mismatch")
+        );
+    }
+
+    #[test]
+    fn rule_6_receipt_address_must_be_in_the_request() {
+        let fx = Fixture::new();
+        let (request, invoice, _) = fx.paid(&fx.target());
+        let address = format!("30078:{}:action:x:1:review-period", fx.bot.to_hex());
+        let mut tags = fx.core_tags(&request.as_json(), &invoice.bolt11);
+        tags.push(tag(&["a", &address]));
+        assert_eq!(
+            fx.check(&fx.provider_signs(tags)),
+            Err(Rejection::TargetMismatch {
+                tag: "a",
+                receipt: address,
+                request: None,
+            })
+        );
+    }
+
+    #[test]
+    fn rule_6_target_must_be_unique_and_well_formed() {
+        let fx = Fixture::new();
+        let request = EventBuilder::new(Kind::ZapRequest, "")
+            .tags([
+                tag(&["p", &fx.bot.to_hex()]),
+                tag(&["e", &proposal().to_hex()]),
+                tag(&["e", &EventId::all_zeros().to_hex()]),
+            ])
+            .sign_with_keys(&fx.sender)
+            .expect("request");
+        let invoice = fx.invoice(&request.as_json(), Some(AMOUNT_MSAT));
+        assert_eq!(
+            fx.check(&fx.receipt(&request, &invoice)),
+            Err(Rejection::TargetNotUnique {
+                tag: "e",
+                side: Side::Request,
+                count: 2
+            })
+        );
+        let request = EventBuilder::new(Kind::ZapRequest, "")
+            .tags([tag(&["p", &fx.bot.to_hex()]), tag(&["a", "30078:nothex:d"])])
+            .sign_with_keys(&fx.sender)
+            .expect("request");
+        let invoice = fx.invoice(&request.as_json(), Some(AMOUNT_MSAT));
+        assert_eq!(
+            fx.check(&fx.receipt(&request, &invoice))
+                .map_err(|r| r.reason()),
+            Err("target_unparsable")
+        );
+    }
+
+    // Rule 0: not ours to judge, or not yet.
+
+    #[test]
+    fn events_that_are_not_ours() {
+        let fx = Fixture::new();
+        let note = EventBuilder::text_note("hi")
+            .sign_with_keys(&fx.sender)
+            .expect("note");
+        let rejection = fx.check(&note).expect_err("rejected");
+        assert_eq!(rejection, Rejection::NotZapReceipt { kind: 1 });
+        assert_eq!(rejection.rule(), 0);
+
+        let stranger = Keys::generate().public_key();
+        let (_, _, receipt) = fx.paid(&ZapTarget {
+            recipient: stranger,
+            ..fx.target()
+        });
+        assert_eq!(
+            fx.check(&receipt),
+            Err(Rejection::NotOurBot {
+                recipient: stranger
+            })
+        );
+
+        let no_p = fx.provider_signs(vec![tag(&["bolt11", "x"]), tag(&["p"])]);
+        assert_eq!(fx.check(&no_p), Err(Rejection::NoRecipient));
+    }
+
+    #[test]
+    fn pending_zapper_keeps_a_good_receipt_for_later() {
+        let fx = Fixture::new();
+        let pending = HashMap::from([(fx.bot, Zapper::Pending)]);
+        let (request, _, receipt) = fx.paid(&fx.target());
+        let rejection = validate(&receipt, &pending).expect_err("pending");
+        assert!(rejection.is_pending());
+        assert_eq!(rejection, Rejection::ZapperPending { recipient: fx.bot });
+        assert_eq!(
+            (rejection.rule(), rejection.reason()),
+            (0, "zapper_pending")
+        );
+        // Once the key is known, the same receipt counts.
+        assert!(fx.check(&receipt).is_ok());
+
+        // A receipt broken in another way is rejected outright, not kept.
+        let invoice = fx.invoice(&request.as_json(), Some(1_000));
+        let broken = validate(&fx.receipt(&request, &invoice), &pending).expect_err("broken");
+        assert!(!broken.is_pending());
+        assert_eq!(broken.rule(), 5);
+    }
+
+    #[test]
+    fn receipt_with_two_p_tags_to_us() {
+        let fx = Fixture::new();
+        let (request, invoice, _) = fx.paid(&fx.target());
+        let mut tags = fx.core_tags(&request.as_json(), &invoice.bolt11);
+        tags.push(tag(&["p", &Keys::generate().public_key().to_hex()]));
+        let rejection = fx.check(&fx.provider_signs(tags)).expect_err("rejected");
+        assert_eq!(rejection, Rejection::ReceiptRecipientNotUnique { count: 2 });
+        assert_eq!(rejection.rule(), 3);
+    }
+
+    #[test]
+    fn garbage_tags_are_rejected_not_panicked_on() {
+        let fx = Fixture::new();
+        let bot = fx.bot.to_hex();
+        let garbage: Vec<Vec<Tag>> = vec![
+            vec![tag(&["p", &bot])],
+            vec![tag(&["p", &bot]), tag(&["description"]), tag(&["bolt11"])],
+            vec![
+                tag(&["p", &bot]),
+                tag(&["description", "{\"kind\":\"x\"}"]),
+                tag(&["bolt11", "lnbc"]),
+            ],
+            vec![
+                tag(&["p", &bot]),
+                tag(&["description", "\u{0}\u{ffff}"]),
+                tag(&["bolt11", "\u{1f600}"]),
+            ],
+            vec![tag(&["p", "zz"]), tag(&["p", "also not hex"])],
+            vec![tag(&["p", &bot[..63]])],
+            vec![
+                tag(&["p", &bot, "extra", "values"]),
+                tag(&["e"]),
+                tag(&["a"]),
+            ],
+        ];
+        for tags in garbage {
+            let receipt = fx.provider_signs(tags.clone());
+            let rejection = fx.check(&receipt).expect_err("garbage rejected");
+            assert!(
+                REASONS.contains(&rejection.reason()),
+                "{tags:?}: {rejection}"
+            );
+            assert!(!rejection.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn batch_matches_one_by_one_and_keeps_order() {
+        let fx = Fixture::new();
+        let mut receipts = Vec::new();
+        for i in 0..80u64 {
+            let (request, invoice, receipt) = fx.paid(&fx.target().content(format!("vote {i}")));
+            receipts.push(receipt);
+            if i % 3 == 0 {
+                let wrong = fx.invoice(&request.as_json(), Some(i + 1));
+                receipts.push(fx.receipt(&request, &wrong));
+            } else if i % 3 == 1 {
+                let mut edited = fx.receipt(&request, &invoice);
+                edited.content = "x".into();
+                receipts.push(edited);
+            }
+        }
+        let one_by_one: Vec<_> = receipts.iter().map(|r| fx.check(r)).collect();
+        let batch = validate_batch(&receipts, &fx.recipients);
+        assert_eq!(batch, one_by_one);
+        let refs: Vec<&Event> = receipts.iter().collect();
+        assert_eq!(validate_batch(&refs[..5], &fx.recipients), one_by_one[..5]);
+        assert!(validate_batch::<Event, _>(&[], &fx.recipients).is_empty());
+        assert_eq!(batch.iter().filter(|r| r.is_ok()).count(), 80);
+    }
+
+    #[test]
+    fn reasons_are_distinct_and_listed() {
+        let key = Keys::generate().public_key();
+        let text = String::new;
+        let every: Vec<Rejection> = vec![
+            Rejection::NotZapReceipt { kind: 1 },
+            Rejection::NoRecipient,
+            Rejection::NotOurBot { recipient: key },
+            Rejection::ZapperPending { recipient: key },
+            Rejection::ReceiptIdMismatch,
+            Rejection::ReceiptBadSignature,
+            Rejection::WrongZapper {
+                expected: key,
+                author: key,
+            },
+            Rejection::ReceiptRecipientNotUnique { count: 2 },
+            Rejection::MissingDescription,
+            Rejection::DescriptionNotUnique { count: 2 },
+            Rejection::ZapRequestUnparsable { error: text() },
+            Rejection::ZapRequestWrongKind { kind: 1 },
+            Rejection::ZapRequestRecipientCount { count: 0 },
+            Rejection::ZapRequestRecipientMismatch {
+                request: text(),
+                receipt: key,
+            },
+            Rejection::ZapRequestIdMismatch,
+            Rejection::ZapRequestBadSignature,
+            Rejection::MissingBolt11,
+            Rejection::Bolt11NotUnique { count: 2 },
+            Rejection::Bolt11Unparsable { error: text() },
+            Rejection::Bolt11Invalid { error: text() },
+            Rejection::InvoiceWithoutDescriptionHash,
+            Rejection::DescriptionHashMismatch {
+                invoice: text(),
+                expected: text(),
+            },
+            Rejection::InvoiceWithoutAmount,
+            Rejection::RequestAmountUnparsable { value: text() },
+            Rejection::AmountMismatch {
+                invoice_msat: 1,
+                request_msat: 2,
+            },
+            Rejection::TargetNotUnique {
+                tag: "e",
+                side: Side::Receipt,
+                count: 2,
+            },
+            Rejection::TargetUnparsable {
+                tag: "a",
+                side: Side::Request,
+                value: text(),
+            },
+            Rejection::TargetMismatch {
+                tag: "e",
+                receipt: text(),
+                request: None,
+            },
+        ];
+        let reasons: Vec<&str> = every.iter().map(Rejection::reason).collect();
+        assert_eq!(reasons, REASONS);
+        let mut unique = reasons.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), REASONS.len());
+        for rejection in &every {
+            assert!(rejection.rule() <= 6);
+            assert_eq!(
+                rejection.rule() == 0,
+                reasons_of_rule_0().contains(&rejection.reason())
+            );
+            let snake = rejection
+                .reason()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            assert!(snake, "{}", rejection.reason());
+        }
+    }
+
+    fn reasons_of_rule_0() -> [&'static str; 4] {
+        [
+            "not_zap_receipt",
+            "no_recipient",
+            "not_our_bot",
+            "zapper_pending",
+        ]
+    }
+
+    /// One honest receipt, shared by the property tests.
+    fn shared() -> &'static (Fixture, Event) {
+        static SHARED: OnceLock<(Fixture, Event)> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let fx = Fixture::new();
+            let (_, _, receipt) = fx.paid(&fx.target());
+            (fx, receipt)
+        })
+    }
+
+    fn any_value() -> impl Strategy<Value = String> {
+        let (fx, receipt) = shared();
+        let real: Vec<String> = receipt
+            .tags
+            .iter()
+            .filter_map(|t| t.as_slice().get(1).cloned())
+            .chain([fx.bot.to_hex(), "21000000".into()])
+            .collect();
+        prop_oneof![
+            any::<String>(),
+            "[0-9a-f]{0,70}",
+            prop::sample::select(real),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn event_id_is_nostrs(
+            content in any::<String>(),
+            kind in any::<u16>(),
+            created_at in any::<u64>(),
+            tags in prop::collection::vec(prop::collection::vec(any::<String>(), 1..4), 0..5),
+        ) {
+            let (_, receipt) = shared();
+            let tags: Vec<Tag> = tags.into_iter().filter_map(|t| Tag::parse(t).ok()).collect();
+            let event = Event::new(
+                EventId::all_zeros(),
+                receipt.pubkey,
+                Timestamp::from_secs(created_at),
+                Kind::from(kind),
+                tags,
+                content,
+                receipt.sig,
+            );
+            let nostr = EventId::new(&event.pubkey, &event.created_at, &event.kind, &event.tags, &event.content);
+            prop_assert_eq!(compute_event_id(&event), Some(nostr));
+        }
+
+        #[test]
+        fn any_edit_of_an_honest_receipt_is_rejected(
+            index in any::<prop::sample::Index>(),
+            at in any::<prop::sample::Index>(),
+            replacement in any::<char>(),
+        ) {
+            let (fx, receipt) = shared();
+            let mut parts: Vec<Vec<String>> = receipt.tags.iter().map(|t| t.as_slice().to_vec()).collect();
+            let part = index.get_mut(&mut parts);
+            let value = &mut part[1];
+            let chars: Vec<char> = value.chars().collect();
+            let position = at.index(chars.len().max(1));
+            let mut edited: String = chars.iter().take(position).collect();
+            edited.push(replacement);
+            edited.extend(chars.iter().skip(position + 1));
+            prop_assume!(edited != *value);
+            *value = edited;
+            let mut forged = receipt.clone();
+            forged.tags = Tags::from_list(parts.into_iter().filter_map(|t| Tag::parse(t).ok()).collect());
+            prop_assert!(fx.check(&forged).is_err());
+        }
+
+        #[test]
+        fn tag_soup_never_panics(
+            tags in prop::collection::vec(
+                (prop::sample::select(vec!["p", "e", "a", "bolt11", "description", "amount", "P", "x"]),
+                 prop::collection::vec(any_value(), 0..3)),
+                0..8,
+            ),
+        ) {
+            let (fx, _) = shared();
+            let tags: Vec<Tag> = tags
+                .into_iter()
+                .filter_map(|(name, values)| Tag::parse(std::iter::once(name.to_owned()).chain(values)).ok())
+                .collect();
+            let event = fx.provider_signs(tags);
+            let _ = fx.check(&event);
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The durable outbox: nothing the governance system announces may be lost.
+//!
+//! An event is signed once and committed to the database, with one delivery row per relay,
+//! *before* any relay sees it ([`Outbox::publish`]). Each [`crate::actors::relay::RelayActor`]
+//! then owns the deliveries for its relay: it sends new entries as they are announced, and on
+//! every (re)connect it drains whatever is still pending for it from the database. A delivery
+//! ends when the relay acknowledges the event (`accepted`, or `duplicate`: relays dedupe by id)
+//! or refuses it for good (`refused`, with the relay's reason kept); a timeout, a disconnect or a
+//! transient refusal (`rate-limited:`, `auth-required:`, `error:`) leaves it pending, to be sent
+//! again. Delivery is therefore at-least-once, which is right for Nostr: an event id is a hash of
+//! its content, so a resend can never become a second, different event.
+//!
+//! After a crash nothing is re-signed: the pending rows hold the exact signed JSON.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use nostr_sdk::{Event, JsonUtil, Kind, PublicKey, RelayUrl};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+
+use crate::actors::relay::{Deliver, RelayActor};
+use crate::entities::outbox_delivery::{self, DeliveryState};
+use crate::entities::outbox_event;
+use crate::metrics::Metrics;
+use crate::supervision::{Broadcast, Supervisor};
+
+/// A signed event waiting in (or delivered from) the outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    /// The `outbox_events` row id: deliveries are drained in this order.
+    pub id: i64,
+    pub event: Arc<Event>,
+}
+
+/// How a relay answered one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Accepted,
+    /// The relay already had the event (`OK true "duplicate: ..."`).
+    Duplicate,
+    /// Refused for good (`invalid:`, `blocked:`, `pow:`, `restricted:`...), with the message.
+    Refused(String),
+    /// Not answered or refused for now (timeout, disconnect, `rate-limited:`): stays pending.
+    Failed(String),
+}
+
+impl DeliveryOutcome {
+    /// Classifies a relay's `OK` answer by NIP-01's machine-readable prefixes.
+    pub fn from_ok(accepted: bool, message: &str) -> DeliveryOutcome {
+        let prefix = message.split(':').next().unwrap_or("").trim();
+        match (accepted, prefix) {
+            (true, "duplicate") => DeliveryOutcome::Duplicate,
+            (true, _) => DeliveryOutcome::Accepted,
+            (false, "duplicate") => DeliveryOutcome::Duplicate,
+            (false, "rate-limited" | "auth-required" | "error") => {
+                DeliveryOutcome::Failed(message.to_string())
+            }
+            (false, _) => DeliveryOutcome::Refused(message.to_string()),
+        }
+    }
+
+    /// The state stored in `outbox_deliveries.state`.
+    pub fn state(&self) -> DeliveryState {
+        match self {
+            DeliveryOutcome::Accepted => DeliveryState::Accepted,
+            DeliveryOutcome::Duplicate => DeliveryState::Duplicate,
+            DeliveryOutcome::Refused(_) => DeliveryState::Refused,
+            DeliveryOutcome::Failed(_) => DeliveryState::Pending,
+        }
+    }
+
+    /// The label used in metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DeliveryOutcome::Accepted => "accepted",
+            DeliveryOutcome::Duplicate => "duplicate",
+            DeliveryOutcome::Refused(_) => "refused",
+            DeliveryOutcome::Failed(_) => "failed",
+        }
+    }
+
+    pub fn is_final(&self) -> bool {
+        !matches!(self, DeliveryOutcome::Failed(_))
+    }
+}
+
+/// A cheap, clonable handle for putting signed events into the outbox and announcing them.
+#[derive(Clone)]
+pub struct Outbox {
+    db: DatabaseConnection,
+    relays: Addr<Supervisor<RelayActor>>,
+    relay_urls: Arc<Vec<RelayUrl>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Outbox {
+    pub fn new(
+        db: DatabaseConnection,
+        relays: Addr<Supervisor<RelayActor>>,
+        relay_urls: Vec<RelayUrl>,
+        metrics: Arc<Metrics>,
+    ) -> Outbox {
+        Outbox {
+            db,
+            relays,
+            relay_urls: Arc::new(relay_urls),
+            metrics,
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Commits `event` with a pending delivery for every relay, then hands it to the relay
+    /// actors. When this returns `Ok`, the event will reach every relay eventually, across
+    /// crashes and restarts.
+    pub async fn publish(&self, event: Event, signer: &str) -> Result<OutboxEntry, DbErr> {
+        let entry = enqueue(&self.db, &event, signer, &self.relay_urls).await?;
+        self.metrics
+            .outbox_depth
+            .inc_by(i64::try_from(self.relay_urls.len()).unwrap_or(i64::MAX));
+        self.relays.do_send(Broadcast(Deliver {
+            entry: entry.clone(),
+        }));
+        Ok(entry)
+    }
+}
+
+/// Inserts the event and one pending delivery per relay in one transaction. Idempotent on the
+/// event id: enqueueing the same signed event again adds nothing.
+pub async fn enqueue(
+    db: &DatabaseConnection,
+    event: &Event,
+    signer: &str,
+    relays: &[RelayUrl],
+) -> Result<OutboxEntry, DbErr> {
+    let now = chrono::Utc::now().timestamp();
+    let event_id = event.id.to_hex();
+    let d_tag = event.tags.identifier().map(str::to_string);
+    let txn = db.begin().await?;
+    outbox_event::Entity::insert(outbox_event::ActiveModel {
+        event_id: Set(event_id.clone()),
+        kind: Set(i32::from(event.kind.as_u16())),
+        author: Set(event.pubkey.to_hex()),
+        signer: Set(signer.to_string()),
+        d_tag: Set(d_tag),
+        event_json: Set(event.as_json()),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([outbox_event::Column::EventId])
+    .exec(&txn)
+    .await?;
+    let row = outbox_event::Entity::find()
+        .filter(outbox_event::Column::EventId.eq(event_id))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("outbox event just inserted".into()))?;
+    if !relays.is_empty() {
+        let deliveries = relays.iter().map(|url| outbox_delivery::ActiveModel {
+            outbox_event_id: Set(row.id),
+            relay_url: Set(url.to_string()),
+            state: Set(DeliveryState::Pending),
+            attempts: Set(0),
+            last_error: Set(None),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+        outbox_delivery::Entity::insert_many(deliveries)
+            .on_conflict_do_nothing_on([
+                outbox_delivery::Column::OutboxEventId,
+                outbox_delivery::Column::RelayUrl,
+            ])
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(OutboxEntry {
+        id: row.id,
+        event: Arc::new(event.clone()),
+    })
+}
+
+/// The oldest pending deliveries for `relay`, after outbox id `after`, at most `limit`.
+pub async fn pending_for_relay(
+    db: &impl ConnectionTrait,
+    relay: &str,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<OutboxEntry>, DbErr> {
+    let ids: Vec<i64> = outbox_delivery::Entity::find()
+        .select_only()
+        .column(outbox_delivery::Column::OutboxEventId)
+        .filter(outbox_delivery::Column::RelayUrl.eq(relay))
+        .filter(outbox_delivery::Column::State.eq(DeliveryState::Pending))
+        .filter(outbox_delivery::Column::OutboxEventId.gt(after))
+        .order_by_asc(outbox_delivery::Column::OutboxEventId)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = outbox_event::Entity::find()
+        .filter(outbox_event::Column::Id.is_in(ids))
+        .order_by_asc(outbox_event::Column::Id)
+        .all(db)
+        .await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        match Event::from_json(&row.event_json) {
+            Ok(event) => entries.push(OutboxEntry {
+                id: row.id,
+                event: Arc::new(event),
+            }),
+            // Only this service writes the column; a row it cannot read is logged, not fatal.
+            Err(e) => tracing::error!(outbox_id = row.id, error = %e, "unreadable outbox event"),
+        }
+    }
+    Ok(entries)
+}
+
+/// Records a relay's answer to one delivery.
+pub async fn record_outcome(
+    db: &impl ConnectionTrait,
+    outbox_id: i64,
+    relay: &str,
+    outcome: &DeliveryOutcome,
+) -> Result<(), DbErr> {
+    let error = match outcome {
+        DeliveryOutcome::Refused(m) | DeliveryOutcome::Failed(m) => Some(m.clone()),
+        _ => None,
+    };
+    outbox_delivery::Entity::update_many()
+        .set(outbox_delivery::ActiveModel {
+            state: Set(outcome.state()),
+            last_error: Set(error),
+            updated_at: Set(chrono::Utc::now().timestamp()),
+            ..Default::default()
+        })
+        .col_expr(
+            outbox_delivery::Column::Attempts,
+            Expr::col(outbox_delivery::Column::Attempts).add(1),
+        )
+        .filter(outbox_delivery::Column::OutboxEventId.eq(outbox_id))
+        .filter(outbox_delivery::Column::RelayUrl.eq(relay))
+        .filter(outbox_delivery::Column::State.eq(DeliveryState::Pending))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deliveries not yet answered, over all relays.
+pub async fn depth(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    outbox_delivery::Entity::find()
+        .filter(outbox_delivery::Column::State.eq(DeliveryState::Pending))
+        .count(db)
+        .await
+}
+
+/// The newest event of `kind` by `author` ever put in the outbox (to publish a profile or a
+/// relay list only when it changed).
+pub async fn latest_by(
+    db: &impl ConnectionTrait,
+    author: &PublicKey,
+    kind: Kind,
+) -> Result<Option<Event>, DbErr> {
+    let row = outbox_event::Entity::find()
+        .filter(outbox_event::Column::Author.eq(author.to_hex()))
+        .filter(outbox_event::Column::Kind.eq(i32::from(kind.as_u16())))
+        .order_by_desc(outbox_event::Column::Id)
+        .one(db)
+        .await?;
+    Ok(row.and_then(|r| Event::from_json(&r.event_json).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ok_answers_are_classified_by_prefix() {
+        assert_eq!(
+            DeliveryOutcome::from_ok(true, ""),
+            DeliveryOutcome::Accepted
+        );
+        assert_eq!(
+            DeliveryOutcome::from_ok(true, "duplicate: already have this event"),
+            DeliveryOutcome::Duplicate
+        );
+        assert!(matches!(
+            DeliveryOutcome::from_ok(false, "invalid: bad signature"),
+            DeliveryOutcome::Refused(m) if m == "invalid: bad signature"
+        ));
+        assert!(matches!(
+            DeliveryOutcome::from_ok(false, "blocked: not on allow list"),
+            DeliveryOutcome::Refused(_)
+        ));
+        for transient in [
+            "rate-limited: slow down",
+            "auth-required: who are you",
+            "error: db",
+        ] {
+            let outcome = DeliveryOutcome::from_ok(false, transient);
+            assert!(!outcome.is_final(), "{transient}");
+            assert_eq!(outcome.state(), DeliveryState::Pending);
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Wiring: from validated settings and loaded keys to a running service.
+//!
+//! [`Application::start`] connects and migrates the database, starts the embedded relay when
+//! enabled, starts one supervisor per actor type and then their children, and binds the HTTP
+//! server. It returns a handle a test can start on random ports and stop again, and that
+//! `main` runs until SIGINT or SIGTERM. Supervisors are started before any child so every
+//! actor's spec can carry the supervisor addresses of the actors it talks to: an actor never
+//! holds the address of another actor's *instance*, which a restart would make stale.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web::dev::ServerHandle;
+use nostr_sdk::{PublicKey, RelayUrl};
+use sea_orm::DatabaseConnection;
+
+use crate::actors::bot::{BotActor, BotSpec};
+use crate::actors::relay::{RelayActor, RelaySpec, PUBLISH_TIMEOUT};
+use crate::configuration::{redact_url, Settings};
+use crate::db;
+use crate::embedded_relay::EmbeddedRelay;
+use crate::http;
+use crate::keys::{Secret, ServiceKeys};
+use crate::metrics::Metrics;
+use crate::outbox::{self, Outbox};
+use crate::supervision::{StartChild, StopAll, Supervisor};
+
+/// What the HTTP handlers and the CLI-facing parts of the service can reach.
+#[derive(Clone)]
+pub struct ServiceHandles {
+    pub settings: Arc<Settings>,
+    pub db: DatabaseConnection,
+    pub metrics: Arc<Metrics>,
+    pub relays: Addr<Supervisor<RelayActor>>,
+    pub bots: Addr<Supervisor<BotActor>>,
+    pub outbox: Outbox,
+    pub relay_urls: Vec<RelayUrl>,
+    pub server_pubkey: PublicKey,
+    /// Bot name -> public key.
+    pub bot_pubkeys: Vec<(String, PublicKey)>,
+    pub admin_token: Secret,
+    pub started_at: Instant,
+}
+
+pub struct Application {
+    handles: ServiceHandles,
+    http_addr: SocketAddr,
+    http: ServerHandle,
+    embedded_relay: Option<EmbeddedRelay>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] db::DbSetupError),
+    #[error("database migrations failed: {0}")]
+    Migrate(sea_orm::DbErr),
+    #[error("database: {0}")]
+    Query(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    EmbeddedRelay(#[from] crate::embedded_relay::EmbeddedRelayError),
+    #[error("http.bind: cannot listen on {addr}: {source}")]
+    HttpBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+impl Application {
+    /// Starts the whole service. Must run inside an actix system.
+    pub async fn start(settings: Settings, keys: ServiceKeys) -> Result<Application, StartupError> {
+        let started_at = Instant::now();
+        let settings = Arc::new(settings);
+        tracing::info!(database = %redact_url(&settings.database.url), "connecting to the database");
+        let db = db::connect(&settings.database.url).await?;
+        db::migrate(&db).await.map_err(StartupError::Migrate)?;
+
+        let embedded_relay = if settings.nostr.enabled && settings.nostr.embedded_relay.enabled {
+            Some(EmbeddedRelay::start(settings.nostr.embedded_relay.bind).await?)
+        } else {
+            None
+        };
+        let relay_urls = if settings.nostr.enabled {
+            settings.relay_urls(embedded_relay.as_ref().map(EmbeddedRelay::addr))
+        } else {
+            Vec::new()
+        };
+
+        let metrics = Metrics::new();
+        let relays = Supervisor::<RelayActor>::new(metrics.clone()).start();
+        let bots = Supervisor::<BotActor>::new(metrics.clone()).start();
+
+        for url in &relay_urls {
+            relays.do_send(StartChild::<RelayActor> {
+                name: url.to_string(),
+                spec: RelaySpec {
+                    url: url.clone(),
+                    auth_keys: keys.server.clone(),
+                    db: db.clone(),
+                    metrics: metrics.clone(),
+                    reconnect: settings.nostr.reconnect.clone(),
+                    publish_timeout: PUBLISH_TIMEOUT,
+                    link_listeners: Vec::new(),
+                    event_sink: None,
+                },
+            });
+        }
+
+        let outbox = Outbox::new(
+            db.clone(),
+            relays.clone(),
+            relay_urls.clone(),
+            metrics.clone(),
+        );
+        let depth = outbox::depth(&db).await?;
+        metrics
+            .outbox_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+
+        let mut bot_pubkeys = Vec::new();
+        for (name, bot_keys) in &keys.bots {
+            let Some(bot_settings) = settings.nostr.bots.get(name) else {
+                continue;
+            };
+            bot_pubkeys.push((name.clone(), bot_keys.public_key()));
+            if settings.nostr.enabled {
+                bots.do_send(StartChild::<BotActor> {
+                    name: name.clone(),
+                    spec: BotSpec {
+                        name: name.clone(),
+                        keys: bot_keys.clone(),
+                        settings: bot_settings.clone(),
+                        relays: relay_urls.clone(),
+                        outbox: outbox.clone(),
+                    },
+                });
+            }
+        }
+
+        let handles = ServiceHandles {
+            settings: settings.clone(),
+            db,
+            metrics,
+            relays,
+            bots,
+            outbox,
+            relay_urls,
+            server_pubkey: keys.server.public_key(),
+            bot_pubkeys,
+            admin_token: keys.admin_token.clone(),
+            started_at,
+        };
+
+        let (http, http_addr) =
+            http::serve(settings.http.bind, handles.clone()).map_err(|source| {
+                StartupError::HttpBind {
+                    addr: settings.http.bind,
+                    source,
+                }
+            })?;
+        tracing::info!(%http_addr, relays = handles.relay_urls.len(), "service started");
+        Ok(Application {
+            handles,
+            http_addr,
+            http,
+            embedded_relay,
+        })
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    pub fn handles(&self) -> &ServiceHandles {
+        &self.handles
+    }
+
+    pub fn embedded_relay_url(&self) -> Option<&RelayUrl> {
+        self.embedded_relay.as_ref().map(EmbeddedRelay::url)
+    }
+
+    /// Stops accepting requests, lets in-flight ones finish, then stops every actor. Whatever
+    /// a relay has not acknowledged stays in the outbox for the next start.
+    pub async fn stop(self) {
+        self.http.stop(true).await;
+        self.handles.bots.do_send(StopAll);
+        self.handles.relays.do_send(StopAll);
+        // Give the actors' `stopped()` a turn of the event loop to close websockets.
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+        if let Some(relay) = &self.embedded_relay {
+            relay.shutdown();
+        }
+        tracing::info!("service stopped");
+    }
+}
+
+/// The public keys a service with these keys would publish under, for start-up output.
+pub fn describe_keys(keys: &ServiceKeys) -> Vec<(String, PublicKey)> {
+    let mut out = vec![("server".to_string(), keys.server.public_key())];
+    out.extend(keys.bots.iter().map(|(n, k)| (n.clone(), k.public_key())));
+    out
+}

@@ -1,0 +1,6 @@
+//! Helpers shared by the integration tests; each test file includes them with `mod common;`.
+#![allow(dead_code)]
+
+pub mod app;
+pub mod relays;
+pub mod test_db;
