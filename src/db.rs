@@ -103,17 +103,26 @@ impl Backend {
 /// Opens a connection pool on `url` (`sqlite://...` or `postgres://...`), configured as the
 /// module documentation describes. Does not migrate; call [`migrate`] for that.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbSetupError> {
+    connect_within(url, CONNECT_TIMEOUT).await
+}
+
+/// [`connect`], giving up on an unreachable database after `timeout`.
+async fn connect_within(url: &str, timeout: Duration) -> Result<DatabaseConnection, DbSetupError> {
     let url = url.trim();
     let secrets = Secrets::of_url(url);
     let shown = secrets.display_url(url);
     match Backend::of_url(url) {
-        Some(Backend::Sqlite) => connect_sqlite(url, shown).await,
-        Some(Backend::Postgres) => connect_postgres(url, &secrets, shown).await,
+        Some(Backend::Sqlite) => connect_sqlite(url, shown, timeout).await,
+        Some(Backend::Postgres) => connect_postgres(url, &secrets, shown, timeout).await,
         None => Err(DbSetupError::UnsupportedScheme { url: shown }),
     }
 }
 
-async fn connect_sqlite(url: &str, shown: String) -> Result<DatabaseConnection, DbSetupError> {
+async fn connect_sqlite(
+    url: &str,
+    shown: String,
+    timeout: Duration,
+) -> Result<DatabaseConnection, DbSetupError> {
     // Parse once here so a bad URL is reported before anything touches the disk.
     let parsed = url
         .parse::<SqliteConnectOptions>()
@@ -137,8 +146,8 @@ async fn connect_sqlite(url: &str, shown: String) -> Result<DatabaseConnection, 
 
     let mut options = ConnectOptions::new(url);
     options
-        .connect_timeout(CONNECT_TIMEOUT)
-        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect_timeout(timeout)
+        .acquire_timeout(timeout)
         .sqlx_logging(false);
     if in_memory {
         // An in-memory database lives as long as its last connection: keep exactly one, forever.
@@ -178,24 +187,50 @@ async fn connect_postgres(
     url: &str,
     secrets: &Secrets,
     shown: String,
+    timeout: Duration,
 ) -> Result<DatabaseConnection, DbSetupError> {
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(POSTGRES_MAX_CONNECTIONS)
         .min_connections(1)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect_timeout(timeout)
+        .acquire_timeout(timeout)
         .idle_timeout(Duration::from_secs(600))
         .set_application_name("commons-nostr")
         .sqlx_logging(false);
 
-    Database::connect(options)
-        .await
-        .map_err(|e| DbSetupError::Connect {
-            url: shown,
-            // The driver's message could quote the URL it was given; scrub it to be sure.
-            detail: secrets.scrub(&e.to_string()),
-        })
+    match Database::connect(options).await {
+        Ok(db) => Ok(db),
+        Err(e) => {
+            let mut detail = e.to_string();
+            if let Some(cause) = postgres_failure_cause(url, timeout).await {
+                detail = format!("{detail} ({cause})");
+            }
+            Err(DbSetupError::Connect {
+                url: shown,
+                // The driver's message could quote the URL it was given; scrub it to be sure.
+                detail: secrets.scrub(&detail),
+            })
+        }
+    }
+}
+
+/// Why a single direct connection to `url` fails, if it does.
+///
+/// The pool retries a refused connection until its timeout, then reports only "pool timed out";
+/// one plain attempt recovers the cause an operator needs ("connection refused", "password
+/// authentication failed", "database ... does not exist").
+async fn postgres_failure_cause(url: &str, timeout: Duration) -> Option<String> {
+    use sea_orm::sqlx::{Connection, PgConnection};
+    match tokio::time::timeout(timeout, PgConnection::connect(url)).await {
+        Ok(Ok(conn)) => {
+            // Only probing; failing to close it politely changes nothing.
+            let _ = conn.close().await;
+            None
+        }
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(format!("no answer within {} s", timeout.as_secs_f32())),
+    }
 }
 
 /// Applies every pending migration, all in one transaction under a database-wide lock, so
@@ -431,12 +466,16 @@ mod tests {
     #[tokio::test]
     async fn failed_postgres_connection_hides_the_password() {
         // Port 1 on loopback: nothing listens, the connection is refused at once.
-        let err = connect("postgres://alice:topsecret@127.0.0.1:1/commons")
-            .await
-            .expect_err("nothing listens on port 1");
+        let err = connect_within(
+            "postgres://alice:topsecret@127.0.0.1:1/commons",
+            Duration::from_millis(500),
+        )
+        .await
+        .expect_err("nothing listens on port 1");
         assert!(matches!(err, DbSetupError::Connect { .. }));
         let message = err.to_string();
         assert!(!message.contains("topsecret"), "{message}");
         assert!(message.contains("alice:***@127.0.0.1:1"), "{message}");
+        eprintln!("{message}");
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::app::TestConfig;
 use common::relays::{fetch_all, wait_for_ids, SilentRelay, TestRelay};
 use common::test_db::TestDb;
-use commons_nostr::actors::bot::{InjectPanic, PublishEvent};
+use commons_nostr::actors::bot::{GetIdentity, InjectPanic, PublishEvent};
 use commons_nostr::entities::{outbox_delivery, outbox_event};
 use commons_nostr::startup::Application;
 use commons_nostr::supervision::{SupervisionError, ToChild};
@@ -107,6 +107,18 @@ async fn abrupt_stop_then_restart_delivers_everything_without_re_signing() {
                             .await
                             .unwrap(),
                     );
+                }
+                // Every bot has answered, so each has committed its profile and relay list.
+                for bot in common::app::BOTS {
+                    app.handles()
+                        .bots
+                        .send(ToChild {
+                            name: bot.to_string(),
+                            msg: GetIdentity,
+                        })
+                        .await
+                        .unwrap()
+                        .unwrap();
                 }
                 ids
             })

@@ -187,14 +187,14 @@ impl SupervisedActor for RelayActor {
 
 /// A relay notification, or word that some were dropped because we fell behind.
 enum Notice {
-    Relay(RelayNotification),
+    Relay(Box<RelayNotification>),
     Lagged(u64),
 }
 
 fn notices(rx: broadcast::Receiver<RelayNotification>) -> impl futures::Stream<Item = Notice> {
     futures::stream::unfold(rx, |mut rx| async move {
         match rx.recv().await {
-            Ok(n) => Some((Notice::Relay(n), rx)),
+            Ok(n) => Some((Notice::Relay(Box::new(n)), rx)),
             Err(broadcast::error::RecvError::Lagged(k)) => Some((Notice::Lagged(k), rx)),
             Err(broadcast::error::RecvError::Closed) => None,
         }
@@ -484,8 +484,12 @@ pub fn reconnect_delay(settings: &ReconnectSettings, failures: u32) -> Duration 
 
 impl StreamHandler<Notice> for RelayActor {
     fn handle(&mut self, notice: Notice, ctx: &mut Context<Self>) {
+        let notice = match notice {
+            Notice::Relay(n) => Ok(*n),
+            Notice::Lagged(missed) => Err(missed),
+        };
         match notice {
-            Notice::Relay(RelayNotification::Message {
+            Ok(RelayNotification::Message {
                 message:
                     RelayMessage::Ok {
                         event_id,
@@ -497,7 +501,7 @@ impl StreamHandler<Notice> for RelayActor {
                     let _ = waiter.send((status, message.into_owned()));
                 }
             }
-            Notice::Relay(RelayNotification::Event {
+            Ok(RelayNotification::Event {
                 subscription_id,
                 event,
             }) => {
@@ -509,7 +513,7 @@ impl StreamHandler<Notice> for RelayActor {
                     }));
                 }
             }
-            Notice::Relay(RelayNotification::Message {
+            Ok(RelayNotification::Message {
                 message:
                     RelayMessage::Closed {
                         subscription_id,
@@ -518,26 +522,26 @@ impl StreamHandler<Notice> for RelayActor {
             }) => {
                 tracing::warn!(relay = %self.spec.url, %subscription_id, %message, "relay closed a subscription");
             }
-            Notice::Relay(RelayNotification::RelayStatus { status }) => match status {
+            Ok(RelayNotification::RelayStatus { status }) => match status {
                 RelayStatus::Connected => self.link_up(ctx),
-                RelayStatus::Disconnected | RelayStatus::Terminated | RelayStatus::Banned => {
-                    if self.state == LinkState::Connected {
-                        self.link_down(ctx, "connection closed");
-                    }
+                RelayStatus::Disconnected | RelayStatus::Terminated | RelayStatus::Banned
+                    if self.state == LinkState::Connected =>
+                {
+                    self.link_down(ctx, "connection closed");
                 }
                 _ => {}
             },
-            Notice::Relay(RelayNotification::Authenticated) => {
+            Ok(RelayNotification::Authenticated) => {
                 tracing::info!(relay = %self.spec.url, "authenticated (NIP-42)");
                 // Deliveries refused with auth-required can go now.
                 self.drain_again = true;
                 self.after_answer(ctx);
             }
-            Notice::Relay(RelayNotification::AuthenticationFailed) => {
+            Ok(RelayNotification::AuthenticationFailed) => {
                 tracing::warn!(relay = %self.spec.url, "NIP-42 authentication failed");
             }
-            Notice::Relay(_) => {}
-            Notice::Lagged(missed) => {
+            Ok(_) => {}
+            Err(missed) => {
                 tracing::warn!(relay = %self.spec.url, missed, "fell behind the relay; asking subscribers to resync");
                 self.tell_listeners(true);
             }
