@@ -4,8 +4,8 @@
 //!
 //! - **SQLite** (`sqlite://path/to/file.db`, the default for a single server). The parent
 //!   directory is created when missing, and so is the file unless the URL says otherwise with
-//!   `?mode=`. Connections use WAL journal mode (readers never block the writer, and the file
-//!   survives a crash), a busy timeout of [`SQLITE_BUSY_TIMEOUT`] (a writer waits for the write
+//!   `?mode=`. Connections use WAL journal mode (readers and the one writer never block each
+//!   other), a busy timeout of [`SQLITE_BUSY_TIMEOUT`] (a writer waits for the write
 //!   lock instead of failing at once) and enforced foreign keys. SQLite runs one writer at a
 //!   time whatever the pool size, so the pool is small ([`SQLITE_MAX_CONNECTIONS`]): enough for
 //!   reads to proceed beside a write, no more. A transaction that reads and then writes must be
@@ -87,15 +87,12 @@ enum Backend {
 }
 
 impl Backend {
-    /// The backend a URL names, by its scheme.
-    fn of_url(url: &str) -> Option<Self> {
-        let lower = url.trim_start().to_ascii_lowercase();
-        if lower.starts_with("sqlite:") {
-            Some(Self::Sqlite)
-        } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-            Some(Self::Postgres)
-        } else {
-            None
+    /// The backend a parsed URL names, by its scheme.
+    fn of_url(url: &url::Url) -> Option<Self> {
+        match url.scheme() {
+            "sqlite" => Some(Self::Sqlite),
+            "postgres" | "postgresql" => Some(Self::Postgres),
+            _ => None,
         }
     }
 }
@@ -111,8 +108,21 @@ async fn connect_within(url: &str, timeout: Duration) -> Result<DatabaseConnecti
     let url = url.trim();
     let secrets = Secrets::of_url(url);
     let shown = secrets.display_url(url);
-    match Backend::of_url(url) {
-        Some(Backend::Sqlite) => connect_sqlite(url, shown, timeout).await,
+    // Parsed here first: the driver's own "cannot be parsed" error would quote the whole URL,
+    // password included.
+    let parsed = url::Url::parse(url).map_err(|e| DbSetupError::InvalidUrl {
+        url: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    match Backend::of_url(&parsed) {
+        Some(Backend::Sqlite) => {
+            // The SQLite driver only recognises its scheme in lowercase.
+            let url = match url.get(..7) {
+                Some(scheme) if scheme != "sqlite:" => format!("sqlite:{}", &url[7..]),
+                _ => url.to_owned(),
+            };
+            connect_sqlite(&url, shown, timeout).await
+        }
         Some(Backend::Postgres) => connect_postgres(url, &secrets, shown, timeout).await,
         None => Err(DbSetupError::UnsupportedScheme { url: shown }),
     }
@@ -393,21 +403,49 @@ mod tests {
 
     #[test]
     fn backend_is_chosen_by_scheme() {
+        let backend = |url: &str| Backend::of_url(&url::Url::parse(url).unwrap());
         assert_eq!(
-            Backend::of_url("sqlite://data/commons.db?mode=rwc"),
+            backend("sqlite://data/commons.db?mode=rwc"),
             Some(Backend::Sqlite)
         );
-        assert_eq!(Backend::of_url("sqlite::memory:"), Some(Backend::Sqlite));
-        assert_eq!(
-            Backend::of_url("postgres://u@h/db"),
-            Some(Backend::Postgres)
-        );
-        assert_eq!(
-            Backend::of_url("PostgreSQL://u@h/db"),
-            Some(Backend::Postgres)
-        );
-        assert_eq!(Backend::of_url("mysql://u@h/db"), None);
-        assert_eq!(Backend::of_url("data/commons.db"), None);
+        assert_eq!(backend("sqlite::memory:"), Some(Backend::Sqlite));
+        assert_eq!(backend("SQLite://data/commons.db"), Some(Backend::Sqlite));
+        assert_eq!(backend("postgres://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(backend("PostgreSQL://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(backend("mysql://u@h/db"), None);
+        assert_eq!(backend("file:///data/commons.db"), None);
+    }
+
+    #[tokio::test]
+    async fn unparseable_urls_are_refused_without_the_password() {
+        for url in ["postgres://alice:topsecret@[::1/commons", "data/commons.db"] {
+            let err = connect(url).await.expect_err("not a URL");
+            assert!(matches!(err, DbSetupError::InvalidUrl { .. }), "{err:?}");
+            assert!(!err.to_string().contains("topsecret"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn in_memory_sqlite_keeps_its_data() {
+        let db = connect("sqlite::memory:").await.unwrap();
+        migrate(&db).await.unwrap();
+        db.execute_unprepared(
+            "INSERT INTO relay_cursors (relay_url, stream, last_seen_at, updated_at) \
+             VALUES ('wss://a', 'zap-receipts', 1, 1)",
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT COUNT(*) FROM relay_cursors",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 1);
+        assert!(ping(&db).await);
     }
 
     #[test]

@@ -245,3 +245,35 @@ async fn a_relay_that_never_answers_does_not_hold_back_the_others() {
     assert!(waiting >= 20, "{waiting}");
     app.stop().await;
 }
+
+#[actix_rt::test]
+async fn a_relay_that_requires_nip42_auth_gets_every_event_after_authentication() {
+    let db = TestDb::sqlite().await;
+    let guarded = TestRelay::start_requiring_auth().await;
+    let open = TestRelay::start().await;
+    let cfg = TestConfig::new(&db.url, vec![guarded.url(), open.url()]);
+    let app = cfg.start().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            publish(&app, "gov", &format!("behind auth {i}"))
+                .await
+                .unwrap(),
+        );
+    }
+    for relay in [&guarded, &open] {
+        wait_for_ids(&relay.url(), notes_by(cfg.bot("gov")), &ids, ARRIVAL).await;
+    }
+    // Control: the relay really refuses writes from a client that cannot authenticate.
+    let anonymous = common::relays::reader(&guarded.url()).await;
+    let stranger = EventBuilder::text_note("no auth")
+        .sign_with_keys(&Keys::generate())
+        .unwrap();
+    let refused = anonymous.send_event(&stranger).await.unwrap();
+    assert!(refused.success.is_empty(), "{refused:?}");
+    assert!(
+        refused.failed.values().any(|m| m.contains("auth-required")),
+        "{refused:?}"
+    );
+    app.stop().await;
+}

@@ -24,21 +24,29 @@ use sea_orm::{
     EntityTrait, IntoActiveModel, ModelTrait, PaginatorTrait, Set, SqlErr, Statement,
 };
 
+/// What one migration makes.
+struct MigrationSpec {
+    name: &'static str,
+    tables: &'static [&'static str],
+    /// `(table, index)` pairs.
+    indexes: &'static [(&'static str, &'static str)],
+}
+
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [(&str, &[&str], &[(&str, &str)]); 5] = [
-    (
-        "m20261120_000100_create_outbox",
-        &["outbox_events", "outbox_deliveries"],
-        &[
+const MIGRATIONS: [MigrationSpec; 5] = [
+    MigrationSpec {
+        name: "m20261120_000100_create_outbox",
+        tables: &["outbox_events", "outbox_deliveries"],
+        indexes: &[
             ("outbox_events", "ux_outbox_events_event_id"),
             ("outbox_deliveries", "ux_outbox_deliveries_event_relay"),
             ("outbox_deliveries", "ix_outbox_deliveries_relay_state"),
         ],
-    ),
-    (
-        "m20261120_000200_create_zaps",
-        &["zap_receipts", "rejected_receipts"],
-        &[
+    },
+    MigrationSpec {
+        name: "m20261120_000200_create_zaps",
+        tables: &["zap_receipts", "rejected_receipts"],
+        indexes: &[
             ("zap_receipts", "ux_zap_receipts_receipt_id"),
             ("zap_receipts", "ux_zap_receipts_payment_hash"),
             ("zap_receipts", "ix_zap_receipts_sender_pubkey"),
@@ -46,15 +54,15 @@ const MIGRATIONS: [(&str, &[&str], &[(&str, &str)]); 5] = [
             ("rejected_receipts", "ux_rejected_receipts_receipt_id"),
             ("rejected_receipts", "ix_rejected_receipts_reason"),
         ],
-    ),
-    (
-        "m20261120_000300_create_governance",
-        &[
+    },
+    MigrationSpec {
+        name: "m20261120_000300_create_governance",
+        tables: &[
             "governance_proposals",
             "contributions",
             "proposal_zap_votes",
         ],
-        &[
+        indexes: &[
             ("governance_proposals", "ux_governance_proposals_event_id"),
             ("governance_proposals", "ux_governance_proposals_address"),
             ("contributions", "ux_contributions_source_id"),
@@ -65,17 +73,17 @@ const MIGRATIONS: [(&str, &[&str], &[(&str, &str)]); 5] = [
                 "ix_proposal_zap_votes_governance_event_id",
             ),
         ],
-    ),
-    (
-        "m20261120_000400_create_audit_log",
-        &["audit_log"],
-        &[("audit_log", "ux_audit_log_position")],
-    ),
-    (
-        "m20261120_000500_create_relay_cursors",
-        &["relay_cursors"],
-        &[("relay_cursors", "ux_relay_cursors_relay_stream")],
-    ),
+    },
+    MigrationSpec {
+        name: "m20261120_000400_create_audit_log",
+        tables: &["audit_log"],
+        indexes: &[("audit_log", "ux_audit_log_position")],
+    },
+    MigrationSpec {
+        name: "m20261120_000500_create_relay_cursors",
+        tables: &["relay_cursors"],
+        indexes: &[("relay_cursors", "ux_relay_cursors_relay_stream")],
+    },
 ];
 
 /// Connects to a test database without migrating it.
@@ -105,13 +113,13 @@ async fn assert_applied(conn: &DatabaseConnection, backend: &str, applied: usize
     let expected: Vec<(String, MigrationStatus)> = MIGRATIONS
         .iter()
         .enumerate()
-        .map(|(i, (name, _, _))| {
+        .map(|(i, migration)| {
             let status = if i < applied {
                 MigrationStatus::Applied
             } else {
                 MigrationStatus::Pending
             };
-            ((*name).to_owned(), status)
+            (migration.name.to_owned(), status)
         })
         .collect();
     assert_eq!(statuses, expected, "{backend}: migration status");
@@ -120,9 +128,10 @@ async fn assert_applied(conn: &DatabaseConnection, backend: &str, applied: usize
 /// Asserts that the schema holds exactly what the first `applied` migrations make.
 async fn assert_schema(conn: &DatabaseConnection, backend: &str, applied: usize) {
     let manager = SchemaManager::new(conn);
-    for (i, (name, tables, indexes)) in MIGRATIONS.iter().enumerate() {
+    for (i, migration) in MIGRATIONS.iter().enumerate() {
         let present = i < applied;
-        for table in *tables {
+        let name = migration.name;
+        for table in migration.tables {
             assert_eq!(
                 manager.has_table(table).await.unwrap(),
                 present,
@@ -131,7 +140,7 @@ async fn assert_schema(conn: &DatabaseConnection, backend: &str, applied: usize)
             );
         }
         if present {
-            for (table, index) in *indexes {
+            for (table, index) in migration.indexes {
                 assert!(
                     manager.has_index(table, index).await.unwrap(),
                     "{backend}: index {index} on {table} missing"
@@ -636,4 +645,20 @@ async fn unsupported_urls_are_refused() {
     let message = err.to_string();
     assert!(message.contains("unsupported database URL"), "{message}");
     assert!(!message.contains("hunter22"), "{message}");
+}
+
+#[tokio::test]
+async fn postgres_errors_name_the_cause_not_the_password() {
+    let Ok(server) = std::env::var(common::test_db::TEST_DATABASE_URL) else {
+        return;
+    };
+    let mut url = url::Url::parse(&server).unwrap();
+    url.set_password(Some("topsecret")).unwrap();
+    url.set_path("/commons_no_such_database");
+    let err = db::connect(url.as_str())
+        .await
+        .expect_err("the database does not exist");
+    let message = err.to_string();
+    assert!(message.contains("does not exist"), "{message}");
+    assert!(!message.contains("topsecret"), "{message}");
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use commons_nostr::embedded_relay::EmbeddedRelay;
-use nostr_relay_builder::prelude::{MemoryDatabase, MemoryDatabaseOptions, RelayBuilder};
+use nostr_relay_builder::prelude::{
+    MemoryDatabase, MemoryDatabaseOptions, RelayBuilder, RelayBuilderNip42, RelayBuilderNip42Mode,
+};
 use nostr_sdk::prelude::*;
 
 /// A relay that can go down and come back on the same address with its stored events.
@@ -17,6 +19,8 @@ pub struct TestRelay {
     addr: SocketAddr,
     database: Arc<MemoryDatabase>,
     running: Option<EmbeddedRelay>,
+    /// Requires NIP-42 authentication before accepting events.
+    auth_for_writes: bool,
 }
 
 impl TestRelay {
@@ -39,7 +43,16 @@ impl TestRelay {
                 max_events: Some(1_000_000),
             })),
             running: None,
+            auth_for_writes: false,
         }
+    }
+
+    /// A running relay that answers `auth-required:` to unauthenticated writes (NIP-42).
+    pub async fn start_requiring_auth() -> TestRelay {
+        let mut relay = TestRelay::down();
+        relay.auth_for_writes = true;
+        relay.restart().await;
+        relay
     }
 
     pub fn url(&self) -> RelayUrl {
@@ -58,7 +71,12 @@ impl TestRelay {
         self.kill();
         let mut last_error = String::new();
         for _ in 0..50 {
-            let builder = RelayBuilder::default().database(self.database.clone());
+            let mut builder = RelayBuilder::default().database(self.database.clone());
+            if self.auth_for_writes {
+                builder = builder.nip42(RelayBuilderNip42 {
+                    mode: RelayBuilderNip42Mode::Write,
+                });
+            }
             match EmbeddedRelay::start_with(self.addr, builder).await {
                 Ok(relay) => {
                     self.running = Some(relay);
