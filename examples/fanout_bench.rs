@@ -42,7 +42,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn run(s: &Scenario, events: usize) -> Vec<Duration> {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
-    let healthy: Vec<TestRelay> = futures::future::join_all((0..s.healthy).map(|_| TestRelay::start())).await;
+    let healthy: Vec<TestRelay> =
+        futures::future::join_all((0..s.healthy).map(|_| TestRelay::start())).await;
     let mut silent = Vec::new();
     for _ in 0..s.silent {
         silent.push(SilentRelay::start().await);
@@ -61,7 +62,13 @@ async fn run(s: &Scenario, events: usize) -> Vec<Duration> {
     reader.wait_for_connection(Duration::from_secs(5)).await;
     let mut notifications = reader.notifications();
     reader
-        .subscribe(Filter::new().author(gov).kind(Kind::TextNote).since(Timestamp::now()), None)
+        .subscribe(
+            Filter::new()
+                .author(gov)
+                .kind(Kind::TextNote)
+                .since(Timestamp::now()),
+            None,
+        )
         .await
         .expect("subscribe");
 

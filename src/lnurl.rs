@@ -121,7 +121,7 @@ pub fn lnurlp_url(lightning_address: &str) -> Result<Url, LnurlError> {
         address: address.to_owned(),
     };
     let (name, domain) = address.split_once('@').ok_or_else(not_an_address)?;
-    if name.is_empty() || domain.is_empty() {
+    if name.is_empty() || domain.is_empty() || domain.contains('@') {
         return Err(not_an_address());
     }
     let name_ok = name
@@ -328,7 +328,8 @@ mod tests {
     #[test]
     fn pay_responses_without_a_usable_key_are_refused() {
         let key = format!(r#""nostrPubkey":"{KEY}""#);
-        let cases: Vec<(String, fn(&LnurlError) -> bool)> = vec![
+        type Expected = fn(&LnurlError) -> bool;
+        let cases: Vec<(String, Expected)> = vec![
             ("not json".into(), |e| matches!(e, LnurlError::Json(_))),
             ("[1,2]".into(), |e| matches!(e, LnurlError::Json(_))),
             (

@@ -561,7 +561,7 @@ where
         });
     }
 
-    // Rule 5. A sub-millisatoshi amount is a BOLT11 violation, left to the rule 4 check below.
+    // Rule 5 (a sub-millisatoshi amount already failed rule 4, as a BOLT11 violation).
     let amount_msat = signed
         .amount_pico_btc()
         .ok_or(Rejection::InvoiceWithoutAmount)?
