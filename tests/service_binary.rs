@@ -285,3 +285,22 @@ fn migrate_creates_the_schema_and_is_idempotent() {
     }
     assert!(dir.path().join("data/commons.db").exists());
 }
+
+#[test]
+fn json_logging_writes_one_json_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = Running::start(service(dir.path(), &[("COMMONS__LOGGING__FORMAT", "json")]));
+    run.wait_for("listening on");
+    let (code, output) = run.terminate();
+    assert_eq!(code, Some(0));
+    let logs: Vec<serde_json::Value> = output
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("a log line is JSON"))
+        .collect();
+    assert!(logs.len() >= 3, "{output}");
+    assert!(logs.iter().all(|l| l.get("level").is_some() && l.get("timestamp").is_some()));
+    assert!(logs
+        .iter()
+        .any(|l| l.get("message").and_then(|m| m.as_str()) == Some("service started")));
+}
