@@ -1,14 +1,29 @@
 //! The `commons-nostr` command line (clap).
 //!
 //! `run` (also what a bare `commons-nostr` does), `keygen <bot>` and `migrate` act locally;
-//! the admin commands talk to a running service over its HTTP API.
+//! the admin commands (`action`, `note`, `restart-bot`, `tally`) talk to a running service over
+//! its HTTP API ([`crate::admin_client`]), at `http://<http.bind>` from the same settings
+//! (`--config`, `COMMONS__*`) and with the admin token read from `http.admin_token` as the
+//! service reads it. They print the service's JSON answer on stdout; a refusal prints the
+//! service's message on stderr and exits 1 (2 for bad settings or arguments).
+//!
+//! ```text
+//! commons-nostr action --action review-period --repository o/r --pr 12 --tier 2 \
+//!     --title "Raise the cap" [--description ...] [--voting-window-days 14]
+//! commons-nostr action --json action.json          # the POST /v1/actions body; flags override
+//! commons-nostr note dev "v1.0 is out" --tag t=release
+//! commons-nostr restart-bot dev
+//! commons-nostr tally <proposal event id>
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use nostr_sdk::ToBech32;
+use serde_json::{Map, Value};
 
+use crate::admin_client::{AdminClient, ClientError};
 use crate::configuration::{default_key_path, Settings, SettingsSources};
 use crate::keys::{self, SecretSource, ServiceKeys};
 use crate::startup::{describe_keys, Application};
@@ -43,7 +58,78 @@ pub enum Command {
     },
     /// Applies pending database migrations (`run` does this too).
     Migrate,
+    /// Publishes a governance action through the running service (POST /v1/actions).
+    Action(Box<ActionArgs>),
+    /// Publishes a note from a bot through the running service (POST /v1/bots/<bot>/notes).
+    Note {
+        /// The bot's name (`gov`, `dev`, ...).
+        bot: String,
+        /// The note's text.
+        content: String,
+        /// A tag, as NAME=VALUE (`--tag t=release`); repeat for more.
+        #[arg(long = "tag", value_name = "NAME=VALUE")]
+        tags: Vec<String>,
+    },
+    /// Restarts one bot actor of the running service (POST /v1/bots/<bot>/restart).
+    RestartBot {
+        /// The bot's name.
+        bot: String,
+    },
+    /// Prints a proposal's current vote tally (GET /v1/proposals/<id>/tally).
+    Tally {
+        /// The proposal's event id (hex, note1... or nevent1...).
+        proposal: String,
+    },
 }
+
+/// `commons-nostr action`: the fields of the POST /v1/actions body. With `--json FILE` the
+/// file (or `-` for stdin) is the body and the flags given override its fields.
+#[derive(Debug, Args)]
+pub struct ActionArgs {
+    /// The request body as a JSON file (`-`: stdin).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// merge, review-period, keyholder or fork.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// owner/name.
+    #[arg(long)]
+    pub repository: Option<String>,
+    /// The pull-request number.
+    #[arg(long)]
+    pub pr: Option<u64>,
+    /// The governance tier, 1 to 5.
+    #[arg(long)]
+    pub tier: Option<u64>,
+    #[arg(long)]
+    pub title: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// The voting window of a review period, in days (default 14).
+    #[arg(long)]
+    pub voting_window_days: Option<u64>,
+    /// keyholder: the keyholder's name.
+    #[arg(long)]
+    pub keyholder_name: Option<String>,
+    /// keyholder: the keyholder's key (npub or hex).
+    #[arg(long)]
+    pub keyholder_pubkey: Option<String>,
+    /// keyholder: added or removed.
+    #[arg(long)]
+    pub keyholder_change: Option<String>,
+    /// fork: the ruleset's name.
+    #[arg(long)]
+    pub fork_ruleset: Option<String>,
+    /// fork: adopted or rejected.
+    #[arg(long)]
+    pub fork_decision: Option<String>,
+    /// fork: when it takes effect, unix seconds or RFC 3339 (default: now).
+    #[arg(long)]
+    pub fork_effective_at: Option<String>,
+}
+
+/// The voting window a review period gets when none is given.
+pub const DEFAULT_VOTING_WINDOW_DAYS: u64 = 14;
 
 /// Parses the command line and runs the command; the process exit code.
 pub fn main() -> ExitCode {
@@ -52,7 +138,185 @@ pub fn main() -> ExitCode {
         Command::Run => run(cli.config.as_deref()),
         Command::Keygen { bot, out } => keygen(cli.config.as_deref(), &bot, out),
         Command::Migrate => migrate(cli.config.as_deref()),
+        Command::Action(args) => admin(cli.config.as_deref(), true, |client| {
+            Box::pin(async move {
+                let body = action_body(&args).map_err(AdminFailure::Usage)?;
+                Ok(client.publish_action(&body).await?)
+            })
+        }),
+        Command::Note { bot, content, tags } => admin(cli.config.as_deref(), true, |client| {
+            Box::pin(async move {
+                let tags = note_tags(&tags).map_err(AdminFailure::Usage)?;
+                Ok(client.publish_note(&bot, &content, &tags).await?)
+            })
+        }),
+        Command::RestartBot { bot } => admin(cli.config.as_deref(), true, |client| {
+            Box::pin(async move { Ok(client.restart_bot(&bot).await?) })
+        }),
+        Command::Tally { proposal } => admin(cli.config.as_deref(), false, |client| {
+            Box::pin(async move { Ok(client.tally(&proposal).await?) })
+        }),
     }
+}
+
+/// Why an admin command failed.
+enum AdminFailure {
+    /// Bad arguments: exit 2.
+    Usage(String),
+    /// The service refused, or could not be reached: exit 1.
+    Client(ClientError),
+}
+
+impl From<ClientError> for AdminFailure {
+    fn from(e: ClientError) -> Self {
+        AdminFailure::Client(e)
+    }
+}
+
+type AdminFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, AdminFailure>>>>;
+
+/// Runs one admin request in an actix system and prints its answer.
+fn admin(
+    config: Option<&Path>,
+    needs_token: bool,
+    request: impl FnOnce(AdminClient) -> AdminFuture,
+) -> ExitCode {
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let client = if needs_token {
+        match AdminClient::from_settings(&settings, &keys::process_env) {
+            Ok(client) => client,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        AdminClient::public(&settings)
+    };
+    let answer = actix_rt::System::new().block_on(request(client));
+    match answer {
+        Ok(json) => {
+            let text = serde_json::to_string_pretty(&json).unwrap_or_else(|_| json.to_string());
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(AdminFailure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(AdminFailure::Client(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The POST /v1/actions body: the `--json` file's object, then the flags over it.
+pub fn action_body(args: &ActionArgs) -> Result<Value, String> {
+    let mut body = match &args.json {
+        Some(path) => read_json_object(path)?,
+        None => Map::new(),
+    };
+    let mut set = |key: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            body.insert(key.to_owned(), value);
+        }
+    };
+    set("action", args.action.clone().map(Value::from));
+    set("repository", args.repository.clone().map(Value::from));
+    set("pr", args.pr.map(Value::from));
+    set("tier", args.tier.map(Value::from));
+    set("title", args.title.clone().map(Value::from));
+    set("description", args.description.clone().map(Value::from));
+    set(
+        "voting_window_days",
+        args.voting_window_days.map(Value::from),
+    );
+    set_nested(
+        &mut body,
+        "keyholder",
+        [
+            ("name", &args.keyholder_name),
+            ("pubkey", &args.keyholder_pubkey),
+            ("change", &args.keyholder_change),
+        ],
+    )?;
+    set_nested(
+        &mut body,
+        "fork",
+        [
+            ("ruleset", &args.fork_ruleset),
+            ("decision", &args.fork_decision),
+            ("effective_at", &args.fork_effective_at),
+        ],
+    )?;
+    let is_review_period =
+        body.get("action").and_then(Value::as_str).map(str::trim) == Some("review-period");
+    if is_review_period && !body.contains_key("voting_window_days") {
+        body.insert(
+            "voting_window_days".to_owned(),
+            DEFAULT_VOTING_WINDOW_DAYS.into(),
+        );
+    }
+    Ok(Value::Object(body))
+}
+
+/// Sets the given fields of the object `key` (keyholder, fork), creating it when needed.
+fn set_nested<const N: usize>(
+    body: &mut Map<String, Value>,
+    key: &str,
+    fields: [(&str, &Option<String>); N],
+) -> Result<(), String> {
+    let given: Vec<(&str, &String)> = fields
+        .iter()
+        .filter_map(|(name, value)| value.as_ref().map(|v| (*name, v)))
+        .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    let object = body
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(object) = object else {
+        return Err(format!("--json: `{key}` must be an object"));
+    };
+    for (name, value) in given {
+        object.insert(name.to_owned(), Value::from(value.as_str()));
+    }
+    Ok(())
+}
+
+fn read_json_object(path: &Path) -> Result<Map<String, Value>, String> {
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| format!("--json: cannot read stdin: {e}"))?
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("--json: cannot read {}: {e}", path.display()))?
+    };
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(format!("--json: {} is not a JSON object", path.display())),
+        Err(e) => Err(format!("--json: {} is not valid JSON: {e}", path.display())),
+    }
+}
+
+/// `--tag NAME=VALUE` arguments as note tags.
+pub fn note_tags(tags: &[String]) -> Result<Vec<Vec<String>>, String> {
+    tags.iter()
+        .map(|tag| match tag.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                Ok(vec![name.trim().to_owned(), value.to_owned()])
+            }
+            _ => Err(format!(
+                "--tag {tag:?}: expected NAME=VALUE, like t=release"
+            )),
+        })
+        .collect()
 }
 
 fn load_settings(config: Option<&Path>) -> Result<Settings, ExitCode> {
@@ -201,4 +465,121 @@ fn migrate(config: Option<&Path>) -> ExitCode {
 
 fn npub(pk: &nostr_sdk::PublicKey) -> String {
     pk.to_bech32().unwrap_or_else(|_| pk.to_hex())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(args: &[&str]) -> Command {
+        let mut argv = vec!["commons-nostr"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv)
+            .expect("valid arguments")
+            .command
+            .expect("a command")
+    }
+
+    fn body(args: &[&str]) -> Result<Value, String> {
+        let mut argv = vec!["action"];
+        argv.extend_from_slice(args);
+        match parse(&argv) {
+            Command::Action(args) => action_body(&args),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn action_flags_make_the_request_body() {
+        let review = body(&[
+            "--action",
+            "review-period",
+            "--repository",
+            "o/r",
+            "--pr",
+            "12",
+            "--tier",
+            "2",
+            "--title",
+            "Raise the cap",
+        ])
+        .unwrap();
+        assert_eq!(
+            review,
+            json!({"action": "review-period", "repository": "o/r", "pr": 12, "tier": 2,
+                   "title": "Raise the cap", "voting_window_days": 14})
+        );
+        let merge = body(&["--action", "merge", "--tier", "9"]).unwrap();
+        assert_eq!(merge, json!({"action": "merge", "tier": 9}));
+        let keyholder = body(&[
+            "--action",
+            "keyholder",
+            "--keyholder-name",
+            "Alice",
+            "--keyholder-change",
+            "added",
+        ])
+        .unwrap();
+        assert_eq!(
+            keyholder["keyholder"],
+            json!({"name": "Alice", "change": "added"})
+        );
+    }
+
+    #[test]
+    fn flags_override_the_json_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("action.json");
+        std::fs::write(
+            &path,
+            r#"{"action": "fork", "tier": 5, "title": "v2", "fork": {"ruleset": "v2", "decision": "adopted"}}"#,
+        )
+        .unwrap();
+        let file = path.to_str().unwrap();
+        let fork = body(&["--json", file, "--tier", "4", "--fork-decision", "rejected"]).unwrap();
+        assert_eq!(
+            fork,
+            json!({"action": "fork", "tier": 4, "title": "v2",
+                   "fork": {"ruleset": "v2", "decision": "rejected"}})
+        );
+        std::fs::write(&path, "[1]").unwrap();
+        assert!(body(&["--json", file])
+            .unwrap_err()
+            .contains("not a JSON object"));
+        std::fs::write(&path, r#"{"fork": 5}"#).unwrap();
+        assert!(body(&["--json", file, "--fork-ruleset", "x"])
+            .unwrap_err()
+            .contains("`fork` must be an object"));
+        assert!(body(&["--json", "/nonexistent/action.json"])
+            .unwrap_err()
+            .contains("cannot read"));
+    }
+
+    #[test]
+    fn note_tags_are_name_equals_value() {
+        assert_eq!(
+            note_tags(&["t=release".into(), "r=https://x.org/?a=b".into()]).unwrap(),
+            vec![
+                vec!["t".to_string(), "release".to_string()],
+                vec!["r".to_string(), "https://x.org/?a=b".to_string()]
+            ]
+        );
+        assert!(note_tags(&["release".into()]).is_err());
+        assert!(note_tags(&["=x".into()]).is_err());
+    }
+
+    #[test]
+    fn admin_commands_parse() {
+        assert!(matches!(
+            parse(&["note", "dev", "hello", "--tag", "t=release"]),
+            Command::Note { bot, content, tags } if bot == "dev" && content == "hello" && tags == ["t=release"]
+        ));
+        assert!(
+            matches!(parse(&["restart-bot", "dev"]), Command::RestartBot { bot } if bot == "dev")
+        );
+        assert!(
+            matches!(parse(&["tally", "abc"]), Command::Tally { proposal } if proposal == "abc")
+        );
+    }
 }

@@ -1,19 +1,34 @@
 //! The HTTP side (actix-web), bound to loopback by default.
 //!
-//! | route | auth | module |
-//! |---|---|---|
-//! | `GET /healthz` | none | [`health`] |
-//! | `GET /metrics` | none | [`health`] |
+//! | route | auth | answers | module |
+//! |---|---|---|---|
+//! | `GET /healthz` | none | 200, or 503 when degraded | [`health`] |
+//! | `GET /metrics` | none | 200, Prometheus text | [`health`] |
+//! | `POST /v1/actions` | bearer | 201 `{event_id, address, announcement_id}`; 400, 409 | [`actions`] |
+//! | `POST /v1/bots/{bot}/notes` | bearer | 201 `{event_id}`; 400, 404 | [`notes`] |
+//! | `POST /v1/bots/{bot}/restart` | bearer | 202 `{bot, status}`; 404 | [`bots`] |
+//! | `GET /v1/proposals/{event_id}/tally` | none | the tally; 400, 404 | [`proposals`] |
+//!
+//! The admin routes (bearer) sit in one scope behind [`auth::require_admin`]: a request without
+//! the right `Authorization: Bearer <http.admin_token>` is a 401 before its body is read, and so
+//! is any other path under `/v1/` that is not public. A bot that is restarting, or a service
+//! part that is down, is a 503.
 //!
 //! Every error is a JSON body `{"error": "...", "field": "..."}` with a 4xx or 5xx status
 //! ([`error::ApiError`]).
 
+pub mod actions;
+pub mod auth;
+pub mod bots;
 pub mod error;
 pub mod health;
+pub mod notes;
+pub mod proposals;
 
 use std::net::SocketAddr;
 
 use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::startup::ServiceHandles;
@@ -24,16 +39,11 @@ pub fn serve(
     handles: ServiceHandles,
 ) -> std::io::Result<(ServerHandle, SocketAddr)> {
     let data = web::Data::new(handles);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .app_data(error::json_config())
-            .configure(routes)
-    })
-    .workers(2)
-    .disable_signals()
-    .shutdown_timeout(5)
-    .bind(bind)?;
+    let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
+        .workers(2)
+        .disable_signals()
+        .shutdown_timeout(5)
+        .bind(bind)?;
     let addr = server.addrs().first().copied().unwrap_or(bind);
     let server = server.run();
     let handle = server.handle();
@@ -43,6 +53,20 @@ pub fn serve(
 
 /// Every route, for [`serve`] and for tests that build an `App` directly.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/metrics", web::get().to(health::metrics));
+    cfg.app_data(error::json_config())
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(health::metrics))
+        // Public, and registered before the admin scope so that scope does not take it.
+        .route(
+            "/v1/proposals/{event_id}/tally",
+            web::get().to(proposals::tally),
+        )
+        .service(
+            web::scope("/v1")
+                .wrap(from_fn(auth::require_admin))
+                .route("/actions", web::post().to(actions::create))
+                .route("/bots/{bot}/notes", web::post().to(notes::publish))
+                .route("/bots/{bot}/restart", web::post().to(bots::restart)),
+        )
+        .default_service(web::to(error::no_such_route));
 }

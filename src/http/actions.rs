@@ -1,0 +1,247 @@
+//! `POST /v1/actions`: publishes a governance action (DESIGN.md, "Events published").
+//!
+//! The body is parsed and validated completely ([`GovernanceAction::parse`]) before anything is
+//! written, so a refused request (400 naming the field) leaves nothing in the database or the
+//! outbox. Then, in this order:
+//!
+//! 1. a `review-period` claims its row in `governance_proposals` (event id, address,
+//!    repository, pr, tier, title, voting window), so the zap tracker can find the proposal
+//!    the moment a zap names it. The event id is known before signing: it is the hash of the
+//!    unsigned event, whose `created_at` is pinned. The row is unique by address, which makes
+//!    the claim the one atomic check against a second review period for the same pull request
+//!    (409 naming `pr`), across every server sharing the database;
+//! 2. the gov bot signs the kind-30078 action event and commits it to the outbox (a failure
+//!    here releases the claim, so the request leaves nothing behind);
+//! 3. the action is appended to the audit log (`entry_type` = the action, `entry` = the event
+//!    content plus `event_id` and `address`);
+//! 4. the gov bot publishes the kind-1 announcement, with `e` and `a` tags to the action event.
+//!
+//! Steps 3 and 4 come after the event is committed and cannot undo it: if one fails, the answer
+//! is a 500 that says the event stands and what did not happen.
+//!
+//! Answer: `201 {"event_id": "<hex>", "address": "30078:<pubkey>:<d>", "announcement_id":
+//! "<hex>"}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use nostr_sdk::{EventId, Timestamp};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::bots::{ask_bot, known_bot, publish_as};
+use super::error::{read_body, ApiError};
+use crate::actors::audit_head::{self, AppendEntry};
+use crate::actors::bot::GetIdentity;
+use crate::entities::governance_proposal;
+use crate::events;
+use crate::governance_action::{GovernanceAction, GovernanceActionRequest};
+use crate::startup::ServiceHandles;
+use crate::supervision::ToChild;
+
+/// The bot that signs governance actions and their announcements.
+pub const GOV_BOT: &str = "gov";
+
+#[derive(Debug, Serialize)]
+struct ActionPublished {
+    event_id: String,
+    address: String,
+    announcement_id: String,
+}
+
+/// `POST /v1/actions`.
+pub async fn create(
+    handles: web::Data<ServiceHandles>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload).await?;
+    let now = Timestamp::now();
+    let action = GovernanceAction::parse(GovernanceActionRequest::from_json(&body)?, now)?;
+    let proposal_pr = match action.voting_window() {
+        Some(_) => Some(proposal_pr(&action)?),
+        None => None,
+    };
+
+    // Everything below needs the gov bot; ask it who it is (and so whether it is up) first.
+    known_bot(&handles, GOV_BOT)
+        .map_err(|_| ApiError::unavailable("no gov bot is configured ([nostr.bots.gov])"))?;
+    let gov = ask_bot(&handles, GOV_BOT, GetIdentity).await?;
+    let zap = action
+        .invites_zaps()
+        .then_some(gov.lightning_address.as_str());
+    let builder =
+        events::governance_action(&action, &handles.settings.nostr.governance_config, zap)
+            .custom_created_at(now);
+    let event_id = builder.clone().build(gov.pubkey).id();
+    let d = action.d_tag();
+    let address = events::proposal_address(&gov.pubkey, &d);
+    let coordinate = events::proposal_coordinate(&gov.pubkey, &d);
+
+    // 1. Claim the proposal row.
+    let claim = match proposal_pr {
+        Some(pr) => Some(claim_proposal(&handles, &action, pr, event_id, &address, now).await?),
+        None => None,
+    };
+
+    // 2. The action event.
+    let published = match publish_as(&handles, GOV_BOT, builder).await {
+        Ok(published) => published,
+        Err(e) => {
+            if let Some(id) = claim {
+                release_claim(&handles, id).await;
+            }
+            return Err(e);
+        }
+    };
+    let after_publishing = |step: &str, e: &dyn std::fmt::Display| {
+        tracing::error!(event_id = %published.event_id, %address, step, error = %e, "governance action published, a later step failed");
+        ApiError::internal(format!(
+            "the action was published as event {} ({address}), but {step} failed: {e}",
+            published.event_id.to_hex()
+        ))
+    };
+    if published.event_id != event_id {
+        // Cannot happen (the bot signs exactly this unsigned event), but the row must name the
+        // event that went out.
+        if let Some(id) = claim {
+            fix_claimed_event_id(&handles, id, published.event_id)
+                .await
+                .map_err(|e| after_publishing("recording the proposal's event id", &e))?;
+        }
+    }
+
+    // 3. The audit log.
+    let mut entry = serde_json::to_value(action.content())
+        .map_err(|e| after_publishing("writing the audit entry", &e))?;
+    if let Value::Object(fields) = &mut entry {
+        fields.insert("event_id".into(), published.event_id.to_hex().into());
+        fields.insert("address".into(), address.clone().into());
+    }
+    let appended = handles
+        .audit
+        .send(ToChild {
+            name: audit_head::CHILD_NAME.to_owned(),
+            msg: AppendEntry {
+                entry_type: action.kind().as_str().to_owned(),
+                entry,
+            },
+        })
+        .await;
+    match appended {
+        Ok(Ok(Ok(_))) => {}
+        Ok(Ok(Err(e))) => return Err(after_publishing("the audit log append", &e)),
+        Ok(Err(e)) => return Err(after_publishing("the audit log append", &e)),
+        Err(e) => return Err(after_publishing("the audit log append", &e)),
+    }
+
+    // 4. The announcement.
+    let hashtags = action.announcement_hashtags();
+    let note = events::announcement_note(
+        &action.announcement(Some(&coordinate)),
+        Some(published.event_id),
+        Some(&coordinate),
+        &hashtags,
+    );
+    let announcement = publish_as(&handles, GOV_BOT, note)
+        .await
+        .map_err(|e| after_publishing("the announcement note", &e))?;
+
+    tracing::info!(
+        action = action.kind().as_str(),
+        event_id = %published.event_id,
+        %address,
+        "governance action published"
+    );
+    Ok(
+        HttpResponse::build(StatusCode::CREATED).json(ActionPublished {
+            event_id: published.event_id.to_hex(),
+            address,
+            announcement_id: announcement.event_id.to_hex(),
+        }),
+    )
+}
+
+/// The pull-request number of a review period, as the `governance_proposals.pr` column holds it.
+fn proposal_pr(action: &GovernanceAction) -> Result<i64, ApiError> {
+    let number = action.pull_request().map(|pr| pr.number()).unwrap_or(0);
+    i64::try_from(number).map_err(|_| ApiError::invalid("pr", "too large"))
+}
+
+fn unix(at: Timestamp) -> i64 {
+    i64::try_from(at.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Inserts the proposal row; a second review period for the same pull request is a 409.
+async fn claim_proposal(
+    handles: &ServiceHandles,
+    action: &GovernanceAction,
+    pr: i64,
+    event_id: EventId,
+    address: &str,
+    now: Timestamp,
+) -> Result<i64, ApiError> {
+    let (Some(pull_request), Some(window)) = (action.pull_request(), action.voting_window()) else {
+        return Err(ApiError::internal(
+            "a review period without its pull request",
+        ));
+    };
+    let row = governance_proposal::ActiveModel {
+        event_id: Set(event_id.to_hex()),
+        address: Set(address.to_owned()),
+        repository: Set(pull_request.repository().as_str().to_owned()),
+        pr: Set(pr),
+        tier: Set(i32::from(action.tier().get())),
+        title: Set(action.title().to_owned()),
+        voting_start: Set(unix(window.start())),
+        voting_end: Set(unix(window.end())),
+        created_at: Set(unix(now)),
+        ..Default::default()
+    };
+    match row.insert(&handles.db).await {
+        Ok(row) => Ok(row.id),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            let existing = governance_proposal::Entity::find()
+                .filter(governance_proposal::Column::Address.eq(address))
+                .one(&handles.db)
+                .await
+                .ok()
+                .flatten();
+            let which = existing
+                .map(|p| format!(" as proposal {}", p.event_id))
+                .unwrap_or_default();
+            Err(ApiError::field(
+                StatusCode::CONFLICT,
+                "pr",
+                format!("pr: a review period for {pull_request} was already published{which}"),
+            ))
+        }
+        Err(e) => Err(ApiError::internal(format!(
+            "database: cannot record the proposal: {e}"
+        ))),
+    }
+}
+
+/// Removes a claimed proposal row whose event could not be published.
+async fn release_claim(handles: &ServiceHandles, id: i64) {
+    if let Err(e) = governance_proposal::Entity::delete_by_id(id)
+        .exec(&handles.db)
+        .await
+    {
+        tracing::error!(proposal_row = id, error = %e, "cannot release the claim of an unpublished proposal");
+    }
+}
+
+async fn fix_claimed_event_id(
+    handles: &ServiceHandles,
+    id: i64,
+    event_id: EventId,
+) -> Result<(), sea_orm::DbErr> {
+    governance_proposal::ActiveModel {
+        id: Set(id),
+        event_id: Set(event_id.to_hex()),
+        ..Default::default()
+    }
+    .update(&handles.db)
+    .await
+    .map(|_| ())
+}
