@@ -112,9 +112,13 @@ pub struct NostrSettings {
     pub governance_config: String,
     /// Seconds a health change must hold before a 30079 event is published.
     pub health_debounce_secs: u64,
+    /// Milliseconds audit-log appends are gathered before one 30080 head event is published.
+    pub audit_debounce_ms: u64,
     /// Seconds subtracted from a relay's receipt cursor when asking for what was missed.
     pub backfill_margin_secs: u64,
     pub reconnect: ReconnectSettings,
+    /// Resolving bots' LNURL provider keys from their lightning addresses.
+    pub lnurl: LnurlSettings,
     pub embedded_relay: EmbeddedRelaySettings,
     /// Enabled bots by name, in name order.
     pub bots: BTreeMap<String, BotSettings>,
@@ -125,6 +129,28 @@ pub struct ReconnectSettings {
     pub initial_backoff_ms: u64,
     pub max_backoff_ms: u64,
     pub connect_timeout_ms: u64,
+}
+
+/// How a bot's LNURL provider key is looked up when `zapper_pubkey` is not set
+/// (DESIGN.md "Keys": a short timeout, cached, retried in the background).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LnurlSettings {
+    /// Deadline of one lookup (connection, answer and body).
+    pub timeout_ms: u64,
+    /// Delay before the first retry after a failed lookup; it doubles up to `retry_max_ms`.
+    pub retry_initial_ms: u64,
+    pub retry_max_ms: u64,
+}
+
+impl Default for LnurlSettings {
+    fn default() -> Self {
+        LnurlSettings {
+            timeout_ms: 5_000,
+            retry_initial_ms: 1_000,
+            retry_max_ms: 300_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -139,6 +165,10 @@ pub struct BotSettings {
     pub npub: Option<PublicKey>,
     pub lightning_address: String,
     pub zapper_pubkey: Option<PublicKey>,
+    /// The LNURL-pay endpoint to ask for the provider key instead of the one derived from
+    /// `lightning_address`: `https://`, or `http://` to a loopback host only (tests and local
+    /// development; a provider reached over plain HTTP elsewhere could be impersonated).
+    pub lnurlp_url: Option<url::Url>,
     pub profile: ProfileSettings,
 }
 
@@ -255,10 +285,14 @@ struct RawNostr {
     governance_config: String,
     #[serde(default = "default_health_debounce")]
     health_debounce_secs: u64,
+    #[serde(default = "default_audit_debounce")]
+    audit_debounce_ms: u64,
     #[serde(default = "default_backfill_margin")]
     backfill_margin_secs: u64,
     #[serde(default)]
     reconnect: RawReconnect,
+    #[serde(default)]
+    lnurl: LnurlSettings,
     #[serde(default)]
     embedded_relay: RawEmbeddedRelay,
     #[serde(default)]
@@ -273,6 +307,9 @@ fn default_publish_interval() -> u64 {
 }
 fn default_health_debounce() -> u64 {
     5
+}
+fn default_audit_debounce() -> u64 {
+    1_000
 }
 fn default_backfill_margin() -> u64 {
     600
@@ -329,6 +366,8 @@ struct RawBot {
     lightning_address: String,
     #[serde(default)]
     zapper_pubkey: Option<String>,
+    #[serde(default)]
+    lnurlp_url: Option<String>,
     profile: ProfileSettings,
 }
 
@@ -521,6 +560,19 @@ impl RawNostr {
                 "must be at least 1",
             ));
         }
+        let lnurl = self.lnurl;
+        if lnurl.timeout_ms == 0 || lnurl.retry_initial_ms == 0 {
+            return Err(SettingsError::invalid(
+                "nostr.lnurl",
+                "timeout_ms and retry_initial_ms must be at least 1",
+            ));
+        }
+        if lnurl.retry_max_ms < lnurl.retry_initial_ms {
+            return Err(SettingsError::invalid(
+                "nostr.lnurl.retry_max_ms",
+                "must be at least nostr.lnurl.retry_initial_ms",
+            ));
+        }
         let embedded_relay = EmbeddedRelaySettings {
             enabled: self.embedded_relay.enabled,
             bind: parse_socket_addr("nostr.embedded_relay.bind", &self.embedded_relay.bind)?,
@@ -559,8 +611,10 @@ impl RawNostr {
             publish_interval_secs: self.publish_interval_secs,
             governance_config,
             health_debounce_secs: self.health_debounce_secs,
+            audit_debounce_ms: self.audit_debounce_ms,
             backfill_margin_secs: self.backfill_margin_secs,
             reconnect,
+            lnurl,
             embedded_relay,
             bots,
         })
@@ -577,6 +631,10 @@ impl RawBot {
         let zapper_pubkey = match self.zapper_pubkey.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => Some(parse_public_key(&format!("{prefix}.zapper_pubkey"), text)?),
+        };
+        let lnurlp_url = match self.lnurlp_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(parse_lnurlp_url(&format!("{prefix}.lnurlp_url"), text)?),
         };
         let lightning_address = self.lightning_address.trim().to_string();
         if !is_lightning_address(&lightning_address) {
@@ -596,6 +654,7 @@ impl RawBot {
             npub,
             lightning_address,
             zapper_pubkey,
+            lnurlp_url,
             profile: self.profile,
         })
     }
@@ -679,6 +738,27 @@ pub fn parse_relay_url(key: &str, raw: &str) -> Result<RelayUrl, SettingsError> 
 fn parse_public_key(key: &str, raw: &str) -> Result<PublicKey, SettingsError> {
     PublicKey::parse(raw)
         .map_err(|_| SettingsError::invalid(key, "not an npub1... or 64-hex public key"))
+}
+
+/// An LNURL-pay endpoint override: `https://` anywhere, `http://` only to a loopback host.
+fn parse_lnurlp_url(key: &str, raw: &str) -> Result<url::Url, SettingsError> {
+    let url = url::Url::parse(raw)
+        .map_err(|_| SettingsError::invalid(key, format!("{raw:?} is not a URL")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => Err(SettingsError::invalid(
+            key,
+            "plain http:// is only allowed to a loopback host (127.0.0.1, ::1, localhost)",
+        )),
+        _ => Err(SettingsError::invalid(key, "must be an https:// URL")),
+    }
 }
 
 fn is_bot_name(name: &str) -> bool {
@@ -922,6 +1002,54 @@ mod tests {
         assert_eq!(
             key_of(load(None, &[("COMMONS__SERVER__ID", "a b")])),
             "server.id"
+        );
+    }
+
+    #[test]
+    fn lnurl_settings_and_endpoint_override() {
+        let s = load(None, &[]).unwrap();
+        assert_eq!(s.nostr.lnurl, LnurlSettings::default());
+        assert_eq!(s.nostr.bots["gov"].lnurlp_url, None);
+        let s = load(
+            None,
+            &[
+                ("COMMONS__NOSTR__LNURL__RETRY_INITIAL_MS", "50"),
+                (
+                    "COMMONS__NOSTR__BOTS__GOV__LNURLP_URL",
+                    "http://127.0.0.1:8123/.well-known/lnurlp/gov",
+                ),
+                (
+                    "COMMONS__NOSTR__BOTS__DEV__LNURLP_URL",
+                    "https://pay.example.org/.well-known/lnurlp/dev",
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.nostr.lnurl.retry_initial_ms, 50);
+        assert_eq!(
+            s.nostr.bots["gov"]
+                .lnurlp_url
+                .as_ref()
+                .map(url::Url::as_str),
+            Some("http://127.0.0.1:8123/.well-known/lnurlp/gov")
+        );
+        for bad in [
+            "http://pay.example.org/.well-known/lnurlp/gov",
+            "ftp://127.0.0.1/x",
+            "not a url",
+        ] {
+            assert_eq!(
+                key_of(load(
+                    None,
+                    &[("COMMONS__NOSTR__BOTS__GOV__LNURLP_URL", bad)]
+                )),
+                "nostr.bots.gov.lnurlp_url",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            key_of(load(None, &[("COMMONS__NOSTR__LNURL__RETRY_MAX_MS", "10")])),
+            "nostr.lnurl.retry_max_ms"
         );
     }
 

@@ -8,11 +8,17 @@
 //! - [`keys`]: secret-key loading (`env:` or file), permission checks, key generation.
 //! - [`events`]: every event kind, tag name and `d` value, and the builders for them.
 //! - [`nips::nip57`]: zap-receipt validation (pure).
+//! - [`zap_ledger`] and [`zap_recipients`]: batched exactly-once recording of zap receipts, and
+//!   the bots' LNURL provider keys (used by [`actors::zap_tracker`]).
 //! - [`merkle`]: RFC 9162 Merkle tree hashes and consistency proofs (pure).
+//! - [`audit_log`]: the append-only audit log's rows (its head is published by
+//!   [`actors::audit_head`]).
 //! - [`entities`] and [`db`]: the schema as sea-orm entities, connection and migrations.
-//! - [`cli`]: the `commons-nostr` command line.
+//! - [`cli`]: the `commons-nostr` command line; [`admin_client`]: its client of the admin API.
 
 pub mod actors;
+pub mod admin_client;
+pub mod audit_log;
 pub mod cli;
 pub mod configuration;
 pub mod db;
@@ -30,4 +36,6 @@ pub mod outbox;
 pub mod startup;
 pub mod supervision;
 pub mod telemetry;
+pub mod zap_ledger;
 pub mod zap_provider;
+pub mod zap_recipients;

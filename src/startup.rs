@@ -16,8 +16,11 @@ use actix_web::dev::ServerHandle;
 use nostr_sdk::{PublicKey, RelayUrl};
 use sea_orm::DatabaseConnection;
 
+use crate::actors::audit_head::{self, AuditHeadActor, AuditSpec};
 use crate::actors::bot::{BotActor, BotSpec};
 use crate::actors::relay::{RelayActor, RelaySpec, PUBLISH_TIMEOUT};
+use crate::actors::status_ticker::{self, StatusSpec, StatusTickerActor};
+use crate::actors::zap_tracker::{self, TrackerTuning, ZapTrackerActor, ZapTrackerSpec};
 use crate::configuration::{redact_url, Settings};
 use crate::db;
 use crate::embedded_relay::EmbeddedRelay;
@@ -26,6 +29,7 @@ use crate::keys::{Secret, ServiceKeys};
 use crate::metrics::Metrics;
 use crate::outbox::{self, Outbox};
 use crate::supervision::{StartChild, StopAll, Supervisor};
+use crate::zap_recipients::{BotZapConfig, ZapperCache};
 
 /// What the HTTP handlers and the CLI-facing parts of the service can reach.
 #[derive(Clone)]
@@ -35,6 +39,10 @@ pub struct ServiceHandles {
     pub metrics: Arc<Metrics>,
     pub relays: Addr<Supervisor<RelayActor>>,
     pub bots: Addr<Supervisor<BotActor>>,
+    /// The zap tracker: `ToChild { name: zap_tracker::CHILD_NAME.into(), msg: .. }`.
+    pub zaps: Addr<Supervisor<ZapTrackerActor>>,
+    /// The audit log: `ToChild { name: "audit".into(), msg: AppendEntry { .. } }`.
+    pub audit: Addr<Supervisor<AuditHeadActor>>,
     pub outbox: Outbox,
     pub relay_urls: Vec<RelayUrl>,
     pub server_pubkey: PublicKey,
@@ -49,6 +57,7 @@ pub struct Application {
     http_addr: SocketAddr,
     http: ServerHandle,
     embedded_relay: Option<EmbeddedRelay>,
+    status: Addr<Supervisor<StatusTickerActor>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +100,39 @@ impl Application {
         let metrics = Metrics::new();
         let relays = Supervisor::<RelayActor>::new(metrics.clone()).start();
         let bots = Supervisor::<BotActor>::new(metrics.clone()).start();
+        // Before any relay child: every relay spec carries the tracker supervisor's address.
+        let zaps = Supervisor::<ZapTrackerActor>::new(metrics.clone()).start();
+        if settings.nostr.enabled {
+            let zap_bots = keys
+                .bots
+                .iter()
+                .filter_map(|(name, bot_keys)| {
+                    let bot = settings.nostr.bots.get(name)?;
+                    Some(BotZapConfig::from_settings(
+                        name,
+                        bot_keys.public_key(),
+                        bot,
+                    ))
+                })
+                .collect();
+            zaps.do_send(StartChild::<ZapTrackerActor> {
+                name: zap_tracker::CHILD_NAME.to_string(),
+                spec: ZapTrackerSpec {
+                    db: db.clone(),
+                    metrics: metrics.clone(),
+                    relays: relays.clone(),
+                    relay_urls: relay_urls.clone(),
+                    bots: zap_bots,
+                    backfill_margin: Duration::from_secs(settings.nostr.backfill_margin_secs),
+                    lnurl: settings.nostr.lnurl.clone(),
+                    zapper_cache: ZapperCache::default(),
+                    tuning: TrackerTuning::default(),
+                },
+            });
+        }
+        let audit = Supervisor::<AuditHeadActor>::new(metrics.clone()).start();
+        // Before any relay child too: the status ticker listens to every relay's link.
+        let status = Supervisor::<StatusTickerActor>::new(metrics.clone()).start();
 
         for url in &relay_urls {
             relays.do_send(StartChild::<RelayActor> {
@@ -102,8 +144,8 @@ impl Application {
                     metrics: metrics.clone(),
                     reconnect: settings.nostr.reconnect.clone(),
                     publish_timeout: PUBLISH_TIMEOUT,
-                    link_listeners: Vec::new(),
-                    event_sink: None,
+                    link_listeners: vec![zaps.clone().recipient(), status.clone().recipient()],
+                    event_sink: Some(zaps.clone().recipient()),
                 },
             });
         }
@@ -118,6 +160,32 @@ impl Application {
         metrics
             .outbox_depth
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
+
+        audit.do_send(StartChild::<AuditHeadActor> {
+            name: audit_head::CHILD_NAME.to_string(),
+            spec: AuditSpec {
+                db: db.clone(),
+                server_keys: keys.server.clone(),
+                server_id: settings.server.id.clone(),
+                outbox: outbox.clone(),
+                debounce: Duration::from_millis(settings.nostr.audit_debounce_ms),
+            },
+        });
+        if settings.nostr.enabled {
+            status.do_send(StartChild::<StatusTickerActor> {
+                name: status_ticker::CHILD_NAME.to_string(),
+                spec: StatusSpec {
+                    settings: settings.clone(),
+                    server_keys: keys.server.clone(),
+                    db: db.clone(),
+                    outbox: outbox.clone(),
+                    relays: relays.clone(),
+                    relay_urls: relay_urls.clone(),
+                    audit: audit.clone(),
+                    started_at,
+                },
+            });
+        }
 
         let mut bot_pubkeys = Vec::new();
         for (name, bot_keys) in &keys.bots {
@@ -145,6 +213,8 @@ impl Application {
             metrics,
             relays,
             bots,
+            zaps,
+            audit,
             outbox,
             relay_urls,
             server_pubkey: keys.server.public_key(),
@@ -166,6 +236,7 @@ impl Application {
             http_addr,
             http,
             embedded_relay,
+            status,
         })
     }
 
@@ -186,6 +257,9 @@ impl Application {
     pub async fn stop(self) {
         self.http.stop(true).await;
         self.handles.bots.do_send(StopAll);
+        self.handles.zaps.do_send(StopAll);
+        self.status.do_send(StopAll);
+        self.handles.audit.do_send(StopAll);
         self.handles.relays.do_send(StopAll);
         // Give the actors' `stopped()` a turn of the event loop to close websockets.
         actix_rt::time::sleep(Duration::from_millis(50)).await;

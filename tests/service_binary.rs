@@ -299,7 +299,9 @@ fn json_logging_writes_one_json_object_per_line() {
         .map(|l| serde_json::from_str(l).expect("a log line is JSON"))
         .collect();
     assert!(logs.len() >= 3, "{output}");
-    assert!(logs.iter().all(|l| l.get("level").is_some() && l.get("timestamp").is_some()));
+    assert!(logs
+        .iter()
+        .all(|l| l.get("level").is_some() && l.get("timestamp").is_some()));
     assert!(logs
         .iter()
         .any(|l| l.get("message").and_then(|m| m.as_str()) == Some("service started")));

@@ -3,5 +3,8 @@
 //! mutable state and are each supervised ([`crate::supervision`]), so one failing part never
 //! stops the others.
 
+pub mod audit_head;
 pub mod bot;
 pub mod relay;
+pub mod status_ticker;
+pub mod zap_tracker;

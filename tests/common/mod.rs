@@ -2,5 +2,8 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod http;
 pub mod relays;
 pub mod test_db;
+pub mod watch;
+pub mod zaps;

@@ -1,0 +1,472 @@
+//! The zap ledger: judging zap receipts in batches and recording each payment exactly once.
+//!
+//! Receipts arrive from several relays, several times each, and again after every restart
+//! (DESIGN.md "Zaps accepted": "recorded once, whatever number of relays deliver it, however
+//! often, and across restarts"). The tracker buffers them and hands this module a batch at a
+//! time, in two steps:
+//!
+//! 1. [`judge`] validates a batch against the six rules ([`crate::nips::nip57::validate_batch`],
+//!    spread over every core) and renders each receipt's JSON. It is CPU work and blocks: call it
+//!    off the actor thread. Receipts to a bot whose LNURL provider key is not known yet come back
+//!    apart ([`Judgement::pending`]); everything else is ready to write.
+//! 2. [`record`] writes a judged batch in **one transaction**, a handful of statements whatever
+//!    its size (never a round trip per receipt):
+//!    - the proposals the batch's zaps name (`e` = event id, `a` = address), looked up at once;
+//!    - valid receipts into `zap_receipts` with `INSERT ... ON CONFLICT DO NOTHING RETURNING`:
+//!      the unique indexes on `receipt_id` *and* `payment_hash` are the final word on "once",
+//!      so the same receipt delivered again, or the same payment in another receipt, inserts
+//!      nothing, and `RETURNING` says exactly which rows are new;
+//!    - a `contributions` row (source `zap`, source id = receipt id) per newly recorded zap;
+//!    - rejected receipts into `rejected_receipts`, with the stable reason and the detail;
+//!    - the relay cursors (`relay_cursors`, stream [`ZAP_RECEIPT_STREAM`]), which only move
+//!      forward, in the same transaction as the receipts they vouch for.
+//!
+//! What was new and what was already there comes back in a [`LedgerOutcome`], for the metrics
+//! (accepted, duplicate, rejected by reason) and for whoever watches the ledger.
+//!
+//! The conflict clause has no target on purpose: `ON CONFLICT (receipt_id) DO NOTHING` would
+//! still fail on a `payment_hash` clash (PostgreSQL and SQLite arbitrate only the named index).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use nostr_sdk::{Event, EventId, JsonUtil, PublicKey, RelayUrl, Timestamp};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QuerySelect,
+};
+
+use crate::db;
+use crate::entities::zap_receipt;
+use crate::entities::{contribution, governance_proposal, rejected_receipt, relay_cursor};
+use crate::nips::nip57::{validate_batch, Rejection, ValidZap, ZapRecipients};
+
+/// The `relay_cursors.stream` of the zap receipt subscription.
+pub const ZAP_RECEIPT_STREAM: &str = "zap-receipts";
+
+/// The `contributions.source` of a zap.
+pub const CONTRIBUTION_SOURCE_ZAP: &str = "zap";
+
+/// Rows per `INSERT` statement: far below SQLite's and PostgreSQL's bound-parameter limits
+/// (13 columns x 256 rows = 3,328 parameters).
+const ROWS_PER_STATEMENT: usize = 256;
+
+/// A zap receipt as a relay delivered it.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub event: Arc<Event>,
+    /// The relay it came from (the first one, when several delivered it).
+    pub relay: RelayUrl,
+    /// When the tracker received it (for delivery-to-commit latency).
+    pub received_at: Instant,
+}
+
+/// A receipt judged, with its verdict and its JSON, ready for [`record`].
+#[derive(Debug)]
+pub struct Judged {
+    pub incoming: Incoming,
+    /// Never a pending rejection: those stay in [`Judgement::pending`].
+    pub verdict: Result<ValidZap, Rejection>,
+    json: String,
+}
+
+/// [`judge`]'s answer.
+#[derive(Debug, Default)]
+pub struct Judgement {
+    /// Valid or rejected, in the order given.
+    pub judged: Vec<Judged>,
+    /// Receipts that passed every rule that can be checked, to a bot whose LNURL provider key
+    /// is not known yet (that bot is given): keep them and judge them again when it is.
+    pub pending: Vec<(Incoming, PublicKey)>,
+}
+
+/// Validates `batch` on every core and renders each receipt's JSON. Blocks: run it off the
+/// actor thread (`spawn_blocking`).
+pub fn judge<R>(batch: Vec<Incoming>, recipients: &R) -> Judgement
+where
+    R: ZapRecipients + Sync + ?Sized,
+{
+    let events: Vec<&Event> = batch.iter().map(|incoming| &*incoming.event).collect();
+    let verdicts = validate_batch(&events, recipients);
+    drop(events);
+    let mut judgement = Judgement {
+        judged: Vec::with_capacity(batch.len()),
+        pending: Vec::new(),
+    };
+    for (incoming, verdict) in batch.into_iter().zip(verdicts) {
+        match verdict {
+            Err(Rejection::ZapperPending { recipient }) => {
+                judgement.pending.push((incoming, recipient));
+            }
+            verdict => {
+                let json = incoming.event.as_json();
+                judgement.judged.push(Judged {
+                    incoming,
+                    verdict,
+                    json,
+                });
+            }
+        }
+    }
+    judgement
+}
+
+/// A relay's cursor: `created_at` of the newest receipt it delivered that is safely recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorUpdate {
+    pub relay: RelayUrl,
+    pub last_seen_at: Timestamp,
+}
+
+/// A zap newly recorded by [`record`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedZap {
+    pub receipt_id: EventId,
+    pub payment_hash: String,
+    pub recipient: PublicKey,
+    pub sender: PublicKey,
+    pub amount_msat: u64,
+    /// The known proposal the zap names (by `e`, or by `a` through its address), if any.
+    pub proposal_event_id: Option<String>,
+    pub proposal_address: Option<String>,
+    /// The receipt's `created_at`: when the payment was made.
+    pub created_at: Timestamp,
+    pub received_at: Instant,
+}
+
+/// A rejection newly recorded by [`record`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedZap {
+    pub receipt_id: EventId,
+    /// [`Rejection::reason`].
+    pub reason: &'static str,
+    pub received_at: Instant,
+}
+
+/// What one [`record`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerOutcome {
+    pub recorded: Vec<RecordedZap>,
+    pub rejected: Vec<RejectedZap>,
+    /// Receipts (valid or not) the database already held: the same receipt again, or, for a
+    /// valid one, the same payment in another receipt.
+    pub duplicates: u64,
+}
+
+/// Writes a judged batch and the relay cursors in one transaction (see the module doc).
+/// `cursors` must name each relay at most once. On error nothing is written.
+pub async fn record(
+    db: &DatabaseConnection,
+    judged: &[Judged],
+    cursors: &[CursorUpdate],
+    now: Timestamp,
+) -> Result<LedgerOutcome, DbErr> {
+    if judged.is_empty() && cursors.is_empty() {
+        return Ok(LedgerOutcome::default());
+    }
+    let txn = db::begin_write(db).await?;
+    let now = seconds(now);
+    let mut outcome = LedgerOutcome::default();
+
+    let valid: Vec<(&Judged, &ValidZap)> = judged
+        .iter()
+        .filter_map(|j| j.verdict.as_ref().ok().map(|zap| (j, zap)))
+        .collect();
+    let proposals = Proposals::lookup(&txn, valid.iter().map(|(_, zap)| *zap)).await?;
+
+    for chunk in valid.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = Query::insert();
+        insert.into_table(zap_receipt::Entity).columns([
+            zap_receipt::Column::ReceiptId,
+            zap_receipt::Column::PaymentHash,
+            zap_receipt::Column::RecipientPubkey,
+            zap_receipt::Column::SenderPubkey,
+            zap_receipt::Column::AmountMsat,
+            zap_receipt::Column::ProposalEventId,
+            zap_receipt::Column::ProposalAddress,
+            zap_receipt::Column::ZapRequestContent,
+            zap_receipt::Column::ReceiptCreatedAt,
+            zap_receipt::Column::RecordedAt,
+            zap_receipt::Column::RelayUrl,
+            zap_receipt::Column::EventJson,
+        ]);
+        let mut rows: HashMap<String, RecordedZap> = HashMap::with_capacity(chunk.len());
+        for (judged, zap) in chunk {
+            let (proposal_event_id, proposal_address) = proposals.of(zap);
+            let receipt_id = zap.receipt_id().to_hex();
+            insert
+                .values([
+                    Expr::val(receipt_id.clone()),
+                    Expr::val(zap.payment_hash()),
+                    Expr::val(zap.recipient().to_hex()),
+                    Expr::val(zap.sender().to_hex()),
+                    Expr::val(msat(zap.amount_msat())),
+                    Expr::val(proposal_event_id.clone()),
+                    Expr::val(proposal_address.clone()),
+                    Expr::val(zap.content()),
+                    Expr::val(seconds(zap.created_at())),
+                    Expr::val(now),
+                    Expr::val(judged.incoming.relay.as_str()),
+                    Expr::val(judged.json.as_str()),
+                ])
+                .map_err(query_error)?;
+            rows.insert(
+                receipt_id,
+                RecordedZap {
+                    receipt_id: zap.receipt_id(),
+                    payment_hash: zap.payment_hash().to_owned(),
+                    recipient: zap.recipient(),
+                    sender: zap.sender(),
+                    amount_msat: zap.amount_msat(),
+                    proposal_event_id,
+                    proposal_address,
+                    created_at: zap.created_at(),
+                    received_at: judged.incoming.received_at,
+                },
+            );
+        }
+        insert
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .returning_col(zap_receipt::Column::ReceiptId);
+        let inserted = returned_ids(&txn, &insert, "receipt_id").await?;
+        let before = outcome.recorded.len();
+        for id in inserted {
+            if let Some(zap) = rows.remove(&id) {
+                outcome.recorded.push(zap);
+            }
+        }
+        outcome.duplicates += count(chunk.len() - (outcome.recorded.len() - before));
+    }
+
+    for chunk in outcome.recorded.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = Query::insert();
+        insert.into_table(contribution::Entity).columns([
+            contribution::Column::SenderPubkey,
+            contribution::Column::AmountMsat,
+            contribution::Column::Source,
+            contribution::Column::SourceId,
+            contribution::Column::ContributedAt,
+        ]);
+        for zap in chunk {
+            insert
+                .values([
+                    Expr::val(zap.sender.to_hex()),
+                    Expr::val(msat(zap.amount_msat)),
+                    Expr::val(CONTRIBUTION_SOURCE_ZAP),
+                    Expr::val(zap.receipt_id.to_hex()),
+                    Expr::val(seconds(zap.created_at)),
+                ])
+                .map_err(query_error)?;
+        }
+        insert.on_conflict(OnConflict::new().do_nothing().to_owned());
+        txn.execute(&insert).await?;
+    }
+
+    let rejected: Vec<(&Judged, &Rejection)> = judged
+        .iter()
+        .filter_map(|j| j.verdict.as_ref().err().map(|r| (j, r)))
+        .collect();
+    for chunk in rejected.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = Query::insert();
+        insert.into_table(rejected_receipt::Entity).columns([
+            rejected_receipt::Column::ReceiptId,
+            rejected_receipt::Column::Reason,
+            rejected_receipt::Column::Detail,
+            rejected_receipt::Column::RelayUrl,
+            rejected_receipt::Column::EventJson,
+            rejected_receipt::Column::ReceivedAt,
+        ]);
+        let mut rows: HashMap<String, RejectedZap> = HashMap::with_capacity(chunk.len());
+        for (judged, rejection) in chunk {
+            let receipt_id = judged.incoming.event.id.to_hex();
+            insert
+                .values([
+                    Expr::val(receipt_id.clone()),
+                    Expr::val(rejection.reason()),
+                    Expr::val(rejection.to_string()),
+                    Expr::val(judged.incoming.relay.as_str()),
+                    Expr::val(judged.json.as_str()),
+                    Expr::val(now),
+                ])
+                .map_err(query_error)?;
+            rows.insert(
+                receipt_id,
+                RejectedZap {
+                    receipt_id: judged.incoming.event.id,
+                    reason: rejection.reason(),
+                    received_at: judged.incoming.received_at,
+                },
+            );
+        }
+        insert
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .returning_col(rejected_receipt::Column::ReceiptId);
+        let inserted = returned_ids(&txn, &insert, "receipt_id").await?;
+        let before = outcome.rejected.len();
+        for id in inserted {
+            if let Some(rejection) = rows.remove(&id) {
+                outcome.rejected.push(rejection);
+            }
+        }
+        outcome.duplicates += count(chunk.len() - (outcome.rejected.len() - before));
+    }
+
+    if !cursors.is_empty() {
+        let mut upsert = Query::insert();
+        upsert.into_table(relay_cursor::Entity).columns([
+            relay_cursor::Column::RelayUrl,
+            relay_cursor::Column::Stream,
+            relay_cursor::Column::LastSeenAt,
+            relay_cursor::Column::UpdatedAt,
+        ]);
+        for cursor in cursors {
+            upsert
+                .values([
+                    Expr::val(cursor.relay.as_str()),
+                    Expr::val(ZAP_RECEIPT_STREAM),
+                    Expr::val(seconds(cursor.last_seen_at)),
+                    Expr::val(now),
+                ])
+                .map_err(query_error)?;
+        }
+        // Raw SQL for the one thing the builder cannot say portably: keep the larger value
+        // (a cursor never moves back, even with several servers on one database).
+        upsert.on_conflict(
+            OnConflict::columns([relay_cursor::Column::RelayUrl, relay_cursor::Column::Stream])
+                .value(
+                    relay_cursor::Column::LastSeenAt,
+                    Expr::cust(
+                        "CASE WHEN excluded.last_seen_at > relay_cursors.last_seen_at \
+                         THEN excluded.last_seen_at ELSE relay_cursors.last_seen_at END",
+                    ),
+                )
+                .update_column(relay_cursor::Column::UpdatedAt)
+                .to_owned(),
+        );
+        txn.execute(&upsert).await?;
+    }
+
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+/// The cursor of `relay` on the zap receipt stream, if it has one.
+pub async fn cursor<C: ConnectionTrait>(
+    db: &C,
+    relay: &RelayUrl,
+) -> Result<Option<Timestamp>, DbErr> {
+    let row: Option<i64> = relay_cursor::Entity::find()
+        .select_only()
+        .column(relay_cursor::Column::LastSeenAt)
+        .filter(relay_cursor::Column::RelayUrl.eq(relay.as_str()))
+        .filter(relay_cursor::Column::Stream.eq(ZAP_RECEIPT_STREAM))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.map(|secs| Timestamp::from_secs(u64::try_from(secs).unwrap_or(0))))
+}
+
+/// The known proposals a batch's zaps name.
+struct Proposals {
+    /// event id -> address
+    by_event: HashMap<String, String>,
+    /// address -> event id
+    by_address: HashMap<String, String>,
+}
+
+impl Proposals {
+    async fn lookup<'a, C: ConnectionTrait>(
+        db: &C,
+        zaps: impl Iterator<Item = &'a ValidZap>,
+    ) -> Result<Proposals, DbErr> {
+        let mut events = Vec::new();
+        let mut addresses = Vec::new();
+        for zap in zaps {
+            if let Some(event) = zap.event() {
+                events.push(event.to_hex());
+            }
+            if let Some(address) = zap.address() {
+                addresses.push(address.to_owned());
+            }
+        }
+        let mut proposals = Proposals {
+            by_event: HashMap::new(),
+            by_address: HashMap::new(),
+        };
+        if events.is_empty() && addresses.is_empty() {
+            return Ok(proposals);
+        }
+        events.sort_unstable();
+        events.dedup();
+        addresses.sort_unstable();
+        addresses.dedup();
+        let rows: Vec<(String, String)> = governance_proposal::Entity::find()
+            .select_only()
+            .column(governance_proposal::Column::EventId)
+            .column(governance_proposal::Column::Address)
+            .filter(
+                Condition::any()
+                    .add(governance_proposal::Column::EventId.is_in(events))
+                    .add(governance_proposal::Column::Address.is_in(addresses)),
+            )
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (event_id, address) in rows {
+            proposals.by_event.insert(event_id.clone(), address.clone());
+            proposals.by_address.insert(address, event_id);
+        }
+        Ok(proposals)
+    }
+
+    /// `(proposal_event_id, proposal_address)` of the proposal `zap` names: by its `e` tag
+    /// first, else by its `a` tag (the address, compared as written: `ValidZap::address` is
+    /// already `kind:hex:d` with every colon of `d` kept). A zap naming nothing we know is
+    /// stored without a proposal.
+    fn of(&self, zap: &ValidZap) -> (Option<String>, Option<String>) {
+        if let Some(event) = zap.event().map(|e| e.to_hex()) {
+            if let Some(address) = self.by_event.get(&event) {
+                return (Some(event), Some(address.clone()));
+            }
+        }
+        if let Some(address) = zap.address() {
+            if let Some(event) = self.by_address.get(address) {
+                return (Some(event.clone()), Some(address.to_owned()));
+            }
+        }
+        (None, None)
+    }
+}
+
+/// Runs an `INSERT ... RETURNING column` and gives the returned values.
+async fn returned_ids<C: ConnectionTrait>(
+    db: &C,
+    insert: &sea_orm::sea_query::InsertStatement,
+    column: &str,
+) -> Result<Vec<String>, DbErr> {
+    db.query_all(insert)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", column))
+        .collect()
+}
+
+fn query_error(error: sea_orm::sea_query::error::Error) -> DbErr {
+    DbErr::Custom(format!("building a ledger statement: {error}"))
+}
+
+/// Unix seconds as the database stores them.
+fn seconds(timestamp: Timestamp) -> i64 {
+    i64::try_from(timestamp.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Millisatoshis as the database stores them (21M BTC is 2.1e18 msat: no real amount saturates).
+fn msat(amount: u64) -> i64 {
+    i64::try_from(amount).unwrap_or(i64::MAX)
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}

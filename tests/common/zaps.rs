@@ -1,0 +1,400 @@
+//! Zap fixtures made the way a real LNURL provider makes them ([`ZapProvider`]): a signed zap
+//! request, a BOLT11 invoice signed by the provider's node key committing to it, a signed
+//! receipt, and one forgery per DESIGN.md rule, each breaking only that rule. Plus what the zap
+//! tests need around them: a service configured with the provider's key, a relay that caps
+//! every `REQ` (to prove backfill paginates), a local LNURL-pay server whose answer a test can
+//! switch, publishing in bulk, and waiting on the database.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use commons_nostr::embedded_relay::EmbeddedRelay;
+use commons_nostr::entities::{contribution, rejected_receipt, zap_receipt};
+use commons_nostr::startup::Application;
+use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
+use futures::StreamExt;
+use nostr_relay_builder::prelude::{MemoryDatabase, MemoryDatabaseOptions, RelayBuilder};
+use nostr_sdk::prelude::*;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+
+use super::app::{TestConfig, BOTS};
+
+/// The amount of every honest test zap.
+pub const AMOUNT_MSAT: u64 = 21_000;
+
+/// One LNURL provider, one sender, one bot: honest zaps and forgeries.
+pub struct Zaps {
+    pub provider: ZapProvider,
+    pub sender: Keys,
+    pub bot: PublicKey,
+}
+
+impl Zaps {
+    pub fn new(bot: PublicKey) -> Zaps {
+        Zaps {
+            provider: ZapProvider::generate(),
+            sender: Keys::generate(),
+            bot,
+        }
+    }
+
+    /// What an honest sender zaps: the bot, with a vote text.
+    pub fn target(&self, text: &str) -> ZapTarget {
+        ZapTarget::new(self.bot, AMOUNT_MSAT).content(text)
+    }
+
+    /// An honest zap of `target`, receipt created at `created_at`.
+    pub fn zap_at(&self, target: &ZapTarget, created_at: Timestamp) -> Event {
+        let request = zap_request(&self.sender, target).expect("zap request");
+        let invoice = self
+            .provider
+            .invoice(&request, target.amount_msat)
+            .expect("invoice");
+        self.provider
+            .receipt(
+                &request,
+                &invoice.bolt11,
+                Some(&invoice.preimage),
+                created_at,
+            )
+            .expect("receipt")
+    }
+
+    /// An honest zap, now.
+    pub fn honest(&self, text: &str) -> Event {
+        self.zap_at(&self.target(text), Timestamp::now())
+    }
+
+    /// A kind 9735 receipt with exactly these tags, signed by `keys`.
+    pub fn receipt_with(keys: &Keys, tags: Vec<Tag>, created_at: Timestamp) -> Event {
+        EventBuilder::new(Kind::ZapReceipt, "")
+            .tags(tags)
+            .custom_created_at(created_at)
+            .sign_with_keys(keys)
+            .expect("receipt")
+    }
+
+    fn core_tags(&self, description: &str, bolt11: &str) -> Vec<Tag> {
+        vec![
+            Tag::public_key(self.bot),
+            Tag::parse(["bolt11", bolt11]).expect("tag"),
+            Tag::parse(["description", description]).expect("tag"),
+        ]
+    }
+
+    /// A receipt breaking only DESIGN.md rule `rule` (2 to 6), and the reason it must get.
+    pub fn forged(&self, rule: u8, text: &str, created_at: Timestamp) -> (Event, &'static str) {
+        let target = self.target(text);
+        match rule {
+            // Rule 2: a perfectly good zap, from another provider.
+            2 => (
+                Zaps {
+                    provider: ZapProvider::generate(),
+                    sender: self.sender.clone(),
+                    bot: self.bot,
+                }
+                .zap_at(&target, created_at),
+                "wrong_zapper",
+            ),
+            // Rule 3: the zap request is to someone else; the receipt says it is to our bot.
+            3 => {
+                let elsewhere =
+                    ZapTarget::new(Keys::generate().public_key(), AMOUNT_MSAT).content(text);
+                let request = zap_request(&self.sender, &elsewhere).expect("zap request");
+                let invoice = self
+                    .provider
+                    .sign_invoice(&request.as_json(), Some(AMOUNT_MSAT), created_at)
+                    .expect("invoice");
+                let tags = self.core_tags(&request.as_json(), &invoice.bolt11);
+                (
+                    Self::receipt_with(self.provider.keys(), tags, created_at),
+                    "zap_request_recipient_mismatch",
+                )
+            }
+            // Rule 4: the invoice commits to another description.
+            4 => {
+                let request = zap_request(&self.sender, &target).expect("zap request");
+                let invoice = self
+                    .provider
+                    .sign_invoice("another description", Some(AMOUNT_MSAT), created_at)
+                    .expect("invoice");
+                (
+                    self.provider
+                        .receipt(
+                            &request,
+                            &invoice.bolt11,
+                            Some(&invoice.preimage),
+                            created_at,
+                        )
+                        .expect("receipt"),
+                    "description_hash_mismatch",
+                )
+            }
+            // Rule 5: the invoice is for another amount than the request's `amount` tag.
+            5 => {
+                let request = zap_request(&self.sender, &target).expect("zap request");
+                let invoice = self
+                    .provider
+                    .sign_invoice(&request.as_json(), Some(AMOUNT_MSAT + 1_000), created_at)
+                    .expect("invoice");
+                (
+                    self.provider
+                        .receipt(
+                            &request,
+                            &invoice.bolt11,
+                            Some(&invoice.preimage),
+                            created_at,
+                        )
+                        .expect("receipt"),
+                    "amount_mismatch",
+                )
+            }
+            // Rule 6: the receipt names an event the zap request does not.
+            6 => {
+                let request = zap_request(&self.sender, &target).expect("zap request");
+                let invoice = self
+                    .provider
+                    .sign_invoice(&request.as_json(), Some(AMOUNT_MSAT), created_at)
+                    .expect("invoice");
+                let mut tags = self.core_tags(&request.as_json(), &invoice.bolt11);
+                tags.push(Tag::event(EventId::from_byte_array([7u8; 32])));
+                (
+                    Self::receipt_with(self.provider.keys(), tags, created_at),
+                    "target_mismatch",
+                )
+            }
+            other => panic!("no forgery for rule {other}"),
+        }
+    }
+}
+
+/// `count` receipts built on every core by `make(i)`, in order.
+pub fn build_many<F>(count: usize, make: F) -> Vec<Event>
+where
+    F: Fn(usize) -> Event + Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = count.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count)
+            .step_by(chunk)
+            .map(|start| {
+                let make = &make;
+                scope.spawn(move || {
+                    (start..(start + chunk).min(count))
+                        .map(make)
+                        .collect::<Vec<Event>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("builder thread"))
+            .collect()
+    })
+}
+
+/// A service configured for zaps: every bot's LNURL provider is `provider` (so nothing is
+/// looked up), and cursors are read back with a small margin.
+pub fn zap_config(db_url: &str, relays: Vec<RelayUrl>, provider: &PublicKey) -> TestConfig {
+    let mut cfg =
+        TestConfig::new(db_url, relays).with("COMMONS__NOSTR__BACKFILL_MARGIN_SECS", "60");
+    for bot in BOTS {
+        cfg = cfg.with(
+            &format!(
+                "COMMONS__NOSTR__BOTS__{}__ZAPPER_PUBKEY",
+                bot.to_uppercase()
+            ),
+            &provider.to_hex(),
+        );
+    }
+    cfg
+}
+
+/// Events sent without an `OK` yet. nostr-relay-builder drops live events for a subscriber that
+/// falls more than 1,024 behind its broadcast (the service then gets them only from another
+/// relay or a later backfill), so a test publishing thousands keeps the pace moderate.
+const PUBLISH_IN_FLIGHT: usize = 16;
+
+/// Publishes every event to every relay and waits for each relay's `OK`.
+pub async fn publish(relays: &[RelayUrl], events: &[Event]) {
+    let client = Client::default();
+    for url in relays {
+        client.add_relay(url.clone()).await.expect("add relay");
+    }
+    client.connect().await;
+    client.wait_for_connection(Duration::from_secs(5)).await;
+    let mut sends = futures::stream::iter(events.iter())
+        .map(|event| client.send_event(event))
+        .buffer_unordered(PUBLISH_IN_FLIGHT);
+    while let Some(result) = sends.next().await {
+        let output = result.expect("event sent");
+        assert_eq!(
+            output.success.len(),
+            relays.len(),
+            "every relay stores the event: {:?}",
+            output.failed
+        );
+    }
+    client.shutdown().await;
+}
+
+/// A relay that answers at most `cap` events per `REQ`, whatever the `limit` asked.
+pub struct CappedRelay {
+    relay: EmbeddedRelay,
+}
+
+impl CappedRelay {
+    pub async fn start(cap: usize) -> CappedRelay {
+        let database = MemoryDatabase::with_opts(MemoryDatabaseOptions {
+            events: true,
+            max_events: Some(1_000_000),
+        });
+        let builder = RelayBuilder::default()
+            .database(database)
+            .max_filter_limit(cap);
+        let bind: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        CappedRelay {
+            relay: EmbeddedRelay::start_with(bind, builder)
+                .await
+                .expect("capped relay starts"),
+        }
+    }
+
+    pub fn url(&self) -> RelayUrl {
+        self.relay.url().clone()
+    }
+}
+
+/// A local LNURL-pay endpoint: `503` until [`LnurlServer::answer_with`] gives it a key.
+pub struct LnurlServer {
+    key: Arc<Mutex<Option<PublicKey>>>,
+    addr: SocketAddr,
+    handle: ServerHandle,
+}
+
+impl LnurlServer {
+    pub fn start() -> LnurlServer {
+        let key: Arc<Mutex<Option<PublicKey>>> = Arc::new(Mutex::new(None));
+        let shared = web::Data::new(key.clone());
+        let server = HttpServer::new(move || {
+            App::new().app_data(shared.clone()).route(
+                "/.well-known/lnurlp/{name}",
+                web::get().to(|key: web::Data<Arc<Mutex<Option<PublicKey>>>>| async move {
+                    let known = *key.lock().expect("lock");
+                    match known {
+                        None => HttpResponse::ServiceUnavailable().body("not yet"),
+                        Some(key) => {
+                            HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(format!(
+                                    r#"{{"tag":"payRequest","callback":"http://127.0.0.1/cb",
+                                       "minSendable":1000,"maxSendable":100000000,
+                                       "metadata":"[[\"text/plain\",\"gov\"]]",
+                                       "allowsNostr":true,"nostrPubkey":"{key}"}}"#
+                                ))
+                        }
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))
+        .expect("bind lnurl server");
+        let addr = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        LnurlServer { key, addr, handle }
+    }
+
+    pub fn url(&self, name: &str) -> String {
+        format!("http://{}/.well-known/lnurlp/{name}", self.addr)
+    }
+
+    pub fn answer_with(&self, key: PublicKey) {
+        *self.key.lock().expect("lock") = Some(key);
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// Waits until `check` holds, polling every 20 ms; panics with `what` after `timeout`.
+pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn receipt_rows(db: &DatabaseConnection) -> u64 {
+    zap_receipt::Entity::find().count(db).await.expect("count")
+}
+
+pub async fn rejected_rows(db: &DatabaseConnection) -> u64 {
+    rejected_receipt::Entity::find()
+        .count(db)
+        .await
+        .expect("count")
+}
+
+pub async fn contribution_rows(db: &DatabaseConnection) -> u64 {
+    contribution::Entity::find().count(db).await.expect("count")
+}
+
+/// The rejection reason stored for `receipt`, if it was rejected.
+pub async fn rejection_of(db: &DatabaseConnection, receipt: &EventId) -> Option<String> {
+    rejected_receipt::Entity::find()
+        .filter(rejected_receipt::Column::ReceiptId.eq(receipt.to_hex()))
+        .one(db)
+        .await
+        .expect("query")
+        .map(|row| row.reason)
+}
+
+/// Whether `receipt` is recorded as a zap.
+pub async fn is_recorded(db: &DatabaseConnection, receipt: &EventId) -> bool {
+    zap_receipt::Entity::find()
+        .filter(zap_receipt::Column::ReceiptId.eq(receipt.to_hex()))
+        .count(db)
+        .await
+        .expect("query")
+        == 1
+}
+
+/// `GET /metrics` of a running service, as text.
+pub async fn metrics(app: &Application) -> String {
+    let mut response = awc::Client::default()
+        .get(format!("http://{}/metrics", app.http_addr()))
+        .send()
+        .await
+        .expect("GET /metrics");
+    let body = response.body().await.expect("metrics body");
+    String::from_utf8(body.to_vec()).expect("utf-8 metrics")
+}
+
+/// The value of one series in Prometheus text (`0` when absent).
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok()).flatten()
+        })
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,622 @@
+//! Zap tracking end to end (DESIGN.md "Zaps accepted"): receipts built the way a real LNURL
+//! provider builds them, published to real in-process relays, followed by the whole service,
+//! and checked in the database (`zap_receipts`, `rejected_receipts`, `contributions`,
+//! `relay_cursors`) and in `GET /metrics`. Every test runs on SQLite, and on PostgreSQL too when
+//! `TEST_DATABASE_URL` is set.
+//!
+//! Rule 1 (the receipt's signature) is the exception: a receipt with a bad id or signature
+//! cannot travel through a relay, because relays verify every event they accept and nostr-sdk
+//! verifies every event it receives. It is tested where it can still happen, at the ledger
+//! (validation and recording), and the relay's refusal is checked too.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use common::app::TestConfig;
+use common::relays::{fetch_all, TestRelay};
+use common::test_db::TestDb;
+use common::zaps::{
+    build_many, contribution_rows, is_recorded, metric, metrics, publish, receipt_rows,
+    rejected_rows, rejection_of, wait_until, zap_config, CappedRelay, LnurlServer, Zaps,
+    AMOUNT_MSAT,
+};
+use commons_nostr::actors::zap_tracker::{self, GetZapTrackerStatus, ZapTrackerStatus};
+use commons_nostr::entities::{governance_proposal, rejected_receipt, relay_cursor, zap_receipt};
+use commons_nostr::events;
+use commons_nostr::nips::nip57::Zapper;
+use commons_nostr::startup::Application;
+use commons_nostr::supervision::ToChild;
+use commons_nostr::zap_ledger::{self, Incoming};
+use commons_nostr::zap_provider::{zap_request, ZapProvider};
+use nostr_sdk::prelude::*;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+
+const ARRIVAL: Duration = Duration::from_secs(30);
+
+async fn database(test_db: &TestDb) -> DatabaseConnection {
+    let db = commons_nostr::db::connect(&test_db.url)
+        .await
+        .expect("test database");
+    commons_nostr::db::migrate(&db).await.expect("migrations");
+    db
+}
+
+/// A service whose bots' LNURL provider is `zaps.provider`, and the zap fixtures for its gov bot.
+fn service(test_db: &TestDb, relays: Vec<RelayUrl>) -> (TestConfig, Zaps) {
+    let provider = ZapProvider::generate();
+    let cfg = zap_config(&test_db.url, relays, &provider.public_key());
+    let zaps = Zaps {
+        provider,
+        sender: Keys::generate(),
+        bot: cfg.bot("gov"),
+    };
+    (cfg, zaps)
+}
+
+async fn tracker_status(app: &Application) -> ZapTrackerStatus {
+    app.handles()
+        .zaps
+        .send(ToChild {
+            name: zap_tracker::CHILD_NAME.to_string(),
+            msg: GetZapTrackerStatus,
+        })
+        .await
+        .expect("tracker supervisor alive")
+        .expect("tracker running")
+}
+
+fn rejected_series(reason: &str) -> String {
+    format!("commons_zap_receipts_rejected_total{{reason=\"{reason}\"}}")
+}
+
+// --- one test per rule ------------------------------------------------------------------------
+
+#[actix_rt::test]
+async fn rule_1_bad_id_or_signature_is_rejected_by_the_ledger_and_refused_by_relays() {
+    let bot = Keys::generate().public_key();
+    let zaps = Zaps::new(bot);
+    let honest = zaps.honest("support");
+    let mut bad_signature = zaps.honest("support, forged");
+    bad_signature.sig = honest.sig; // the id is right, the signature is another event's
+    let mut edited = zaps.honest("support, edited");
+    edited.content = "edited after signing".into(); // the id no longer matches
+
+    let recipients = HashMap::from([(bot, Zapper::Known(zaps.provider.public_key()))]);
+    let relay_url = RelayUrl::parse("ws://127.0.0.1:9").expect("url");
+    let batch = || -> Vec<Incoming> {
+        [&honest, &bad_signature, &edited]
+            .into_iter()
+            .map(|event| Incoming {
+                event: std::sync::Arc::new(event.clone()),
+                relay: relay_url.clone(),
+                received_at: std::time::Instant::now(),
+            })
+            .collect()
+    };
+    for test_db in TestDb::all().await {
+        let db = database(&test_db).await;
+        let judgement = zap_ledger::judge(batch(), &recipients);
+        assert!(judgement.pending.is_empty());
+        let outcome = zap_ledger::record(&db, &judgement.judged, &[], Timestamp::now())
+            .await
+            .expect("recorded");
+        assert_eq!(outcome.recorded.len(), 1, "{}", test_db.backend());
+        assert_eq!(outcome.recorded[0].receipt_id, honest.id);
+        let reasons: HashSet<&str> = outcome.rejected.iter().map(|r| r.reason).collect();
+        assert_eq!(
+            reasons,
+            HashSet::from(["receipt_bad_signature", "receipt_id_mismatch"])
+        );
+        assert_eq!(
+            rejection_of(&db, &bad_signature.id).await.as_deref(),
+            Some("receipt_bad_signature")
+        );
+        assert_eq!(
+            rejection_of(&db, &edited.id).await.as_deref(),
+            Some("receipt_id_mismatch")
+        );
+        let row = rejected_receipt::Entity::find()
+            .filter(rejected_receipt::Column::ReceiptId.eq(bad_signature.id.to_hex()))
+            .one(&db)
+            .await
+            .expect("query")
+            .expect("row");
+        assert!(row.detail.contains("signature"), "{}", row.detail);
+
+        // The same batch again changes nothing.
+        let judgement = zap_ledger::judge(batch(), &recipients);
+        let again = zap_ledger::record(&db, &judgement.judged, &[], Timestamp::now())
+            .await
+            .expect("recorded");
+        assert!(again.recorded.is_empty() && again.rejected.is_empty());
+        assert_eq!(again.duplicates, 3);
+        assert_eq!((receipt_rows(&db).await, rejected_rows(&db).await), (1, 2));
+        assert_eq!(contribution_rows(&db).await, 1);
+    }
+
+    // Why this is not tested through a relay: relays refuse such events.
+    let relay = TestRelay::start().await;
+    let client = common::relays::reader(&relay.url()).await;
+    for forged in [&bad_signature, &edited] {
+        let sent = client.send_event(forged).await;
+        assert!(
+            sent.as_ref().map_or(true, |out| out.success.is_empty()),
+            "{sent:?}"
+        );
+    }
+    client.shutdown().await;
+    let stored = fetch_all(
+        &relay.url(),
+        Filter::new().ids([bad_signature.id, edited.id]),
+    )
+    .await;
+    assert!(stored.is_empty(), "{stored:?}");
+}
+
+/// Publishes an honest receipt and one breaking only `rule` to a real relay, and checks the
+/// honest one is recorded and the forged one rejected with `reason`, in the database and in
+/// `/metrics`.
+async fn forged_receipt_is_rejected(rule: u8) {
+    for test_db in TestDb::all().await {
+        let relay = TestRelay::start().await;
+        let (cfg, zaps) = service(&test_db, vec![relay.url()]);
+        let app = cfg.start().await;
+        let db = database(&test_db).await;
+
+        let honest = zaps.honest("support");
+        let (forged, reason) = zaps.forged(rule, "support", Timestamp::now());
+        publish(&[relay.url()], &[honest.clone(), forged.clone()]).await;
+
+        wait_until(ARRIVAL, "both receipts judged", || async {
+            is_recorded(&db, &honest.id).await && rejection_of(&db, &forged.id).await.is_some()
+        })
+        .await;
+        let backend = test_db.backend();
+        assert_eq!(
+            rejection_of(&db, &forged.id).await.as_deref(),
+            Some(reason),
+            "{backend}"
+        );
+        assert!(!is_recorded(&db, &forged.id).await, "{backend}");
+        assert_eq!(receipt_rows(&db).await, 1, "{backend}");
+        assert_eq!(contribution_rows(&db).await, 1, "{backend}");
+        let text = metrics(&app).await;
+        assert_eq!(metric(&text, &rejected_series(reason)), 1.0, "{text}");
+        assert_eq!(
+            metric(&text, "commons_zap_receipts_accepted_total"),
+            1.0,
+            "{text}"
+        );
+        app.stop().await;
+    }
+}
+
+#[actix_rt::test]
+async fn rule_2_receipt_signed_by_another_provider_is_rejected() {
+    forged_receipt_is_rejected(2).await;
+}
+
+#[actix_rt::test]
+async fn rule_3_zap_request_to_someone_else_is_rejected() {
+    forged_receipt_is_rejected(3).await;
+}
+
+#[actix_rt::test]
+async fn rule_4_invoice_committing_to_another_description_is_rejected() {
+    forged_receipt_is_rejected(4).await;
+}
+
+#[actix_rt::test]
+async fn rule_5_invoice_for_another_amount_is_rejected() {
+    forged_receipt_is_rejected(5).await;
+}
+
+#[actix_rt::test]
+async fn rule_6_receipt_naming_another_event_than_the_request_is_rejected() {
+    forged_receipt_is_rejected(6).await;
+}
+
+// --- exactly once -----------------------------------------------------------------------------
+
+#[actix_rt::test]
+async fn one_receipt_from_three_relays_twice_each_and_after_a_restart_is_one_row() {
+    for test_db in TestDb::all().await {
+        let mut relays = [
+            TestRelay::start().await,
+            TestRelay::start().await,
+            TestRelay::start().await,
+        ];
+        let urls: Vec<RelayUrl> = relays.iter().map(TestRelay::url).collect();
+        let (cfg, zaps) = service(&test_db, urls.clone());
+        let app = cfg.start().await;
+        let db = database(&test_db).await;
+        let backend = test_db.backend();
+
+        let receipt = zaps.honest("support");
+        publish(&urls, std::slice::from_ref(&receipt)).await;
+        publish(&urls, std::slice::from_ref(&receipt)).await;
+        wait_until(ARRIVAL, "the receipt recorded", || async {
+            is_recorded(&db, &receipt.id).await
+        })
+        .await;
+        // Each of the three relays delivers it; the two others are duplicates.
+        wait_until(ARRIVAL, "two duplicates counted", || async {
+            metric(&metrics(&app).await, "commons_zap_receipts_duplicate_total") >= 2.0
+        })
+        .await;
+
+        // A relay that goes away and comes back delivers it again (its backfill).
+        let before = tracker_status(&app).await.relays;
+        let first = urls[0].to_string();
+        let completed = |status: &[zap_tracker::RelaySyncStatus]| {
+            status
+                .iter()
+                .find(|r| r.url == first)
+                .map_or(0, |r| r.backfills_completed)
+        };
+        relays[0].kill();
+        relays[0].restart().await;
+        wait_until(ARRIVAL, "the restarted relay backfilled", || async {
+            completed(&tracker_status(&app).await.relays) > completed(&before)
+        })
+        .await;
+        app.stop().await;
+
+        // The whole service again, on the same database: every relay backfills it again.
+        let app = cfg.start().await;
+        wait_until(ARRIVAL, "every relay backfilled", || async {
+            let status = tracker_status(&app).await;
+            status.relays.iter().all(|r| r.backfills_completed >= 1) && status.in_flight == 0
+        })
+        .await;
+        wait_until(ARRIVAL, "the redelivery judged", || async {
+            metric(&metrics(&app).await, "commons_zap_receipts_duplicate_total") >= 3.0
+        })
+        .await;
+        let text = metrics(&app).await;
+        assert_eq!(
+            metric(&text, "commons_zap_receipts_accepted_total"),
+            0.0,
+            "{text}"
+        );
+        assert_eq!(receipt_rows(&db).await, 1, "{backend}");
+        assert_eq!(contribution_rows(&db).await, 1, "{backend}");
+        assert_eq!(rejected_rows(&db).await, 0, "{backend}");
+        app.stop().await;
+    }
+}
+
+#[actix_rt::test]
+async fn one_payment_in_two_receipts_is_one_row() {
+    for test_db in TestDb::all().await {
+        let relay = TestRelay::start().await;
+        let (cfg, zaps) = service(&test_db, vec![relay.url()]);
+        let app = cfg.start().await;
+        let db = database(&test_db).await;
+
+        // The provider signs two receipts for one paid invoice (a retry, say).
+        let request = zap_request(&zaps.sender, &zaps.target("support")).expect("request");
+        let invoice = zaps
+            .provider
+            .invoice(&request, AMOUNT_MSAT)
+            .expect("invoice");
+        let now = Timestamp::now();
+        let receipt = |at: Timestamp| {
+            zaps.provider
+                .receipt(&request, &invoice.bolt11, Some(&invoice.preimage), at)
+                .expect("receipt")
+        };
+        let (first, second) = (receipt(now), receipt(now - Duration::from_secs(1)));
+        assert_ne!(first.id, second.id);
+        publish(&[relay.url()], &[first.clone(), second.clone()]).await;
+
+        wait_until(ARRIVAL, "both receipts judged", || async {
+            let text = metrics(&app).await;
+            metric(&text, "commons_zap_receipts_accepted_total") == 1.0
+                && metric(&text, "commons_zap_receipts_duplicate_total") == 1.0
+        })
+        .await;
+        let backend = test_db.backend();
+        assert_eq!(receipt_rows(&db).await, 1, "{backend}");
+        assert_eq!(contribution_rows(&db).await, 1, "{backend}");
+        assert_eq!(rejected_rows(&db).await, 0, "{backend}");
+        let row = zap_receipt::Entity::find()
+            .one(&db)
+            .await
+            .expect("query")
+            .expect("row");
+        assert_eq!(row.payment_hash, invoice.payment_hash_hex());
+        assert_eq!(row.amount_msat, 21_000);
+        app.stop().await;
+    }
+}
+
+// --- backfill ---------------------------------------------------------------------------------
+
+#[actix_rt::test]
+async fn receipts_published_while_the_service_was_down_are_found_when_it_is_back() {
+    for test_db in TestDb::all().await {
+        let relay = TestRelay::start().await;
+        let (cfg, zaps) = service(&test_db, vec![relay.url()]);
+        let db = database(&test_db).await;
+        let backend = test_db.backend();
+
+        let app = cfg.start().await;
+        let before = zaps.honest("before");
+        publish(&[relay.url()], std::slice::from_ref(&before)).await;
+        wait_until(ARRIVAL, "the first receipt recorded", || async {
+            is_recorded(&db, &before.id).await
+        })
+        .await;
+        // The relay's cursor is written once its first backfill is complete.
+        let cursor_row = || async {
+            relay_cursor::Entity::find()
+                .filter(relay_cursor::Column::RelayUrl.eq(relay.url().to_string()))
+                .one(&db)
+                .await
+                .expect("query")
+        };
+        wait_until(ARRIVAL, "the relay's cursor", || async {
+            cursor_row().await.is_some()
+        })
+        .await;
+        app.stop().await;
+        let cursor = cursor_row().await.expect("a cursor for the relay");
+        assert_eq!(cursor.stream, zap_ledger::ZAP_RECEIPT_STREAM);
+        assert!(cursor.last_seen_at >= i64::try_from(before.created_at.as_secs()).unwrap_or(0));
+
+        let while_down = zaps.honest("while down");
+        let (forged, reason) = zaps.forged(4, "while down", Timestamp::now());
+        publish(&[relay.url()], &[while_down.clone(), forged.clone()]).await;
+
+        let app = cfg.start().await;
+        wait_until(ARRIVAL, "the missed receipts judged", || async {
+            is_recorded(&db, &while_down.id).await && rejection_of(&db, &forged.id).await.is_some()
+        })
+        .await;
+        assert_eq!(
+            rejection_of(&db, &forged.id).await.as_deref(),
+            Some(reason),
+            "{backend}"
+        );
+        assert_eq!(receipt_rows(&db).await, 2, "{backend}");
+        app.stop().await;
+    }
+}
+
+// --- LNURL provider keys ----------------------------------------------------------------------
+
+#[actix_rt::test]
+async fn receipts_wait_pending_until_the_bots_provider_key_is_resolved() {
+    for test_db in TestDb::all().await {
+        let relay = TestRelay::start().await;
+        let lnurl = LnurlServer::start();
+        let (cfg, zaps) = service(&test_db, vec![relay.url()]);
+        // The gov bot's key is looked up, at a local endpoint (plain http is allowed to
+        // loopback only), which answers 503 for now.
+        let cfg = cfg
+            .with("COMMONS__NOSTR__BOTS__GOV__ZAPPER_PUBKEY", "")
+            .with("COMMONS__NOSTR__BOTS__GOV__LNURLP_URL", &lnurl.url("gov"))
+            .with("COMMONS__NOSTR__LNURL__RETRY_INITIAL_MS", "50")
+            .with("COMMONS__NOSTR__LNURL__RETRY_MAX_MS", "200");
+        let app = cfg.start().await;
+        let db = database(&test_db).await;
+        let backend = test_db.backend();
+
+        let receipt = zaps.honest("support");
+        let (forged, reason) = zaps.forged(5, "support", Timestamp::now());
+        publish(&[relay.url()], &[receipt.clone(), forged.clone()]).await;
+
+        // Broken in another way: rejected at once. Otherwise good: held, not rejected.
+        wait_until(
+            ARRIVAL,
+            "the receipt pending, the forgery rejected",
+            || async {
+                tracker_status(&app).await.pending == 1
+                    && rejection_of(&db, &forged.id).await.is_some()
+            },
+        )
+        .await;
+        assert_eq!(rejection_of(&db, &forged.id).await.as_deref(), Some(reason));
+        assert_eq!(rejection_of(&db, &receipt.id).await, None, "{backend}");
+        assert_eq!(receipt_rows(&db).await, 0, "{backend}");
+        let text = metrics(&app).await;
+        assert_eq!(metric(&text, "commons_zap_receipts_pending"), 1.0, "{text}");
+        assert_eq!(tracker_status(&app).await.pending_zappers, 1);
+
+        lnurl.answer_with(zaps.provider.public_key());
+        wait_until(ARRIVAL, "the pending receipt recorded", || async {
+            is_recorded(&db, &receipt.id).await
+        })
+        .await;
+        let text = metrics(&app).await;
+        assert_eq!(metric(&text, "commons_zap_receipts_pending"), 0.0, "{text}");
+        assert_eq!(
+            metric(&text, "commons_zap_receipts_accepted_total"),
+            1.0,
+            "{text}"
+        );
+        let status = tracker_status(&app).await;
+        assert_eq!((status.pending, status.pending_zappers), (0, 0));
+        app.stop().await;
+        lnurl.stop().await;
+    }
+}
+
+// --- proposals --------------------------------------------------------------------------------
+
+#[actix_rt::test]
+async fn zaps_naming_a_known_proposal_by_id_or_address_are_stored_with_it() {
+    for test_db in TestDb::all().await {
+        let relay = TestRelay::start().await;
+        let (cfg, zaps) = service(&test_db, vec![relay.url()]);
+        let db = database(&test_db).await;
+        let gov = cfg.bot("gov");
+        let d = "action:bitcoin-commons/governance:7:review-period";
+        let proposal_id = EventId::from_byte_array([42u8; 32]);
+        let address = events::proposal_address(&gov, d);
+        governance_proposal::ActiveModel {
+            event_id: Set(proposal_id.to_hex()),
+            address: Set(address.clone()),
+            repository: Set("bitcoin-commons/governance".into()),
+            pr: Set(7),
+            tier: Set(2),
+            title: Set("A proposal".into()),
+            voting_start: Set(0),
+            voting_end: Set(i64::MAX),
+            created_at: Set(0),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .expect("proposal row");
+        let app = cfg.start().await;
+
+        let by_id = zaps.zap_at(&zaps.target("support").event(proposal_id), Timestamp::now());
+        let by_address = zaps.zap_at(
+            &zaps
+                .target("veto")
+                .address(events::proposal_coordinate(&gov, d)),
+            Timestamp::now(),
+        );
+        let elsewhere = zaps.zap_at(
+            &zaps
+                .target("support")
+                .event(EventId::from_byte_array([1u8; 32])),
+            Timestamp::now(),
+        );
+        publish(
+            &[relay.url()],
+            &[by_id.clone(), by_address.clone(), elsewhere.clone()],
+        )
+        .await;
+        wait_until(ARRIVAL, "three zaps recorded", || async {
+            receipt_rows(&db).await == 3
+        })
+        .await;
+        let row = |id: EventId| {
+            let db = db.clone();
+            async move {
+                zap_receipt::Entity::find()
+                    .filter(zap_receipt::Column::ReceiptId.eq(id.to_hex()))
+                    .one(&db)
+                    .await
+                    .expect("query")
+                    .expect("row")
+            }
+        };
+        let backend = test_db.backend();
+        let r = row(by_id.id).await;
+        assert_eq!(r.proposal_event_id, Some(proposal_id.to_hex()), "{backend}");
+        assert_eq!(r.proposal_address.as_deref(), Some(address.as_str()));
+        assert_eq!(r.zap_request_content, "support");
+        let r = row(by_address.id).await;
+        assert_eq!(r.proposal_event_id, Some(proposal_id.to_hex()), "{backend}");
+        assert_eq!(r.proposal_address.as_deref(), Some(address.as_str()));
+        let r = row(elsewhere.id).await;
+        assert_eq!((r.proposal_event_id, r.proposal_address), (None, None));
+        app.stop().await;
+    }
+}
+
+// --- volume -----------------------------------------------------------------------------------
+
+#[actix_rt::test]
+async fn ten_thousand_receipts_with_one_percent_forged_through_real_relays() {
+    const TOTAL: usize = 10_000;
+    for test_db in TestDb::all().await {
+        let plain = TestRelay::start().await;
+        // Answers at most 100 events per REQ whatever is asked: backfill must paginate.
+        let capped = CappedRelay::start(100).await;
+        let urls = vec![plain.url(), capped.url()];
+        let (cfg, zaps) = service(&test_db, urls.clone());
+        let db = database(&test_db).await;
+
+        // A history of distinct seconds, one receipt in a hundred forged (rules 2 to 6 in turn).
+        let base = Timestamp::now() - Duration::from_secs(2 * TOTAL as u64);
+        let receipts = build_many(TOTAL, |i| {
+            let at = base + Duration::from_secs(i as u64);
+            let text = format!("support {i}");
+            if i % 100 == 37 {
+                let rule = 2 + u8::try_from((i / 100) % 5).unwrap_or(0);
+                zaps.forged(rule, &text, at).0
+            } else {
+                zaps.zap_at(&zaps.target(&text), at)
+            }
+        });
+        let forged: HashMap<String, &'static str> = (0..TOTAL)
+            .filter(|i| i % 100 == 37)
+            .map(|i| {
+                let reason = match (i / 100) % 5 {
+                    0 => "wrong_zapper",
+                    1 => "zap_request_recipient_mismatch",
+                    2 => "description_hash_mismatch",
+                    3 => "amount_mismatch",
+                    _ => "target_mismatch",
+                };
+                (receipts[i].id.to_hex(), reason)
+            })
+            .collect();
+        assert_eq!(forged.len(), TOTAL / 100);
+
+        // Half before the service starts (backfill), half while it runs (live).
+        publish(&urls, &receipts[..TOTAL / 2]).await;
+        let app = cfg.start().await;
+        publish(&urls, &receipts[TOTAL / 2..]).await;
+
+        let valid = u64::try_from(TOTAL - forged.len()).unwrap_or(0);
+        wait_until(Duration::from_secs(180), "every receipt judged", || async {
+            receipt_rows(&db).await == valid
+                && rejected_rows(&db).await == u64::try_from(forged.len()).unwrap_or(0)
+        })
+        .await;
+        let backend = test_db.backend();
+        let rejected: HashMap<String, String> = rejected_receipt::Entity::find()
+            .all(&db)
+            .await
+            .expect("rejected rows")
+            .into_iter()
+            .map(|row| (row.receipt_id, row.reason))
+            .collect();
+        assert_eq!(rejected.len(), forged.len(), "{backend}");
+        for (id, reason) in &forged {
+            assert_eq!(rejected.get(id).map(String::as_str), Some(*reason), "{id}");
+        }
+        let recorded: HashSet<String> = zap_receipt::Entity::find()
+            .all(&db)
+            .await
+            .expect("rows")
+            .into_iter()
+            .map(|row| row.receipt_id)
+            .collect();
+        for receipt in &receipts {
+            let id = receipt.id.to_hex();
+            assert_ne!(recorded.contains(&id), forged.contains_key(&id), "{id}");
+        }
+        assert_eq!(contribution_rows(&db).await, valid, "{backend}");
+
+        let text = metrics(&app).await;
+        assert_eq!(
+            metric(&text, "commons_zap_receipts_accepted_total"),
+            valid as f64,
+            "{backend}"
+        );
+        for reason in [
+            "wrong_zapper",
+            "zap_request_recipient_mismatch",
+            "description_hash_mismatch",
+            "amount_mismatch",
+            "target_mismatch",
+        ] {
+            assert_eq!(metric(&text, &rejected_series(reason)), 20.0, "{reason}");
+        }
+        // Both relays hold the first half, read by backfill: each came a second time.
+        assert!(
+            metric(&text, "commons_zap_receipts_duplicate_total") >= (TOTAL / 2) as f64,
+            "{text}"
+        );
+        app.stop().await;
+    }
+}
