@@ -109,10 +109,11 @@ pub async fn append(
     let leaf = merkle::leaf_hash(entry_json.as_bytes());
     for attempt in 1..=APPEND_ATTEMPTS {
         match try_append(db, entry_type, &entry_json, &leaf, known).await {
-            Err(AuditLogError::Database(e)) if is_position_taken(&e) => {
+            Err(AuditLogError::Database(e)) if is_position_taken(&e) || is_busy(&e) => {
                 tracing::debug!(
                     attempt,
-                    "audit log position taken by another writer; retrying"
+                    error = %e,
+                    "audit log position taken or database busy; retrying"
                 );
                 // A little jitter so two servers that collided do not collide again.
                 let pause = rand::random::<u64>() % (5 * u64::from(attempt)) + 1;
@@ -128,6 +129,13 @@ pub async fn append(
 
 fn is_position_taken(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// SQLite's `SQLITE_BUSY` ("database is locked"). WAL mode answers it without waiting out the
+/// busy timeout in some lock-upgrade cases, so under write contention it is worth a retry.
+/// sea-orm has no typed variant for it, hence the message match.
+fn is_busy(e: &DbErr) -> bool {
+    e.to_string().contains("database is locked")
 }
 
 async fn try_append(

@@ -80,6 +80,28 @@ pub enum Command {
         /// The proposal's event id (hex, note1... or nevent1...).
         proposal: String,
     },
+    /// Checks from the relays everything the service published: signatures, wire format,
+    /// the audit-head proofs, and that relays agree. Exits 1 on any problem.
+    Verify {
+        /// A relay to check (repeat for several).
+        #[arg(long = "relay", required = true, value_name = "URL")]
+        relays: Vec<String>,
+        /// The server's public key (npub or hex).
+        #[arg(long, value_name = "NPUB")]
+        server: String,
+        /// A bot's public key (repeat for several).
+        #[arg(long = "bot", value_name = "NPUB")]
+        bots: Vec<String>,
+        /// Remembers the newest verified audit head here, and checks the next run extends it.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Seconds to wait for each relay.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `commons-nostr action`: the fields of the POST /v1/actions body. With `--json FILE` the
@@ -156,6 +178,100 @@ pub fn main() -> ExitCode {
         Command::Tally { proposal } => admin(cli.config.as_deref(), false, |client| {
             Box::pin(async move { Ok(client.tally(&proposal).await?) })
         }),
+        Command::Verify {
+            relays,
+            server,
+            bots,
+            state,
+            timeout,
+            json,
+        } => verify(&relays, &server, &bots, state.as_deref(), timeout, json),
+    }
+}
+
+fn verify(
+    relays: &[String],
+    server: &str,
+    bots: &[String],
+    state: Option<&Path>,
+    timeout: u64,
+    json: bool,
+) -> ExitCode {
+    let usage = |e: String| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    };
+    let mut urls = Vec::new();
+    for (i, raw) in relays.iter().enumerate() {
+        match crate::configuration::parse_relay_url(&format!("--relay[{i}]"), raw) {
+            Ok(u) => urls.push(u),
+            Err(e) => return usage(e.to_string()),
+        }
+    }
+    let server = match nostr_sdk::PublicKey::parse(server) {
+        Ok(pk) => pk,
+        Err(_) => return usage(format!("--server: {server:?} is not an npub or hex key")),
+    };
+    let mut bot_keys = Vec::new();
+    for b in bots {
+        match nostr_sdk::PublicKey::parse(b) {
+            Ok(pk) => bot_keys.push(pk),
+            Err(_) => return usage(format!("--bot: {b:?} is not an npub or hex key")),
+        }
+    }
+    let saved = match state.map(crate::verifier::load_state).transpose() {
+        Ok(s) => s.flatten(),
+        Err(e) => return usage(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return usage(e.to_string()),
+    };
+    let report = runtime.block_on(crate::verifier::verify(
+        &urls,
+        server,
+        &bot_keys,
+        saved,
+        std::time::Duration::from_secs(timeout),
+    ));
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        for r in &report.relays {
+            let head = r
+                .audit_head
+                .as_ref()
+                .map(|h| format!("audit head {} ({} entries)", h.head, h.entries))
+                .unwrap_or_else(|| "no audit head".into());
+            let verdict = if r.problems.is_empty() {
+                "ok"
+            } else {
+                "PROBLEMS"
+            };
+            println!("{verdict:>8}  {}  {} events, {head}", r.relay, r.events);
+            for p in &r.problems {
+                println!("          - {p}");
+            }
+        }
+        for p in &report.problems {
+            println!("PROBLEM   {p}");
+        }
+    }
+    if report.ok() {
+        if let (Some(path), Some(head)) = (state, &report.newest_head) {
+            if let Err(e) = crate::verifier::save_state(path, head) {
+                return usage(e);
+            }
+        }
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -36,6 +36,7 @@ pub mod outbox;
 pub mod startup;
 pub mod supervision;
 pub mod telemetry;
+pub mod verifier;
 pub mod zap_ledger;
 pub mod zap_provider;
 pub mod zap_recipients;

@@ -337,6 +337,7 @@ impl SupervisedActor for ZapTrackerActor {
             .map(|url| (url.clone(), RelaySync::new(url.clone())))
             .collect();
         ZapTrackerActor {
+            // Sorted: `RelayEvent` looks bots up by binary search.
             bots: recipients.bots(),
             recipients,
             relays,
@@ -611,7 +612,7 @@ impl ZapTrackerActor {
                 continue;
             }
             fresh += 1;
-            self.accept(Arc::new(event), url, ctx);
+            self.accept(Arc::new(event), url, true, ctx);
         }
         page.received += fresh;
         if self.relays.get(url).map(|s| s.generation) != Some(page.generation) {
@@ -680,14 +681,23 @@ impl ZapTrackerActor {
 
     // --- intake -------------------------------------------------------------------------------
 
-    /// One receipt from `relay`, live or backfilled.
-    fn accept(&mut self, event: Arc<Event>, relay: &RelayUrl, ctx: &mut Context<Self>) {
+    /// One receipt from `relay`, live or backfilled. A receipt seen recently is counted as a
+    /// duplicate when `count_duplicate`.
+    fn accept(
+        &mut self,
+        event: Arc<Event>,
+        relay: &RelayUrl,
+        count_duplicate: bool,
+        ctx: &mut Context<Self>,
+    ) {
         let created_at = event.created_at;
         if let Some(state) = self.relays.get_mut(relay) {
             state.max_seen = Some(state.max_seen.map_or(created_at, |m| m.max(created_at)));
         }
         if !self.seen.insert(event.id) {
-            self.spec.metrics.receipts_duplicate.inc();
+            if count_duplicate {
+                self.spec.metrics.receipts_duplicate.inc();
+            }
             return;
         }
         if self.buffer.len() >= self.spec.tuning.max_buffered {
@@ -1024,12 +1034,24 @@ impl Handler<RelayEvent> for ZapTrackerActor {
     type Result = ();
 
     fn handle(&mut self, msg: RelayEvent, ctx: &mut Context<Self>) {
-        // Backfill pages arrive as `Fetch` answers; the relay actor also forwards their events
-        // (as first seen) under their own subscription ids, which are not ours to count.
-        if msg.subscription_id.as_str() != ZAP_SUBSCRIPTION {
-            return;
+        if msg.subscription_id.as_str() == ZAP_SUBSCRIPTION {
+            return self.accept(msg.event, &msg.relay, true, ctx);
         }
-        self.accept(msg.event, &msg.relay, ctx);
+        // Another subscription on this relay: a backfill page's, or another actor's. nostr-sdk
+        // forwards each event once per relay, under the subscription it came on *first*: a
+        // receipt published during a backfill page may reach us only under that page's id
+        // (the relay sends it to both subscriptions; the live copy is then swallowed). So
+        // receipts to our bots are taken from any subscription, without counting an echo of
+        // a page as a duplicate.
+        let ours = msg.event.kind == Kind::ZapReceipt
+            && msg
+                .event
+                .tags
+                .public_keys()
+                .any(|p| self.bots.binary_search(p).is_ok());
+        if ours {
+            self.accept(msg.event, &msg.relay, false, ctx);
+        }
     }
 }
 

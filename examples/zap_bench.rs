@@ -1,0 +1,464 @@
+//! Zap tracking throughput and latency, with the whole service in-process.
+//!
+//! ```text
+//! cargo run --release --example zap_bench [-- --backfill 100000 --live-rate 500 --live-secs 20]
+//! TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo run --release --example zap_bench
+//! ```
+//!
+//! 1. **Signature verification, raw**: the schnorr verifications per second of one core
+//!    (`Event::verify_signature` on receipts), and `nip57::validate_batch` on every core, in the
+//!    same run on the same machine, as the yardstick for the rest.
+//! 2. **Backfill**: a nostr-relay-builder relay holding N honest receipts (stored straight into
+//!    its database) and a fresh service with no cursor: the time from start-up to the last
+//!    receipt committed, in valid receipts per second, into SQLite and (when
+//!    `TEST_DATABASE_URL` names a PostgreSQL server) into PostgreSQL.
+//! 3. **Live**: receipts published to the relay at a steady rate by an outside client; for each,
+//!    the time from the client sending it (the relay then stores and forwards it) to its row
+//!    being committed, and from the tracker receiving it to the commit; p50 / p99 / max.
+//!
+//! The relay runs on a thread of its own (its own tokio runtime), as a separate process would;
+//! the service runs on the actix system thread, validation on the blocking pool. Everything
+//! shares the machine's cores, so these are lower bounds for a service whose relays are remote.
+
+#[path = "../tests/common/app.rs"]
+#[allow(dead_code)]
+mod app;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use commons_nostr::actors::zap_tracker::{self, WatchZaps, ZapsCommitted};
+use commons_nostr::embedded_relay::EmbeddedRelay;
+use commons_nostr::nips::nip57::{validate_batch, Zapper};
+use commons_nostr::supervision::ToChild;
+use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
+use nostr_relay_builder::prelude::{
+    MemoryDatabase, MemoryDatabaseOptions, NostrDatabase, RelayBuilder,
+};
+use nostr_sdk::prelude::*;
+use sea_orm::{ConnectionTrait, Database};
+
+use app::{TestConfig, BOTS};
+
+const AMOUNT_MSAT: u64 = 21_000;
+
+fn arg(name: &str, default: u64) -> u64 {
+    std::env::args()
+        .skip_while(|a| a != name)
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Honest receipts from one provider and one sender to `bot`, `per_second` of them in each
+/// second from `base` (`created_at`), built on every core.
+fn receipts(
+    provider: &ZapProvider,
+    bot: PublicKey,
+    count: usize,
+    base: Timestamp,
+    per_second: u64,
+) -> Vec<Event> {
+    let sender = Keys::generate();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = count.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..count)
+            .step_by(chunk)
+            .map(|start| {
+                let sender = &sender;
+                scope.spawn(move || {
+                    (start..(start + chunk).min(count))
+                        .map(|i| {
+                            let target =
+                                ZapTarget::new(bot, AMOUNT_MSAT).content(format!("support {i}"));
+                            let request = zap_request(sender, &target).expect("request");
+                            let invoice = provider.invoice(&request, AMOUNT_MSAT).expect("invoice");
+                            let at = base + Duration::from_secs(i as u64 / per_second.max(1));
+                            provider
+                                .receipt(&request, &invoice.bolt11, Some(&invoice.preimage), at)
+                                .expect("receipt")
+                        })
+                        .collect::<Vec<Event>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("builder"))
+            .collect()
+    })
+}
+
+/// A relay on its own thread and runtime.
+struct RelayThread {
+    url: RelayUrl,
+    runtime: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RelayThread {
+    fn start(database: Arc<MemoryDatabase>) -> RelayThread {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("relay runtime");
+            let handle = runtime.handle().clone();
+            runtime.block_on(async move {
+                let bind: SocketAddr = "127.0.0.1:0".parse().expect("address");
+                let builder = RelayBuilder::default().database(database);
+                let relay = EmbeddedRelay::start_with(bind, builder)
+                    .await
+                    .expect("relay");
+                ready_tx.send((relay.url().clone(), handle)).expect("ready");
+                let _ = stopped.await;
+                relay.shutdown();
+            });
+        });
+        let (url, runtime) = ready_rx.recv().expect("relay started");
+        RelayThread {
+            url,
+            runtime,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for RelayThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Forwards every committed batch to a channel.
+struct Collector(tokio::sync::mpsc::UnboundedSender<ZapsCommitted>);
+
+impl Actor for Collector {
+    type Context = Context<Self>;
+}
+
+impl Handler<ZapsCommitted> for Collector {
+    type Result = ();
+    fn handle(&mut self, msg: ZapsCommitted, _: &mut Context<Self>) {
+        let _ = self.0.send(msg);
+    }
+}
+
+fn config(db_url: &str, relay: &RelayUrl, provider: &ZapProvider) -> TestConfig {
+    let mut cfg = TestConfig::new(db_url, vec![relay.clone()])
+        .with("COMMONS__LOGGING__LEVEL", "error")
+        .with("COMMONS__NOSTR__BACKFILL_MARGIN_SECS", "60");
+    for bot in BOTS {
+        cfg = cfg.with(
+            &format!(
+                "COMMONS__NOSTR__BOTS__{}__ZAPPER_PUBKEY",
+                bot.to_uppercase()
+            ),
+            &provider.public_key().to_hex(),
+        );
+    }
+    cfg
+}
+
+async fn watch(
+    app: &commons_nostr::startup::Application,
+) -> tokio::sync::mpsc::UnboundedReceiver<ZapsCommitted> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let collector = Collector(tx).start().recipient();
+    for _ in 0..1_000 {
+        let sent = app
+            .handles()
+            .zaps
+            .send(ToChild {
+                name: zap_tracker::CHILD_NAME.into(),
+                msg: WatchZaps(collector.clone()),
+            })
+            .await;
+        if matches!(sent, Ok(Ok(()))) {
+            return rx;
+        }
+        actix_rt::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("the zap tracker never started");
+}
+
+/// A fresh database: an SQLite file, or a new database on the PostgreSQL server.
+struct BenchDb {
+    url: String,
+    label: &'static str,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl BenchDb {
+    fn sqlite() -> BenchDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        BenchDb {
+            url: format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
+            label: "SQLite",
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    async fn postgres(admin: &str, tag: &str) -> BenchDb {
+        let name = format!("zap_bench_{tag}_{}", std::process::id());
+        let conn = Database::connect(admin).await.expect("postgres");
+        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create database");
+        let _ = conn.close().await;
+        let mut url = url::Url::parse(admin).expect("url");
+        url.set_path(&format!("/{name}"));
+        BenchDb {
+            url: url.to_string(),
+            label: "PostgreSQL",
+            _dir: None,
+            postgres: Some((admin.to_owned(), name)),
+        }
+    }
+
+    async fn drop_database(&self) {
+        if let Some((admin, name)) = &self.postgres {
+            if let Ok(conn) = Database::connect(admin.as_str()).await {
+                let _ = conn
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await;
+                let _ = conn.close().await;
+            }
+        }
+    }
+}
+
+async fn backfill(db: &BenchDb, count: usize, provider: &ZapProvider, bot_keys: &Keys) -> f64 {
+    let database = Arc::new(MemoryDatabase::with_opts(MemoryDatabaseOptions {
+        events: true,
+        max_events: Some(count * 2),
+    }));
+    let base = Timestamp::now() - Duration::from_secs(2 * count as u64);
+    let events = receipts(provider, bot_keys.public_key(), count, base, 1);
+    for event in &events {
+        database.save_event(event).await.expect("stored");
+    }
+    drop(events);
+    let relay = RelayThread::start(database);
+    let mut cfg = config(&db.url, &relay.url, provider);
+    cfg.bot_keys.insert("gov".into(), bot_keys.clone());
+
+    eprintln!("backfill starts ({} receipts held by the relay)", count);
+    let started = Instant::now();
+    let app = cfg.start().await;
+    let mut commits = watch(&app).await;
+    let mut recorded = 0usize;
+    let mut last = started;
+    while recorded < count {
+        match tokio::time::timeout(Duration::from_secs(120), commits.recv()).await {
+            Ok(Some(batch)) => {
+                recorded += batch.outcome.recorded.len();
+                last = batch.committed_at;
+            }
+            _ => panic!("backfill stalled at {recorded} of {count}"),
+        }
+    }
+    let seconds = last.duration_since(started).as_secs_f64();
+    app.stop().await;
+    drop(relay);
+    count as f64 / seconds
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+struct Latency {
+    publish_to_commit: Vec<Duration>,
+    receive_to_commit: Vec<Duration>,
+}
+
+async fn live(
+    db: &BenchDb,
+    rate: u64,
+    secs: u64,
+    provider: &ZapProvider,
+    bot_keys: &Keys,
+) -> Latency {
+    let count = usize::try_from(rate * secs).unwrap_or(usize::MAX);
+    let events = receipts(
+        provider,
+        bot_keys.public_key(),
+        count,
+        Timestamp::now() + Duration::from_secs(5),
+        rate,
+    );
+    let relay = RelayThread::start(Arc::new(MemoryDatabase::with_opts(MemoryDatabaseOptions {
+        events: true,
+        max_events: Some(count * 2),
+    })));
+    let mut cfg = config(&db.url, &relay.url, provider);
+    cfg.bot_keys.insert("gov".into(), bot_keys.clone());
+    let app = cfg.start().await;
+    let mut commits = watch(&app).await;
+    // Let the relay link come up and the (empty) backfill finish.
+    actix_rt::time::sleep(Duration::from_millis(500)).await;
+
+    // The publisher: an outside client on the relay's thread, one receipt every 1/rate s.
+    let sent_at: Arc<Mutex<HashMap<EventId, Instant>>> = Arc::default();
+    let publisher = {
+        let sent_at = sent_at.clone();
+        let url = relay.url.clone();
+        relay.runtime.spawn(async move {
+            let client = Client::default();
+            client.add_relay(url).await.expect("add relay");
+            client.connect().await;
+            client.wait_for_connection(Duration::from_secs(5)).await;
+            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut sends = Vec::with_capacity(events.len());
+            for event in events {
+                tick.tick().await;
+                if let Ok(mut map) = sent_at.lock() {
+                    map.insert(event.id, Instant::now());
+                }
+                let client = client.clone();
+                sends.push(tokio::spawn(async move { client.send_event(&event).await }));
+            }
+            for send in sends {
+                let _ = send.await;
+            }
+            client.shutdown().await;
+        })
+    };
+
+    let mut latency = Latency {
+        publish_to_commit: Vec::with_capacity(count),
+        receive_to_commit: Vec::with_capacity(count),
+    };
+    while latency.publish_to_commit.len() < count {
+        match tokio::time::timeout(Duration::from_secs(60), commits.recv()).await {
+            Ok(Some(batch)) => {
+                let sent = sent_at.lock().map(|m| m.clone()).unwrap_or_default();
+                for zap in &batch.outcome.recorded {
+                    if let Some(at) = sent.get(&zap.receipt_id) {
+                        latency
+                            .publish_to_commit
+                            .push(batch.committed_at.saturating_duration_since(*at));
+                        latency.receive_to_commit.push(
+                            batch
+                                .committed_at
+                                .saturating_duration_since(zap.received_at),
+                        );
+                    }
+                }
+            }
+            _ => panic!(
+                "live stalled at {} of {count}",
+                latency.publish_to_commit.len()
+            ),
+        }
+    }
+    let _ = publisher.await;
+    app.stop().await;
+    drop(relay);
+    latency
+}
+
+fn main() {
+    let backfill_count = usize::try_from(arg("--backfill", 100_000)).unwrap_or(100_000);
+    let rate = arg("--live-rate", 500).max(1);
+    let live_secs = arg("--live-secs", 20).max(1);
+    let postgres = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty());
+
+    let provider = ZapProvider::generate();
+    let bot_keys = Keys::generate();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("machine: {cores} cores");
+
+    let only_backfill = std::env::args().any(|a| a == "--only-backfill");
+
+    // 1. The yardstick.
+    let sample = receipts(
+        &provider,
+        bot_keys.public_key(),
+        20_000,
+        Timestamp::now(),
+        1,
+    );
+    let started = Instant::now();
+    let verified = sample.iter().filter(|e| e.verify_signature()).count();
+    let sig_rate = verified as f64 / started.elapsed().as_secs_f64();
+    let recipients = HashMap::from([(bot_keys.public_key(), Zapper::Known(provider.public_key()))]);
+    let started = Instant::now();
+    let valid = validate_batch(&sample, &recipients)
+        .iter()
+        .filter(|r| r.is_ok())
+        .count();
+    let validate_rate = valid as f64 / started.elapsed().as_secs_f64();
+    println!("schnorr signature verification, 1 core:      {sig_rate:>9.0} /s");
+    println!("nip57::validate_batch (6 rules), {cores} cores:    {validate_rate:>9.0} receipts/s");
+    drop(sample);
+
+    actix_rt::System::new().block_on(async move {
+        // 2. Backfill.
+        let sqlite = BenchDb::sqlite();
+        let r = backfill(&sqlite, backfill_count, &provider, &bot_keys).await;
+        println!("backfill {backfill_count} receipts -> {:<10}  {r:>9.0} valid receipts/s", sqlite.label);
+        let mut dbs = vec![sqlite];
+        if let Some(admin) = &postgres {
+            let pg = BenchDb::postgres(admin, "backfill").await;
+            let r = backfill(&pg, backfill_count, &provider, &bot_keys).await;
+            println!("backfill {backfill_count} receipts -> {:<10}  {r:>9.0} valid receipts/s", pg.label);
+            pg.drop_database().await;
+        } else {
+            println!("backfill -> PostgreSQL: skipped (set TEST_DATABASE_URL)");
+        }
+        dbs.clear();
+        if only_backfill {
+            return;
+        }
+
+        // 3. Live.
+        let mut live_dbs = vec![BenchDb::sqlite()];
+        if let Some(admin) = &postgres {
+            live_dbs.push(BenchDb::postgres(admin, "live").await);
+        }
+        for db in &live_dbs {
+            let mut lat = live(db, rate, live_secs, &provider, &bot_keys).await;
+            lat.publish_to_commit.sort();
+            lat.receive_to_commit.sort();
+            for (what, l) in [
+                ("client send -> row committed", &lat.publish_to_commit),
+                ("tracker receipt -> row committed", &lat.receive_to_commit),
+            ] {
+                println!(
+                    "live {rate}/s for {live_secs}s, {:<10} {what:<33} p50 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms",
+                    db.label,
+                    ms(percentile(l, 50.0)),
+                    ms(percentile(l, 99.0)),
+                    ms(l[l.len() - 1]),
+                );
+            }
+            db.drop_database().await;
+        }
+    });
+}

@@ -1,0 +1,400 @@
+//! The public verifier: what anyone can check from any relay, without trusting the operator.
+//!
+//! Given relay URLs, the server's public key and (optionally) the bots' keys, it fetches every
+//! event those keys published and checks, relay by relay:
+//!
+//! - every event's id and signature (NIP-01), independently of any relay's word;
+//! - every event's wire format ([`crate::events`] parsers): kinds, `d` values, tags, content;
+//! - the audit-log head (30080): its RFC 9162 consistency proof from `previous_head` to `head`;
+//! - that relays agree: two heads of the same size with different roots mean the log forked;
+//! - with a state file, that the newest head extends the one verified last time (a monitor in
+//!   the style of Certificate Transparency: relays keep only the newest addressable event, so
+//!   the history of heads is checked by whoever watched it, run after run).
+//!
+//! Vote tallies (`tally:` events) are not recomputed yet: that comes with the votes issue.
+//! The checks are pure functions ([`check_event`], [`check_audit_head`], [`check_continuity`]);
+//! [`verify`] only fetches and applies them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use nostr_sdk::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::events::{self, AuditHead};
+use crate::merkle::{self, Digest};
+
+/// What was checked on one relay, and what was wrong.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct RelayReport {
+    pub relay: String,
+    pub events: usize,
+    pub by_kind: BTreeMap<u16, usize>,
+    pub audit_head: Option<AuditHead>,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct VerifyReport {
+    pub relays: Vec<RelayReport>,
+    /// Problems across relays (forks, a head that does not extend the saved one).
+    pub problems: Vec<String>,
+    /// The newest verified head, to save for the next run.
+    pub newest_head: Option<SavedHead>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty() && self.relays.iter().all(|r| r.problems.is_empty())
+    }
+}
+
+/// The head a previous run verified (the `--state` file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedHead {
+    pub entries: u64,
+    pub head: String,
+}
+
+/// Checks one event published by the server key or a bot key: signature, then wire format.
+pub fn check_event(event: &Event, server: &PublicKey) -> Result<(), String> {
+    event
+        .verify()
+        .map_err(|e| format!("event {}: bad id or signature: {e}", event.id))?;
+    let checked = if event.pubkey == *server {
+        match event.kind.as_u16() {
+            30078 => events::parse_governance_status(event).map(|_| ()),
+            30079 => events::parse_server_health(event).map(|_| ()),
+            30080 => events::parse_audit_head(event).and_then(|h| {
+                check_audit_head(&h.head).map_err(|reason| events::ParseError::InvalidContent {
+                    field: "consistency_proof",
+                    value: String::new(),
+                    reason,
+                })
+            }),
+            _ => Ok(()),
+        }
+    } else {
+        match event.kind.as_u16() {
+            0 => events::parse_bot_profile(event).map(|_| ()),
+            10002 => events::parse_relay_list(event).map(|_| ()),
+            30078 => match event.tags.identifier() {
+                Some(d) if d.starts_with(events::d::ACTION_PREFIX) => {
+                    events::parse_governance_action(event).map(|_| ())
+                }
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    };
+    checked.map_err(|e| format!("event {} (kind {}): {e}", event.id, event.kind.as_u16()))
+}
+
+/// Verifies an audit head's consistency proof from its previous head.
+pub fn check_audit_head(head: &AuditHead) -> Result<(), String> {
+    let new_root = Digest::parse_prefixed(&head.head).map_err(|e| format!("head: {e}"))?;
+    let old_root =
+        Digest::parse_prefixed(&head.previous_head).map_err(|e| format!("previous_head: {e}"))?;
+    let proof = head
+        .consistency_proof
+        .iter()
+        .map(|h| h.parse::<Digest>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("consistency_proof: {e}"))?;
+    merkle::verify_consistency(
+        head.previous_entries,
+        head.entries,
+        &old_root,
+        &new_root,
+        &proof,
+    )
+    .map_err(|e| {
+        format!(
+            "the proof from {} entries to {} does not verify: {e}",
+            head.previous_entries, head.entries
+        )
+    })
+}
+
+/// Whether `head` continues from the head verified last time.
+pub fn check_continuity(saved: &SavedHead, head: &AuditHead) -> Result<(), String> {
+    if head.entries < saved.entries {
+        return Err(format!(
+            "the log shrank: {} entries now, {} verified before",
+            head.entries, saved.entries
+        ));
+    }
+    if head.entries == saved.entries {
+        return if head.head == saved.head {
+            Ok(())
+        } else {
+            Err(format!(
+                "the log was rewritten: {} entries with a different root",
+                head.entries
+            ))
+        };
+    }
+    if head.previous_entries == saved.entries && head.previous_head == saved.head {
+        return Ok(()); // the proof from the saved head was checked with the event
+    }
+    if head.previous_entries == saved.entries && head.previous_head != saved.head {
+        return Err(format!(
+            "the log was rewritten: {} entries with a different root",
+            saved.entries
+        ));
+    }
+    Err(format!(
+        "cannot prove the head of {} entries extends the saved head of {} entries: heads in \
+         between were not seen (run the verifier more often than heads change)",
+        head.entries, saved.entries
+    ))
+}
+
+/// Fetches and checks everything `server` and `bots` published on each relay.
+pub async fn verify(
+    relays: &[RelayUrl],
+    server: PublicKey,
+    bots: &[PublicKey],
+    saved: Option<SavedHead>,
+    timeout: Duration,
+) -> VerifyReport {
+    let mut report = VerifyReport::default();
+    let mut authors = vec![server];
+    authors.extend_from_slice(bots);
+    for url in relays {
+        let mut r = RelayReport {
+            relay: url.to_string(),
+            ..RelayReport::default()
+        };
+        match fetch(url, &authors, timeout).await {
+            Err(e) => r.problems.push(format!("cannot read the relay: {e}")),
+            Ok(events) => {
+                for event in &events {
+                    r.events += 1;
+                    *r.by_kind.entry(event.kind.as_u16()).or_default() += 1;
+                    if let Err(problem) = check_event(event, &server) {
+                        r.problems.push(problem);
+                    }
+                    if event.pubkey == server && event.kind.as_u16() == 30080 {
+                        if let Ok(h) = events::parse_audit_head(event) {
+                            let newer = r
+                                .audit_head
+                                .as_ref()
+                                .is_none_or(|o| h.head.entries > o.entries);
+                            if newer {
+                                r.audit_head = Some(h.head);
+                            }
+                        }
+                    }
+                }
+                let has = |kind: u16| {
+                    events
+                        .iter()
+                        .any(|e| e.pubkey == server && e.kind.as_u16() == kind)
+                };
+                for (kind, what) in [
+                    (30078, "governance status"),
+                    (30079, "server health"),
+                    (30080, "audit head"),
+                ] {
+                    if !has(kind) {
+                        r.problems
+                            .push(format!("no {what} ({kind}) from the server key"));
+                    }
+                }
+            }
+        }
+        report.relays.push(r);
+    }
+
+    // Relays must agree on the log: same size, same root.
+    let mut roots: BTreeMap<u64, (String, String)> = BTreeMap::new();
+    for r in &report.relays {
+        if let Some(h) = &r.audit_head {
+            match roots.get(&h.entries) {
+                Some((root, relay)) if root != &h.head => report.problems.push(format!(
+                    "the audit log forked: {relay} and {} show different roots for {} entries",
+                    r.relay, h.entries
+                )),
+                Some(_) => {}
+                None => {
+                    roots.insert(h.entries, (h.head.clone(), r.relay.clone()));
+                }
+            }
+        }
+    }
+    let newest = report
+        .relays
+        .iter()
+        .filter(|r| r.problems.is_empty())
+        .filter_map(|r| r.audit_head.clone())
+        .max_by_key(|h| h.entries);
+    if let (Some(saved), Some(head)) = (&saved, &newest) {
+        if let Err(problem) = check_continuity(saved, head) {
+            report.problems.push(problem);
+        }
+    }
+    report.newest_head = newest.map(|h| SavedHead {
+        entries: h.entries,
+        head: h.head,
+    });
+    report
+}
+
+async fn fetch(
+    url: &RelayUrl,
+    authors: &[PublicKey],
+    timeout: Duration,
+) -> Result<Vec<Event>, String> {
+    let client = Client::default();
+    client
+        .add_relay(url.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    client
+        .try_connect_relay(url.clone(), timeout)
+        .await
+        .map_err(|e| e.to_string())?;
+    let filter = Filter::new().authors(authors.iter().copied());
+    let events = client
+        .fetch_events_from([url.clone()], filter, timeout)
+        .await
+        .map_err(|e| e.to_string());
+    client.shutdown().await;
+    Ok(events?.into_iter().collect())
+}
+
+/// Reads the state file; none yet is not an error.
+pub fn load_state(path: &Path) -> Result<Option<SavedHead>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+pub fn save_state(path: &Path, head: &SavedHead) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(head).map_err(|e| e.to_string())?;
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::{leaf_hash, MerkleLog};
+
+    fn head_between(log: &MerkleLog, old: usize) -> AuditHead {
+        AuditHead {
+            head: log.root().to_prefixed(),
+            entries: log.len() as u64,
+            previous_head: log.root_at(old).unwrap().to_prefixed(),
+            previous_entries: old as u64,
+            consistency_proof: log
+                .consistency_proof(old)
+                .unwrap()
+                .iter()
+                .map(|d| d.to_string())
+                .collect(),
+        }
+    }
+
+    fn log_of(n: usize) -> MerkleLog {
+        MerkleLog::from_leaves((0..n).map(|i| leaf_hash(format!("entry {i}").as_bytes())))
+    }
+
+    #[test]
+    fn an_honest_head_verifies_and_a_tampered_one_does_not() {
+        let log = log_of(7);
+        let head = head_between(&log, 3);
+        assert_eq!(check_audit_head(&head), Ok(()));
+
+        let mut wrong_root = head.clone();
+        wrong_root.head = log_of(8).root().to_prefixed();
+        assert!(check_audit_head(&wrong_root).is_err());
+
+        let mut wrong_proof = head.clone();
+        wrong_proof.consistency_proof.pop();
+        assert!(check_audit_head(&wrong_proof).is_err());
+
+        let mut garbage = head;
+        garbage.previous_head = "sha256:zz".into();
+        assert!(check_audit_head(&garbage)
+            .unwrap_err()
+            .starts_with("previous_head"));
+    }
+
+    #[test]
+    fn continuity_with_the_saved_head() {
+        let log = log_of(6);
+        let saved = SavedHead {
+            entries: 4,
+            head: log.root_at(4).unwrap().to_prefixed(),
+        };
+        assert_eq!(check_continuity(&saved, &head_between(&log, 4)), Ok(()));
+        // Same size, same root: nothing happened.
+        let same = AuditHead {
+            head: saved.head.clone(),
+            entries: 4,
+            ..head_between(&log, 4)
+        };
+        assert_eq!(check_continuity(&saved, &same), Ok(()));
+        // A rewritten log of the same size.
+        let other = SavedHead {
+            entries: 4,
+            head: log_of(5).root().to_prefixed(),
+        };
+        assert!(check_continuity(&other, &head_between(&log, 4))
+            .unwrap_err()
+            .contains("rewritten"));
+        // Shrinking.
+        let bigger = SavedHead {
+            entries: 9,
+            head: log_of(9).root().to_prefixed(),
+        };
+        assert!(check_continuity(&bigger, &head_between(&log, 4))
+            .unwrap_err()
+            .contains("shrank"));
+        // A gap: heads in between were missed.
+        let older = SavedHead {
+            entries: 2,
+            head: log.root_at(2).unwrap().to_prefixed(),
+        };
+        assert!(check_continuity(&older, &head_between(&log, 4))
+            .unwrap_err()
+            .contains("cannot prove"));
+    }
+
+    #[test]
+    fn events_with_bad_signatures_or_format_are_reported() {
+        let server = Keys::generate();
+        let log = log_of(3);
+        let good = events::audit_head("s1", &head_between(&log, 1))
+            .sign_with_keys(&server)
+            .unwrap();
+        assert_eq!(check_event(&good, &server.public_key()), Ok(()));
+
+        let mut bad_proof = head_between(&log, 1);
+        bad_proof.consistency_proof.clear();
+        let bad = events::audit_head("s1", &bad_proof)
+            .sign_with_keys(&server)
+            .unwrap();
+        assert!(check_event(&bad, &server.public_key())
+            .unwrap_err()
+            .contains("consistency_proof"));
+
+        let mut forged = good.clone();
+        forged.content = forged.content.replace("\"entries\":3", "\"entries\":4");
+        assert!(check_event(&forged, &server.public_key())
+            .unwrap_err()
+            .contains("signature"));
+
+        let not_json = EventBuilder::new(Kind::from(30079u16), "{")
+            .tag(Tag::identifier("server-health"))
+            .sign_with_keys(&server)
+            .unwrap();
+        assert!(check_event(&not_json, &server.public_key()).is_err());
+    }
+}
