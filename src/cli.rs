@@ -465,11 +465,12 @@ fn run(config: Option<&Path>) -> ExitCode {
 
     let system = actix_rt::System::new();
     let result: Result<(), String> = system.block_on(async move {
+        let shutdown = shutdown_signal();
         let app = Application::start(settings, keys)
             .await
             .map_err(|e| e.to_string())?;
         println!("listening on http://{}", app.http_addr());
-        wait_for_shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutting down");
         app.stop().await;
         Ok(())
@@ -484,25 +485,25 @@ fn run(config: Option<&Path>) -> ExitCode {
     }
 }
 
-async fn wait_for_shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+/// Installs the SIGINT and SIGTERM handlers at once (before the service announces itself, so
+/// a signal sent right after "listening on" is never the default, fatal one) and returns a
+/// future that completes on the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate()).ok();
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    async move {
+        match (term, interrupt) {
+            (Some(mut term), Some(mut interrupt)) => {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
+                    _ = interrupt.recv() => {}
                 }
             }
-            Err(_) => {
+            _ => {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
