@@ -244,7 +244,7 @@ impl BenchDb {
     }
 }
 
-async fn backfill(db: &BenchDb, count: usize, provider: &ZapProvider, bot_keys: &Keys) -> f64 {
+async fn backfill(db: &BenchDb, count: usize, provider: &ZapProvider, bot_keys: &Keys) -> Rate {
     let database = Arc::new(MemoryDatabase::with_opts(MemoryDatabaseOptions {
         events: true,
         max_events: Some(count * 2),
@@ -261,6 +261,7 @@ async fn backfill(db: &BenchDb, count: usize, provider: &ZapProvider, bot_keys: 
 
     eprintln!("backfill starts ({} receipts held by the relay)", count);
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
     let app = cfg.start().await;
     let mut commits = watch(&app).await;
     let mut recorded = 0usize;
@@ -275,9 +276,39 @@ async fn backfill(db: &BenchDb, count: usize, provider: &ZapProvider, bot_keys: 
         }
     }
     let seconds = last.duration_since(started).as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
     app.stop().await;
     drop(relay);
-    count as f64 / seconds
+    Rate {
+        per_second: count as f64 / seconds,
+        cpu_ms_per_receipt: cpu * 1e3 / count as f64,
+    }
+}
+
+/// CPU time (user + system) this process has used, every thread included (Linux
+/// `/proc/self/stat`, in clock ticks of 1/100 s). Independent of what else runs on the machine.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line: 11 and 12 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Receipts per second, and CPU seconds per thousand receipts.
+struct Rate {
+    per_second: f64,
+    cpu_ms_per_receipt: f64,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -381,7 +412,24 @@ async fn live(
     latency
 }
 
+fn report_backfill(count: usize, label: &str, rate: &Rate, cores: usize) {
+    println!(
+        "backfill {count} receipts -> {label:<10}  {:>7.0} valid receipts/s   CPU {:.3} ms/receipt \
+         (all threads; {:.0}/s if {cores} cores did nothing else)",
+        rate.per_second,
+        rate.cpu_ms_per_receipt,
+        cores as f64 * 1e3 / rate.cpu_ms_per_receipt
+    );
+}
+
 fn main() {
+    // `RUST_LOG=commons_nostr::actors::zap_tracker=debug` shows each batch written, with its time.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let backfill_count = usize::try_from(arg("--backfill", 100_000)).unwrap_or(100_000);
     let rate = arg("--live-rate", 500).max(1);
     let live_secs = arg("--live-secs", 20).max(1);
@@ -404,9 +452,10 @@ fn main() {
         Timestamp::now(),
         1,
     );
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_seconds());
     let verified = sample.iter().filter(|e| e.verify_signature()).count();
     let sig_rate = verified as f64 / started.elapsed().as_secs_f64();
+    let sig_cpu_rate = verified as f64 / (cpu_seconds() - cpu).max(0.01);
     let recipients = HashMap::from([(bot_keys.public_key(), Zapper::Known(provider.public_key()))]);
     let started = Instant::now();
     let valid = validate_batch(&sample, &recipients)
@@ -414,7 +463,9 @@ fn main() {
         .filter(|r| r.is_ok())
         .count();
     let validate_rate = valid as f64 / started.elapsed().as_secs_f64();
-    println!("schnorr signature verification, 1 core:      {sig_rate:>9.0} /s");
+    println!(
+        "schnorr signature verification, 1 core:      {sig_rate:>9.0} /s   ({sig_cpu_rate:.0} per CPU second)"
+    );
     println!("nip57::validate_batch (6 rules), {cores} cores:    {validate_rate:>9.0} receipts/s");
     drop(sample);
 
@@ -422,12 +473,12 @@ fn main() {
         // 2. Backfill.
         let sqlite = BenchDb::sqlite();
         let r = backfill(&sqlite, backfill_count, &provider, &bot_keys).await;
-        println!("backfill {backfill_count} receipts -> {:<10}  {r:>9.0} valid receipts/s", sqlite.label);
+        report_backfill(backfill_count, sqlite.label, &r, cores);
         let mut dbs = vec![sqlite];
         if let Some(admin) = &postgres {
             let pg = BenchDb::postgres(admin, "backfill").await;
             let r = backfill(&pg, backfill_count, &provider, &bot_keys).await;
-            println!("backfill {backfill_count} receipts -> {:<10}  {r:>9.0} valid receipts/s", pg.label);
+            report_backfill(backfill_count, pg.label, &r, cores);
             pg.drop_database().await;
         } else {
             println!("backfill -> PostgreSQL: skipped (set TEST_DATABASE_URL)");

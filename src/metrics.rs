@@ -11,6 +11,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -55,6 +56,8 @@ pub struct Metrics {
     pub receipts_duplicate: Counter,
     pub receipts_rejected: Family<ReasonLabels, Counter>,
     pub receipts_pending: Gauge,
+    /// Seconds one zap ledger transaction (a judged batch and the cursors) took to commit.
+    pub zap_batch_commit_seconds: Histogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -120,6 +123,13 @@ impl Metrics {
             "Zap receipts held until their bot's LNURL provider key is known",
             receipts_pending.clone(),
         );
+        // 0.5 ms to about 16 s.
+        let zap_batch_commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register(
+            "zap_batch_commit_seconds",
+            "Time to write one batch of judged zap receipts and the relay cursors, one transaction",
+            zap_batch_commit_seconds.clone(),
+        );
         Arc::new(Metrics {
             registry,
             events_published,
@@ -131,6 +141,7 @@ impl Metrics {
             receipts_duplicate,
             receipts_rejected,
             receipts_pending,
+            zap_batch_commit_seconds,
         })
     }
 

@@ -77,6 +77,9 @@ const CURSOR_FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// Delay before a sync is tried again after it failed on a relay that is still up.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
 
+/// Page echoes remembered per relay during a backfill, at most (a few pages' worth is needed).
+const ECHOES_REMEMBERED: usize = 100_000;
+
 /// Longest wait between two attempts to write a batch the database refused.
 const MAX_COMMIT_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -208,6 +211,10 @@ impl SeenIds {
         true
     }
 
+    fn contains(&self, id: &EventId) -> bool {
+        self.set.contains(id)
+    }
+
     fn forget(&mut self, id: &EventId) {
         self.set.remove(id);
     }
@@ -274,6 +281,10 @@ struct RelaySync {
     written: Option<Timestamp>,
     /// A page waiting for room in the pipeline.
     parked: Option<Page>,
+    /// Receipts this relay's backfill pages brought that were taken already, forwarded by the
+    /// relay actor as first seen (see `Handler<RelayEvent>`): not duplicates when their page
+    /// comes.
+    echoed: HashSet<EventId>,
     backfills_completed: u64,
 }
 
@@ -290,6 +301,7 @@ impl RelaySync {
             max_seen: None,
             written: None,
             parked: None,
+            echoed: HashSet::new(),
             backfills_completed: 0,
         }
     }
@@ -429,6 +441,7 @@ impl ZapTrackerActor {
         state.frozen = true;
         state.live = false;
         state.parked = None;
+        state.echoed.clear();
         let generation = state.generation;
         let relays = self.spec.relays.clone();
         let db = self.spec.db.clone();
@@ -504,6 +517,7 @@ impl ZapTrackerActor {
         state.running = false;
         state.follow_up = None;
         state.parked = None;
+        state.echoed.clear();
         match error {
             // The link-up that follows will start again.
             SyncError::Down => state.live = false,
@@ -612,7 +626,13 @@ impl ZapTrackerActor {
                 continue;
             }
             fresh += 1;
-            self.accept(Arc::new(event), url, true, ctx);
+            let echoed = self
+                .relays
+                .get_mut(url)
+                .is_some_and(|state| state.echoed.remove(&event.id));
+            if !echoed {
+                self.accept(Arc::new(event), url, true, ctx);
+            }
         }
         page.received += fresh;
         if self.relays.get(url).map(|s| s.generation) != Some(page.generation) {
@@ -654,6 +674,7 @@ impl ZapTrackerActor {
         };
         state.running = false;
         state.frozen = false;
+        state.echoed.clear();
         state.backfills_completed += 1;
         tracing::info!(relay = %url, received, "zap receipts backfilled");
         if let Some(at) = state.follow_up.take() {
@@ -875,8 +896,19 @@ impl ZapTrackerActor {
         }
         self.committing = true;
         let db = self.spec.db.clone();
+        let metrics = self.spec.metrics.clone();
         let write = async move {
+            let started = Instant::now();
             let result = zap_ledger::record(&db, &batch, &cursors, Timestamp::now()).await;
+            let took = started.elapsed();
+            metrics.zap_batch_commit_seconds.observe(took.as_secs_f64());
+            tracing::debug!(
+                receipts = batch.len(),
+                cursors = cursors.len(),
+                took_ms = took.as_secs_f64() * 1e3,
+                ok = result.is_ok(),
+                "zap batch written"
+            );
             (batch, cursors, result)
         };
         ctx.spawn(
@@ -1049,9 +1081,16 @@ impl Handler<RelayEvent> for ZapTrackerActor {
                 .tags
                 .public_keys()
                 .any(|p| self.bots.binary_search(p).is_ok());
-        if ours {
-            self.accept(msg.event, &msg.relay, false, ctx);
+        if !ours || self.seen.contains(&msg.event.id) {
+            // Known already: if it is a page's echo, the page counts it as a duplicate.
+            return;
         }
+        if let Some(state) = self.relays.get_mut(&msg.relay) {
+            if state.running && state.echoed.len() < ECHOES_REMEMBERED {
+                state.echoed.insert(msg.event.id);
+            }
+        }
+        self.accept(msg.event, &msg.relay, false, ctx);
     }
 }
 
@@ -1078,6 +1117,7 @@ impl Handler<RelayLinkChanged> for ZapTrackerActor {
             state.running = false;
             state.follow_up = None;
             state.parked = None;
+            state.echoed.clear();
             state.generation += 1;
         }
     }
