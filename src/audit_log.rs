@@ -108,7 +108,13 @@ pub async fn append(
     let entry_json = canonical_json(entry);
     let leaf = merkle::leaf_hash(entry_json.as_bytes());
     for attempt in 1..=APPEND_ATTEMPTS {
-        match try_append(db, entry_type, &entry_json, &leaf, known).await {
+        let attempt_once = {
+            let (db, entry_type, entry_json) =
+                (db.clone(), entry_type.to_owned(), entry_json.clone());
+            async move { try_append(&db, &entry_type, &entry_json, &leaf, known).await }
+        };
+        // A task of its own: the audit-head actor awaits this atomically (see `db::detached`).
+        match db::detached(attempt_once).await {
             Err(AuditLogError::Database(e)) if is_position_taken(&e) || is_busy(&e) => {
                 tracing::debug!(
                     attempt,

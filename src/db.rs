@@ -277,6 +277,27 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
+/// Runs `work` (a whole transaction) as a task of its own and waits for its result.
+///
+/// A transaction must never depend on its caller being polled. An actix actor does not poll
+/// the futures it spawned while it waits on another one (`ctx.wait`, [`actix::AtomicResponse`]):
+/// a transaction inside a spawned future can then hold SQLite's write lock, frozen, while the
+/// future the actor waits on asks for that lock, and only the busy timeout ends the deadlock
+/// (seen with back-to-back audit appends and audit-head publications in one actor). A task of
+/// its own always runs to its commit or rollback, even if the caller is dropped meanwhile.
+pub async fn detached<T, E, F>(work: F) -> Result<T, E>
+where
+    F: std::future::Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: From<DbErr> + Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(DbErr::Custom(format!("database task cancelled: {e}")).into()),
+    }
+}
+
 /// Whether the database answers a trivial query within a few seconds (for `/healthz`).
 pub async fn ping(db: &DatabaseConnection) -> bool {
     matches!(

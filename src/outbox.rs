@@ -23,6 +23,7 @@ use sea_orm::{
 };
 
 use crate::actors::relay::{Deliver, RelayActor};
+use crate::db;
 use crate::entities::outbox_delivery::{self, DeliveryState};
 use crate::entities::outbox_event;
 use crate::metrics::Metrics;
@@ -133,7 +134,23 @@ impl Outbox {
 
 /// Inserts the event and one pending delivery per relay in one transaction. Idempotent on the
 /// event id: enqueueing the same signed event again adds nothing.
+/// The transaction runs as a task of its own ([`db::detached`]).
 pub async fn enqueue(
+    db: &DatabaseConnection,
+    event: &Event,
+    signer: &str,
+    relays: &[RelayUrl],
+) -> Result<OutboxEntry, DbErr> {
+    let (db, event, signer, relays) = (
+        db.clone(),
+        event.clone(),
+        signer.to_owned(),
+        relays.to_vec(),
+    );
+    db::detached(async move { enqueue_now(&db, &event, &signer, &relays).await }).await
+}
+
+async fn enqueue_now(
     db: &DatabaseConnection,
     event: &Event,
     signer: &str,

@@ -486,3 +486,30 @@ async fn concurrent_appends_from_two_servers_take_distinct_positions() {
         );
     }
 }
+
+/// Regression: with no debounce, each append is followed at once by a head publication from
+/// the same actor. The publication's outbox transaction ran inside a future the actor spawned,
+/// which actix does not poll while the actor awaits the next (atomic) append; on SQLite the
+/// frozen transaction held the write lock the append waited for, and every writer stalled for
+/// whole busy timeouts until appends failed. Every append must succeed, and the last head
+/// must reach the relay.
+#[actix_rt::test]
+async fn appends_back_to_back_with_no_debounce_never_lock_the_database() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let relay = TestRelay::start().await;
+        let cfg = config(&db, vec![relay.url()]).with("COMMONS__NOSTR__AUDIT_DEBOUNCE_MS", "0");
+        let mut heads = Watch::start(&relay.url(), by_server(&cfg, &[AUDIT_HEAD])).await;
+        let app = cfg.start().await;
+        for i in 0..40u64 {
+            let appended = append(&app, "merge", json!({"n": i})).await;
+            assert_eq!(appended.position, i, "{backend}");
+        }
+        heads
+            .next_matching(ARRIVAL, "the head of all 40 entries", |e| {
+                commons_nostr::events::parse_audit_head(e).is_ok_and(|h| h.head.entries == 40)
+            })
+            .await;
+        app.stop().await;
+    }
+}
