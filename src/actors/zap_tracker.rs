@@ -897,7 +897,9 @@ impl ZapTrackerActor {
         self.committing = true;
         let db = self.spec.db.clone();
         let metrics = self.spec.metrics.clone();
-        let write = async move {
+        // A task of its own, like every transaction (see `db::detached`): it never waits for
+        // this actor to be polled. It hands the batch back, for a retry if it failed.
+        let write = tokio::spawn(async move {
             let started = Instant::now();
             let result = zap_ledger::record(&db, &batch, &cursors, Timestamp::now()).await;
             let took = started.elapsed();
@@ -910,12 +912,19 @@ impl ZapTrackerActor {
                 "zap batch written"
             );
             (batch, cursors, result)
-        };
+        });
         ctx.spawn(
             write
                 .into_actor(self)
-                .map(|(batch, cursors, result), act, ctx| {
+                .map(|joined, act, ctx| {
                     act.committing = false;
+                    let (batch, cursors, result) = match joined {
+                        Ok(written) => written,
+                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                        // The runtime is shutting down: nothing was committed, the cursors
+                        // did not move, and the next start reads these receipts again.
+                        Err(_) => return,
+                    };
                     match result {
                         Ok(outcome) => act.committed(outcome, &cursors),
                         Err(error) => {
