@@ -30,9 +30,9 @@
 //! Receipts are buffered and flushed to validation when the buffer holds a full batch or a few
 //! milliseconds after the first one arrived. Validation ([`zap_ledger::judge`]) runs on the
 //! blocking pool and spreads each batch over every core; one batch is judged while the previous
-//! one is written ([`zap_ledger::record`], one transaction per batch). A receipt id seen
-//! recently (a bounded set) is a duplicate at once, without validation: the same receipt from
-//! three relays is judged once. Under load the batches grow by themselves (everything that
+//! one is written ([`zap_ledger::record`], one transaction per batch, or per few batches when
+//! they queued up behind a slow database). A receipt id seen recently (a bounded set) is a
+//! duplicate at once, without validation: the same receipt from three relays is judged once. Under load the batches grow by themselves (everything that
 //! arrived while a batch was judged is the next batch), which keeps latency low when it is quiet
 //! and throughput high when it is not. Backfill pages wait while the pipeline is deep; live
 //! receipts are dropped only beyond a large bound, and then every relay is asked again for
@@ -79,6 +79,9 @@ const SYNC_RETRY: Duration = Duration::from_secs(1);
 
 /// Page echoes remembered per relay during a backfill, at most (a few pages' worth is needed).
 const ECHOES_REMEMBERED: usize = 100_000;
+
+/// At most this many judged batches' worth of receipts are written in one transaction.
+const COMMIT_BATCHES_MERGED: usize = 4;
 
 /// Longest wait between two attempts to write a batch the database refused.
 const MAX_COMMIT_BACKOFF: Duration = Duration::from_secs(10);
@@ -879,11 +882,27 @@ impl ZapTrackerActor {
         if self.committing {
             return;
         }
-        let batch = match self.commit_queue.pop_front() {
+        let mut batch = match self.commit_queue.pop_front() {
             Some(batch) => batch,
             None if self.cursors_wanted => Vec::new(),
             None => return,
         };
+        // Judged batches that queued up while the database was busy go in one transaction:
+        // when writing is the slow stage, fewer and larger transactions catch up faster.
+        let most = self
+            .spec
+            .tuning
+            .max_batch
+            .saturating_mul(COMMIT_BATCHES_MERGED);
+        while self
+            .commit_queue
+            .front()
+            .is_some_and(|next| batch.len() + next.len() <= most)
+        {
+            if let Some(next) = self.commit_queue.pop_front() {
+                batch.extend(next);
+            }
+        }
         self.cursors_wanted = false;
         self.queued -= batch.len();
         // This batch's receipts commit together with the cursors: they no longer hold them.
