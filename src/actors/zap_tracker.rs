@@ -882,27 +882,16 @@ impl ZapTrackerActor {
         if self.committing {
             return;
         }
-        let mut batch = match self.commit_queue.pop_front() {
-            Some(batch) => batch,
-            None if self.cursors_wanted => Vec::new(),
-            None => return,
-        };
-        // Judged batches that queued up while the database was busy go in one transaction:
-        // when writing is the slow stage, fewer and larger transactions catch up faster.
         let most = self
             .spec
             .tuning
             .max_batch
             .saturating_mul(COMMIT_BATCHES_MERGED);
-        while self
-            .commit_queue
-            .front()
-            .is_some_and(|next| batch.len() + next.len() <= most)
-        {
-            if let Some(next) = self.commit_queue.pop_front() {
-                batch.extend(next);
-            }
-        }
+        let batch = match take_merged(&mut self.commit_queue, most) {
+            Some(batch) => batch,
+            None if self.cursors_wanted => Vec::new(),
+            None => return,
+        };
         self.cursors_wanted = false;
         self.queued -= batch.len();
         // This batch's receipts commit together with the cursors: they no longer hold them.
@@ -1082,6 +1071,22 @@ impl ZapTrackerActor {
     }
 }
 
+/// The next batch to write: the oldest queued one, joined by those behind it while the total
+/// stays within `most` (one larger batch is never split). Batches queue up only while the
+/// database is the slow stage, and then fewer, larger transactions catch up faster.
+fn take_merged<T>(queue: &mut VecDeque<Vec<T>>, most: usize) -> Option<Vec<T>> {
+    let mut batch = queue.pop_front()?;
+    while queue
+        .front()
+        .is_some_and(|next| batch.len() + next.len() <= most)
+    {
+        if let Some(next) = queue.pop_front() {
+            batch.extend(next);
+        }
+    }
+    Some(batch)
+}
+
 /// Wait before writing a refused batch again: 100 ms doubling to [`MAX_COMMIT_BACKOFF`].
 fn commit_backoff(failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(16);
@@ -1178,6 +1183,18 @@ impl Handler<StopChild> for ZapTrackerActor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queued_batches_are_merged_in_order_up_to_the_limit() {
+        let mut queue: VecDeque<Vec<u32>> = VecDeque::from([vec![1, 2], vec![3], vec![4, 5]]);
+        assert_eq!(take_merged(&mut queue, 3), Some(vec![1, 2, 3]));
+        assert_eq!(queue, VecDeque::from([vec![4, 5]]));
+        // A batch larger than the limit alone is taken whole, never split or dropped.
+        let mut queue: VecDeque<Vec<u32>> = VecDeque::from([vec![1, 2, 3, 4], vec![5]]);
+        assert_eq!(take_merged(&mut queue, 2), Some(vec![1, 2, 3, 4]));
+        assert_eq!(take_merged(&mut queue, 2), Some(vec![5]));
+        assert_eq!(take_merged(&mut queue, 2), None);
+    }
 
     #[test]
     fn seen_ids_forget_the_oldest() {
