@@ -19,8 +19,8 @@ use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::zaps::{
     build_many, contribution_rows, is_recorded, metric, metrics, publish, receipt_rows,
-    rejected_rows, rejection_of, wait_until, zap_config, CappedRelay, LnurlServer, Zaps,
-    AMOUNT_MSAT,
+    rejected_rows, rejection_of, wait_for_metrics, wait_until, zap_config, CappedRelay,
+    LnurlServer, Zaps, AMOUNT_MSAT,
 };
 use commons_nostr::actors::zap_tracker::{self, GetZapTrackerStatus, ZapTrackerStatus};
 use commons_nostr::entities::{governance_proposal, rejected_receipt, relay_cursor, zap_receipt};
@@ -242,8 +242,8 @@ async fn one_receipt_from_three_relays_twice_each_and_after_a_restart_is_one_row
         })
         .await;
         // Each of the three relays delivers it; the two others are duplicates.
-        wait_until(ARRIVAL, "two duplicates counted", || async {
-            metric(&metrics(&app).await, "commons_zap_receipts_duplicate_total") >= 2.0
+        wait_for_metrics(&app, ARRIVAL, "two duplicates counted", |text| {
+            metric(text, "commons_zap_receipts_duplicate_total") >= 2.0
         })
         .await;
 
@@ -312,10 +312,9 @@ async fn one_payment_in_two_receipts_is_one_row() {
         assert_ne!(first.id, second.id);
         publish(&[relay.url()], &[first.clone(), second.clone()]).await;
 
-        wait_until(ARRIVAL, "both receipts judged", || async {
-            let text = metrics(&app).await;
-            metric(&text, "commons_zap_receipts_accepted_total") == 1.0
-                && metric(&text, "commons_zap_receipts_duplicate_total") == 1.0
+        wait_for_metrics(&app, ARRIVAL, "both receipts judged", |text| {
+            metric(text, "commons_zap_receipts_accepted_total") == 1.0
+                && metric(text, "commons_zap_receipts_duplicate_total") == 1.0
         })
         .await;
         let backend = test_db.backend();

@@ -343,6 +343,33 @@ where
     }
 }
 
+/// Polls the service's metrics until `ready` holds; on timeout the panic shows the zap series.
+pub async fn wait_for_metrics(
+    app: &Application,
+    timeout: Duration,
+    what: &str,
+    ready: impl Fn(&str) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let text = metrics(app).await;
+        if ready(&text) {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let zaps: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("commons_zap_receipts"))
+                .collect();
+            panic!(
+                "timed out after {timeout:?} waiting for {what}; now:\n{}",
+                zaps.join("\n")
+            );
+        }
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub async fn receipt_rows(db: &DatabaseConnection) -> u64 {
     zap_receipt::Entity::find().count(db).await.expect("count")
 }
