@@ -375,6 +375,12 @@ async fn receipts_published_while_the_service_was_down_are_found_when_it_is_back
             is_recorded(&db, &while_down.id).await && rejection_of(&db, &forged.id).await.is_some()
         })
         .await;
+        // The rows are visible a moment before the tracker has counted them.
+        wait_for_metrics(&app, ARRIVAL, "the missed receipts counted", |text| {
+            metric(text, "commons_zap_receipts_accepted_total") >= 1.0
+                && metric(text, "commons_zap_receipts_duplicate_total") >= 1.0
+        })
+        .await;
         assert_eq!(
             rejection_of(&db, &forged.id).await.as_deref(),
             Some(reason),
@@ -441,6 +447,11 @@ async fn receipts_wait_pending_until_the_bots_provider_key_is_resolved() {
         lnurl.answer_with(zaps.provider.public_key());
         wait_until(ARRIVAL, "the pending receipt recorded", || async {
             is_recorded(&db, &receipt.id).await
+        })
+        .await;
+        // The row is visible a moment before the tracker has counted it.
+        wait_for_metrics(&app, ARRIVAL, "the recorded receipt counted", |text| {
+            metric(text, "commons_zap_receipts_accepted_total") >= 1.0
         })
         .await;
         let text = metrics(&app).await;

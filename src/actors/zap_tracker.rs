@@ -77,8 +77,8 @@ const CURSOR_FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// Delay before a sync is tried again after it failed on a relay that is still up.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
 
-/// Page echoes remembered per relay during a backfill, at most (a few pages' worth is needed).
-const ECHOES_REMEMBERED: usize = 100_000;
+/// Receipt ids remembered per relay connection, to count each relay's delivery once.
+const DELIVERIES_REMEMBERED: usize = 100_000;
 
 /// At most this many judged batches' worth of receipts are written in one transaction.
 const COMMIT_BATCHES_MERGED: usize = 4;
@@ -214,10 +214,6 @@ impl SeenIds {
         true
     }
 
-    fn contains(&self, id: &EventId) -> bool {
-        self.set.contains(id)
-    }
-
     fn forget(&mut self, id: &EventId) {
         self.set.remove(id);
     }
@@ -284,10 +280,10 @@ struct RelaySync {
     written: Option<Timestamp>,
     /// A page waiting for room in the pipeline.
     parked: Option<Page>,
-    /// Receipts this relay's backfill pages brought that were taken already, forwarded by the
-    /// relay actor as first seen (see `Handler<RelayEvent>`): not duplicates when their page
-    /// comes.
-    echoed: HashSet<EventId>,
+    /// Receipts this relay delivered on its current connection. nostr-sdk can hand one
+    /// receipt over up to twice per relay (as a subscription event, live or a backfill page's,
+    /// and in a page's result); it is one delivery, so at most one duplicate.
+    delivered: SeenIds,
     backfills_completed: u64,
 }
 
@@ -304,7 +300,7 @@ impl RelaySync {
             max_seen: None,
             written: None,
             parked: None,
-            echoed: HashSet::new(),
+            delivered: SeenIds::new(DELIVERIES_REMEMBERED),
             backfills_completed: 0,
         }
     }
@@ -444,7 +440,6 @@ impl ZapTrackerActor {
         state.frozen = true;
         state.live = false;
         state.parked = None;
-        state.echoed.clear();
         let generation = state.generation;
         let relays = self.spec.relays.clone();
         let db = self.spec.db.clone();
@@ -520,7 +515,6 @@ impl ZapTrackerActor {
         state.running = false;
         state.follow_up = None;
         state.parked = None;
-        state.echoed.clear();
         match error {
             // The link-up that follows will start again.
             SyncError::Down => state.live = false,
@@ -629,13 +623,7 @@ impl ZapTrackerActor {
                 continue;
             }
             fresh += 1;
-            let echoed = self
-                .relays
-                .get_mut(url)
-                .is_some_and(|state| state.echoed.remove(&event.id));
-            if !echoed {
-                self.accept(Arc::new(event), url, true, ctx);
-            }
+            self.deliver(Arc::new(event), url, ctx);
         }
         page.received += fresh;
         if self.relays.get(url).map(|s| s.generation) != Some(page.generation) {
@@ -677,7 +665,6 @@ impl ZapTrackerActor {
         };
         state.running = false;
         state.frozen = false;
-        state.echoed.clear();
         state.backfills_completed += 1;
         tracing::info!(relay = %url, received, "zap receipts backfilled");
         if let Some(at) = state.follow_up.take() {
@@ -705,27 +692,40 @@ impl ZapTrackerActor {
 
     // --- intake -------------------------------------------------------------------------------
 
+    /// One receipt delivered by `relay`, by whichever path. The same receipt from the same
+    /// relay connection again is the same delivery and is ignored; from another relay, or
+    /// after a reconnect or a restart, it is a duplicate (or a new receipt, if not seen).
+    fn deliver(&mut self, event: Arc<Event>, relay: &RelayUrl, ctx: &mut Context<Self>) {
+        if let Some(state) = self.relays.get_mut(relay) {
+            if !state.delivered.insert(event.id) {
+                return;
+            }
+        }
+        self.accept(event, relay, ctx);
+    }
+
+    /// A receipt that has to be fetched again (dropped before it was committed): forgotten
+    /// everywhere, so its next delivery is taken.
+    fn forget_receipt(&mut self, id: &EventId) {
+        self.seen.forget(id);
+        for state in self.relays.values_mut() {
+            state.delivered.forget(id);
+        }
+    }
+
     /// One receipt from `relay`, live or backfilled. A receipt seen recently is counted as a
-    /// duplicate when `count_duplicate`.
-    fn accept(
-        &mut self,
-        event: Arc<Event>,
-        relay: &RelayUrl,
-        count_duplicate: bool,
-        ctx: &mut Context<Self>,
-    ) {
+    /// duplicate.
+    fn accept(&mut self, event: Arc<Event>, relay: &RelayUrl, ctx: &mut Context<Self>) {
         let created_at = event.created_at;
         if let Some(state) = self.relays.get_mut(relay) {
             state.max_seen = Some(state.max_seen.map_or(created_at, |m| m.max(created_at)));
         }
         if !self.seen.insert(event.id) {
-            if count_duplicate {
-                self.spec.metrics.receipts_duplicate.inc();
-            }
+            self.spec.metrics.receipts_duplicate.inc();
             return;
         }
         if self.buffer.len() >= self.spec.tuning.max_buffered {
-            self.seen.forget(&event.id);
+            self.forget_receipt(&event.id);
             self.lose(created_at, None);
             return;
         }
@@ -813,7 +813,7 @@ impl ZapTrackerActor {
                     // Validation does not panic on data; if it ever does, fetch the batch again.
                     tracing::error!(%error, receipts = keys.len(), "zap receipt validation failed");
                     for (id, created_at) in keys {
-                        act.seen.forget(&id);
+                        act.forget_receipt(&id);
                         act.uncommitted.remove(created_at);
                         act.lose(created_at, None);
                     }
@@ -834,7 +834,7 @@ impl ZapTrackerActor {
                 release.push(incoming);
             } else if self.pending_count >= self.spec.tuning.max_pending {
                 let created_at = incoming.event.created_at;
-                self.seen.forget(&incoming.event.id);
+                self.forget_receipt(&incoming.event.id);
                 self.uncommitted.remove(created_at);
                 self.lose(created_at, Some(bot));
             } else {
@@ -1100,30 +1100,23 @@ impl Handler<RelayEvent> for ZapTrackerActor {
 
     fn handle(&mut self, msg: RelayEvent, ctx: &mut Context<Self>) {
         if msg.subscription_id.as_str() == ZAP_SUBSCRIPTION {
-            return self.accept(msg.event, &msg.relay, true, ctx);
+            return self.deliver(msg.event, &msg.relay, ctx);
         }
         // Another subscription on this relay: a backfill page's, or another actor's. nostr-sdk
         // forwards each event once per relay, under the subscription it came on *first*: a
         // receipt published during a backfill page may reach us only under that page's id
         // (the relay sends it to both subscriptions; the live copy is then swallowed). So
-        // receipts to our bots are taken from any subscription, without counting an echo of
-        // a page as a duplicate.
+        // receipts to our bots are taken from any subscription; `deliver` counts the page's
+        // result carrying it again as the same delivery.
         let ours = msg.event.kind == Kind::ZapReceipt
             && msg
                 .event
                 .tags
                 .public_keys()
                 .any(|p| self.bots.binary_search(p).is_ok());
-        if !ours || self.seen.contains(&msg.event.id) {
-            // Known already: if it is a page's echo, the page counts it as a duplicate.
-            return;
+        if ours {
+            self.deliver(msg.event, &msg.relay, ctx);
         }
-        if let Some(state) = self.relays.get_mut(&msg.relay) {
-            if state.running && state.echoed.len() < ECHOES_REMEMBERED {
-                state.echoed.insert(msg.event.id);
-            }
-        }
-        self.accept(msg.event, &msg.relay, false, ctx);
     }
 }
 
@@ -1150,7 +1143,8 @@ impl Handler<RelayLinkChanged> for ZapTrackerActor {
             state.running = false;
             state.follow_up = None;
             state.parked = None;
-            state.echoed.clear();
+            // A new connection: what it delivers again (a backfill) is a duplicate.
+            state.delivered = SeenIds::new(DELIVERIES_REMEMBERED);
             state.generation += 1;
         }
     }
