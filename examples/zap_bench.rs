@@ -23,6 +23,9 @@
 #[path = "../tests/common/app.rs"]
 #[allow(dead_code)]
 mod app;
+#[path = "../tests/common/zaps.rs"]
+#[allow(dead_code)]
+mod zaps;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,16 +37,14 @@ use commons_nostr::actors::zap_tracker::{self, WatchZaps, ZapsCommitted};
 use commons_nostr::embedded_relay::EmbeddedRelay;
 use commons_nostr::nips::nip57::{validate_batch, Zapper};
 use commons_nostr::supervision::ToChild;
-use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
 use nostr_relay_builder::prelude::{
     MemoryDatabase, MemoryDatabaseOptions, NostrDatabase, RelayBuilder,
 };
 use nostr_sdk::prelude::*;
 use sea_orm::{ConnectionTrait, Database};
 
-use app::{TestConfig, BOTS};
-
-const AMOUNT_MSAT: u64 = 21_000;
+use app::TestConfig;
+use zaps::{build_many, zap_config, Zaps};
 
 fn arg(name: &str, default: u64) -> u64 {
     std::env::args()
@@ -53,43 +54,12 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Honest receipts from one provider and one sender to `bot`, `per_second` of them in each
+/// Honest receipts from `zaps`' provider and sender to its bot, `per_second` of them in each
 /// second from `base` (`created_at`), built on every core.
-fn receipts(
-    provider: &ZapProvider,
-    bot: PublicKey,
-    count: usize,
-    base: Timestamp,
-    per_second: u64,
-) -> Vec<Event> {
-    let sender = Keys::generate();
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = count.div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..count)
-            .step_by(chunk)
-            .map(|start| {
-                let sender = &sender;
-                scope.spawn(move || {
-                    (start..(start + chunk).min(count))
-                        .map(|i| {
-                            let target =
-                                ZapTarget::new(bot, AMOUNT_MSAT).content(format!("support {i}"));
-                            let request = zap_request(sender, &target).expect("request");
-                            let invoice = provider.invoice(&request, AMOUNT_MSAT).expect("invoice");
-                            let at = base + Duration::from_secs(i as u64 / per_second.max(1));
-                            provider
-                                .receipt(&request, &invoice.bolt11, Some(&invoice.preimage), at)
-                                .expect("receipt")
-                        })
-                        .collect::<Vec<Event>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("builder"))
-            .collect()
+fn receipts(zaps: &Zaps, count: usize, base: Timestamp, per_second: u64) -> Vec<Event> {
+    build_many(count, |i| {
+        let at = base + Duration::from_secs(i as u64 / per_second.max(1));
+        zaps.zap_at(&zaps.target(&format!("support {i}")), at)
     })
 }
 
@@ -158,20 +128,9 @@ impl Handler<ZapsCommitted> for Collector {
     }
 }
 
-fn config(db_url: &str, relay: &RelayUrl, provider: &ZapProvider) -> TestConfig {
-    let mut cfg = TestConfig::new(db_url, vec![relay.clone()])
+fn config(db_url: &str, relay: &RelayUrl, zaps: &Zaps) -> TestConfig {
+    zap_config(db_url, vec![relay.clone()], &zaps.provider.public_key())
         .with("COMMONS__LOGGING__LEVEL", "error")
-        .with("COMMONS__NOSTR__BACKFILL_MARGIN_SECS", "60");
-    for bot in BOTS {
-        cfg = cfg.with(
-            &format!(
-                "COMMONS__NOSTR__BOTS__{}__ZAPPER_PUBKEY",
-                bot.to_uppercase()
-            ),
-            &provider.public_key().to_hex(),
-        );
-    }
-    cfg
 }
 
 async fn watch(
@@ -244,19 +203,19 @@ impl BenchDb {
     }
 }
 
-async fn backfill(db: &BenchDb, count: usize, provider: &ZapProvider, bot_keys: &Keys) -> Rate {
+async fn backfill(db: &BenchDb, count: usize, zaps: &Zaps, bot_keys: &Keys) -> Rate {
     let database = Arc::new(MemoryDatabase::with_opts(MemoryDatabaseOptions {
         events: true,
         max_events: Some(count * 2),
     }));
     let base = Timestamp::now() - Duration::from_secs(2 * count as u64);
-    let events = receipts(provider, bot_keys.public_key(), count, base, 1);
+    let events = receipts(zaps, count, base, 1);
     for event in &events {
         database.save_event(event).await.expect("stored");
     }
     drop(events);
     let relay = RelayThread::start(database);
-    let mut cfg = config(&db.url, &relay.url, provider);
+    let mut cfg = config(&db.url, &relay.url, zaps);
     cfg.bot_keys.insert("gov".into(), bot_keys.clone());
 
     eprintln!("backfill starts ({} receipts held by the relay)", count);
@@ -325,26 +284,14 @@ struct Latency {
     receive_to_commit: Vec<Duration>,
 }
 
-async fn live(
-    db: &BenchDb,
-    rate: u64,
-    secs: u64,
-    provider: &ZapProvider,
-    bot_keys: &Keys,
-) -> Latency {
+async fn live(db: &BenchDb, rate: u64, secs: u64, zaps: &Zaps, bot_keys: &Keys) -> Latency {
     let count = usize::try_from(rate * secs).unwrap_or(usize::MAX);
-    let events = receipts(
-        provider,
-        bot_keys.public_key(),
-        count,
-        Timestamp::now() + Duration::from_secs(5),
-        rate,
-    );
+    let events = receipts(zaps, count, Timestamp::now() + Duration::from_secs(5), rate);
     let relay = RelayThread::start(Arc::new(MemoryDatabase::with_opts(MemoryDatabaseOptions {
         events: true,
         max_events: Some(count * 2),
     })));
-    let mut cfg = config(&db.url, &relay.url, provider);
+    let mut cfg = config(&db.url, &relay.url, zaps);
     cfg.bot_keys.insert("gov".into(), bot_keys.clone());
     let app = cfg.start().await;
     let mut commits = watch(&app).await;
@@ -437,26 +384,23 @@ fn main() {
         .ok()
         .filter(|u| !u.trim().is_empty());
 
-    let provider = ZapProvider::generate();
     let bot_keys = Keys::generate();
+    let zaps = Zaps::new(bot_keys.public_key());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("machine: {cores} cores");
 
     let only_backfill = std::env::args().any(|a| a == "--only-backfill");
 
     // 1. The yardstick.
-    let sample = receipts(
-        &provider,
-        bot_keys.public_key(),
-        20_000,
-        Timestamp::now(),
-        1,
-    );
+    let sample = receipts(&zaps, 20_000, Timestamp::now(), 1);
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let verified = sample.iter().filter(|e| e.verify_signature()).count();
     let sig_rate = verified as f64 / started.elapsed().as_secs_f64();
     let sig_cpu_rate = verified as f64 / (cpu_seconds() - cpu).max(0.01);
-    let recipients = HashMap::from([(bot_keys.public_key(), Zapper::Known(provider.public_key()))]);
+    let recipients = HashMap::from([(
+        bot_keys.public_key(),
+        Zapper::Known(zaps.provider.public_key()),
+    )]);
     let started = Instant::now();
     let valid = validate_batch(&sample, &recipients)
         .iter()
@@ -472,12 +416,12 @@ fn main() {
     actix_rt::System::new().block_on(async move {
         // 2. Backfill.
         let sqlite = BenchDb::sqlite();
-        let r = backfill(&sqlite, backfill_count, &provider, &bot_keys).await;
+        let r = backfill(&sqlite, backfill_count, &zaps, &bot_keys).await;
         report_backfill(backfill_count, sqlite.label, &r, cores);
         let mut dbs = vec![sqlite];
         if let Some(admin) = &postgres {
             let pg = BenchDb::postgres(admin, "backfill").await;
-            let r = backfill(&pg, backfill_count, &provider, &bot_keys).await;
+            let r = backfill(&pg, backfill_count, &zaps, &bot_keys).await;
             report_backfill(backfill_count, pg.label, &r, cores);
             pg.drop_database().await;
         } else {
@@ -494,7 +438,7 @@ fn main() {
             live_dbs.push(BenchDb::postgres(admin, "live").await);
         }
         for db in &live_dbs {
-            let mut lat = live(db, rate, live_secs, &provider, &bot_keys).await;
+            let mut lat = live(db, rate, live_secs, &zaps, &bot_keys).await;
             lat.publish_to_commit.sort();
             lat.receive_to_commit.sort();
             for (what, l) in [
