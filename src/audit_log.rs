@@ -115,11 +115,11 @@ pub async fn append(
         };
         // A task of its own: the audit-head actor awaits this atomically (see `db::detached`).
         match db::detached(attempt_once).await {
-            Err(AuditLogError::Database(e)) if is_position_taken(&e) || is_busy(&e) => {
+            Err(AuditLogError::Database(e)) if is_position_taken(&e) => {
                 tracing::debug!(
                     attempt,
                     error = %e,
-                    "audit log position taken or database busy; retrying"
+                    "audit log position taken by another writer; retrying"
                 );
                 // A little jitter so two servers that collided do not collide again.
                 let pause = rand::random::<u64>() % (5 * u64::from(attempt)) + 1;
@@ -135,13 +135,6 @@ pub async fn append(
 
 fn is_position_taken(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
-
-/// SQLite's `SQLITE_BUSY` ("database is locked"). WAL mode answers it without waiting out the
-/// busy timeout in some lock-upgrade cases, so under write contention it is worth a retry.
-/// sea-orm has no typed variant for it, hence the message match.
-fn is_busy(e: &DbErr) -> bool {
-    e.to_string().contains("database is locked")
 }
 
 async fn try_append(

@@ -58,6 +58,7 @@ use crate::actors::relay::{
     Fetch, RelayActor, RelayError, RelayEvent, RelayLinkChanged, Subscribe,
 };
 use crate::configuration::LnurlSettings;
+use crate::db;
 use crate::lnurl;
 use crate::metrics::Metrics;
 use crate::supervision::{ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
@@ -905,9 +906,9 @@ impl ZapTrackerActor {
         self.committing = true;
         let db = self.spec.db.clone();
         let metrics = self.spec.metrics.clone();
-        // A task of its own, like every transaction (see `db::detached`): it never waits for
-        // this actor to be polled. It hands the batch back, for a retry if it failed.
-        let write = tokio::spawn(async move {
+        // A task of its own, like every transaction (`db::detached`): it never waits for this
+        // actor to be polled. It hands the batch back, for a retry if it failed.
+        let write = db::detached(async move {
             let started = Instant::now();
             let result = zap_ledger::record(&db, &batch, &cursors, Timestamp::now()).await;
             let took = started.elapsed();
@@ -919,19 +920,17 @@ impl ZapTrackerActor {
                 ok = result.is_ok(),
                 "zap batch written"
             );
-            (batch, cursors, result)
+            Ok::<_, sea_orm::DbErr>((batch, cursors, result))
         });
         ctx.spawn(
             write
                 .into_actor(self)
                 .map(|joined, act, ctx| {
                     act.committing = false;
-                    let (batch, cursors, result) = match joined {
-                        Ok(written) => written,
-                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                        // The runtime is shutting down: nothing was committed, the cursors
-                        // did not move, and the next start reads these receipts again.
-                        Err(_) => return,
+                    // Only a runtime shutting down cancels the task: nothing was committed,
+                    // the cursors did not move, and the next start reads these receipts again.
+                    let Ok((batch, cursors, result)) = joined else {
+                        return;
                     };
                     match result {
                         Ok(outcome) => act.committed(outcome, &cursors),
