@@ -194,6 +194,8 @@ pub struct GovernanceSettings {
     /// Vote weight a proposal needs, by tier 1 to 5.
     pub tier_thresholds: Vec<f64>,
     pub veto_threshold: f64,
+    /// A proposal's tally event is published at most this often while votes change (seconds).
+    pub tally_debounce_secs: u64,
 }
 
 impl Default for GovernanceSettings {
@@ -206,6 +208,7 @@ impl Default for GovernanceSettings {
             weight_cap: 0.05,
             tier_thresholds: vec![100.0, 500.0, 1000.0, 2500.0, 5000.0],
             veto_threshold: 0.4,
+            tally_debounce_secs: 10,
         }
     }
 }
@@ -678,6 +681,12 @@ fn validate_governance(g: GovernanceSettings) -> Result<GovernanceSettings, Sett
         return Err(SettingsError::invalid(
             "governance.cooling_off_threshold_btc",
             "must be a positive number",
+        ));
+    }
+    if g.tally_debounce_secs > 3600 {
+        return Err(SettingsError::invalid(
+            "governance.tally_debounce_secs",
+            "must be at most 3600",
         ));
     }
     if g.participation_window_days == 0 {

@@ -346,16 +346,28 @@ pub fn governance_action(
     governance_config: &str,
     zap_address: Option<&str>,
 ) -> EventBuilder {
-    EventBuilder::new(kind::GOVERNANCE_ACTION, to_json(&action.content()))
+    governance_action_content(action, &action.content(), governance_config, zap_address)
+}
+
+/// [`governance_action`] with its content given: a review period's content with its pinned
+/// vote `rules` ([`ActionContent::rules`]).
+pub fn governance_action_content(
+    action: &GovernanceAction,
+    content: &ActionContent,
+    governance_config: &str,
+    zap_address: Option<&str>,
+) -> EventBuilder {
+    EventBuilder::new(kind::GOVERNANCE_ACTION, to_json(content))
         .tags(action.tags(governance_config, zap_address))
 }
 
 /// Vote tally, kind 30078, signed by the gov bot: `d`=`tally:<proposal id>`,
-/// `t`=`governance-tally`, `e`=proposal. `tally` is the content (the vote result, the
+/// `t`=`governance-tally`, `e`=proposal, `a`=the proposal's address. `tally` is the content (the vote result, the
 /// parameters used and the counted receipts); it fails only if `tally` cannot be written as
 /// JSON.
 pub fn vote_tally<T: Serialize>(
     proposal: EventId,
+    address: &Coordinate,
     tally: &T,
 ) -> Result<EventBuilder, serde_json::Error> {
     let content = serde_json::to_string(tally)?;
@@ -363,6 +375,7 @@ pub fn vote_tally<T: Serialize>(
         Tag::identifier(d::tally(&proposal)),
         Tag::hashtag(hashtag::GOVERNANCE_TALLY),
         Tag::event(proposal),
+        Tag::coordinate(address.clone(), None),
     ]))
 }
 
@@ -498,7 +511,7 @@ pub struct AuditHeadEvent {
 }
 
 /// A governance action event, read back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GovernanceActionEvent {
     pub d: String,
     pub action: ActionKind,
@@ -1153,9 +1166,11 @@ mod tests {
 
     #[test]
     fn vote_tally_wire_format_and_round_trip() {
-        let (_, proposal) = sign(governance_action(&review_period(), "commons_mainnet", None));
+        let (keys, proposal) = sign(governance_action(&review_period(), "commons_mainnet", None));
+        let d = "action:btc-commons/governance:42:review-period";
+        let address = proposal_coordinate(&keys.public_key(), d);
         let tally = json!({"pr_id": 42, "tier": 3, "threshold": 1000, "counted_receipts": []});
-        let (_, event) = sign(vote_tally(proposal.id, &tally).unwrap());
+        let (_, event) = sign(vote_tally(proposal.id, &address, &tally).unwrap());
         assert_eq!(event.kind.as_u16(), 30078);
         assert_eq!(
             tags(&event),
@@ -1163,6 +1178,7 @@ mod tests {
                 &["d", &format!("tally:{}", proposal.id.to_hex())],
                 &["t", "governance-tally"],
                 &["e", &proposal.id.to_hex()],
+                &["a", &proposal_address(&keys.public_key(), d)],
             ])
         );
         let parsed: VoteTallyEvent<Value> = parse_vote_tally(&event).unwrap();

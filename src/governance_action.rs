@@ -888,6 +888,7 @@ impl GovernanceAction {
             voting_window: None,
             keyholder: None,
             fork: None,
+            rules: None,
         };
         match self {
             Self::Merge(_) => {}
@@ -974,7 +975,7 @@ impl GovernanceAction {
 // ---------------------------------------------------------------------------------------------
 
 /// The JSON content of a governance action event. Absent parts are left out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionContent {
     pub action: ActionKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -991,6 +992,9 @@ pub struct ActionContent {
     pub keyholder: Option<KeyholderContent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fork: Option<ForkContent>,
+    /// A review period's vote rules, pinned when it is published (DESIGN.md "Votes").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<crate::votes::VoteRules>,
 }
 
 /// `voting_window` in [`ActionContent`]: unix seconds, and the length in days.

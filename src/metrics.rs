@@ -58,6 +58,12 @@ pub struct Metrics {
     pub receipts_pending: Gauge,
     /// Seconds one zap ledger transaction (a judged batch and the cursors) took to commit.
     pub zap_batch_commit_seconds: Histogram,
+    /// Receipts counted as votes on a proposal (one per receipt and proposal).
+    pub votes_counted: Counter,
+    /// Tally events handed to the gov bot.
+    pub tallies_published: Counter,
+    /// Seconds to compute one proposal's full tally (weights, cap, receipts root).
+    pub tally_compute_seconds: Histogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -130,6 +136,25 @@ impl Metrics {
             "Time to write one batch of judged zap receipts and the relay cursors, one transaction",
             zap_batch_commit_seconds.clone(),
         );
+        let votes_counted = Counter::default();
+        registry.register(
+            "votes_counted",
+            "Zap receipts counted as votes on a proposal (paid inside its voting window)",
+            votes_counted.clone(),
+        );
+        let tallies_published = Counter::default();
+        registry.register(
+            "tallies_published",
+            "Vote tally events published through the gov bot",
+            tallies_published.clone(),
+        );
+        // 50 us to about 1.6 s.
+        let tally_compute_seconds = Histogram::new(exponential_buckets(0.00005, 2.0, 16));
+        registry.register(
+            "tally_compute_seconds",
+            "Time to compute one proposal's full tally (weights, cap and receipts root)",
+            tally_compute_seconds.clone(),
+        );
         Arc::new(Metrics {
             registry,
             events_published,
@@ -142,6 +167,9 @@ impl Metrics {
             receipts_rejected,
             receipts_pending,
             zap_batch_commit_seconds,
+            votes_counted,
+            tallies_published,
+            tally_compute_seconds,
         })
     }
 

@@ -20,6 +20,7 @@ use crate::actors::audit_head::{self, AuditHeadActor, AuditSpec};
 use crate::actors::bot::{BotActor, BotSpec};
 use crate::actors::relay::{RelayActor, RelaySpec, PUBLISH_TIMEOUT};
 use crate::actors::status_ticker::{self, StatusSpec, StatusTickerActor};
+use crate::actors::vote_aggregator::{self, VoteAggregatorActor, VoteAggregatorSpec};
 use crate::actors::zap_tracker::{self, TrackerTuning, ZapTrackerActor, ZapTrackerSpec};
 use crate::configuration::{redact_url, Settings};
 use crate::db;
@@ -43,6 +44,12 @@ pub struct ServiceHandles {
     pub zaps: Addr<Supervisor<ZapTrackerActor>>,
     /// The audit log: `ToChild { name: "audit".into(), msg: AppendEntry { .. } }`.
     pub audit: Addr<Supervisor<AuditHeadActor>>,
+    /// The vote aggregator: `ToChild { name: vote_aggregator::CHILD_NAME.into(), msg: .. }`.
+    pub votes: Addr<Supervisor<VoteAggregatorActor>>,
+    /// The bots' zap settings and the LNURL provider keys resolved so far: what a new
+    /// proposal pins as its `zappers`.
+    pub zap_bots: Vec<BotZapConfig>,
+    pub zapper_cache: ZapperCache,
     pub outbox: Outbox,
     pub relay_urls: Vec<RelayUrl>,
     pub server_pubkey: PublicKey,
@@ -100,21 +107,34 @@ impl Application {
         let metrics = Metrics::new();
         let relays = Supervisor::<RelayActor>::new(metrics.clone()).start();
         let bots = Supervisor::<BotActor>::new(metrics.clone()).start();
+        // Before the tracker: it tells the aggregator of every committed batch.
+        let votes = Supervisor::<VoteAggregatorActor>::new(metrics.clone()).start();
+        votes.do_send(StartChild::<VoteAggregatorActor> {
+            name: vote_aggregator::CHILD_NAME.to_string(),
+            spec: VoteAggregatorSpec {
+                db: db.clone(),
+                metrics: metrics.clone(),
+                bots: bots.clone(),
+                gov_bot: crate::http::actions::GOV_BOT.to_string(),
+                debounce: Duration::from_secs(settings.governance.tally_debounce_secs),
+            },
+        });
         // Before any relay child: every relay spec carries the tracker supervisor's address.
         let zaps = Supervisor::<ZapTrackerActor>::new(metrics.clone()).start();
+        let zap_bots: Vec<BotZapConfig> = keys
+            .bots
+            .iter()
+            .filter_map(|(name, bot_keys)| {
+                let bot = settings.nostr.bots.get(name)?;
+                Some(BotZapConfig::from_settings(
+                    name,
+                    bot_keys.public_key(),
+                    bot,
+                ))
+            })
+            .collect();
+        let zapper_cache = ZapperCache::default();
         if settings.nostr.enabled {
-            let zap_bots = keys
-                .bots
-                .iter()
-                .filter_map(|(name, bot_keys)| {
-                    let bot = settings.nostr.bots.get(name)?;
-                    Some(BotZapConfig::from_settings(
-                        name,
-                        bot_keys.public_key(),
-                        bot,
-                    ))
-                })
-                .collect();
             zaps.do_send(StartChild::<ZapTrackerActor> {
                 name: zap_tracker::CHILD_NAME.to_string(),
                 spec: ZapTrackerSpec {
@@ -122,11 +142,12 @@ impl Application {
                     metrics: metrics.clone(),
                     relays: relays.clone(),
                     relay_urls: relay_urls.clone(),
-                    bots: zap_bots,
+                    bots: zap_bots.clone(),
                     backfill_margin: Duration::from_secs(settings.nostr.backfill_margin_secs),
                     lnurl: settings.nostr.lnurl.clone(),
-                    zapper_cache: ZapperCache::default(),
+                    zapper_cache: zapper_cache.clone(),
                     tuning: TrackerTuning::default(),
+                    vote_sink: Some(votes.clone().recipient()),
                 },
             });
         }
@@ -215,6 +236,9 @@ impl Application {
             bots,
             zaps,
             audit,
+            votes,
+            zap_bots,
+            zapper_cache,
             outbox,
             relay_urls,
             server_pubkey: keys.server.public_key(),
@@ -260,6 +284,7 @@ impl Application {
         self.handles.zaps.do_send(StopAll);
         self.status.do_send(StopAll);
         self.handles.audit.do_send(StopAll);
+        self.handles.votes.do_send(StopAll);
         self.handles.relays.do_send(StopAll);
         // Give the actors' `stopped()` a turn of the event loop to close websockets.
         actix_rt::time::sleep(Duration::from_millis(50)).await;

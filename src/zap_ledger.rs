@@ -131,6 +131,10 @@ pub struct RecordedZap {
     /// The known proposal the zap names (by `e`, or by `a` through its address), if any.
     pub proposal_event_id: Option<String>,
     pub proposal_address: Option<String>,
+    /// The receipt's author: the LNURL provider's key.
+    pub zapper: PublicKey,
+    /// The zap request's content (where a vote's keyword is).
+    pub content: String,
     /// The receipt's `created_at`: when the payment was made.
     pub created_at: Timestamp,
     pub received_at: Instant,
@@ -191,6 +195,7 @@ pub async fn record(
             zap_receipt::Column::RecordedAt,
             zap_receipt::Column::RelayUrl,
             zap_receipt::Column::EventJson,
+            zap_receipt::Column::ZapperPubkey,
         ]);
         let mut rows: HashMap<String, RecordedZap> = HashMap::with_capacity(chunk.len());
         for (judged, zap) in chunk {
@@ -210,6 +215,7 @@ pub async fn record(
                     Expr::val(now),
                     Expr::val(judged.incoming.relay.as_str()),
                     Expr::val(judged.json.as_str()),
+                    Expr::val(zap.zapper().to_hex()),
                 ])
                 .map_err(query_error)?;
             rows.insert(
@@ -222,6 +228,8 @@ pub async fn record(
                     amount_msat: zap.amount_msat(),
                     proposal_event_id,
                     proposal_address,
+                    zapper: zap.zapper(),
+                    content: zap.content().to_owned(),
                     created_at: zap.created_at(),
                     received_at: judged.incoming.received_at,
                 },

@@ -198,8 +198,19 @@ impl ZapProvider {
         zap_request: &Event,
         amount_msat: u64,
     ) -> Result<IssuedInvoice, ZapProviderError> {
+        self.invoice_at(zap_request, amount_msat, Timestamp::now())
+    }
+
+    /// [`ZapProvider::invoice`], timestamped `timestamp`: for zaps dated in the past (a receipt
+    /// must not precede its invoice, DESIGN.md rule 8).
+    pub fn invoice_at(
+        &self,
+        zap_request: &Event,
+        amount_msat: u64,
+        timestamp: Timestamp,
+    ) -> Result<IssuedInvoice, ZapProviderError> {
         check_zap_request(zap_request, amount_msat)?;
-        self.sign_invoice(&zap_request.as_json(), Some(amount_msat), Timestamp::now())
+        self.sign_invoice(&zap_request.as_json(), Some(amount_msat), timestamp)
     }
 
     /// Issues an invoice whose description hash is SHA-256 of `description`, for `amount_msat`

@@ -7,4 +7,5 @@ pub mod audit_head;
 pub mod bot;
 pub mod relay;
 pub mod status_ticker;
+pub mod vote_aggregator;
 pub mod zap_tracker;

@@ -61,7 +61,9 @@ use crate::configuration::LnurlSettings;
 use crate::db;
 use crate::lnurl;
 use crate::metrics::Metrics;
-use crate::supervision::{ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
+use crate::supervision::{
+    Broadcast, ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild,
+};
 use crate::zap_ledger::{self, CursorUpdate, Incoming, Judged, Judgement, LedgerOutcome};
 use crate::zap_recipients::{retry_delay, BotZapConfig, RecipientTable, ZapperCache};
 
@@ -136,6 +138,8 @@ pub struct ZapTrackerSpec {
     /// Provider keys resolved by an earlier incarnation.
     pub zapper_cache: ZapperCache,
     pub tuning: TrackerTuning,
+    /// Told of every committed batch that recorded receipts: the vote aggregator's supervisor.
+    pub vote_sink: Option<Recipient<Broadcast<ZapsCommitted>>>,
 }
 
 // --- messages ---------------------------------------------------------------------------------
@@ -982,13 +986,21 @@ impl ZapTrackerActor {
             return;
         }
         self.watchers.retain(Recipient::connected);
-        if !self.watchers.is_empty() {
+        let sink = self
+            .spec
+            .vote_sink
+            .as_ref()
+            .filter(|_| !outcome.recorded.is_empty());
+        if !self.watchers.is_empty() || sink.is_some() {
             let message = ZapsCommitted {
                 outcome: Arc::new(outcome),
                 committed_at: Instant::now(),
             };
             for watcher in &self.watchers {
                 watcher.do_send(message.clone());
+            }
+            if let Some(sink) = sink {
+                sink.do_send(Broadcast(message));
             }
         }
     }

@@ -22,6 +22,17 @@ pub struct Model {
     pub voting_start: i64,
     pub voting_end: i64,
     pub created_at: i64,
+    /// The pinned vote rules (`rules` of the proposal's content), JSON; `None` for proposals
+    /// published before votes existed.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub rules: Option<String>,
+    /// `created_at` of the newest tally event published for it.
+    pub tally_created_at: Option<i64>,
+    /// Digest of that tally's result and receipts root.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub tally_digest: Option<String>,
+    /// Whether that tally was the final one (published at or after the window's end).
+    pub tally_final: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

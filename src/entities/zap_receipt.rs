@@ -36,6 +36,10 @@ pub struct Model {
     /// The relay it was first seen on.
     #[sea_orm(column_type = "Text")]
     pub relay_url: String,
+    /// The receipt's author, hex: the LNURL provider's key. `None` on rows recorded before the
+    /// column existed (read it from `event_json`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub zapper_pubkey: Option<String>,
     /// The full receipt as NIP-01 JSON.
     #[sea_orm(column_type = "Text")]
     pub event_json: String,

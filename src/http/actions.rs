@@ -4,6 +4,9 @@
 //! written, so a refused request (400 naming the field) leaves nothing in the database or the
 //! outbox. Then, in this order:
 //!
+//! 0. a `review-period` pins its vote rules (DESIGN.md "Votes"): the `[governance]` settings
+//!    of the moment, its tier's threshold, the LNURL provider keys known now (`zappers`) and
+//!    the bots' keys, in its content's `rules` and its row; its tally uses these for good;
 //! 1. a `review-period` claims its row in `governance_proposals` (event id, address,
 //!    repository, pr, tier, title, voting window), so the zap tracker can find the proposal
 //!    the moment a zap names it. The event id is known before signing: it is the hash of the
@@ -33,6 +36,10 @@ use super::bots::{ask_bot, known_bot, publish_as};
 use super::error::{read_body, ApiError};
 use crate::actors::audit_head::{self, AppendEntry};
 use crate::actors::bot::GetIdentity;
+use crate::actors::vote_aggregator::{self, ProposalAdded};
+use crate::nips::nip57::{ZapRecipients, Zapper};
+use crate::votes::VoteRules;
+use crate::zap_recipients::RecipientTable;
 use crate::entities::governance_proposal;
 use crate::events;
 use crate::governance_action::{GovernanceAction, GovernanceActionRequest};
@@ -47,6 +54,10 @@ struct ActionPublished {
     event_id: String,
     address: String,
     announcement_id: String,
+    /// What the operator should know, e.g. a bot whose LNURL provider key was not known when
+    /// the proposal pinned its rules (receipts from that provider will not count for it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 /// `POST /v1/actions`.
@@ -69,9 +80,18 @@ pub async fn create(
     let zap = action
         .invites_zaps()
         .then_some(gov.lightning_address.as_str());
-    let builder =
-        events::governance_action(&action, &handles.settings.nostr.governance_config, zap)
-            .custom_created_at(now);
+    let mut warnings = Vec::new();
+    let mut content = action.content();
+    if action.voting_window().is_some() {
+        content.rules = Some(pinned_rules(&handles, &action, &mut warnings));
+    }
+    let builder = events::governance_action_content(
+        &action,
+        &content,
+        &handles.settings.nostr.governance_config,
+        zap,
+    )
+    .custom_created_at(now);
     let event_id = builder.clone().build(gov.pubkey).id();
     let d = action.d_tag();
     let address = events::proposal_address(&gov.pubkey, &d);
@@ -79,7 +99,20 @@ pub async fn create(
 
     // 1. Claim the proposal row.
     let claim = match proposal_pr {
-        Some(pr) => Some(claim_proposal(&handles, &action, pr, event_id, &address, now).await?),
+        Some(pr) => Some(
+            claim_proposal(
+                &handles,
+                &action,
+                ProposalClaim {
+                    pr,
+                    event_id,
+                    address: &address,
+                    rules: content.rules.as_ref(),
+                },
+                now,
+            )
+            .await?,
+        ),
         None => None,
     };
 
@@ -111,7 +144,7 @@ pub async fn create(
     }
 
     // 3. The audit log.
-    let mut entry = serde_json::to_value(action.content())
+    let mut entry = serde_json::to_value(&content)
         .map_err(|e| after_publishing("writing the audit entry", &e))?;
     if let Value::Object(fields) = &mut entry {
         fields.insert("event_id".into(), published.event_id.to_hex().into());
@@ -146,6 +179,12 @@ pub async fn create(
         .await
         .map_err(|e| after_publishing("the announcement note", &e))?;
 
+    if claim.is_some() {
+        handles.votes.do_send(ToChild {
+            name: vote_aggregator::CHILD_NAME.to_owned(),
+            msg: ProposalAdded(published.event_id),
+        });
+    }
     tracing::info!(
         action = action.kind().as_str(),
         event_id = %published.event_id,
@@ -157,6 +196,7 @@ pub async fn create(
             event_id: published.event_id.to_hex(),
             address,
             announcement_id: announcement.event_id.to_hex(),
+            warnings,
         }),
     )
 }
@@ -171,15 +211,64 @@ fn unix(at: Timestamp) -> i64 {
     i64::try_from(at.as_secs()).unwrap_or(i64::MAX)
 }
 
+/// The vote rules a new proposal pins: today's `[governance]` settings, its tier's threshold,
+/// every LNURL provider key known now and every bot's key. A bot whose provider key is not
+/// known yet is named in `warnings`: receipts its provider signs will not count for this
+/// proposal, and nothing can change that later (the rules are pinned).
+fn pinned_rules(
+    handles: &ServiceHandles,
+    action: &GovernanceAction,
+    warnings: &mut Vec<String>,
+) -> VoteRules {
+    let table = RecipientTable::new(&handles.zap_bots, &handles.zapper_cache);
+    let mut zappers = Vec::new();
+    for bot in &handles.zap_bots {
+        match table.zapper(&bot.pubkey) {
+            Some(Zapper::Known(key)) => zappers.push(key),
+            _ => {
+                let warning = format!(
+                    "bot {}: its LNURL provider key ({}) is not known yet, so its zap receipts will not count for this proposal; set nostr.bots.{}.zapper_pubkey to avoid this",
+                    bot.name, bot.lightning_address, bot.name
+                );
+                tracing::warn!("{warning}");
+                warnings.push(warning);
+            }
+        }
+    }
+    let bots = handles.zap_bots.iter().map(|bot| bot.pubkey).collect();
+    VoteRules::new(
+        &handles.settings.governance,
+        action.tier().get(),
+        zappers,
+        bots,
+    )
+}
+
+/// What a review period's row records besides the action itself.
+struct ProposalClaim<'a> {
+    pr: i64,
+    event_id: EventId,
+    address: &'a str,
+    rules: Option<&'a VoteRules>,
+}
+
 /// Inserts the proposal row; a second review period for the same pull request is a 409.
 async fn claim_proposal(
     handles: &ServiceHandles,
     action: &GovernanceAction,
-    pr: i64,
-    event_id: EventId,
-    address: &str,
+    claim: ProposalClaim<'_>,
     now: Timestamp,
 ) -> Result<i64, ApiError> {
+    let ProposalClaim {
+        pr,
+        event_id,
+        address,
+        rules,
+    } = claim;
+    let rules = rules
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| ApiError::internal(format!("cannot write the pinned rules: {e}")))?;
     let (Some(pull_request), Some(window)) = (action.pull_request(), action.voting_window()) else {
         return Err(ApiError::internal(
             "a review period without its pull request",
@@ -195,6 +284,7 @@ async fn claim_proposal(
         voting_start: Set(unix(window.start())),
         voting_end: Set(unix(window.end())),
         created_at: Set(unix(now)),
+        rules: Set(rules),
         ..Default::default()
     };
     match row.insert(&handles.db).await {

@@ -7,7 +7,9 @@
 //! | `POST /v1/actions` | bearer | 201 `{event_id, address, announcement_id}`; 400, 409 | [`actions`] |
 //! | `POST /v1/bots/{bot}/notes` | bearer | 201 `{event_id}`; 400, 404 | [`notes`] |
 //! | `POST /v1/bots/{bot}/restart` | bearer | 202 `{bot, status}`; 404 | [`bots`] |
-//! | `GET /v1/proposals/{event_id}/tally` | none | the tally; 400, 404 | [`proposals`] |
+//! | `GET /v1/proposals` | none | every proposal: window, state, current result | [`proposals`] |
+//! | `GET /v1/proposals/{event_id}/tally` | none | the tally event's content now; 400, 404 | [`proposals`] |
+//! | `GET /v1/proposals/{event_id}/receipts` | none | counted receipts; `?receipt=` its vote and inclusion proof; 400, 404 | [`proposals`] |
 //!
 //! The admin routes (bearer) sit in one scope behind [`auth::require_admin`]: a request without
 //! the right `Authorization: Bearer <http.admin_token>` is a 401 before its body is read, and so
@@ -57,9 +59,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/metrics", web::get().to(health::metrics))
         // Public, and registered before the admin scope so that scope does not take it.
+        .route("/v1/proposals", web::get().to(proposals::list))
         .route(
             "/v1/proposals/{event_id}/tally",
             web::get().to(proposals::tally),
+        )
+        .route(
+            "/v1/proposals/{event_id}/receipts",
+            web::get().to(proposals::receipts),
         )
         .service(
             web::scope("/v1")

@@ -11,7 +11,11 @@
 //! 4. its `bolt11` tag parses (with `lightning-invoice`) as a BOLT11 invoice whose description hash
 //!    is SHA-256 of the `description` tag's exact text;
 //! 5. the invoice has an amount, equal to the zap request's `amount` tag when there is one;
-//! 6. any `e` / `a` tag of the receipt matches the zap request's.
+//! 6. any `e` / `a` tag of the receipt matches the zap request's;
+//! 7. a `preimage` tag, when the receipt has one, hashes (SHA-256) to the invoice's payment hash;
+//! 8. the receipt's `created_at` is not earlier than the invoice's timestamp minus
+//!    [`INVOICE_CLOCK_MARGIN_SECS`]: a payment cannot precede its invoice, so a receipt cannot be
+//!    backdated into a voting window.
 //!
 //! Rule 0 is not a rule of the contract: it is for events that are not ours to judge (not a zap
 //! receipt, not to one of our bots) and for receipts to a bot whose LNURL provider key is not
@@ -65,7 +69,13 @@ mod tag {
     pub const BOLT11: &str = "bolt11";
     pub const DESCRIPTION: &str = "description";
     pub const AMOUNT: &str = "amount";
+    pub const PREIMAGE: &str = "preimage";
 }
+
+/// Rule 8's allowance for the clocks of the Lightning node (the invoice's timestamp) and the
+/// LNURL provider (the receipt's `created_at`) disagreeing: a receipt may say it was paid up to
+/// this many seconds before the invoice says it was issued.
+pub const INVOICE_CLOCK_MARGIN_SECS: u64 = 60;
 
 /// What [`ZapRecipients`] knows about one of our bots' LNURL provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -371,10 +381,39 @@ pub enum Rejection {
         /// The zap request's value, if it has one.
         request: Option<String>,
     },
+
+    // Rule 7.
+    /// Several `preimage` tags.
+    #[error("zap receipt has {count} preimage tags; at most one is allowed")]
+    PreimageNotUnique {
+        /// Number of `preimage` tags.
+        count: usize,
+    },
+    /// The `preimage` tag is not 32 bytes of hex whose SHA-256 is the invoice's payment hash.
+    #[error("preimage {preimage:?} does not hash to the invoice's payment hash {payment_hash}")]
+    PreimageMismatch {
+        /// The tag's value, as written.
+        preimage: String,
+        /// The invoice's payment hash, hex.
+        payment_hash: String,
+    },
+
+    // Rule 8.
+    /// The receipt says it was paid before the invoice was issued.
+    #[error(
+        "zap receipt created at {receipt_at} precedes its invoice's timestamp {invoice_at} \
+         (more than {INVOICE_CLOCK_MARGIN_SECS} s): paid before invoiced"
+    )]
+    PaidBeforeInvoiced {
+        /// The receipt's `created_at`, unix seconds.
+        receipt_at: u64,
+        /// The invoice's timestamp, unix seconds.
+        invoice_at: u64,
+    },
 }
 
 impl Rejection {
-    /// The DESIGN.md rule broken (1..=6), or 0 when the event is not ours to judge or is pending.
+    /// The DESIGN.md rule broken (1..=8), or 0 when the event is not ours to judge or is pending.
     pub fn rule(&self) -> u8 {
         use Rejection::*;
         match self {
@@ -398,6 +437,8 @@ impl Rejection {
             | DescriptionHashMismatch { .. } => 4,
             InvoiceWithoutAmount | RequestAmountUnparsable { .. } | AmountMismatch { .. } => 5,
             TargetNotUnique { .. } | TargetUnparsable { .. } | TargetMismatch { .. } => 6,
+            PreimageNotUnique { .. } | PreimageMismatch { .. } => 7,
+            PaidBeforeInvoiced { .. } => 8,
         }
     }
 
@@ -433,6 +474,9 @@ impl Rejection {
             TargetNotUnique { .. } => "target_not_unique",
             TargetUnparsable { .. } => "target_unparsable",
             TargetMismatch { .. } => "target_mismatch",
+            PreimageNotUnique { .. } => "preimage_not_unique",
+            PreimageMismatch { .. } => "preimage_mismatch",
+            PaidBeforeInvoiced { .. } => "paid_before_invoiced",
         }
     }
 
@@ -444,7 +488,7 @@ impl Rejection {
 }
 
 /// Every value [`Rejection::reason`] can return, for registering metrics up front.
-pub const REASONS: [&str; 28] = [
+pub const REASONS: [&str; 31] = [
     "not_zap_receipt",
     "no_recipient",
     "not_our_bot",
@@ -473,6 +517,9 @@ pub const REASONS: [&str; 28] = [
     "target_not_unique",
     "target_unparsable",
     "target_mismatch",
+    "preimage_not_unique",
+    "preimage_mismatch",
+    "paid_before_invoiced",
 ];
 
 /// Judges one event from a relay against the NIP-57 rules of DESIGN.md.
@@ -580,7 +627,22 @@ where
         }
     }
 
-    // Hashing: the two event ids (rules 1 and 3).
+    // Rule 8: an integer comparison.
+    let invoice_at = signed.raw_invoice().data.timestamp.as_unix_timestamp();
+    let receipt_at = receipt.created_at.as_secs();
+    if receipt_at.saturating_add(INVOICE_CLOCK_MARGIN_SECS) < invoice_at {
+        return Err(Rejection::PaidBeforeInvoiced {
+            receipt_at,
+            invoice_at,
+        });
+    }
+
+    // Hashing: the preimage (rule 7) and the two event ids (rules 1 and 3).
+    match tags.preimage {
+        Zero => {}
+        One(value) => check_preimage(value, &payment_hash)?,
+        Many(count) => return Err(Rejection::PreimageNotUnique { count }),
+    }
     if compute_event_id(receipt) != Some(receipt.id) {
         return Err(Rejection::ReceiptIdMismatch);
     }
@@ -615,10 +677,23 @@ where
         address,
         content: request.content,
         created_at: receipt.created_at,
-        invoice_timestamp: Timestamp::from_secs(
-            signed.raw_invoice().data.timestamp.as_unix_timestamp(),
-        ),
+        invoice_timestamp: Timestamp::from_secs(invoice_at),
     })
+}
+
+/// Rule 7: `preimage` (hex) must be 32 bytes whose SHA-256 is the invoice's payment hash.
+fn check_preimage(preimage: &str, payment_hash: &sha256::Hash) -> Result<(), Rejection> {
+    let mut bytes = [0u8; 32];
+    let matches = hex::decode_to_slice(preimage, &mut bytes).is_ok()
+        && sha256::Hash::hash(&bytes) == *payment_hash;
+    if matches {
+        Ok(())
+    } else {
+        Err(Rejection::PreimageMismatch {
+            preimage: preimage.chars().take(80).collect(),
+            payment_hash: hex::encode(payment_hash.to_byte_array()),
+        })
+    }
 }
 
 /// [`validate`] for a batch, spread over the available cores (scoped threads over chunks);
@@ -788,6 +863,7 @@ struct ReceiptTags<'a> {
     a: Count<'a>,
     description: Count<'a>,
     bolt11: Count<'a>,
+    preimage: Count<'a>,
 }
 
 impl<'a> ReceiptTags<'a> {
@@ -798,6 +874,7 @@ impl<'a> ReceiptTags<'a> {
             a: Zero,
             description: Zero,
             bolt11: Zero,
+            preimage: Zero,
         };
         for tag in tags {
             let (name, value) = name_value(tag);
@@ -807,6 +884,7 @@ impl<'a> ReceiptTags<'a> {
                 tag::ADDRESS => found.a.add(value),
                 tag::DESCRIPTION => found.description.add(value),
                 tag::BOLT11 => found.bolt11.add(value),
+                tag::PREIMAGE => found.preimage.add(value),
                 _ => {}
             }
         }
@@ -1668,6 +1746,98 @@ mod tests {
     // Rule 6: the receipt's e / a tags are the request's.
 
     #[test]
+    fn rule_7_preimage_must_hash_to_the_payment_hash() {
+        let fx = Fixture::new();
+        let (request, invoice, honest) = fx.paid(&fx.target());
+        // The honest receipt carries the preimage; one without any preimage also counts.
+        assert!(fx.check(&honest).is_ok());
+        let without = fx
+            .provider
+            .receipt(&request, &invoice.bolt11, None, CREATED_AT)
+            .expect("receipt");
+        assert!(fx.check(&without).is_ok());
+
+        let payment_hash = hex::encode(invoice.payment_hash);
+        for wrong in [hex::encode([7u8; 32]), "not hex".to_owned(), "abcd".to_owned()] {
+            let mut tags = fx.core_tags(&request.as_json(), &invoice.bolt11);
+            tags.push(tag(&["e", &proposal().to_hex()]));
+            tags.push(tag(&["preimage", &wrong]));
+            let rejection = fx.check(&fx.provider_signs(tags)).expect_err("rejected");
+            assert_eq!(
+                rejection,
+                Rejection::PreimageMismatch {
+                    preimage: wrong.clone(),
+                    payment_hash: payment_hash.clone(),
+                }
+            );
+            assert_eq!(
+                (rejection.rule(), rejection.reason()),
+                (7, "preimage_mismatch")
+            );
+        }
+
+        let mut tags = fx.core_tags(&request.as_json(), &invoice.bolt11);
+        tags.push(tag(&["e", &proposal().to_hex()]));
+        tags.push(tag(&["preimage", &hex::encode(invoice.preimage)]));
+        tags.push(tag(&["preimage", &hex::encode(invoice.preimage)]));
+        let rejection = fx.check(&fx.provider_signs(tags)).expect_err("rejected");
+        assert_eq!(rejection, Rejection::PreimageNotUnique { count: 2 });
+        assert_eq!(
+            (rejection.rule(), rejection.reason()),
+            (7, "preimage_not_unique")
+        );
+    }
+
+    #[test]
+    fn rule_8_a_receipt_cannot_be_paid_before_it_was_invoiced() {
+        let fx = Fixture::new();
+        let request = fx.request(&fx.target());
+        let invoiced_at = CREATED_AT.as_secs();
+        let invoice = fx
+            .provider
+            .sign_invoice(
+                &request.as_json(),
+                Some(AMOUNT_MSAT),
+                Timestamp::from_secs(invoiced_at),
+            )
+            .expect("invoice");
+        let receipt_at = |secs: u64| {
+            fx.provider
+                .receipt(
+                    &request,
+                    &invoice.bolt11,
+                    Some(&invoice.preimage),
+                    Timestamp::from_secs(secs),
+                )
+                .expect("receipt")
+        };
+        // Paid at the invoice's second, or within the clock margin before it: counts.
+        assert!(fx.check(&receipt_at(invoiced_at)).is_ok());
+        assert!(fx
+            .check(&receipt_at(invoiced_at - INVOICE_CLOCK_MARGIN_SECS))
+            .is_ok());
+        // One second more is a backdated receipt.
+        let backdated = invoiced_at - INVOICE_CLOCK_MARGIN_SECS - 1;
+        let rejection = fx.check(&receipt_at(backdated)).expect_err("backdated");
+        assert_eq!(
+            rejection,
+            Rejection::PaidBeforeInvoiced {
+                receipt_at: backdated,
+                invoice_at: invoiced_at,
+            }
+        );
+        assert_eq!(
+            (rejection.rule(), rejection.reason()),
+            (8, "paid_before_invoiced")
+        );
+        // A day-old backdating, the attack the rule is for.
+        let rejection = fx
+            .check(&receipt_at(invoiced_at - 86_400))
+            .expect_err("backdated a day");
+        assert_eq!(rejection.rule(), 8);
+    }
+
+    #[test]
     fn rule_6_receipt_event_must_be_the_requests() {
         let fx = Fixture::new();
         let (request, invoice, _) = fx.paid(&fx.target());
@@ -1917,6 +2087,15 @@ mod tests {
                 receipt: text(),
                 request: None,
             },
+            Rejection::PreimageNotUnique { count: 2 },
+            Rejection::PreimageMismatch {
+                preimage: text(),
+                payment_hash: text(),
+            },
+            Rejection::PaidBeforeInvoiced {
+                receipt_at: 1,
+                invoice_at: 2,
+            },
         ];
         let reasons: Vec<&str> = every.iter().map(Rejection::reason).collect();
         assert_eq!(reasons, REASONS);
@@ -1925,7 +2104,7 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), REASONS.len());
         for rejection in &every {
-            assert!(rejection.rule() <= 6);
+            assert!(rejection.rule() <= 8);
             assert_eq!(
                 rejection.rule() == 0,
                 reasons_of_rule_0().contains(&rejection.reason())

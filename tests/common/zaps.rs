@@ -51,7 +51,7 @@ impl Zaps {
         let request = zap_request(&self.sender, target).expect("zap request");
         let invoice = self
             .provider
-            .invoice(&request, target.amount_msat)
+            .invoice_at(&request, target.amount_msat, created_at)
             .expect("invoice");
         self.provider
             .receipt(

@@ -1,0 +1,756 @@
+//! `VoteAggregatorActor`: every proposal's tally, kept up to date vote by vote, and published.
+//!
+//! The rules are pure ([`crate::votes`]); this actor holds one [`VoteBook`] per proposal (the
+//! incremental state of the rules) and routes messages:
+//!
+//! - the zap tracker tells it of each committed batch ([`ZapsCommitted`]); every recorded
+//!   receipt is a contribution, added to every proposal's book in memory (no database round
+//!   trip per receipt), and the receipts that became votes get their `proposal_zap_votes` rows
+//!   in one transaction per batch;
+//! - the admin API tells it of each new proposal ([`ProposalAdded`]);
+//! - the HTTP routes ask it for tallies, receipts and inclusion proofs.
+//!
+//! # Publication
+//!
+//! A change to a proposal's votes opens a debounce window (`governance.tally_debounce_secs`);
+//! when it closes, the tally at `T = min(now, end)` is published through the gov bot (kind
+//! 30078, `d` = `tally:<proposal id>`), unless its numbers equal the last published ones. At
+//! the window's end the tally is published at once with `final: true`; a receipt paid inside
+//! the window that arrives later changes the votes again, and the final tally is published
+//! again. Each tally's `created_at` is strictly after the previous one's, so relays keep the
+//! newest. What was published (time, digest of the numbers, final) is kept with the proposal
+//! row, so a restart neither republishes the same numbers nor goes back in time.
+//!
+//! # Start
+//!
+//! The state is rebuilt from the database: every proposal with pinned rules, and every
+//! recorded receipt since the earliest of them could need (its window's start minus its
+//! participation window). Batches that arrive while loading wait and are replayed (adding a
+//! receipt twice is harmless: the books ignore a receipt they already hold). Vote rows that a
+//! crash kept from being written are written then.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use nostr_sdk::hashes::{sha256, Hash};
+use nostr_sdk::{EventId, PublicKey, Timestamp};
+use sea_orm::{DatabaseConnection, DbErr};
+use serde::Serialize;
+
+use crate::actors::audit_head::strictly_after;
+use crate::actors::bot::{BotActor, PublishEvent};
+use crate::actors::zap_tracker::ZapsCommitted;
+use crate::events;
+use crate::metrics::Metrics;
+use crate::supervision::{ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
+use crate::vote_ledger::{self, StoredProposal, VoteRow};
+use crate::votes::{
+    receipts_root, Added, Ballot, Contribution, Proposal, ProposalVoteResult, ReceiptInclusion,
+    TallyContent, VoteBook,
+};
+use crate::zap_ledger::RecordedZap;
+
+/// The child name of the one vote aggregator under its supervisor.
+pub const CHILD_NAME: &str = "votes";
+
+/// Wait before trying a failed publication again.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// What the aggregator needs to be created (and re-created after a failure).
+#[derive(Clone)]
+pub struct VoteAggregatorSpec {
+    pub db: DatabaseConnection,
+    pub metrics: Arc<Metrics>,
+    /// Tallies are signed and published by the gov bot, through the bots' supervisor.
+    pub bots: Addr<Supervisor<BotActor>>,
+    pub gov_bot: String,
+    /// `governance.tally_debounce_secs`.
+    pub debounce: Duration,
+}
+
+// --- messages ---------------------------------------------------------------------------------
+
+/// A proposal was published (its row, with pinned rules, is in the database).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct ProposalAdded(pub EventId);
+
+/// The current tally of a proposal, as the tally event's content at `T = min(now, end)`;
+/// `None` for an unknown proposal.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Option<TallyContent>")]
+pub struct GetTally(pub EventId);
+
+/// The counted receipts of a proposal, or one receipt's vote and inclusion proof.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Result<ReceiptsAnswer, ReceiptsError>")]
+pub struct GetReceipts {
+    pub proposal: EventId,
+    pub receipt: Option<EventId>,
+}
+
+/// Every proposal with its current result.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Vec<ProposalSummary>")]
+pub struct ListProposals;
+
+/// [`GetReceipts`]' answer: the `GET /v1/proposals/{id}/receipts` body.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptsAnswer {
+    pub proposal: String,
+    pub as_of: u64,
+    pub receipts_root: String,
+    pub receipts_count: u64,
+    /// Every counted receipt in root order (without `?receipt=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipts: Option<Vec<String>>,
+    /// With `?receipt=`: that receipt, its vote and its inclusion proof.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<CountedReceipt>,
+}
+
+/// One counted receipt: the sender's vote it is part of, and its proof against the root.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountedReceipt {
+    pub id: String,
+    pub vote: Ballot,
+    pub inclusion: ReceiptInclusion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptsError {
+    #[error("no proposal with event id {0}")]
+    UnknownProposal(String),
+    #[error("receipt {receipt} is not counted in the tally of proposal {proposal}: {why}")]
+    NotCounted {
+        proposal: String,
+        receipt: String,
+        why: &'static str,
+    },
+}
+
+/// One line of `GET /v1/proposals`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProposalSummary {
+    pub event_id: String,
+    pub address: String,
+    pub repository: String,
+    pub pr: u64,
+    pub tier: u8,
+    pub title: String,
+    pub voting_window: VotingWindow,
+    /// `open` or `closed`.
+    pub state: &'static str,
+    pub voters: usize,
+    pub result: ProposalVoteResult,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct VotingWindow {
+    pub start: u64,
+    pub end: u64,
+}
+
+// --- the actor --------------------------------------------------------------------------------
+
+/// One proposal's state.
+struct Tracked {
+    stored: StoredProposal,
+    book: VoteBook,
+    /// A debounced publication is waiting.
+    timer: Option<SpawnHandle>,
+    /// The publication at the window's end.
+    end_timer: Option<SpawnHandle>,
+    publishing: bool,
+    /// Votes changed since the last publication was planned.
+    dirty: bool,
+}
+
+pub struct VoteAggregatorActor {
+    spec: VoteAggregatorSpec,
+    guard: ChildGuard,
+    loaded: bool,
+    /// Batches that arrived before the state was loaded.
+    waiting: Vec<Arc<Vec<Contribution>>>,
+    /// Proposals being loaded after [`ProposalAdded`], with what arrived meanwhile.
+    arriving: HashMap<EventId, Vec<Contribution>>,
+    proposals: HashMap<EventId, Tracked>,
+}
+
+impl SupervisedActor for VoteAggregatorActor {
+    type Spec = VoteAggregatorSpec;
+    const KIND: &'static str = "votes";
+
+    fn build(spec: &VoteAggregatorSpec, guard: ChildGuard) -> Self {
+        VoteAggregatorActor {
+            spec: spec.clone(),
+            guard,
+            loaded: false,
+            waiting: Vec::new(),
+            arriving: HashMap::new(),
+            proposals: HashMap::new(),
+        }
+    }
+}
+
+/// What is loaded at start.
+struct Loaded {
+    proposals: Vec<StoredProposal>,
+    contributions: Vec<Contribution>,
+    recorded_votes: std::collections::HashSet<EventId>,
+}
+
+async fn load(db: &DatabaseConnection) -> Result<Loaded, DbErr> {
+    let proposals = vote_ledger::load_proposals(db).await?;
+    let since = proposals
+        .iter()
+        .map(|p| contributions_since(&p.proposal))
+        .min();
+    let contributions = match since {
+        Some(since) => vote_ledger::load_contributions(db, since).await?,
+        None => Vec::new(),
+    };
+    let ids: Vec<EventId> = proposals.iter().map(|p| p.proposal.id).collect();
+    let recorded_votes = vote_ledger::recorded_vote_receipts(db, &ids).await?;
+    Ok(Loaded {
+        proposals,
+        contributions,
+        recorded_votes,
+    })
+}
+
+/// The oldest receipt a proposal's tally can need: its window's start minus its
+/// participation window (exclusive).
+fn contributions_since(proposal: &Proposal) -> u64 {
+    proposal.window_start.saturating_sub(
+        u64::from(proposal.rules.participation_window_days) * crate::votes::SECONDS_PER_DAY,
+    )
+}
+
+fn unix_now() -> u64 {
+    Timestamp::now().as_secs()
+}
+
+/// The contribution a recorded zap is.
+pub fn contribution_of(zap: &RecordedZap) -> Contribution {
+    Contribution {
+        receipt_id: zap.receipt_id,
+        sender: zap.sender,
+        recipient: zap.recipient,
+        zapper: zap.zapper,
+        amount_msat: zap.amount_msat,
+        created_at: zap.created_at.as_secs(),
+        event: zap
+            .proposal_event_id
+            .as_deref()
+            .and_then(|e| EventId::from_hex(e).ok()),
+        address: zap.proposal_address.clone(),
+        keyword: crate::votes::parse_keyword(&zap.content),
+    }
+}
+
+/// A digest of what a tally says (everything but `as_of`): equal digests, equal numbers.
+fn digest(content: &TallyContent) -> String {
+    let said = serde_json::json!({
+        "result": content.result,
+        "final": content.is_final,
+        "voters": content.voters,
+        "late_votes": content.late_votes,
+        "receipts_count": content.receipts_count,
+        "receipts_root": content.receipts_root,
+    });
+    hex::encode(sha256::Hash::hash(said.to_string().as_bytes()).to_byte_array())
+}
+
+impl Actor for VoteAggregatorActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let db = self.spec.db.clone();
+        let started = Instant::now();
+        ctx.spawn(async move { load(&db).await }.into_actor(self).map(
+            move |res, act, ctx| match res {
+                Ok(loaded) => {
+                    tracing::info!(
+                        proposals = loaded.proposals.len(),
+                        contributions = loaded.contributions.len(),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "vote state loaded"
+                    );
+                    act.install(loaded, ctx);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot load the vote state; restarting");
+                    ctx.stop();
+                }
+            },
+        ));
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.guard.mark_stopped();
+    }
+}
+
+impl VoteAggregatorActor {
+    fn install(&mut self, loaded: Loaded, ctx: &mut Context<Self>) {
+        let Loaded {
+            proposals,
+            contributions,
+            recorded_votes,
+        } = loaded;
+        let mut missing = Vec::new();
+        for stored in proposals {
+            let mut book = VoteBook::new(stored.proposal.clone());
+            for contribution in &contributions {
+                if book.add(contribution.clone()) == Added::Vote
+                    && !recorded_votes.contains(&contribution.receipt_id)
+                {
+                    missing.push(VoteRow::new(&stored.proposal, contribution));
+                }
+            }
+            let id = stored.proposal.id;
+            self.proposals.insert(
+                id,
+                Tracked {
+                    stored,
+                    book,
+                    timer: None,
+                    end_timer: None,
+                    publishing: false,
+                    dirty: true,
+                },
+            );
+            self.schedule(id, ctx, Duration::ZERO);
+            self.schedule_end(id, ctx);
+        }
+        self.loaded = true;
+        if !missing.is_empty() {
+            tracing::info!(
+                rows = missing.len(),
+                "writing vote rows a stop kept from being written"
+            );
+            self.write_votes(missing, ctx);
+        }
+        for batch in std::mem::take(&mut self.waiting) {
+            self.apply(&batch, ctx);
+        }
+    }
+
+    /// Adds contributions to every proposal's book; writes the vote rows and schedules the
+    /// tallies that changed.
+    fn apply(&mut self, contributions: &[Contribution], ctx: &mut Context<Self>) {
+        for pending in self.arriving.values_mut() {
+            pending.extend_from_slice(contributions);
+        }
+        let mut votes = Vec::new();
+        let mut changed = Vec::new();
+        for (id, tracked) in &mut self.proposals {
+            let mut touched = false;
+            for contribution in contributions {
+                match tracked.book.add(contribution.clone()) {
+                    Added::Vote => {
+                        votes.push(VoteRow::new(tracked.book.proposal(), contribution));
+                        touched = true;
+                    }
+                    Added::LateVote | Added::Contribution => touched = true,
+                    Added::Ignored | Added::Duplicate => {}
+                }
+            }
+            if touched {
+                tracked.dirty = true;
+                changed.push(*id);
+            }
+        }
+        self.spec
+            .metrics
+            .votes_counted
+            .inc_by(u64::try_from(votes.len()).unwrap_or(u64::MAX));
+        let debounce = self.spec.debounce;
+        for id in changed {
+            self.schedule(id, ctx, debounce);
+        }
+        self.write_votes(votes, ctx);
+    }
+
+    fn write_votes(&mut self, votes: Vec<VoteRow>, ctx: &mut Context<Self>) {
+        if votes.is_empty() {
+            return;
+        }
+        let db = self.spec.db.clone();
+        ctx.spawn(
+            async move { vote_ledger::record_votes(&db, votes).await }
+                .into_actor(self)
+                .map(|res, _, _| {
+                    if let Err(e) = res {
+                        // The rows are rebuilt from zap_receipts at the next start.
+                        tracing::error!(error = %e, "cannot write vote rows; they are written at the next start");
+                    }
+                }),
+        );
+    }
+
+    /// Opens a debounce window for `id` unless one is open or a publication is under way.
+    fn schedule(&mut self, id: EventId, ctx: &mut Context<Self>, delay: Duration) {
+        let Some(tracked) = self.proposals.get_mut(&id) else {
+            return;
+        };
+        if tracked.timer.is_some() || tracked.publishing {
+            return;
+        }
+        tracked.timer = Some(ctx.run_later(delay, move |act, ctx| {
+            if let Some(tracked) = act.proposals.get_mut(&id) {
+                tracked.timer = None;
+            }
+            act.publish(id, ctx);
+        }));
+    }
+
+    /// Publishes the final tally when the window closes (at once if it already has and the
+    /// final tally is not out).
+    fn schedule_end(&mut self, id: EventId, ctx: &mut Context<Self>) {
+        let Some(tracked) = self.proposals.get_mut(&id) else {
+            return;
+        };
+        let end = tracked.stored.proposal.window_end;
+        let now = unix_now();
+        if now > end {
+            if !tracked.stored.tally_final {
+                tracked.dirty = true;
+            }
+            return; // the start-up publication covers it
+        }
+        // One second past `end`, so `now > end` and the tally's T is `end`.
+        let delay = Duration::from_secs(end - now + 1);
+        tracked.end_timer = Some(ctx.run_later(delay, move |act, ctx| {
+            if let Some(tracked) = act.proposals.get_mut(&id) {
+                tracked.end_timer = None;
+                tracked.dirty = true;
+                if let Some(timer) = tracked.timer.take() {
+                    ctx.cancel_future(timer);
+                }
+            }
+            act.publish(id, ctx);
+        }));
+    }
+
+    /// Computes the tally at `min(now, end)` and publishes it through the gov bot, unless it
+    /// says what the last published one said.
+    fn publish(&mut self, id: EventId, ctx: &mut Context<Self>) {
+        let metrics = self.spec.metrics.clone();
+        let Some(tracked) = self.proposals.get_mut(&id) else {
+            return;
+        };
+        if tracked.publishing || !tracked.dirty {
+            return;
+        }
+        tracked.dirty = false;
+        let now = unix_now();
+        let proposal = tracked.stored.proposal.clone();
+        let is_final = now > proposal.window_end;
+        let started = Instant::now();
+        let tally = tracked.book.tally(proposal.moment(now));
+        let content = TallyContent::new(&proposal, &tally, is_final);
+        metrics
+            .tally_compute_seconds
+            .observe(started.elapsed().as_secs_f64());
+        let digest = digest(&content);
+        if tracked.stored.tally_digest.as_deref() == Some(digest.as_str())
+            && tracked.stored.tally_final == is_final
+        {
+            return; // the relays already hold these numbers
+        }
+        let created_at = strictly_after(
+            Timestamp::from_secs(now),
+            tracked.stored.tally_created_at.map(Timestamp::from_secs),
+        );
+        let coordinate = match events::parse_address(&proposal.address) {
+            Ok(coordinate) => coordinate,
+            Err(e) => {
+                tracing::error!(proposal = %id, address = %proposal.address, error = %e, "proposal address unreadable; tally not published");
+                return;
+            }
+        };
+        let builder = match events::vote_tally(id, &coordinate, &content) {
+            Ok(builder) => builder.custom_created_at(created_at),
+            Err(e) => {
+                tracing::error!(proposal = %id, error = %e, "cannot write the tally event");
+                return;
+            }
+        };
+        tracked.publishing = true;
+        let bots = self.spec.bots.clone();
+        let gov = self.spec.gov_bot.clone();
+        let db = self.spec.db.clone();
+        let row_id = tracked.stored.row_id;
+        let result = content.result.clone();
+        let counted = content.receipts_count;
+        let digest_sent = digest.clone();
+        ctx.spawn(
+            async move {
+                let published = bots
+                    .send(ToChild {
+                        name: gov,
+                        msg: PublishEvent(builder),
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+                vote_ledger::record_tally(
+                    &db,
+                    row_id,
+                    created_at.as_secs(),
+                    digest_sent,
+                    is_final,
+                )
+                .await
+                .map_err(|e| {
+                    format!("published as {}, but not recorded: {e}", published.event_id)
+                })?;
+                Ok::<EventId, String>(published.event_id)
+            }
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                let Some(tracked) = act.proposals.get_mut(&id) else {
+                    return;
+                };
+                tracked.publishing = false;
+                match res {
+                    Ok(event_id) => {
+                        tracked.stored.tally_created_at = Some(created_at.as_secs());
+                        tracked.stored.tally_digest = Some(digest);
+                        tracked.stored.tally_final = is_final;
+                        act.spec.metrics.tallies_published.inc();
+                        tracing::info!(
+                            proposal = %id,
+                            %event_id,
+                            is_final,
+                            receipts = counted,
+                            support = result.support_votes,
+                            veto = result.veto_votes,
+                            abstain = result.abstain_votes,
+                            threshold_met = result.threshold_met,
+                            veto_blocks = result.veto_blocks,
+                            "tally published"
+                        );
+                        if tracked.dirty {
+                            let debounce = act.spec.debounce;
+                            act.schedule(id, ctx, debounce);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(proposal = %id, error = %e, "cannot publish the tally; retrying");
+                        tracked.dirty = true;
+                        let delay = RETRY_AFTER.max(act.spec.debounce);
+                        act.schedule(id, ctx, delay);
+                    }
+                }
+            }),
+        );
+    }
+
+    fn add_proposal(&mut self, stored: StoredProposal, seed: Vec<Contribution>, ctx: &mut Context<Self>) {
+        let id = stored.proposal.id;
+        if self.proposals.contains_key(&id) {
+            return;
+        }
+        let mut book = VoteBook::new(stored.proposal.clone());
+        let mut votes = Vec::new();
+        for contribution in seed {
+            if book.add(contribution.clone()) == Added::Vote {
+                votes.push(VoteRow::new(&stored.proposal, &contribution));
+            }
+        }
+        tracing::info!(proposal = %id, voters = book.voters(), "proposal tracked");
+        self.proposals.insert(
+            id,
+            Tracked {
+                stored,
+                book,
+                timer: None,
+                end_timer: None,
+                publishing: false,
+                dirty: !votes.is_empty(),
+            },
+        );
+        self.write_votes(votes, ctx);
+        let debounce = self.spec.debounce;
+        self.schedule(id, ctx, debounce);
+        self.schedule_end(id, ctx);
+    }
+}
+
+impl Handler<ZapsCommitted> for VoteAggregatorActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ZapsCommitted, ctx: &mut Context<Self>) {
+        if msg.outcome.recorded.is_empty() {
+            return;
+        }
+        let contributions: Vec<Contribution> =
+            msg.outcome.recorded.iter().map(contribution_of).collect();
+        if self.loaded {
+            self.apply(&contributions, ctx);
+        } else {
+            self.waiting.push(Arc::new(contributions));
+        }
+    }
+}
+
+impl Handler<ProposalAdded> for VoteAggregatorActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ProposalAdded, ctx: &mut Context<Self>) {
+        let id = msg.0;
+        if self.proposals.contains_key(&id) || self.arriving.contains_key(&id) {
+            return;
+        }
+        self.arriving.insert(id, Vec::new());
+        let db = self.spec.db.clone();
+        ctx.spawn(
+            async move {
+                let Some(stored) = vote_ledger::load_proposal(&db, &id).await? else {
+                    return Ok(None);
+                };
+                let since = contributions_since(&stored.proposal);
+                let seed = vote_ledger::load_contributions(&db, since).await?;
+                Ok::<_, DbErr>(Some((stored, seed)))
+            }
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                let arrived = act.arriving.remove(&id).unwrap_or_default();
+                match res {
+                    Ok(Some((stored, mut seed))) => {
+                        seed.extend(arrived);
+                        act.add_proposal(stored, seed, ctx);
+                    }
+                    Ok(None) => {
+                        tracing::warn!(proposal = %id, "told of a proposal with no pinned rules in the database")
+                    }
+                    Err(e) => {
+                        tracing::error!(proposal = %id, error = %e, "cannot load a new proposal; restarting to load everything");
+                        ctx.stop();
+                    }
+                }
+            }),
+        );
+    }
+}
+
+impl Handler<GetTally> for VoteAggregatorActor {
+    type Result = Option<TallyContent>;
+
+    fn handle(&mut self, msg: GetTally, _: &mut Context<Self>) -> Option<TallyContent> {
+        let tracked = self.proposals.get_mut(&msg.0)?;
+        let now = unix_now();
+        let proposal = &tracked.stored.proposal;
+        let tally = tracked.book.tally(proposal.moment(now));
+        Some(TallyContent::new(proposal, &tally, now > proposal.window_end))
+    }
+}
+
+impl Handler<GetReceipts> for VoteAggregatorActor {
+    type Result = Result<ReceiptsAnswer, ReceiptsError>;
+
+    fn handle(&mut self, msg: GetReceipts, _: &mut Context<Self>) -> Self::Result {
+        let tracked = self
+            .proposals
+            .get_mut(&msg.proposal)
+            .ok_or_else(|| ReceiptsError::UnknownProposal(msg.proposal.to_hex()))?;
+        let proposal = tracked.stored.proposal.clone();
+        let as_of = proposal.moment(unix_now());
+        let tally = tracked.book.tally(as_of);
+        let mut answer = ReceiptsAnswer {
+            proposal: proposal.id.to_hex(),
+            as_of,
+            receipts_root: tally.receipts_root.to_prefixed(),
+            receipts_count: tally.counted.len() as u64,
+            receipts: None,
+            receipt: None,
+        };
+        let Some(receipt) = msg.receipt else {
+            answer.receipts = Some(tally.counted.iter().map(EventId::to_hex).collect());
+            return Ok(answer);
+        };
+        let not_counted = |why| ReceiptsError::NotCounted {
+            proposal: proposal.id.to_hex(),
+            receipt: receipt.to_hex(),
+            why,
+        };
+        let inclusion = receipts_root::inclusion(&tally.counted, &receipt)
+            .ok_or_else(|| {
+                not_counted("not a vote paid inside the voting window (as of the tally's moment)")
+            })?;
+        let sender: PublicKey = tracked
+            .book
+            .vote_receipt(&receipt)
+            .map(|(sender, _)| sender)
+            .ok_or_else(|| not_counted("not a vote on this proposal"))?;
+        let vote = tally
+            .ballots
+            .iter()
+            .find(|ballot| ballot.sender == sender)
+            .cloned()
+            .ok_or_else(|| not_counted("no ballot for its sender"))?;
+        answer.receipt = Some(CountedReceipt {
+            id: receipt.to_hex(),
+            vote,
+            inclusion,
+        });
+        Ok(answer)
+    }
+}
+
+impl Handler<ListProposals> for VoteAggregatorActor {
+    type Result = Vec<ProposalSummary>;
+
+    fn handle(&mut self, _: ListProposals, _: &mut Context<Self>) -> Vec<ProposalSummary> {
+        let now = unix_now();
+        let mut list: Vec<ProposalSummary> = self
+            .proposals
+            .values_mut()
+            .map(|tracked| {
+                let proposal = tracked.stored.proposal.clone();
+                let result = tracked.book.result(proposal.moment(now));
+                ProposalSummary {
+                    event_id: proposal.id.to_hex(),
+                    address: proposal.address.clone(),
+                    repository: tracked.stored.repository.clone(),
+                    pr: proposal.pr,
+                    tier: proposal.tier,
+                    title: tracked.stored.title.clone(),
+                    voting_window: VotingWindow {
+                        start: proposal.window_start,
+                        end: proposal.window_end,
+                    },
+                    state: if now > proposal.window_end {
+                        "closed"
+                    } else {
+                        "open"
+                    },
+                    voters: tracked.book.voters(),
+                    result,
+                }
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            b.voting_window
+                .start
+                .cmp(&a.voting_window.start)
+                .then_with(|| a.event_id.cmp(&b.event_id))
+        });
+        list
+    }
+}
+
+impl Handler<StopChild> for VoteAggregatorActor {
+    type Result = ();
+
+    fn handle(&mut self, _: StopChild, ctx: &mut Context<Self>) {
+        self.guard.mark_stopped();
+        ctx.stop();
+    }
+}
