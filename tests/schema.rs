@@ -275,6 +275,8 @@ fn delivery(outbox_event_id: i64, relay_url: &str) -> outbox_delivery::ActiveMod
         attempts: NotSet,
         last_error: Set(None),
         updated_at: Set(1_700_000_000),
+        claimed_by: Set(None),
+        lease_until: Set(None),
     }
 }
 
