@@ -65,6 +65,7 @@ pub struct Settings {
     pub logging: LoggingSettings,
     pub nostr: NostrSettings,
     pub governance: GovernanceSettings,
+    pub outbox: OutboxSettings,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -213,6 +214,21 @@ impl Default for GovernanceSettings {
     }
 }
 
+/// `[outbox]`: how deliveries are shared between servers on one database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxSettings {
+    /// How long a server's claim on a pending delivery holds before another server sharing the
+    /// database may take it over (the claim is renewed while the server drains it).
+    pub lease_secs: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        OutboxSettings { lease_secs: 60 }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The raw layer: what the files and environment say, before validation.
 
@@ -227,6 +243,8 @@ struct RawSettings {
     nostr: RawNostr,
     #[serde(default)]
     governance: GovernanceSettings,
+    #[serde(default)]
+    outbox: OutboxSettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -513,6 +531,12 @@ impl RawSettings {
 
         let nostr = self.nostr.validate()?;
         let governance = validate_governance(self.governance)?;
+        if self.outbox.lease_secs == 0 {
+            return Err(SettingsError::invalid(
+                "outbox.lease_secs",
+                "must be at least 1",
+            ));
+        }
 
         Ok(Settings {
             server,
@@ -521,6 +545,7 @@ impl RawSettings {
             logging,
             nostr,
             governance,
+            outbox: self.outbox,
         })
     }
 }

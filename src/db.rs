@@ -42,8 +42,13 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 /// Pool size for PostgreSQL.
 pub const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 
-/// How long opening a connection, or waiting for a free one in the pool, may take.
+/// How long opening the first connection may take at start-up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a PostgreSQL query may wait for a connection from the pool (opening one if need
+/// be) once the service runs. Short, so a database that went away fails each request within
+/// a few seconds (a 503, a retried batch) instead of stalling callers behind a dead pool.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long [`ping`] waits for an answer before calling the database down.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
@@ -204,7 +209,7 @@ async fn connect_postgres(
         .max_connections(POSTGRES_MAX_CONNECTIONS)
         .min_connections(1)
         .connect_timeout(timeout)
-        .acquire_timeout(timeout)
+        .acquire_timeout(timeout.min(ACQUIRE_TIMEOUT))
         .idle_timeout(Duration::from_secs(600))
         .set_application_name("commons-nostr")
         .sqlx_logging(false);
@@ -304,6 +309,27 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
         tokio::time::timeout(PING_TIMEOUT, db.ping()).await,
         Ok(Ok(()))
     )
+}
+
+/// [`ping`], recording the answer in `commons_database_up` (and a failure in
+/// `commons_database_errors_total{operation="probe"}`). Logs when the state changes.
+pub async fn probe(db: &DatabaseConnection, metrics: &crate::metrics::Metrics) -> bool {
+    let up = ping(db).await;
+    let was = metrics.database_up.set(i64::from(up));
+    if !up {
+        metrics.database_error("probe");
+    }
+    if was != i64::from(up) {
+        if up {
+            tracing::info!("the database answers again");
+        } else {
+            tracing::error!(
+                timeout_secs = PING_TIMEOUT.as_secs(),
+                "the database does not answer"
+            );
+        }
+    }
+    up
 }
 
 /// `(in_memory, explicit_mode)` for an SQLite URL: whether it names an in-memory database, and

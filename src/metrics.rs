@@ -42,6 +42,13 @@ pub struct ActorLabels {
     pub actor: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    /// What the service was doing: `outbox_enqueue`, `outbox_drain`, `delivery_record`,
+    /// `zap_commit`, `zap_cursor`, `audit_append`, `probe`.
+    pub operation: String,
+}
+
 /// Relay connection states exported as `commons_relay_state{relay,state}` (1 for the current).
 pub const RELAY_STATES: [&str; 3] = ["connected", "connecting", "disconnected"];
 
@@ -64,6 +71,9 @@ pub struct Metrics {
     pub tallies_published: Counter,
     /// Seconds to compute one proposal's full tally (weights, cap, receipts root).
     pub tally_compute_seconds: Histogram,
+    /// 1 when the database answered the last probe, 0 when it did not.
+    pub database_up: Gauge,
+    pub database_errors: Family<OperationLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -155,6 +165,18 @@ impl Metrics {
             "Time to compute one proposal's full tally (weights, cap and receipts root)",
             tally_compute_seconds.clone(),
         );
+        let database_up = Gauge::default();
+        registry.register(
+            "database_up",
+            "1 when the database answered the last probe (every few seconds and on /healthz), 0 when not",
+            database_up.clone(),
+        );
+        let database_errors = Family::<OperationLabels, Counter>::default();
+        registry.register(
+            "database_errors",
+            "Database operations that failed (and are retried or refused), by operation",
+            database_errors.clone(),
+        );
         Arc::new(Metrics {
             registry,
             events_published,
@@ -170,6 +192,8 @@ impl Metrics {
             votes_counted,
             tallies_published,
             tally_compute_seconds,
+            database_up,
+            database_errors,
         })
     }
 
@@ -209,6 +233,15 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts a failed database operation.
+    pub fn database_error(&self, operation: &str) {
+        self.database_errors
+            .get_or_create(&OperationLabels {
+                operation: operation.to_string(),
+            })
+            .inc();
+    }
+
     pub fn receipt_rejected(&self, reason: &str) {
         self.receipts_rejected
             .get_or_create(&ReasonLabels {
@@ -231,7 +264,11 @@ mod tests {
         m.actor_restarted("bot:gov");
         m.receipt_rejected("description_hash_mismatch");
         m.outbox_depth.set(3);
+        m.database_up.set(1);
+        m.database_error("zap_commit");
         let text = m.render();
+        assert!(text.contains("commons_database_up 1"));
+        assert!(text.contains(r#"commons_database_errors_total{operation="zap_commit"} 1"#));
         assert!(text.contains(
             r#"commons_events_published_total{relay="ws://127.0.0.1:1",outcome="accepted"} 2"#
         ));

@@ -11,8 +11,23 @@
 //! its content, so a resend can never become a second, different event.
 //!
 //! After a crash nothing is re-signed: the pending rows hold the exact signed JSON.
+//!
+//! # Several servers on one database: leases
+//!
+//! Every server sharing a database runs its own relay actors, and any of them can send any
+//! pending delivery: the rows hold the signed event, not who signed it. To keep two live servers
+//! from both sending everything, and still let a live server take over what a dead one left, a
+//! pending delivery is *claimed* ([`Lease`]): `claimed_by` is a `server.id` and `lease_until`
+//! the unix second its claim ends. The server that enqueues an event claims its deliveries; a
+//! drain ([`claim_pending`]) takes only rows that are unclaimed, its own, or whose lease has
+//! run out, and renews the lease on what it takes. Relay actors drain on every (re)connect and
+//! sweep every half lease, so a dead server's deliveries are sent by another one within about
+//! `outbox.lease_secs` and a half. A claim is a courtesy, not a lock: if a slow server sends a
+//! delivery another has taken over, the relay gets the same event twice, which Nostr makes
+//! harmless, and the first final answer recorded stands.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::Addr;
 use nostr_sdk::{Event, JsonUtil, Kind, PublicKey, RelayUrl};
@@ -89,6 +104,34 @@ impl DeliveryOutcome {
     }
 }
 
+/// Who claims pending deliveries, and for how long (see the module doc).
+#[derive(Debug, Clone)]
+pub struct Lease {
+    /// This server's `server.id`.
+    pub holder: Arc<str>,
+    /// `outbox.lease_secs`.
+    pub duration: Duration,
+}
+
+impl Lease {
+    pub fn new(holder: &str, duration: Duration) -> Lease {
+        Lease {
+            holder: Arc::from(holder),
+            duration,
+        }
+    }
+
+    /// The unix second a claim taken at `now` ends.
+    fn until(&self, now: i64) -> i64 {
+        now.saturating_add(i64::try_from(self.duration.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    /// How often a relay actor looks for deliveries it may take over: half a lease.
+    pub fn sweep_every(&self) -> Duration {
+        (self.duration / 2).max(Duration::from_millis(500))
+    }
+}
+
 /// A cheap, clonable handle for putting signed events into the outbox and announcing them.
 #[derive(Clone)]
 pub struct Outbox {
@@ -96,6 +139,7 @@ pub struct Outbox {
     relays: Addr<Supervisor<RelayActor>>,
     relay_urls: Arc<Vec<RelayUrl>>,
     metrics: Arc<Metrics>,
+    lease: Lease,
 }
 
 impl Outbox {
@@ -104,12 +148,14 @@ impl Outbox {
         relays: Addr<Supervisor<RelayActor>>,
         relay_urls: Vec<RelayUrl>,
         metrics: Arc<Metrics>,
+        lease: Lease,
     ) -> Outbox {
         Outbox {
             db,
             relays,
             relay_urls: Arc::new(relay_urls),
             metrics,
+            lease,
         }
     }
 
@@ -119,9 +165,15 @@ impl Outbox {
 
     /// Commits `event` with a pending delivery for every relay, then hands it to the relay
     /// actors. When this returns `Ok`, the event will reach every relay eventually, across
-    /// crashes and restarts.
+    /// crashes and restarts (of this server, or, sharing the database, by another server).
+    /// When it fails nothing was committed and nothing will be sent.
     pub async fn publish(&self, event: Event, signer: &str) -> Result<OutboxEntry, DbErr> {
-        let entry = enqueue(&self.db, &event, signer, &self.relay_urls).await?;
+        let entry = enqueue(&self.db, &event, signer, &self.relay_urls, &self.lease)
+            .await
+            .inspect_err(|e| {
+                self.metrics.database_error("outbox_enqueue");
+                tracing::warn!(event_id = %event.id, error = %e, "cannot commit an event to the outbox");
+            })?;
         self.metrics
             .outbox_depth
             .inc_by(i64::try_from(self.relay_urls.len()).unwrap_or(i64::MAX));
@@ -132,22 +184,24 @@ impl Outbox {
     }
 }
 
-/// Inserts the event and one pending delivery per relay in one transaction. Idempotent on the
-/// event id: enqueueing the same signed event again adds nothing.
+/// Inserts the event and one pending delivery per relay, claimed under `lease`, in one
+/// transaction. Idempotent on the event id: enqueueing the same signed event again adds nothing.
 /// The transaction runs as a task of its own ([`db::detached`]).
 pub async fn enqueue(
     db: &DatabaseConnection,
     event: &Event,
     signer: &str,
     relays: &[RelayUrl],
+    lease: &Lease,
 ) -> Result<OutboxEntry, DbErr> {
-    let (db, event, signer, relays) = (
+    let (db, event, signer, relays, lease) = (
         db.clone(),
         event.clone(),
         signer.to_owned(),
         relays.to_vec(),
+        lease.clone(),
     );
-    db::detached(async move { enqueue_now(&db, &event, &signer, &relays).await }).await
+    db::detached(async move { enqueue_now(&db, &event, &signer, &relays, &lease).await }).await
 }
 
 async fn enqueue_now(
@@ -155,6 +209,7 @@ async fn enqueue_now(
     event: &Event,
     signer: &str,
     relays: &[RelayUrl],
+    lease: &Lease,
 ) -> Result<OutboxEntry, DbErr> {
     let now = chrono::Utc::now().timestamp();
     let event_id = event.id.to_hex();
@@ -186,6 +241,8 @@ async fn enqueue_now(
             attempts: Set(0),
             last_error: Set(None),
             updated_at: Set(now),
+            claimed_by: Set(Some(lease.holder.to_string())),
+            lease_until: Set(Some(lease.until(now))),
             ..Default::default()
         });
         outbox_delivery::Entity::insert_many(deliveries)
@@ -203,21 +260,65 @@ async fn enqueue_now(
     })
 }
 
-/// The oldest pending deliveries for `relay`, after outbox id `after`, at most `limit`.
-pub async fn pending_for_relay(
+/// Pending deliveries for `relay` that this server may send: unclaimed, claimed by it, or
+/// whose lease has run out.
+fn claimable(relay: &str, lease: &Lease, now: i64) -> sea_orm::Condition {
+    use sea_orm::Condition;
+    Condition::all()
+        .add(outbox_delivery::Column::RelayUrl.eq(relay))
+        .add(outbox_delivery::Column::State.eq(DeliveryState::Pending))
+        .add(
+            Condition::any()
+                .add(outbox_delivery::Column::ClaimedBy.is_null())
+                .add(outbox_delivery::Column::ClaimedBy.eq(lease.holder.as_ref()))
+                .add(outbox_delivery::Column::LeaseUntil.is_null())
+                .add(outbox_delivery::Column::LeaseUntil.lt(now)),
+        )
+}
+
+/// Claims (or renews the claim on) the oldest pending deliveries for `relay` this server may
+/// send, at most `limit`, and returns their events in outbox order. Two servers claiming at
+/// once never both get a row: the claiming `UPDATE` re-checks the row's claim, so the second
+/// one skips what the first just took.
+pub async fn claim_pending(
     db: &impl ConnectionTrait,
     relay: &str,
-    after: i64,
+    lease: &Lease,
     limit: u64,
 ) -> Result<Vec<OutboxEntry>, DbErr> {
+    let now = chrono::Utc::now().timestamp();
+    let candidates: Vec<i64> = outbox_delivery::Entity::find()
+        .select_only()
+        .column(outbox_delivery::Column::Id)
+        .filter(claimable(relay, lease, now))
+        .order_by_asc(outbox_delivery::Column::OutboxEventId)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    outbox_delivery::Entity::update_many()
+        .col_expr(
+            outbox_delivery::Column::ClaimedBy,
+            Expr::value(lease.holder.to_string()),
+        )
+        .col_expr(
+            outbox_delivery::Column::LeaseUntil,
+            Expr::value(lease.until(now)),
+        )
+        .filter(outbox_delivery::Column::Id.is_in(candidates.iter().copied()))
+        .filter(claimable(relay, lease, now))
+        .exec(db)
+        .await?;
     let ids: Vec<i64> = outbox_delivery::Entity::find()
         .select_only()
         .column(outbox_delivery::Column::OutboxEventId)
-        .filter(outbox_delivery::Column::RelayUrl.eq(relay))
+        .filter(outbox_delivery::Column::Id.is_in(candidates))
         .filter(outbox_delivery::Column::State.eq(DeliveryState::Pending))
-        .filter(outbox_delivery::Column::OutboxEventId.gt(after))
+        .filter(outbox_delivery::Column::ClaimedBy.eq(lease.holder.as_ref()))
         .order_by_asc(outbox_delivery::Column::OutboxEventId)
-        .limit(limit)
         .into_tuple()
         .all(db)
         .await?;

@@ -28,7 +28,7 @@ use crate::embedded_relay::EmbeddedRelay;
 use crate::http;
 use crate::keys::{Secret, ServiceKeys};
 use crate::metrics::Metrics;
-use crate::outbox::{self, Outbox};
+use crate::outbox::{self, Lease, Outbox};
 use crate::supervision::{StartChild, StopAll, Supervisor};
 use crate::zap_recipients::{BotZapConfig, ZapperCache};
 
@@ -59,8 +59,12 @@ pub struct ServiceHandles {
     pub started_at: Instant,
 }
 
+/// How often the database is probed for `commons_database_up` (and the outbox depth re-read).
+const DATABASE_PROBE_EVERY: Duration = Duration::from_secs(2);
+
 pub struct Application {
     handles: ServiceHandles,
+    database_monitor: tokio::task::JoinHandle<()>,
     http_addr: SocketAddr,
     http: ServerHandle,
     embedded_relay: Option<EmbeddedRelay>,
@@ -105,6 +109,11 @@ impl Application {
         };
 
         let metrics = Metrics::new();
+        metrics.database_up.set(1);
+        let lease = Lease::new(
+            &settings.server.id,
+            Duration::from_secs(settings.outbox.lease_secs),
+        );
         let relays = Supervisor::<RelayActor>::new(metrics.clone()).start();
         let bots = Supervisor::<BotActor>::new(metrics.clone()).start();
         // Before the tracker: it tells the aggregator of every committed batch.
@@ -165,6 +174,7 @@ impl Application {
                     metrics: metrics.clone(),
                     reconnect: settings.nostr.reconnect.clone(),
                     publish_timeout: PUBLISH_TIMEOUT,
+                    lease: lease.clone(),
                     link_listeners: vec![zaps.clone().recipient(), status.clone().recipient()],
                     event_sink: Some(zaps.clone().recipient()),
                 },
@@ -176,6 +186,7 @@ impl Application {
             relays.clone(),
             relay_urls.clone(),
             metrics.clone(),
+            lease,
         );
         let depth = outbox::depth(&db).await?;
         metrics
@@ -247,6 +258,10 @@ impl Application {
             started_at,
         };
 
+        let database_monitor = actix_rt::spawn(monitor_database(
+            handles.db.clone(),
+            handles.metrics.clone(),
+        ));
         let (http, http_addr) =
             http::serve(settings.http.bind, handles.clone()).map_err(|source| {
                 StartupError::HttpBind {
@@ -257,6 +272,7 @@ impl Application {
         tracing::info!(%http_addr, relays = handles.relay_urls.len(), "service started");
         Ok(Application {
             handles,
+            database_monitor,
             http_addr,
             http,
             embedded_relay,
@@ -280,6 +296,7 @@ impl Application {
     /// a relay has not acknowledged stays in the outbox for the next start.
     pub async fn stop(self) {
         self.http.stop(true).await;
+        self.database_monitor.abort();
         self.handles.bots.do_send(StopAll);
         self.handles.zaps.do_send(StopAll);
         self.status.do_send(StopAll);
@@ -292,6 +309,32 @@ impl Application {
             relay.shutdown();
         }
         tracing::info!("service stopped");
+    }
+}
+
+/// Probes the database every [`DATABASE_PROBE_EVERY`] so `/metrics` says whether it answers
+/// even when nobody asks `/healthz`, and re-reads the outbox depth from it: relay actors count
+/// their own answers, but deliveries taken over from another server sharing the database, or
+/// answered while the database could not record them, are only right when counted there.
+async fn monitor_database(db: DatabaseConnection, metrics: Arc<Metrics>) {
+    let mut every = actix_rt::time::interval(DATABASE_PROBE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if !db::probe(&db, &metrics).await {
+            continue;
+        }
+        match outbox::depth(&db).await {
+            Ok(depth) => {
+                metrics
+                    .outbox_depth
+                    .set(i64::try_from(depth).unwrap_or(i64::MAX));
+            }
+            Err(e) => {
+                metrics.database_error("outbox_depth");
+                tracing::debug!(error = %e, "cannot count the outbox");
+            }
+        }
     }
 }
 

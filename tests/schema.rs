@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 5] = [
+const MIGRATIONS: [MigrationSpec; 6] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -83,6 +83,14 @@ const MIGRATIONS: [MigrationSpec; 5] = [
         name: "m20261120_000500_create_relay_cursors",
         tables: &["relay_cursors"],
         indexes: &[("relay_cursors", "ux_relay_cursors_relay_stream")],
+    },
+    MigrationSpec {
+        name: "m20261202_000800_outbox_lease",
+        tables: &[],
+        indexes: &[(
+            "outbox_deliveries",
+            "ix_outbox_deliveries_relay_state_lease",
+        )],
     },
 ];
 
@@ -267,6 +275,8 @@ fn delivery(outbox_event_id: i64, relay_url: &str) -> outbox_delivery::ActiveMod
         attempts: NotSet,
         last_error: Set(None),
         updated_at: Set(1_700_000_000),
+        claimed_by: Set(None),
+        lease_until: Set(None),
     }
 }
 

@@ -30,7 +30,7 @@ use tokio::sync::broadcast;
 
 use crate::configuration::ReconnectSettings;
 use crate::metrics::Metrics;
-use crate::outbox::{self, DeliveryOutcome, OutboxEntry};
+use crate::outbox::{self, DeliveryOutcome, Lease, OutboxEntry};
 use crate::supervision::{Broadcast, ChildGuard, StopChild, SupervisedActor};
 
 /// How long a relay has to answer an `EVENT` with `OK`.
@@ -50,6 +50,8 @@ pub struct RelaySpec {
     pub metrics: Arc<Metrics>,
     pub reconnect: ReconnectSettings,
     pub publish_timeout: Duration,
+    /// This server's claim on the deliveries it drains (several servers on one database).
+    pub lease: Lease,
     /// Told each time the link comes up or goes down.
     pub link_listeners: Vec<Recipient<Broadcast<RelayLinkChanged>>>,
     /// Receives the events of every subscription made on this relay.
@@ -222,6 +224,12 @@ impl Actor for RelayActor {
         };
         self.client = Some(client);
         self.set_state(LinkState::Connecting);
+        // Deliveries another server sharing the database left behind (it died, or lost this
+        // relay) become ours when their lease runs out: look for them every half lease.
+        ctx.run_interval(self.spec.lease.sweep_every(), |act, ctx| {
+            act.drain_again = true;
+            act.after_answer(ctx);
+        });
         ctx.wait(setup.into_actor(self).map(|res, act, ctx| match res {
             Ok(relay) => {
                 ctx.add_stream(notices(relay.notifications()));
@@ -348,8 +356,9 @@ impl RelayActor {
         self.drain_again = false;
         let db = self.spec.db.clone();
         let url = self.url().to_string();
+        let lease = self.spec.lease.clone();
         ctx.spawn(
-            async move { outbox::pending_for_relay(&db, &url, 0, DRAIN_PAGE).await }
+            async move { outbox::claim_pending(&db, &url, &lease, DRAIN_PAGE).await }
                 .into_actor(self)
                 .map(|res, act, ctx| {
                     act.draining = false;
@@ -364,7 +373,8 @@ impl RelayActor {
                             act.after_answer(ctx);
                         }
                         Err(e) => {
-                            tracing::error!(relay = %act.spec.url, error = %e, "cannot read the outbox");
+                            act.spec.metrics.database_error("outbox_drain");
+                            tracing::error!(relay = %act.spec.url, error = %e, "cannot read the outbox; retrying");
                             act.schedule_retry(ctx);
                         }
                     }
@@ -416,23 +426,29 @@ impl RelayActor {
                 self.last_success = Some(chrono::Utc::now().timestamp());
             }
         }
-        if outcome.is_final() {
-            self.spec.metrics.outbox_depth.dec();
-        }
         let db = self.spec.db.clone();
         let url = self.url().to_string();
-        let failed = !outcome.is_final();
+        let is_final = outcome.is_final();
         // The row is updated before the id leaves `in_flight`, so a drain cannot pick the
         // entry up again between the answer and its record.
         ctx.spawn(
             async move { outbox::record_outcome(&db, outbox_id, &url, &outcome).await }
                 .into_actor(self)
                 .map(move |res, act, ctx| {
-                    if let Err(e) = res {
-                        tracing::error!(relay = %act.spec.url, outbox_id, error = %e, "cannot record a delivery");
-                    }
+                    let recorded = match res {
+                        Ok(()) => true,
+                        Err(e) => {
+                            // The row stays pending: the event is sent again later (a duplicate
+                            // to the relay, which is harmless).
+                            act.spec.metrics.database_error("delivery_record");
+                            tracing::error!(relay = %act.spec.url, outbox_id, error = %e, "cannot record a delivery; it will be sent again");
+                            false
+                        }
+                    };
                     act.in_flight.remove(&outbox_id);
-                    if failed {
+                    if is_final && recorded {
+                        act.spec.metrics.outbox_depth.dec();
+                    } else {
                         act.schedule_retry(ctx);
                     }
                     act.after_answer(ctx);

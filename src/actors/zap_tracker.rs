@@ -448,6 +448,7 @@ impl ZapTrackerActor {
         let generation = state.generation;
         let relays = self.spec.relays.clone();
         let db = self.spec.db.clone();
+        let metrics = self.spec.metrics.clone();
         let name = url.to_string();
         let live = self.base_filter().limit(0);
         let url_for_cursor = url.clone();
@@ -470,9 +471,10 @@ impl ZapTrackerActor {
             }
             match from {
                 SyncFrom::Since(at) => Ok(Some(at)),
-                SyncFrom::Cursor => zap_ledger::cursor(&db, &url_for_cursor)
-                    .await
-                    .map_err(|e| SyncError::Other(format!("reading the relay cursor: {e}"))),
+                SyncFrom::Cursor => zap_ledger::cursor(&db, &url_for_cursor).await.map_err(|e| {
+                    metrics.database_error("zap_cursor");
+                    SyncError::Other(format!("reading the relay cursor: {e}"))
+                }),
             }
         };
         let url = url.clone();
@@ -939,6 +941,7 @@ impl ZapTrackerActor {
                     match result {
                         Ok(outcome) => act.committed(outcome, &cursors),
                         Err(error) => {
+                            act.spec.metrics.database_error("zap_commit");
                             act.commit_failures = act.commit_failures.saturating_add(1);
                             let delay = commit_backoff(act.commit_failures);
                             tracing::error!(%error, receipts = batch.len(), retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "cannot record zap receipts; retrying");

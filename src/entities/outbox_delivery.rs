@@ -16,6 +16,11 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub last_error: Option<String>,
     pub updated_at: i64,
+    /// The `server.id` that will send this delivery (see [`crate::outbox`], leases).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub claimed_by: Option<String>,
+    /// Unix seconds until which `claimed_by` holds the delivery; after that any server may take it.
+    pub lease_until: Option<i64>,
 }
 
 /// Where a delivery stands, stored as its lowercase name.

@@ -32,7 +32,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use serde::Serialize;
 use serde_json::Value;
 
-use super::bots::{ask_bot, known_bot, publish_as};
+use super::bots::{ask_bot, database_unavailable, known_bot, publish_as};
 use super::error::{read_body, ApiError};
 use crate::actors::audit_head::{self, AppendEntry};
 use crate::actors::bot::GetIdentity;
@@ -305,9 +305,10 @@ async fn claim_proposal(
                 format!("pr: a review period for {pull_request} was already published{which}"),
             ))
         }
-        Err(e) => Err(ApiError::internal(format!(
-            "database: cannot record the proposal: {e}"
-        ))),
+        Err(e) => {
+            handles.metrics.database_error("proposal_claim");
+            Err(database_unavailable(&e))
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use nostr_sdk::EventBuilder;
 use serde::Serialize;
 
 use super::error::ApiError;
-use crate::actors::bot::{BotActor, PublishEvent, Published};
+use crate::actors::bot::{BotActor, BotError, PublishEvent, Published};
 use crate::startup::ServiceHandles;
 use crate::supervision::{RestartChild, SupervisionError, ToChild};
 
@@ -68,7 +68,9 @@ where
         .map_err(|e| supervision_error(bot, e))
 }
 
-/// Has `bot` sign `builder` and commit it to the outbox.
+/// Has `bot` sign `builder` and commit it to the outbox. When the outbox cannot be written
+/// (the database is down or too slow) the answer is a 503: nothing was committed, so nothing
+/// will be sent, and the same request can simply be made again.
 pub async fn publish_as(
     handles: &ServiceHandles,
     bot: &str,
@@ -76,7 +78,17 @@ pub async fn publish_as(
 ) -> Result<Published, ApiError> {
     ask_bot(handles, bot, PublishEvent(builder))
         .await?
-        .map_err(|e| ApiError::internal(format!("bot {bot}: {e}")))
+        .map_err(|e| match e {
+            BotError::Outbox(e) => database_unavailable(&e),
+            other => ApiError::internal(format!("bot {bot}: {other}")),
+        })
+}
+
+/// 503 for a write the database refused: nothing was stored, the request may be repeated.
+pub fn database_unavailable(e: &sea_orm::DbErr) -> ApiError {
+    ApiError::unavailable(format!(
+        "the database is unavailable, nothing was published; try again ({e})"
+    ))
 }
 
 #[derive(Debug, Serialize)]

@@ -28,9 +28,9 @@ pub struct BotHealth {
 }
 
 /// Collects the health of every part. Degraded: fewer than half the relays connected, the
-/// database not answering, or a bot down.
+/// database not answering (probed now, with a short timeout: [`db::probe`]), or a bot down.
 pub async fn collect(h: &ServiceHandles) -> Health {
-    let database_ok = db::ping(&h.db).await;
+    let database_ok = db::probe(&h.db, &h.metrics).await;
     let relays = join_all(h.relay_urls.iter().map(|url| {
         let relays = h.relays.clone();
         let url = url.to_string();

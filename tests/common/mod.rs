@@ -4,6 +4,7 @@
 pub mod app;
 pub mod http;
 pub mod relays;
+pub mod tcp_proxy;
 pub mod test_db;
 pub mod watch;
 pub mod zaps;

@@ -1,0 +1,123 @@
+//! A loopback TCP proxy that a test can cut and restore, to take a server (PostgreSQL) away
+//! from the service and give it back without touching the server itself.
+//!
+//! [`TcpProxy::start`] listens on `127.0.0.1:0` and forwards every connection to `target`.
+//! [`TcpProxy::cut`] closes every live connection and black-holes new ones: they are accepted
+//! and then never answered, as a host that vanished from the network behaves, which is the
+//! harder case for a client (it must time out rather than be refused). [`TcpProxy::restore`]
+//! forwards new connections again (the black-holed ones are closed).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// What the proxy does with connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Forward,
+    BlackHole,
+}
+
+pub struct TcpProxy {
+    addr: SocketAddr,
+    mode: Arc<watch::Sender<(Mode, u64)>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TcpProxy {
+    /// A proxy on a free loopback port, forwarding to `target`.
+    pub async fn start(target: SocketAddr) -> TcpProxy {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let addr = listener.local_addr().expect("bound address");
+        // The mode, and a generation bumped by every cut: live connections end when it changes.
+        let (mode, _) = watch::channel((Mode::Forward, 0u64));
+        let mode = Arc::new(mode);
+        let task = tokio::spawn(accept_loop(listener, target, mode.clone()));
+        TcpProxy { addr, mode, task }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `url` (a `postgres://` URL to the target) with its host and port replaced by the proxy's.
+    pub fn url_for(&self, url: &str) -> String {
+        let mut parsed = url::Url::parse(url).expect("a URL");
+        parsed
+            .set_host(Some(&self.addr.ip().to_string()))
+            .expect("set host");
+        parsed.set_port(Some(self.addr.port())).expect("set port");
+        parsed.to_string()
+    }
+
+    /// Closes every live connection and black-holes new ones.
+    pub fn cut(&self) {
+        self.mode.send_modify(|(mode, generation)| {
+            *mode = Mode::BlackHole;
+            *generation += 1;
+        });
+    }
+
+    /// Forwards new connections again.
+    pub fn restore(&self) {
+        self.mode.send_modify(|(mode, generation)| {
+            *mode = Mode::Forward;
+            *generation += 1;
+        });
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    target: SocketAddr,
+    mode: Arc<watch::Sender<(Mode, u64)>>,
+) {
+    while let Ok((client, _)) = listener.accept().await {
+        let mut changes = mode.subscribe();
+        let (now, generation) = *changes.borrow_and_update();
+        tokio::spawn(async move {
+            // Ends when the proxy is cut or restored: whatever this connection was doing.
+            let changed = async move {
+                while changes.changed().await.is_ok() {
+                    if changes.borrow().1 != generation {
+                        return;
+                    }
+                }
+            };
+            match now {
+                Mode::BlackHole => {
+                    // Hold the socket, say nothing, until the mode changes.
+                    changed.await;
+                    drop(client);
+                }
+                Mode::Forward => {
+                    let Ok(server) = TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let _ = client.set_nodelay(true);
+                    let _ = server.set_nodelay(true);
+                    tokio::select! {
+                        _ = pipe(client, server) => {}
+                        _ = changed => {}
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Copies both ways until either side closes.
+async fn pipe(mut client: TcpStream, mut server: TcpStream) {
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+}
