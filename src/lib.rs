@@ -10,6 +10,8 @@
 //! - [`nips::nip57`]: zap-receipt validation (pure).
 //! - [`zap_ledger`] and [`zap_recipients`]: batched exactly-once recording of zap receipts, and
 //!   the bots' LNURL provider keys (used by [`actors::zap_tracker`]).
+//! - [`votes`]: the vote rules as pure code: weights, cap, tally (full and incremental), the
+//!   counted receipts' Merkle root and the tally event's content.
 //! - [`merkle`]: RFC 9162 Merkle tree hashes and consistency proofs (pure).
 //! - [`audit_log`]: the append-only audit log's rows (its head is published by
 //!   [`actors::audit_head`]).
@@ -37,6 +39,7 @@ pub mod startup;
 pub mod supervision;
 pub mod telemetry;
 pub mod verifier;
+pub mod votes;
 pub mod zap_ledger;
 pub mod zap_provider;
 pub mod zap_recipients;
