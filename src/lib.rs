@@ -10,7 +10,9 @@
 //! - [`nips::nip57`]: zap-receipt validation (pure).
 //! - [`zap_ledger`] and [`zap_recipients`]: batched exactly-once recording of zap receipts, and
 //!   the bots' LNURL provider keys (used by [`actors::zap_tracker`]).
-//! - [`vote_ledger`]: the votes' rows (the rules are pure, in `votes`; the
+//! - [`votes`]: the vote rules as pure code: weights, cap, tally (full and incremental), the
+//!   counted receipts' Merkle root and the tally event's content.
+//! - [`vote_ledger`]: the votes' rows (the rules are pure, in [`votes`]; the
 //!   [`actors::vote_aggregator`] keeps every proposal's tally and publishes it).
 //! - [`merkle`]: RFC 9162 Merkle tree hashes and consistency proofs (pure).
 //! - [`audit_log`]: the append-only audit log's rows (its head is published by

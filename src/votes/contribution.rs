@@ -1,0 +1,110 @@
+//! A contribution: DESIGN.md "Votes", *Contributions*.
+//!
+//! Every valid zap receipt to any bot is a contribution of its amount, from the zap request's
+//! author, at the receipt's `created_at`. Whether it is also a vote depends on the proposal it
+//! names and the voting window (see [`crate::votes::proposal`]). Amounts stay integer msat
+//! everywhere; they become BTC ([`btc`]) once per sum, so 0.03 + 0.07 BTC equals 0.1 BTC.
+
+use nostr_sdk::{EventId, PublicKey};
+
+use super::rules::VoteRules;
+use super::vote_type::{parse_keyword, VoteType};
+use crate::nips::nip57::ValidZap;
+
+/// Millisatoshis in one bitcoin.
+pub const MSAT_PER_BTC: u64 = 100_000_000_000;
+
+/// A whole sum of msat in BTC. Convert sums, never add converted parts.
+pub fn btc(msat: u64) -> f64 {
+    msat as f64 / MSAT_PER_BTC as f64
+}
+
+/// One valid zap receipt, reduced to what the vote rules read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    /// The kind 9735 receipt's id.
+    pub receipt_id: EventId,
+    /// The zap request's author: who paid, and who votes.
+    pub sender: PublicKey,
+    /// The bot that was zapped.
+    pub recipient: PublicKey,
+    /// The LNURL provider that signed the receipt.
+    pub zapper: PublicKey,
+    pub amount_msat: u64,
+    /// The receipt's `created_at`, unix seconds.
+    pub created_at: u64,
+    /// The zapped event (`e`), if any.
+    pub event: Option<EventId>,
+    /// The zapped address (`a`, `kind:pubkey:d`), if any.
+    pub address: Option<String>,
+    /// The first vote keyword of the zap request's content.
+    pub keyword: Option<VoteType>,
+}
+
+impl Contribution {
+    pub fn from_valid_zap(zap: &ValidZap) -> Contribution {
+        Contribution {
+            receipt_id: zap.receipt_id(),
+            sender: zap.sender(),
+            recipient: zap.recipient(),
+            zapper: zap.zapper(),
+            amount_msat: zap.amount_msat(),
+            created_at: zap.created_at().as_secs(),
+            event: zap.event(),
+            address: zap.address().map(str::to_owned),
+            keyword: parse_keyword(zap.content()),
+        }
+    }
+
+    /// Whether the rules count this receipt at all: signed by one of the pinned `zappers`, and
+    /// paid to one of the pinned `bots` (any recipient when none are pinned).
+    pub fn counts_under(&self, rules: &VoteRules) -> bool {
+        rules.zappers.binary_search(&self.zapper).is_ok()
+            && (rules.bots.is_empty() || rules.bots.binary_search(&self.recipient).is_ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nostr_sdk::Keys;
+
+    use super::*;
+    use crate::configuration::GovernanceSettings;
+
+    fn contribution(zapper: PublicKey, recipient: PublicKey) -> Contribution {
+        Contribution {
+            receipt_id: EventId::from_byte_array([1; 32]),
+            sender: Keys::generate().public_key(),
+            recipient,
+            zapper,
+            amount_msat: 1_000,
+            created_at: 1_700_000_000,
+            event: None,
+            address: None,
+            keyword: None,
+        }
+    }
+
+    #[test]
+    fn btc_converts_whole_sums() {
+        assert_eq!(btc(MSAT_PER_BTC), 1.0);
+        assert_eq!(btc(3_000_000_000 + 7_000_000_000), 0.1);
+        assert_eq!(btc(0), 0.0);
+    }
+
+    #[test]
+    fn only_pinned_zappers_and_bots_count() {
+        let zapper = Keys::generate().public_key();
+        let other = Keys::generate().public_key();
+        let bot = Keys::generate().public_key();
+        let settings = GovernanceSettings::default();
+        let rules = VoteRules::new(&settings, 1, vec![zapper], vec![bot]);
+        assert!(contribution(zapper, bot).counts_under(&rules));
+        assert!(!contribution(other, bot).counts_under(&rules));
+        assert!(!contribution(zapper, other).counts_under(&rules));
+        // No bots pinned: any recipient.
+        let any_bot = VoteRules::new(&settings, 1, vec![zapper], vec![]);
+        assert!(contribution(zapper, other).counts_under(&any_bot));
+        assert!(!contribution(other, other).counts_under(&any_bot));
+    }
+}
