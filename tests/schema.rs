@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 6] = [
+const MIGRATIONS: [MigrationSpec; 7] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -83,6 +83,11 @@ const MIGRATIONS: [MigrationSpec; 6] = [
         name: "m20261120_000500_create_relay_cursors",
         tables: &["relay_cursors"],
         indexes: &[("relay_cursors", "ux_relay_cursors_relay_stream")],
+    },
+    MigrationSpec {
+        name: "m20261202_000600_proposal_rules_and_tallies",
+        tables: &[],
+        indexes: &[],
     },
     MigrationSpec {
         name: "m20261202_000800_outbox_lease",
@@ -295,6 +300,7 @@ fn zap_receipt(receipt_id: &str, payment_hash: &str) -> zap_receipt::ActiveModel
         recorded_at: Set(1_700_000_001),
         relay_url: Set("wss://relay.example.org".to_owned()),
         event_json: Set("{}".to_owned()),
+        zapper_pubkey: Set(Some(hex64('e'))),
     }
 }
 
@@ -322,6 +328,10 @@ fn proposal(event_id: &str, address: &str) -> governance_proposal::ActiveModel {
         voting_start: Set(1_700_000_000),
         voting_end: Set(1_701_209_600),
         created_at: Set(1_700_000_000),
+        rules: Set(None),
+        tally_created_at: Set(None),
+        tally_digest: Set(None),
+        tally_final: Set(false),
     }
 }
 

@@ -1,0 +1,398 @@
+//! Vote tallying: recompute from the database, and receipt-to-tally latency through relays.
+//!
+//! ```text
+//! cargo run --release --example vote_bench [-- --votes 100000 --rate 500 --secs 20 --debounce 2]
+//! ```
+//!
+//! 1. **Yardstick**: schnorr signature verifications per second on one core, in the same run.
+//! 2. **Full recompute from the database** (SQLite, a file in a temporary directory): a
+//!    proposal with N votes from N senders stored in `zap_receipts`; the time to read every
+//!    receipt back as contributions ([`vote_ledger::load_contributions`]) and compute the whole
+//!    tally ([`votes::tally`]: weights, cap, receipts root), what the vote aggregator does at
+//!    start-up. Best of 3.
+//! 3. **Incremental per-vote update in memory**: the same proposal's [`votes::VoteBook`], then
+//!    one more vote added and the result read (`add` + `result`), averaged over 10,000 votes.
+//! 4. **Receipt published -> tally event on the relay**: the whole service on SQLite with one
+//!    in-process relay (nostr-relay-builder, on the same actix thread), a proposal published through its API, honest
+//!    receipts (built like a real LNURL provider) sent to the relay at `--rate` per second for
+//!    `--secs`, and a separate client subscribed to the proposal's tally events. Receipt `k`
+//!    (in sending order) is taken as published in the first tally whose `receipts_count` is at
+//!    least `k`; its latency is that tally's arrival minus the receipt's send time. p50 / p99 /
+//!    max, against the target of the debounce plus 1 s.
+
+#[path = "../tests/common/app.rs"]
+#[allow(dead_code)]
+mod app;
+#[path = "../tests/common/zaps.rs"]
+#[allow(dead_code)]
+mod zaps;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use commons_nostr::entities::{governance_proposal, zap_receipt};
+use commons_nostr::votes::{self, Contribution, Proposal, VoteBook, VoteRules};
+use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
+use commons_nostr::{configuration::GovernanceSettings, db, vote_ledger};
+use futures::StreamExt;
+use nostr_sdk::prelude::*;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use serde_json::{json, Value};
+
+use zaps::{build_many, zap_config, AMOUNT_MSAT};
+
+fn arg(name: &str, default: u64) -> u64 {
+    std::env::args()
+        .skip_while(|a| a != name)
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+fn yardstick() -> f64 {
+    let keys = Keys::generate();
+    let events: Vec<Event> = (0..2_000)
+        .map(|i| {
+            EventBuilder::text_note(format!("yardstick {i}"))
+                .sign_with_keys(&keys)
+                .expect("signed")
+        })
+        .collect();
+    let started = Instant::now();
+    let mut verified = 0u64;
+    while started.elapsed() < Duration::from_secs(1) {
+        verified += events.iter().filter(|e| e.verify_signature()).count() as u64;
+    }
+    verified as f64 / started.elapsed().as_secs_f64()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// N synthetic but well-formed votes (distinct senders, in the window) and their proposal.
+fn synthetic(n: usize, start: u64) -> (Proposal, Vec<Contribution>) {
+    let zapper = Keys::generate().public_key();
+    let bot = Keys::generate().public_key();
+    let rules = VoteRules::new(&GovernanceSettings::default(), 1, vec![zapper], vec![bot]);
+    let proposal = Proposal {
+        id: EventId::from_byte_array(rand::random()),
+        address: format!("30078:{}:action:o/r:1:review-period", bot.to_hex()),
+        pr: 1,
+        tier: 1,
+        window_start: start,
+        window_end: start + 14 * 86_400,
+        rules,
+    };
+    let senders: Vec<PublicKey> = build_many_keys(n);
+    let words = ["support", "veto", "abstain", "", "yes"];
+    let contributions = senders
+        .into_iter()
+        .enumerate()
+        .map(|(i, sender)| Contribution {
+            receipt_id: EventId::from_byte_array(rand::random()),
+            sender,
+            recipient: bot,
+            zapper,
+            amount_msat: 1_000_000 + (i as u64 % 977) * 10_000,
+            created_at: start + (i as u64 % 3_600),
+            event: Some(proposal.id),
+            address: None,
+            keyword: votes::parse_keyword(words[i % words.len()]),
+        })
+        .collect();
+    (proposal, contributions)
+}
+
+fn build_many_keys(n: usize) -> Vec<PublicKey> {
+    std::thread::scope(|scope| {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per = n.div_ceil(threads);
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let count = per.min(n.saturating_sub(t * per));
+                scope.spawn(move || {
+                    (0..count)
+                        .map(|_| Keys::generate().public_key())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("key thread"))
+            .collect()
+    })
+}
+
+/// Stores `contributions` as `zap_receipts` rows and the proposal as its row.
+async fn store(db: &sea_orm::DatabaseConnection, proposal: &Proposal, contributions: &[Contribution]) {
+    governance_proposal::ActiveModel {
+        event_id: Set(proposal.id.to_hex()),
+        address: Set(proposal.address.clone()),
+        repository: Set("o/r".into()),
+        pr: Set(1),
+        tier: Set(1),
+        title: Set("bench".into()),
+        voting_start: Set(proposal.window_start as i64),
+        voting_end: Set(proposal.window_end as i64),
+        created_at: Set(proposal.window_start as i64),
+        rules: Set(Some(serde_json::to_string(&proposal.rules).expect("rules"))),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("proposal row");
+    let txn = db::begin_write(db).await.expect("txn");
+    for chunk in contributions.chunks(250) {
+        let mut insert = Query::insert();
+        insert.into_table(zap_receipt::Entity).columns([
+            zap_receipt::Column::ReceiptId,
+            zap_receipt::Column::PaymentHash,
+            zap_receipt::Column::RecipientPubkey,
+            zap_receipt::Column::SenderPubkey,
+            zap_receipt::Column::AmountMsat,
+            zap_receipt::Column::ProposalEventId,
+            zap_receipt::Column::ProposalAddress,
+            zap_receipt::Column::ZapRequestContent,
+            zap_receipt::Column::ReceiptCreatedAt,
+            zap_receipt::Column::RecordedAt,
+            zap_receipt::Column::RelayUrl,
+            zap_receipt::Column::EventJson,
+            zap_receipt::Column::ZapperPubkey,
+        ]);
+        for c in chunk {
+            insert
+                .values([
+                    Expr::val(c.receipt_id.to_hex()),
+                    Expr::val(hex::encode(rand::random::<[u8; 32]>())),
+                    Expr::val(c.recipient.to_hex()),
+                    Expr::val(c.sender.to_hex()),
+                    Expr::val(c.amount_msat as i64),
+                    Expr::val(proposal.id.to_hex()),
+                    Expr::val(proposal.address.clone()),
+                    Expr::val(c.keyword.map_or("", |k| k.as_str())),
+                    Expr::val(c.created_at as i64),
+                    Expr::val(c.created_at as i64),
+                    Expr::val("ws://127.0.0.1:1"),
+                    Expr::val("{}"),
+                    Expr::val(c.zapper.to_hex()),
+                ])
+                .expect("row");
+        }
+        txn.execute(&insert).await.expect("insert");
+    }
+    txn.commit().await.expect("commit");
+}
+
+async fn recompute_from_database(n: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
+    let conn = db::connect(&url).await.expect("sqlite");
+    db::migrate(&conn).await.expect("migrate");
+    let start = Timestamp::now().as_secs() - 7_200;
+    let (proposal, contributions) = synthetic(n, start);
+    store(&conn, &proposal, &contributions).await;
+
+    let t = start + 3_600;
+    let mut best = Duration::MAX;
+    let mut tally = None;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let loaded = vote_ledger::load_contributions(&conn, start - 90 * 86_400)
+            .await
+            .expect("load");
+        let computed = votes::tally(&proposal, &loaded, t);
+        best = best.min(started.elapsed());
+        tally = Some(computed);
+    }
+    let tally = tally.expect("tally");
+    println!(
+        "full recompute from SQLite: {n} votes read and tallied in {:.1} ms (best of 3; {} counted, root {})",
+        ms(best),
+        tally.counted.len(),
+        tally.receipts_root.to_prefixed()
+    );
+
+    let started = Instant::now();
+    let in_memory = votes::tally(&proposal, &contributions, t);
+    println!(
+        "full recompute in memory: {n} votes in {:.1} ms",
+        ms(started.elapsed())
+    );
+    assert_eq!(in_memory, tally, "database and memory agree");
+
+    let mut book = VoteBook::new(proposal.clone());
+    for c in &contributions {
+        book.add(c.clone());
+    }
+    book.result(t);
+    let (_, extra) = synthetic(10_000, start);
+    let extra: Vec<Contribution> = extra
+        .into_iter()
+        .map(|mut c| {
+            c.event = Some(proposal.id);
+            c.zapper = proposal.rules.zappers[0];
+            c.recipient = proposal.rules.bots[0];
+            c
+        })
+        .collect();
+    let started = Instant::now();
+    for c in extra {
+        book.add(c);
+        std::hint::black_box(book.result(t));
+    }
+    println!(
+        "incremental per-vote update (add + result) with {n}+ voters: {:.2} us per vote",
+        started.elapsed().as_secs_f64() * 1e6 / 10_000.0
+    );
+}
+
+async fn receipt_to_tally(rate: u64, secs: u64, debounce: u64) {
+    let relay = zaps::CappedRelay::start(5_000).await;
+    let url = relay.url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = format!("sqlite://{}/service.db?mode=rwc", dir.path().display());
+    let provider = ZapProvider::generate();
+    let cfg = zap_config(&db_url, vec![url.clone()], &provider.public_key())
+        .with("COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS", &debounce.to_string());
+    let gov = cfg.bot("gov");
+    let app = cfg.start().await;
+    let client = awc::Client::default();
+    let mut answer = client
+        .post(format!("http://{}/v1/actions", app.http_addr()))
+        .bearer_auth(&cfg.admin_token)
+        .send_json(&json!({"action": "review-period", "repository": "o/r", "pr": 1,
+                           "tier": 1, "title": "bench", "voting_window_days": 1}))
+        .await
+        .expect("action sent");
+    let body: Value = answer.json().await.expect("action answer");
+    let proposal = EventId::from_hex(body["event_id"].as_str().expect("event id")).expect("id");
+
+    let total = (rate * secs) as usize;
+    let now = Timestamp::now();
+    let receipts = build_many(total, |i| {
+        let sender = Keys::generate();
+        let target = ZapTarget::new(gov, AMOUNT_MSAT)
+            .event(proposal)
+            .content(if i % 3 == 0 { "veto" } else { "support" });
+        let request = zap_request(&sender, &target).expect("request");
+        let invoice = provider
+            .invoice_at(&request, AMOUNT_MSAT, now)
+            .expect("invoice");
+        provider
+            .receipt(&request, &invoice.bolt11, Some(&invoice.preimage), now)
+            .expect("receipt")
+    });
+
+    // The watcher: every tally event's arrival time and count.
+    let arrivals: Arc<Mutex<Vec<(Instant, u64)>>> = Arc::default();
+    let watcher = Client::default();
+    watcher.add_relay(url.clone()).await.expect("relay");
+    watcher.connect().await;
+    watcher
+        .subscribe(
+            Filter::new()
+                .kind(Kind::ApplicationSpecificData)
+                .author(gov)
+                .identifier(format!("tally:{}", proposal.to_hex())),
+            None,
+        )
+        .await
+        .expect("subscribe");
+    let seen = arrivals.clone();
+    let mut notifications = watcher.notifications();
+    actix_rt::spawn(async move {
+        while let Ok(notification) = notifications.recv().await {
+            if let RelayPoolNotification::Event { event, .. } = notification {
+                if let Ok(content) = serde_json::from_str::<Value>(&event.content) {
+                    if let Some(count) = content["receipts_count"].as_u64() {
+                        if let Ok(mut seen) = seen.lock() {
+                            seen.push((Instant::now(), count));
+                        }
+                    }
+                }
+            }
+        }
+    });
+
+    let sender = Client::default();
+    sender.add_relay(url.clone()).await.expect("relay");
+    sender.connect().await;
+    sender.wait_for_connection(Duration::from_secs(5)).await;
+    let started = Instant::now();
+    let mut sent_at = Vec::with_capacity(total);
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    for (i, receipt) in receipts.iter().enumerate() {
+        let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            actix_rt::time::sleep(wait).await;
+        }
+        sent_at.push(Instant::now());
+        in_flight.push(sender.send_event(receipt));
+        while in_flight.len() > 64 {
+            in_flight.next().await;
+        }
+    }
+    while in_flight.next().await.is_some() {}
+    let deadline = Instant::now() + Duration::from_secs(debounce + 30);
+    loop {
+        let done = arrivals
+            .lock()
+            .map(|a| a.iter().any(|(_, c)| *c >= total as u64))
+            .unwrap_or(false);
+        if done || Instant::now() > deadline {
+            break;
+        }
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let arrivals = arrivals.lock().map(|a| a.clone()).unwrap_or_default();
+    let mut latencies = Vec::with_capacity(total);
+    let mut missing = 0;
+    for (k, sent) in sent_at.iter().enumerate() {
+        let first = arrivals
+            .iter()
+            .filter(|(_, count)| *count > k as u64)
+            .map(|(at, _)| *at)
+            .min();
+        match first {
+            Some(at) => latencies.push(at.saturating_duration_since(*sent)),
+            None => missing += 1,
+        }
+    }
+    latencies.sort();
+    println!(
+        "receipt -> tally on the relay, {rate}/s for {secs} s, debounce {debounce} s: {} tallies, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms, {missing} receipts never in a tally (target p99 <= {} ms)",
+        arrivals.len(),
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+        ms(latencies.last().copied().unwrap_or_default()),
+        (debounce + 1) * 1000
+    );
+    watcher.shutdown().await;
+    sender.shutdown().await;
+    app.stop().await;
+}
+
+fn main() {
+    let votes = arg("--votes", 100_000) as usize;
+    let rate = arg("--rate", 500);
+    let secs = arg("--secs", 20);
+    let debounce = arg("--debounce", 2);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rate_1 = yardstick();
+    println!("yardstick: {rate_1:.0} schnorr verifications/s on one core ({cores} cores)");
+    actix_rt::System::new().block_on(async move {
+        recompute_from_database(votes).await;
+        receipt_to_tally(rate, secs, debounce).await;
+    });
+}
