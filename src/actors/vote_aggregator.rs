@@ -72,7 +72,8 @@ pub struct VoteAggregatorSpec {
 
 // --- messages ---------------------------------------------------------------------------------
 
-/// A proposal was published (its row, with pinned rules, is in the database).
+/// A proposal was published (its row, with pinned rules, is in the database); answered once
+/// it is tracked.
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct ProposalAdded(pub EventId);
@@ -601,16 +602,18 @@ impl Handler<ZapsCommitted> for VoteAggregatorActor {
 }
 
 impl Handler<ProposalAdded> for VoteAggregatorActor {
-    type Result = ();
+    /// Answers once the proposal is tracked, so whoever published it can rely on the tally
+    /// routes knowing it.
+    type Result = ResponseActFuture<Self, ()>;
 
-    fn handle(&mut self, msg: ProposalAdded, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: ProposalAdded, _: &mut Context<Self>) -> Self::Result {
         let id = msg.0;
         if self.proposals.contains_key(&id) || self.arriving.contains_key(&id) {
-            return;
+            return Box::pin(fut::ready(()));
         }
         self.arriving.insert(id, Vec::new());
         let db = self.spec.db.clone();
-        ctx.spawn(
+        Box::pin(
             async move {
                 let Some(stored) = vote_ledger::load_proposal(&db, &id).await? else {
                     return Ok(None);
@@ -636,7 +639,7 @@ impl Handler<ProposalAdded> for VoteAggregatorActor {
                     }
                 }
             }),
-        );
+        )
     }
 }
 

@@ -180,10 +180,18 @@ pub async fn create(
         .map_err(|e| after_publishing("the announcement note", &e))?;
 
     if claim.is_some() {
-        handles.votes.do_send(ToChild {
-            name: vote_aggregator::CHILD_NAME.to_owned(),
-            msg: ProposalAdded(published.event_id),
-        });
+        // Once this answers, the tally routes know the proposal. If the aggregator is down,
+        // it loads every proposal from the database when it is back.
+        let tracked = handles
+            .votes
+            .send(ToChild {
+                name: vote_aggregator::CHILD_NAME.to_owned(),
+                msg: ProposalAdded(published.event_id),
+            })
+            .await;
+        if !matches!(tracked, Ok(Ok(()))) {
+            tracing::warn!(event_id = %published.event_id, "the vote aggregator is restarting; it will load the proposal when it is back");
+        }
     }
     tracing::info!(
         action = action.kind().as_str(),
