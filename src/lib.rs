@@ -37,6 +37,7 @@ pub mod startup;
 pub mod supervision;
 pub mod telemetry;
 pub mod verifier;
+pub mod watch;
 pub mod zap_ledger;
 pub mod zap_provider;
 pub mod zap_recipients;
