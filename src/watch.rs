@@ -853,3 +853,283 @@ async fn sleep_until(due: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::governance_action::{GovernanceAction, GovernanceActionRequest};
+
+    fn review_period() -> GovernanceAction {
+        let request: GovernanceActionRequest = serde_json::from_value(json!({
+            "action": "review-period", "repository": "btc-commons/governance", "pr": 42,
+            "tier": 3, "title": "Raise the weight cap", "voting_window_days": 14
+        }))
+        .unwrap();
+        GovernanceAction::parse(request, Timestamp::from_secs(1_700_000_000)).unwrap()
+    }
+
+    fn tally_content(proposal: &EventId, support: f64, veto: f64, is_final: bool) -> Value {
+        json!({
+            "result": {"pr_id": 42, "tier": 3, "threshold": 100, "support_votes": support,
+                       "veto_votes": veto, "abstain_votes": 1, "threshold_met": support >= 100.0,
+                       "veto_blocks": veto > 0.0},
+            "proposal": proposal.to_hex(), "as_of": 1_700_000_500, "final": is_final,
+            "receipts_count": 3, "receipts_root": format!("sha256:{}", "ab".repeat(32)),
+        })
+    }
+
+    struct World {
+        gov: Keys,
+        server: Keys,
+        authors: Authors,
+    }
+
+    fn world() -> World {
+        let gov = Keys::generate();
+        let server = Keys::generate();
+        let authors = Authors {
+            server: Some(server.public_key()),
+            bots: vec![Bot {
+                name: Some("gov".into()),
+                pubkey: gov.public_key(),
+            }],
+        };
+        World {
+            gov,
+            server,
+            authors,
+        }
+    }
+
+    fn sign(builder: EventBuilder, keys: &Keys) -> Event {
+        builder.sign_with_keys(keys).unwrap()
+    }
+
+    #[test]
+    fn bot_arguments_are_name_equals_key_or_a_key() {
+        let keys = Keys::generate();
+        let npub = keys.public_key().to_bech32().unwrap();
+        let named = Bot::parse(&format!("gov={npub}")).unwrap();
+        assert_eq!(named.name.as_deref(), Some("gov"));
+        assert_eq!(named.pubkey, keys.public_key());
+        assert_eq!(Bot::parse(&keys.public_key().to_hex()).unwrap().name, None);
+        assert!(Bot::parse("gov=npub1nope")
+            .unwrap_err()
+            .contains("not an npub"));
+        assert!(Bot::parse(&format!("={npub}")).is_err());
+    }
+
+    #[test]
+    fn the_verdict_of_a_tally() {
+        assert_eq!(verdict(true, false), "passes");
+        assert_eq!(verdict(true, true), "vetoed");
+        assert_eq!(verdict(false, true), "vetoed");
+        assert_eq!(verdict(false, false), "below threshold");
+        let proposal = EventId::all_zeros();
+        let (facts, summary) =
+            tally_facts(&proposal, &tally_content(&proposal, 120.5, 0.0, true)).unwrap();
+        assert_eq!(facts["verdict"], "passes");
+        assert_eq!(facts["final"], true);
+        assert!(
+            summary.contains("passes (support 120.5, veto 0.0, abstain 1, threshold 100), final"),
+            "{summary}"
+        );
+        let (_, summary) =
+            tally_facts(&proposal, &tally_content(&proposal, 12.0, 0.0, false)).unwrap();
+        assert!(summary.contains("below threshold"), "{summary}");
+        assert!(!summary.contains("final"), "{summary}");
+        let (facts, _) =
+            tally_facts(&proposal, &tally_content(&proposal, 500.0, 3.0, false)).unwrap();
+        assert_eq!(facts["verdict"], "vetoed");
+    }
+
+    #[test]
+    fn a_tally_that_contradicts_itself_or_lacks_a_field_is_refused() {
+        let proposal = EventId::all_zeros();
+        let mut content = tally_content(&proposal, 12.0, 0.0, false);
+        content["result"]["threshold_met"] = json!(true);
+        assert!(tally_facts(&proposal, &content)
+            .unwrap_err()
+            .contains("threshold_met"));
+        let mut content = tally_content(&proposal, 12.0, 0.0, false);
+        content["result"]["veto_blocks"] = json!(true);
+        assert!(tally_facts(&proposal, &content)
+            .unwrap_err()
+            .contains("veto_blocks"));
+        let mut content = tally_content(&proposal, 12.0, 0.0, false);
+        content["result"]
+            .as_object_mut()
+            .unwrap()
+            .remove("support_votes");
+        assert!(tally_facts(&proposal, &content)
+            .unwrap_err()
+            .contains("`result.support_votes` missing"));
+        let mut content = tally_content(&proposal, 12.0, 0.0, false);
+        content["receipts_root"] = json!("sha256:xyz");
+        assert!(tally_facts(&proposal, &content)
+            .unwrap_err()
+            .contains("receipts_root"));
+        let other = EventId::from_slice(&[1; 32]).unwrap();
+        let content = tally_content(&other, 12.0, 0.0, false);
+        assert!(tally_facts(&proposal, &content)
+            .unwrap_err()
+            .contains("not the proposal"));
+        assert!(tally_facts(&proposal, &json!([])).is_err());
+    }
+
+    #[test]
+    fn good_events_are_shown_with_their_facts() {
+        let w = world();
+        let action = sign(
+            events::governance_action(&review_period(), "commons_mainnet", None),
+            &w.gov,
+        );
+        let j = judge(&action, &w.authors).unwrap();
+        assert_eq!(j.problem, None);
+        assert_eq!((j.what, j.author.as_str()), (What::Action, "gov"));
+        assert!(j.summary.starts_with("review-period btc-commons/governance#42 tier 3 \"Raise the weight cap\", voting 2023-11-14T22:13:20Z to "), "{}", j.summary);
+        let tally = sign(
+            events::vote_tally(action.id, &tally_content(&action.id, 150.0, 0.0, true)).unwrap(),
+            &w.gov,
+        );
+        let j = judge(&tally, &w.authors).unwrap();
+        assert_eq!(j.problem, None, "{:?}", j.problem);
+        assert_eq!(j.facts["verdict"], "passes");
+        let relay = RelayUrl::parse("ws://127.0.0.1:7777").unwrap();
+        let line = text_line(&j, std::slice::from_ref(&relay));
+        assert!(line.contains("TALLY"), "{line}");
+        assert!(line.contains(" gov "), "{line}");
+        assert!(line.ends_with("via ws://127.0.0.1:7777"), "{line}");
+        let json: Value = serde_json::from_str(&json_line(&j, &[relay])).unwrap();
+        assert_eq!(json["verified"], true);
+        assert_eq!(json["type"], "tally");
+        assert_eq!(json["facts"]["final"], true);
+        assert!(json.get("problem").is_none());
+        let note = sign(EventBuilder::text_note("Review period open"), &w.gov);
+        assert_eq!(
+            judge(&note, &w.authors).unwrap().summary,
+            "\"Review period open\""
+        );
+    }
+
+    #[test]
+    fn forged_and_malformed_events_are_flagged_never_shown_as_good() {
+        let w = world();
+        let action = sign(
+            events::governance_action(&review_period(), "commons_mainnet", None),
+            &w.gov,
+        );
+        let mut forged = sign(
+            events::vote_tally(action.id, &tally_content(&action.id, 150.0, 0.0, true)).unwrap(),
+            &w.gov,
+        );
+        forged.content = forged.content.replace("150.0", "1500.0");
+        let j = judge(&forged, &w.authors).unwrap();
+        assert!(
+            matches!(&j.problem, Some(Problem::Forged(r)) if r.contains("signature")),
+            "{:?}",
+            j.problem
+        );
+        let line = text_line(&j, &[]);
+        assert!(line.starts_with("FORGED"), "{line}");
+        let json: Value = serde_json::from_str(&json_line(&j, &[])).unwrap();
+        assert_eq!(json["verified"], false);
+        assert!(json["problem"].as_str().unwrap().contains("signature"));
+        assert!(json.get("facts").is_none());
+
+        // Signed by the bot, but not a tally: content is not JSON.
+        let not_json = sign(
+            EventBuilder::new(kind::VOTE_TALLY, "passes, trust me")
+                .tags([Tag::identifier(d::tally(&action.id)), Tag::event(action.id)]),
+            &w.gov,
+        );
+        let j = judge(&not_json, &w.authors).unwrap();
+        assert!(
+            matches!(&j.problem, Some(Problem::Malformed(r)) if r.contains("JSON")),
+            "{:?}",
+            j.problem
+        );
+        assert!(text_line(&j, &[]).starts_with("MALFORMED"));
+
+        // A health event signed by a bot, an action signed by the server.
+        let health = sign(
+            EventBuilder::new(kind::SERVER_HEALTH, "{}").tag(Tag::identifier(d::SERVER_HEALTH)),
+            &w.gov,
+        );
+        assert!(
+            matches!(judge(&health, &w.authors).unwrap().problem, Some(Problem::Malformed(r)) if r.contains("server key signs"))
+        );
+        let by_server = sign(
+            events::governance_action(&review_period(), "c", None),
+            &w.server,
+        );
+        assert!(matches!(
+            judge(&by_server, &w.authors).unwrap().problem,
+            Some(Problem::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn other_authors_are_ignored_unless_no_author_was_given() {
+        let w = world();
+        let stranger = Keys::generate();
+        let action = sign(
+            events::governance_action(&review_period(), "c", None),
+            &stranger,
+        );
+        assert!(judge(&action, &w.authors).is_none());
+        let j = judge(&action, &Authors::default()).unwrap();
+        assert!(!j.known_author);
+        assert!(j.author.starts_with("unknown npub1"), "{}", j.author);
+        // Not governance-shaped: never shown.
+        let other = sign(
+            EventBuilder::new(Kind::from(30078u16), "{}").tag(Tag::identifier("x")),
+            &w.gov,
+        );
+        assert!(judge(&other, &w.authors).is_none());
+        let chatter = sign(EventBuilder::text_note("gm"), &stranger);
+        assert!(judge(&chatter, &Authors::default()).is_none());
+        let announcement = sign(
+            EventBuilder::text_note("merged").tag(Tag::hashtag("governance")),
+            &stranger,
+        );
+        assert!(judge(&announcement, &Authors::default()).is_some());
+    }
+
+    #[test]
+    fn an_event_from_several_relays_is_shown_once_naming_them_all() {
+        let keys = Keys::generate();
+        let event = sign(EventBuilder::text_note("hi"), &keys);
+        let a = RelayUrl::parse("ws://127.0.0.1:1").unwrap();
+        let b = RelayUrl::parse("ws://127.0.0.1:2").unwrap();
+        let t0 = Instant::now();
+        let mut dedupe = Deduper::new(Duration::from_millis(300));
+        dedupe.offer(&a, event.clone(), t0);
+        dedupe.offer(&b, event.clone(), t0 + Duration::from_millis(100));
+        dedupe.offer(&a, event.clone(), t0 + Duration::from_millis(150));
+        assert_eq!(dedupe.next_due(), Some(t0 + Duration::from_millis(300)));
+        assert!(dedupe
+            .take_due(Some(t0 + Duration::from_millis(299)))
+            .is_empty());
+        let due = dedupe.take_due(Some(t0 + Duration::from_millis(300)));
+        assert_eq!(due, vec![(event.clone(), vec![a.clone(), b.clone()])]);
+        // Later copies are not shown again; a copy under the same id with other content is.
+        dedupe.offer(&b, event.clone(), t0 + Duration::from_secs(5));
+        assert_eq!(dedupe.next_due(), None);
+        let mut altered = event.clone();
+        altered.content = "bye".into();
+        dedupe.offer(&b, altered.clone(), t0 + Duration::from_secs(5));
+        assert_eq!(dedupe.take_due(None), vec![(altered, vec![b])]);
+    }
+
+    #[test]
+    fn filters_ask_for_the_given_authors_or_for_governance_from_anyone() {
+        let w = world();
+        let filters = w.authors.filters(Timestamp::from_secs(10));
+        assert_eq!(filters.len(), 2);
+        assert_eq!(filters[0].authors.as_ref().unwrap().len(), 2);
+        assert_eq!(filters[1].authors.as_ref().unwrap().len(), 1);
+        let anyone = Authors::default().filters(Timestamp::from_secs(10));
+        assert!(anyone.iter().all(|f| f.authors.is_none()));
+    }
+}
