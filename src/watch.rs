@@ -692,6 +692,9 @@ struct Frame {
 #[derive(Debug)]
 pub struct TappedTransport {
     frames: mpsc::UnboundedSender<Frame>,
+    /// The relays as given, by the URL the pool connects to (which gains a `/` path), so
+    /// lines name a relay the way the user did.
+    relays: Vec<(Url, RelayUrl)>,
 }
 
 impl std::fmt::Debug for Frame {
@@ -715,7 +718,10 @@ impl WebSocketTransport for TappedTransport {
             let (sink, stream) = DefaultWebsocketTransport
                 .connect(url, mode, timeout)
                 .await?;
-            let relay = RelayUrl::parse(url.as_str()).map_err(TransportError::backend)?;
+            let relay = match self.relays.iter().find(|(u, _)| u == url) {
+                Some((_, relay)) => relay.clone(),
+                None => RelayUrl::parse(url.as_str()).map_err(TransportError::backend)?,
+            };
             let frames = self.frames.clone();
             let stream = stream.inspect(move |message| {
                 if let Ok(text) = message.as_ref().map(|m| m.as_text()) {
@@ -749,7 +755,14 @@ pub async fn watch(
 ) -> Result<(), String> {
     let (frames_tx, mut frames) = mpsc::unbounded_channel();
     let client = Client::builder()
-        .websocket_transport(TappedTransport { frames: frames_tx })
+        .websocket_transport(TappedTransport {
+            frames: frames_tx,
+            relays: opts
+                .relays
+                .iter()
+                .filter_map(|r| Some((Url::parse(r.as_str()).ok()?, r.clone())))
+                .collect(),
+        })
         .build();
     let relay_opts = RelayOptions::new().retry_interval(opts.retry);
     let (status_tx, mut statuses) = mpsc::unbounded_channel();
