@@ -201,7 +201,7 @@ impl What {
     }
 
     /// Whether the server key signs it (else a bot).
-    fn from_server(self) -> bool {
+    fn signed_by_server(self) -> bool {
         matches!(self, What::AuditHead | What::Health | What::Status)
     }
 }
@@ -285,7 +285,7 @@ pub fn judge(event: &Event, authors: &Authors) -> Option<Judged> {
 }
 
 fn wrong_signer(what: What, role: &Role) -> Option<String> {
-    match (what.from_server(), role) {
+    match (what.signed_by_server(), role) {
         (true, Role::Bot(_)) => Some(format!(
             "a {} signed by a bot key; the server key signs these",
             what.as_str()
@@ -779,10 +779,10 @@ pub async fn watch(
         tokio::spawn(async move {
             while let Ok(n) = notifications.recv().await {
                 match n {
-                    RelayNotification::RelayStatus { status } => {
-                        if status_tx.send((url.clone(), status)).is_err() {
-                            break;
-                        }
+                    RelayNotification::RelayStatus { status }
+                        if status_tx.send((url.clone(), status)).is_err() =>
+                    {
+                        break
                     }
                     RelayNotification::Shutdown => break,
                     _ => {}
