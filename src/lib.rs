@@ -19,6 +19,8 @@
 //!   [`actors::audit_head`]).
 //! - [`entities`] and [`db`]: the schema as sea-orm entities, connection and migrations.
 //! - [`cli`]: the `commons-nostr` command line; [`admin_client`]: its client of the admin API.
+//! - [`verifier`] and [`watch`]: checking from the relays alone what was published (`verify`),
+//!   and following it live (`watch`).
 
 pub mod actors;
 pub mod admin_client;
@@ -43,6 +45,7 @@ pub mod telemetry;
 pub mod verifier;
 pub mod vote_ledger;
 pub mod votes;
+pub mod watch;
 pub mod zap_ledger;
 pub mod zap_provider;
 pub mod zap_recipients;

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod http;
+pub mod raw_relay;
 pub mod relays;
 pub mod tcp_proxy;
 pub mod test_db;
