@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 5] = [
+const MIGRATIONS: [MigrationSpec; 6] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -83,6 +83,14 @@ const MIGRATIONS: [MigrationSpec; 5] = [
         name: "m20261120_000500_create_relay_cursors",
         tables: &["relay_cursors"],
         indexes: &[("relay_cursors", "ux_relay_cursors_relay_stream")],
+    },
+    MigrationSpec {
+        name: "m20261202_000700_create_junk_receipt_signers",
+        tables: &["junk_receipt_signers"],
+        indexes: &[
+            ("junk_receipt_signers", "ux_junk_receipt_signers_signer"),
+            ("junk_receipt_signers", "ix_junk_receipt_signers_last_seen"),
+        ],
     },
 ];
 

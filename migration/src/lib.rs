@@ -9,6 +9,7 @@
 //! | [`m20261120_000300_create_governance`] | `governance_proposals`, `contributions`, `proposal_zap_votes` |
 //! | [`m20261120_000400_create_audit_log`] | `audit_log` |
 //! | [`m20261120_000500_create_relay_cursors`] | `relay_cursors` |
+//! | [`m20261202_000700_create_junk_receipt_signers`] | `junk_receipt_signers` |
 //!
 //! Conventions every migration follows, so the schema reads the same on SQLite and PostgreSQL:
 //!
@@ -28,6 +29,7 @@ pub mod m20261120_000200_create_zaps;
 pub mod m20261120_000300_create_governance;
 pub mod m20261120_000400_create_audit_log;
 pub mod m20261120_000500_create_relay_cursors;
+pub mod m20261202_000700_create_junk_receipt_signers;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -41,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261120_000300_create_governance::Migration),
             Box::new(m20261120_000400_create_audit_log::Migration),
             Box::new(m20261120_000500_create_relay_cursors::Migration),
+            Box::new(m20261202_000700_create_junk_receipt_signers::Migration),
         ]
     }
 }

@@ -443,6 +443,31 @@ impl Rejection {
     }
 }
 
+/// Whether `receipt` is proven to come from the LNURL provider of one of the bots it names:
+/// its author is the known provider key ([`Zapper::Known`]) of a bot in one of its `p` tags,
+/// and its id and signature verify.
+///
+/// The ledger asks this of rejected receipts. One that is not proven (rule 1, rule 2, or any
+/// other rule broken by a stranger's key) is junk that anyone can sign in any number: it is
+/// counted per signer, never kept whole. One that is proven is a real provider sending
+/// something broken, and is worth keeping in full. The cheap test (a key compared) comes first,
+/// so junk from random keys costs no signature check.
+pub fn signed_by_known_zapper<R>(receipt: &Event, recipients: &R) -> bool
+where
+    R: ZapRecipients + ?Sized,
+{
+    let names_its_author = receipt.tags.iter().any(|t| match name_value(t) {
+        (tag::PUBKEY, Some(value)) => {
+            PublicKey::from_hex(value)
+                .ok()
+                .and_then(|bot| recipients.zapper(&bot))
+                == Some(Zapper::Known(receipt.pubkey))
+        }
+        _ => false,
+    });
+    names_its_author && compute_event_id(receipt) == Some(receipt.id) && receipt.verify_signature()
+}
+
 /// Every value [`Rejection::reason`] can return, for registering metrics up front.
 pub const REASONS: [&str; 28] = [
     "not_zap_receipt",
