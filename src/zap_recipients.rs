@@ -162,6 +162,10 @@ impl ZapRecipients for RecipientTable {
     fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
         self.zappers.get(bot).copied()
     }
+
+    fn is_known_zapper(&self, key: &PublicKey) -> bool {
+        self.zappers.is_known_zapper(key)
+    }
 }
 
 /// How long to wait before lookup attempt `failures + 1`: `retry_initial_ms * 2^(failures-1)`,

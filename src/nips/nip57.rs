@@ -80,11 +80,18 @@ pub enum Zapper {
 pub trait ZapRecipients {
     /// `None` when `bot` is not one of ours; otherwise what we know of its LNURL provider.
     fn zapper(&self, bot: &PublicKey) -> Option<Zapper>;
+
+    /// Whether `key` is the known provider key of any of our bots.
+    fn is_known_zapper(&self, key: &PublicKey) -> bool;
 }
 
 impl<S: BuildHasher> ZapRecipients for HashMap<PublicKey, Zapper, S> {
     fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
         self.get(bot).copied()
+    }
+
+    fn is_known_zapper(&self, key: &PublicKey) -> bool {
+        self.values().any(|z| *z == Zapper::Known(*key))
     }
 }
 
@@ -92,11 +99,19 @@ impl ZapRecipients for BTreeMap<PublicKey, Zapper> {
     fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
         self.get(bot).copied()
     }
+
+    fn is_known_zapper(&self, key: &PublicKey) -> bool {
+        self.values().any(|z| *z == Zapper::Known(*key))
+    }
 }
 
 impl<T: ZapRecipients + ?Sized> ZapRecipients for &T {
     fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
         (**self).zapper(bot)
+    }
+
+    fn is_known_zapper(&self, key: &PublicKey) -> bool {
+        (**self).is_known_zapper(key)
     }
 }
 
@@ -443,9 +458,10 @@ impl Rejection {
     }
 }
 
-/// Whether `receipt` is proven to come from the LNURL provider of one of the bots it names:
-/// its author is the known provider key ([`Zapper::Known`]) of a bot in one of its `p` tags,
-/// and its id and signature verify.
+/// Whether `receipt` is proven to come from a known LNURL provider: its author is the known
+/// provider key ([`Zapper::Known`]) of one of our bots, and its id and signature verify. (A
+/// provider known for one bot is a real provider, even on a receipt to a bot whose key is
+/// still pending.)
 ///
 /// The ledger asks this of rejected receipts. One that is not proven (rule 1, rule 2, or any
 /// other rule broken by a stranger's key) is junk that anyone can sign in any number: it is
@@ -456,16 +472,9 @@ pub fn signed_by_known_zapper<R>(receipt: &Event, recipients: &R) -> bool
 where
     R: ZapRecipients + ?Sized,
 {
-    let names_its_author = receipt.tags.iter().any(|t| match name_value(t) {
-        (tag::PUBKEY, Some(value)) => {
-            PublicKey::from_hex(value)
-                .ok()
-                .and_then(|bot| recipients.zapper(&bot))
-                == Some(Zapper::Known(receipt.pubkey))
-        }
-        _ => false,
-    });
-    names_its_author && compute_event_id(receipt) == Some(receipt.id) && receipt.verify_signature()
+    recipients.is_known_zapper(&receipt.pubkey)
+        && compute_event_id(receipt) == Some(receipt.id)
+        && receipt.verify_signature()
 }
 
 /// Every value [`Rejection::reason`] can return, for registering metrics up front.
