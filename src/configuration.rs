@@ -214,19 +214,16 @@ impl Default for GovernanceSettings {
     }
 }
 
-/// `[outbox]`: how deliveries are shared between servers on one database.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// `[outbox]`: how deliveries are shared between servers on one database, and how long the
+/// outbox keeps what it delivered ([`crate::outbox`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxSettings {
     /// How long a server's claim on a pending delivery holds before another server sharing the
     /// database may take it over (the claim is renewed while the server drains it).
     pub lease_secs: u64,
-}
-
-impl Default for OutboxSettings {
-    fn default() -> Self {
-        OutboxSettings { lease_secs: 60 }
-    }
+    /// Events whose every delivery ended (accepted, duplicate, refused) are pruned this many
+    /// days after they were enqueued. At least 1.
+    pub retention_days: u32,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,8 +241,37 @@ struct RawSettings {
     #[serde(default)]
     governance: GovernanceSettings,
     #[serde(default)]
-    outbox: OutboxSettings,
+    outbox: RawOutbox,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutbox {
+    #[serde(default = "default_lease_secs")]
+    lease_secs: u64,
+    #[serde(default = "default_retention_days")]
+    retention_days: i64,
+}
+
+impl Default for RawOutbox {
+    fn default() -> Self {
+        RawOutbox {
+            lease_secs: default_lease_secs(),
+            retention_days: default_retention_days(),
+        }
+    }
+}
+
+fn default_lease_secs() -> u64 {
+    60
+}
+
+fn default_retention_days() -> i64 {
+    30
+}
+
+/// A longest retention, so that days in seconds never overflow (about 270 years).
+const MAX_RETENTION_DAYS: i64 = 100_000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -537,6 +563,21 @@ impl RawSettings {
                 "must be at least 1",
             ));
         }
+        let outbox = OutboxSettings {
+            lease_secs: self.outbox.lease_secs,
+            retention_days: u32::try_from(self.outbox.retention_days)
+                .ok()
+                .filter(|days| (1..=MAX_RETENTION_DAYS).contains(&i64::from(*days)))
+                .ok_or_else(|| {
+                    SettingsError::invalid(
+                        "outbox.retention_days",
+                        format!(
+                            "must be a whole number of days from 1 to {MAX_RETENTION_DAYS}, not {}",
+                            self.outbox.retention_days
+                        ),
+                    )
+                })?,
+        };
 
         Ok(Settings {
             server,
@@ -545,7 +586,7 @@ impl RawSettings {
             logging,
             nostr,
             governance,
-            outbox: self.outbox,
+            outbox,
         })
     }
 }
@@ -912,6 +953,19 @@ mod tests {
         let gov = &s.nostr.bots["gov"];
         assert_eq!(gov.nsec_path, SecretSource::Env("GOV_BOT_NSEC".into()));
         assert_eq!(gov.profile.name, "@BTCCommons_Gov");
+    }
+
+    #[test]
+    fn outbox_retention_defaults_to_30_days_and_must_be_at_least_one() {
+        assert_eq!(load(None, &[]).unwrap().outbox.retention_days, 30);
+        let s = load(None, &[("COMMONS__OUTBOX__RETENTION_DAYS", "7")]).unwrap();
+        assert_eq!(s.outbox.retention_days, 7);
+        for bad in ["0", "-3"] {
+            let err = load(None, &[("COMMONS__OUTBOX__RETENTION_DAYS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("outbox.retention_days: "), "{err}");
+        }
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct Metrics {
     pub relay_state: Family<RelayStateLabels, Gauge>,
     pub relay_reconnects: Family<RelayLabels, Counter>,
     pub outbox_depth: Gauge,
+    /// Delivered outbox events pruned after `outbox.retention_days`.
+    pub outbox_pruned: Counter,
     pub actor_restarts: Family<ActorLabels, Counter>,
     pub receipts_accepted: Counter,
     pub receipts_duplicate: Counter,
@@ -108,6 +110,12 @@ impl Metrics {
             "outbox_depth",
             "Per-relay deliveries committed to the outbox and not yet answered",
             outbox_depth.clone(),
+        );
+        let outbox_pruned = Counter::default();
+        registry.register(
+            "outbox_pruned",
+            "Delivered outbox events (with their delivery rows) pruned after outbox.retention_days",
+            outbox_pruned.clone(),
         );
         let actor_restarts = Family::<ActorLabels, Counter>::default();
         registry.register(
@@ -183,6 +191,7 @@ impl Metrics {
             relay_state,
             relay_reconnects,
             outbox_depth,
+            outbox_pruned,
             actor_restarts,
             receipts_accepted,
             receipts_duplicate,

@@ -25,13 +25,23 @@
 //! `outbox.lease_secs` and a half. A claim is a courtesy, not a lock: if a slow server sends a
 //! delivery another has taken over, the relay gets the same event twice, which Nostr makes
 //! harmless, and the first final answer recorded stands.
+//! # Retention
+//!
+//! A delivered event is of no more use to the outbox, so a background task ([`start_pruner`],
+//! every [`PRUNE_EVERY`]) deletes the events enqueued more than `outbox.retention_days` ago
+//! whose every delivery has ended (accepted, duplicate or refused), with their delivery rows,
+//! [`PRUNE_BATCH`] events per transaction so a large backlog never holds the write lock for
+//! long. Never pruned: an event still pending on any relay, and the newest event of each
+//! (author, kind), which [`latest_by`] compares with to publish a profile or a relay list only
+//! when it changed. Nothing outside the outbox is touched: the audit log, the zap ledger,
+//! proposals, contributions and votes (what a verifier needs) are kept for ever.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Addr;
 use nostr_sdk::{Event, JsonUtil, Kind, PublicKey, RelayUrl};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -380,6 +390,109 @@ pub async fn depth(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
         .filter(outbox_delivery::Column::State.eq(DeliveryState::Pending))
         .count(db)
         .await
+}
+
+/// How often delivered events past their retention are pruned.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Events pruned per transaction, at most.
+pub const PRUNE_BATCH: u64 = 500;
+
+/// Deletes at most `limit` events enqueued before `created_before` (unix seconds) whose every
+/// delivery has ended, with their delivery rows, in one transaction; returns how many (see
+/// the module doc for what is never pruned).
+pub async fn prune_delivered(
+    db: &DatabaseConnection,
+    created_before: i64,
+    limit: u64,
+) -> Result<u64, DbErr> {
+    let txn = db::begin_write(db).await?;
+    let still_pending = Query::select()
+        .column(outbox_delivery::Column::OutboxEventId)
+        .from(outbox_delivery::Entity)
+        .and_where(outbox_delivery::Column::State.eq(DeliveryState::Pending))
+        .to_owned();
+    let newest_of_each = Query::select()
+        .expr(Expr::col(outbox_event::Column::Id).max())
+        .from(outbox_event::Entity)
+        .group_by_columns([outbox_event::Column::Author, outbox_event::Column::Kind])
+        .to_owned();
+    let ids: Vec<i64> = outbox_event::Entity::find()
+        .select_only()
+        .column(outbox_event::Column::Id)
+        .filter(outbox_event::Column::CreatedAt.lt(created_before))
+        .filter(outbox_event::Column::Id.not_in_subquery(still_pending))
+        .filter(outbox_event::Column::Id.not_in_subquery(newest_of_each))
+        .order_by_asc(outbox_event::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    if ids.is_empty() {
+        txn.commit().await?;
+        return Ok(0);
+    }
+    // Children first (the foreign key cascades too, but not every SQLite connection enforces
+    // foreign keys).
+    outbox_delivery::Entity::delete_many()
+        .filter(outbox_delivery::Column::OutboxEventId.is_in(ids.iter().copied()))
+        .exec(&txn)
+        .await?;
+    let deleted = outbox_event::Entity::delete_many()
+        .filter(outbox_event::Column::Id.is_in(ids))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(deleted.rows_affected)
+}
+
+/// Prunes every delivered event older than `retention`, `batch` events per transaction, and
+/// counts them in `outbox_pruned`. Returns how many.
+pub async fn prune(
+    db: &DatabaseConnection,
+    retention: Duration,
+    batch: u64,
+    metrics: &Metrics,
+) -> Result<u64, DbErr> {
+    let batch = Ord::max(batch, 1);
+    let retention = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+    let created_before = chrono::Utc::now().timestamp().saturating_sub(retention);
+    let mut total = 0;
+    loop {
+        let pruned = prune_delivered(db, created_before, batch).await?;
+        metrics.outbox_pruned.inc_by(pruned);
+        total += pruned;
+        if pruned < batch {
+            return Ok(total);
+        }
+        // Let other writers have the database between two batches.
+        actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Starts the background task that prunes the outbox at once and then every [`PRUNE_EVERY`].
+/// A failure is logged and tried again at the next tick. Abort the handle to stop it.
+pub fn start_pruner(
+    db: DatabaseConnection,
+    retention_days: u32,
+    metrics: Arc<Metrics>,
+) -> actix_rt::task::JoinHandle<()> {
+    let retention = Duration::from_secs(u64::from(retention_days) * 24 * 3600);
+    actix_rt::spawn(async move {
+        let mut ticks = actix_rt::time::interval(PRUNE_EVERY);
+        loop {
+            ticks.tick().await;
+            match prune(&db, retention, PRUNE_BATCH, &metrics).await {
+                Ok(0) => {}
+                Ok(pruned) => {
+                    tracing::info!(pruned, retention_days, "delivered outbox events pruned")
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot prune the outbox; trying again later")
+                }
+            }
+        }
+    })
 }
 
 /// The newest event of `kind` by `author` ever put in the outbox (to publish a profile or a

@@ -69,6 +69,8 @@ pub struct Application {
     http: ServerHandle,
     embedded_relay: Option<EmbeddedRelay>,
     status: Addr<Supervisor<StatusTickerActor>>,
+    /// The outbox's retention task ([`outbox::start_pruner`]).
+    pruner: actix_rt::task::JoinHandle<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -269,6 +271,11 @@ impl Application {
                     source,
                 }
             })?;
+        let pruner = outbox::start_pruner(
+            handles.db.clone(),
+            settings.outbox.retention_days,
+            handles.metrics.clone(),
+        );
         tracing::info!(%http_addr, relays = handles.relay_urls.len(), "service started");
         Ok(Application {
             handles,
@@ -277,6 +284,7 @@ impl Application {
             http,
             embedded_relay,
             status,
+            pruner,
         })
     }
 
@@ -297,6 +305,7 @@ impl Application {
     pub async fn stop(self) {
         self.http.stop(true).await;
         self.database_monitor.abort();
+        self.pruner.abort();
         self.handles.bots.do_send(StopAll);
         self.handles.zaps.do_send(StopAll);
         self.status.do_send(StopAll);

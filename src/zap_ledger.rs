@@ -17,7 +17,14 @@
 //!      so the same receipt delivered again, or the same payment in another receipt, inserts
 //!      nothing, and `RETURNING` says exactly which rows are new;
 //!    - a `contributions` row (source `zap`, source id = receipt id) per newly recorded zap;
-//!    - rejected receipts into `rejected_receipts`, with the stable reason and the detail;
+//!    - rejected receipts from a proven LNURL provider into `rejected_receipts`, with the
+//!      stable reason, the detail and the whole event: a real provider sending something broken
+//!      is rare and worth keeping;
+//!    - rejected receipts whose signer is *not* a proven provider (rule 1, rule 2, or any rule
+//!      broken by a stranger's key, see [`crate::nips::nip57::signed_by_known_zapper`]) only
+//!      as a count per signer in `junk_receipt_signers`, a table capped at
+//!      [`JUNK_SIGNERS_KEPT`] rows (the least recently seen signer is evicted): anyone can sign
+//!      such receipts in any number, so none of them is kept whole;
 //!    - the relay cursors (`relay_cursors`, stream [`ZAP_RECEIPT_STREAM`]), which only move
 //!      forward, in the same transaction as the receipts they vouch for.
 //!
@@ -34,20 +41,28 @@ use std::time::Instant;
 use nostr_sdk::{Event, EventId, JsonUtil, PublicKey, RelayUrl, Timestamp};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::db;
 use crate::entities::zap_receipt;
-use crate::entities::{contribution, governance_proposal, rejected_receipt, relay_cursor};
-use crate::nips::nip57::{validate_batch, Rejection, ValidZap, ZapRecipients};
+use crate::entities::{
+    contribution, governance_proposal, junk_receipt_signer, rejected_receipt, relay_cursor,
+};
+use crate::nips::nip57::{
+    signed_by_known_zapper, validate_batch, Rejection, ValidZap, ZapRecipients,
+};
 
 /// The `relay_cursors.stream` of the zap receipt subscription.
 pub const ZAP_RECEIPT_STREAM: &str = "zap-receipts";
 
 /// The `contributions.source` of a zap.
 pub const CONTRIBUTION_SOURCE_ZAP: &str = "zap";
+
+/// Rows `junk_receipt_signers` keeps at most: the least recently seen signers beyond it are
+/// evicted. About 200 bytes a row: the table stays well under a megabyte, whatever is sent.
+pub const JUNK_SIGNERS_KEPT: u64 = 1_000;
 
 /// Rows per `INSERT` statement: far below SQLite's and PostgreSQL's bound-parameter limits
 /// (13 columns x 256 rows = 3,328 parameters).
@@ -69,6 +84,9 @@ pub struct Judged {
     pub incoming: Incoming,
     /// Never a pending rejection: those stay in [`Judgement::pending`].
     pub verdict: Result<ValidZap, Rejection>,
+    /// Rejected, and its signer is not a proven LNURL provider: counted per signer, not kept.
+    pub junk: bool,
+    /// The receipt's JSON (empty for junk, which is never stored whole).
     json: String,
 }
 
@@ -101,10 +119,16 @@ where
                 judgement.pending.push((incoming, recipient));
             }
             verdict => {
-                let json = incoming.event.as_json();
+                let junk = verdict.is_err() && !signed_by_known_zapper(&incoming.event, recipients);
+                let json = if junk {
+                    String::new()
+                } else {
+                    incoming.event.as_json()
+                };
                 judgement.judged.push(Judged {
                     incoming,
                     verdict,
+                    junk,
                     json,
                 });
             }
@@ -149,11 +173,24 @@ pub struct RejectedZap {
     pub received_at: Instant,
 }
 
+/// A junk rejection counted by [`record`] (see the module doc): its signer is not a proven
+/// LNURL provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JunkZap {
+    pub receipt_id: EventId,
+    pub signer: PublicKey,
+    /// [`Rejection::reason`].
+    pub reason: &'static str,
+}
+
 /// What one [`record`] changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LedgerOutcome {
     pub recorded: Vec<RecordedZap>,
     pub rejected: Vec<RejectedZap>,
+    /// Junk rejections, counted per signer in `junk_receipt_signers` (each judged one, so the
+    /// same junk receipt delivered again after a restart is counted again).
+    pub junk: Vec<JunkZap>,
     /// Receipts (valid or not) the database already held: the same receipt again, or, for a
     /// valid one, the same payment in another receipt.
     pub duplicates: u64,
@@ -274,6 +311,7 @@ pub async fn record(
 
     let rejected: Vec<(&Judged, &Rejection)> = judged
         .iter()
+        .filter(|j| !j.junk)
         .filter_map(|j| j.verdict.as_ref().err().map(|r| (j, r)))
         .collect();
     for chunk in rejected.chunks(ROWS_PER_STATEMENT) {
@@ -321,6 +359,8 @@ pub async fn record(
         outcome.duplicates += count(chunk.len() - (outcome.rejected.len() - before));
     }
 
+    outcome.junk = count_junk(&txn, judged, now).await?;
+
     if !cursors.is_empty() {
         let mut upsert = Query::insert();
         upsert.into_table(relay_cursor::Entity).columns([
@@ -358,6 +398,90 @@ pub async fn record(
 
     txn.commit().await?;
     Ok(outcome)
+}
+
+/// Counts the batch's junk rejections per signer in `junk_receipt_signers`, then evicts the
+/// least recently seen signers beyond [`JUNK_SIGNERS_KEPT`].
+async fn count_junk<C: ConnectionTrait>(
+    txn: &C,
+    judged: &[Judged],
+    now: i64,
+) -> Result<Vec<JunkZap>, DbErr> {
+    let mut junk = Vec::new();
+    // Signer -> (receipts in this batch, the last one's reason).
+    let mut signers: HashMap<PublicKey, (i64, &'static str)> = HashMap::new();
+    for j in judged.iter().filter(|j| j.junk) {
+        let Err(rejection) = &j.verdict else {
+            continue;
+        };
+        let signer = j.incoming.event.pubkey;
+        let entry = signers.entry(signer).or_insert((0, rejection.reason()));
+        entry.0 += 1;
+        entry.1 = rejection.reason();
+        junk.push(JunkZap {
+            receipt_id: j.incoming.event.id,
+            signer,
+            reason: rejection.reason(),
+        });
+    }
+    if signers.is_empty() {
+        return Ok(junk);
+    }
+    let signers: Vec<(PublicKey, (i64, &'static str))> = signers.into_iter().collect();
+    for chunk in signers.chunks(ROWS_PER_STATEMENT) {
+        let mut upsert = Query::insert();
+        upsert.into_table(junk_receipt_signer::Entity).columns([
+            junk_receipt_signer::Column::Signer,
+            junk_receipt_signer::Column::Count,
+            junk_receipt_signer::Column::FirstSeen,
+            junk_receipt_signer::Column::LastSeen,
+            junk_receipt_signer::Column::LastReason,
+        ]);
+        for (signer, (count, reason)) in chunk {
+            upsert
+                .values([
+                    Expr::val(signer.to_hex()),
+                    Expr::val(*count),
+                    Expr::val(now),
+                    Expr::val(now),
+                    Expr::val(*reason),
+                ])
+                .map_err(query_error)?;
+        }
+        // Raw SQL for the one thing the builder cannot say: add to the stored count.
+        upsert.on_conflict(
+            OnConflict::column(junk_receipt_signer::Column::Signer)
+                .value(
+                    junk_receipt_signer::Column::Count,
+                    Expr::cust("junk_receipt_signers.count + excluded.count"),
+                )
+                .update_columns([
+                    junk_receipt_signer::Column::LastSeen,
+                    junk_receipt_signer::Column::LastReason,
+                ])
+                .to_owned(),
+        );
+        txn.execute(&upsert).await?;
+    }
+    let rows = junk_receipt_signer::Entity::find().count(txn).await?;
+    if rows > JUNK_SIGNERS_KEPT {
+        let evicted: Vec<i64> = junk_receipt_signer::Entity::find()
+            .select_only()
+            .column(junk_receipt_signer::Column::Id)
+            .order_by_asc(junk_receipt_signer::Column::LastSeen)
+            .order_by_asc(junk_receipt_signer::Column::Id)
+            .limit(rows - JUNK_SIGNERS_KEPT)
+            .into_tuple()
+            .all(txn)
+            .await?;
+        for ids in evicted.chunks(ROWS_PER_STATEMENT) {
+            junk_receipt_signer::Entity::delete_many()
+                .filter(junk_receipt_signer::Column::Id.is_in(ids.iter().copied()))
+                .exec(txn)
+                .await?;
+        }
+    }
+    Ok(junk)
 }
 
 /// The cursor of `relay` on the zap receipt stream, if it has one.

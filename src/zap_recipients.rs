@@ -130,6 +130,21 @@ impl RecipientTable {
         self.zappers.get(bot) == Some(&Zapper::Pending)
     }
 
+    /// Every bot's provider key, sorted and without repeats, once all are known (the `authors`
+    /// of the receipts to ask relays for); `None` while any is pending or when there is no bot.
+    pub fn known_zappers(&self) -> Option<Vec<PublicKey>> {
+        let mut keys = Vec::with_capacity(self.zappers.len());
+        for zapper in self.zappers.values() {
+            match zapper {
+                Zapper::Known(key) => keys.push(*key),
+                Zapper::Pending => return None,
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        (!keys.is_empty()).then_some(keys)
+    }
+
     /// Every bot's public key (the `#p` of the receipts to ask relays for), in a stable order.
     pub fn bots(&self) -> Vec<PublicKey> {
         let mut bots: Vec<PublicKey> = self.zappers.keys().copied().collect();
@@ -146,6 +161,10 @@ impl RecipientTable {
 impl ZapRecipients for RecipientTable {
     fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
         self.zappers.get(bot).copied()
+    }
+
+    fn is_known_zapper(&self, key: &PublicKey) -> bool {
+        self.zappers.is_known_zapper(key)
     }
 }
 

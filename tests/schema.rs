@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 7] = [
+const MIGRATIONS: [MigrationSpec; 8] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -88,6 +88,14 @@ const MIGRATIONS: [MigrationSpec; 7] = [
         name: "m20261202_000600_proposal_rules_and_tallies",
         tables: &[],
         indexes: &[],
+    },
+    MigrationSpec {
+        name: "m20261202_000700_create_junk_receipt_signers",
+        tables: &["junk_receipt_signers"],
+        indexes: &[
+            ("junk_receipt_signers", "ux_junk_receipt_signers_signer"),
+            ("junk_receipt_signers", "ix_junk_receipt_signers_last_seen"),
+        ],
     },
     MigrationSpec {
         name: "m20261202_000800_outbox_lease",

@@ -18,9 +18,9 @@ use common::app::TestConfig;
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::zaps::{
-    build_many, contribution_rows, is_recorded, metric, metrics, publish, receipt_rows,
-    rejected_rows, rejection_of, wait_for_metrics, wait_until, zap_config, CappedRelay,
-    LnurlServer, Zaps, AMOUNT_MSAT,
+    build_many, contribution_rows, is_recorded, junk_of, junk_rows, metric, metrics, publish,
+    receipt_rows, rejected_rows, rejection_of, wait_for_metrics, wait_until, zap_config,
+    CappedRelay, LnurlServer, Zaps, AMOUNT_MSAT,
 };
 use commons_nostr::actors::zap_tracker::{self, GetZapTrackerStatus, ZapTrackerStatus};
 use commons_nostr::entities::{governance_proposal, rejected_receipt, relay_cursor, zap_receipt};
@@ -104,35 +104,33 @@ async fn rule_1_bad_id_or_signature_is_rejected_by_the_ledger_and_refused_by_rel
             .expect("recorded");
         assert_eq!(outcome.recorded.len(), 1, "{}", test_db.backend());
         assert_eq!(outcome.recorded[0].receipt_id, honest.id);
-        let reasons: HashSet<&str> = outcome.rejected.iter().map(|r| r.reason).collect();
+        // Their signer is unproven (anyone can copy a provider's public key): junk, counted
+        // under the key they claim, never stored whole.
+        assert!(outcome.rejected.is_empty());
+        let reasons: HashSet<&str> = outcome.junk.iter().map(|r| r.reason).collect();
         assert_eq!(
             reasons,
             HashSet::from(["receipt_bad_signature", "receipt_id_mismatch"])
         );
-        assert_eq!(
-            rejection_of(&db, &bad_signature.id).await.as_deref(),
-            Some("receipt_bad_signature")
-        );
-        assert_eq!(
-            rejection_of(&db, &edited.id).await.as_deref(),
-            Some("receipt_id_mismatch")
-        );
-        let row = rejected_receipt::Entity::find()
-            .filter(rejected_receipt::Column::ReceiptId.eq(bad_signature.id.to_hex()))
-            .one(&db)
+        assert_eq!(rejection_of(&db, &bad_signature.id).await, None);
+        assert_eq!(rejection_of(&db, &edited.id).await, None);
+        let tally = junk_of(&db, &zaps.provider.public_key())
             .await
-            .expect("query")
-            .expect("row");
-        assert!(row.detail.contains("signature"), "{}", row.detail);
+            .expect("a junk row");
+        assert_eq!(tally.count, 2);
+        assert!(tally.last_reason.starts_with("receipt_"), "{tally:?}");
 
-        // The same batch again changes nothing.
+        // The same batch again: the honest one is a duplicate, the junk is counted again.
         let judgement = zap_ledger::judge(batch(), &recipients);
         let again = zap_ledger::record(&db, &judgement.judged, &[], Timestamp::now())
             .await
             .expect("recorded");
         assert!(again.recorded.is_empty() && again.rejected.is_empty());
-        assert_eq!(again.duplicates, 3);
-        assert_eq!((receipt_rows(&db).await, rejected_rows(&db).await), (1, 2));
+        assert_eq!((again.duplicates, again.junk.len()), (1, 2));
+        assert_eq!((receipt_rows(&db).await, rejected_rows(&db).await), (1, 0));
+        assert_eq!(junk_rows(&db).await, 1);
+        let tally = junk_of(&db, &zaps.provider.public_key()).await;
+        assert_eq!(tally.map(|t| t.count), Some(4));
         assert_eq!(contribution_rows(&db).await, 1);
     }
 
@@ -193,9 +191,74 @@ async fn forged_receipt_is_rejected(rule: u8) {
     }
 }
 
+/// Rule 2 through a relay. While a bot's provider key is pending, receipts from any signer
+/// are downloaded: one from another provider is junk, counted per signer (a junk row, the
+/// metric), not stored whole. Once every key is known, relays are asked only for the
+/// providers' receipts, and the next one from another provider never even arrives.
 #[actix_rt::test]
-async fn rule_2_receipt_signed_by_another_provider_is_rejected() {
-    forged_receipt_is_rejected(2).await;
+async fn rule_2_receipt_signed_by_another_provider_is_junk_then_not_downloaded() {
+    for test_db in TestDb::all().await {
+        let relay = TestRelay::start().await;
+        let lnurl = LnurlServer::start();
+        let (cfg, zaps) = service(&test_db, vec![relay.url()]);
+        let cfg = cfg
+            .with("COMMONS__NOSTR__BOTS__DEV__ZAPPER_PUBKEY", "")
+            .with("COMMONS__NOSTR__BOTS__DEV__LNURLP_URL", &lnurl.url("dev"))
+            .with("COMMONS__NOSTR__LNURL__RETRY_INITIAL_MS", "50")
+            .with("COMMONS__NOSTR__LNURL__RETRY_MAX_MS", "200");
+        let app = cfg.start().await;
+        let db = database(&test_db).await;
+        let backend = test_db.backend();
+
+        let honest = zaps.honest("support");
+        let (forged, reason) = zaps.forged(2, "support", Timestamp::now());
+        assert_eq!(reason, "wrong_zapper");
+        publish(&[relay.url()], &[honest.clone(), forged.clone()]).await;
+        wait_until(ARRIVAL, "both receipts judged", || async {
+            is_recorded(&db, &honest.id).await && junk_of(&db, &forged.pubkey).await.is_some()
+        })
+        .await;
+        let tally = junk_of(&db, &forged.pubkey).await.expect("junk row");
+        assert_eq!((tally.count, tally.last_reason.as_str()), (1, reason));
+        assert_eq!(rejection_of(&db, &forged.id).await, None, "{backend}");
+        assert!(!is_recorded(&db, &forged.id).await, "{backend}");
+        assert_eq!((receipt_rows(&db).await, rejected_rows(&db).await), (1, 0));
+        wait_for_metrics(&app, ARRIVAL, "the junk counted", |text| {
+            metric(text, &rejected_series(reason)) == 1.0
+        })
+        .await;
+
+        // The last key arrives: every relay is synced again, with `authors`.
+        lnurl.answer_with(zaps.provider.public_key());
+        wait_until(
+            ARRIVAL,
+            "relays synced with the narrower filter",
+            || async {
+                let status = tracker_status(&app).await;
+                status.pending_zappers == 0
+                    && status
+                        .relays
+                        .iter()
+                        .all(|r| r.backfills_completed >= 2 && !r.backfilling)
+            },
+        )
+        .await;
+        let (forged_again, _) = zaps.forged(2, "support again", Timestamp::now());
+        let honest_again = zaps.honest("support again");
+        // One after the other: the relay sends them to the subscription in this order.
+        publish(&[relay.url()], std::slice::from_ref(&forged_again)).await;
+        publish(&[relay.url()], std::slice::from_ref(&honest_again)).await;
+        wait_until(ARRIVAL, "the second honest receipt", || async {
+            is_recorded(&db, &honest_again.id).await
+        })
+        .await;
+        assert_eq!(junk_of(&db, &forged_again.pubkey).await, None, "{backend}");
+        assert_eq!(junk_rows(&db).await, 1, "{backend}");
+        let text = metrics(&app).await;
+        assert_eq!(metric(&text, &rejected_series(reason)), 1.0, "{text}");
+        app.stop().await;
+        lnurl.stop().await;
+    }
 }
 
 #[actix_rt::test]
@@ -569,11 +632,16 @@ async fn ten_thousand_receipts_with_one_percent_forged_through_real_relays() {
                 zaps.zap_at(&zaps.target(&text), at)
             }
         });
+        // Every bot's provider key is known, so relays are asked only for that provider's
+        // receipts: those from another (rule 2) are never downloaded.
+        let foreign: HashSet<String> = (0..TOTAL)
+            .filter(|i| i % 100 == 37 && (i / 100) % 5 == 0)
+            .map(|i| receipts[i].id.to_hex())
+            .collect();
         let forged: HashMap<String, &'static str> = (0..TOTAL)
-            .filter(|i| i % 100 == 37)
+            .filter(|i| i % 100 == 37 && (i / 100) % 5 != 0)
             .map(|i| {
                 let reason = match (i / 100) % 5 {
-                    0 => "wrong_zapper",
                     1 => "zap_request_recipient_mismatch",
                     2 => "description_hash_mismatch",
                     3 => "amount_mismatch",
@@ -582,14 +650,14 @@ async fn ten_thousand_receipts_with_one_percent_forged_through_real_relays() {
                 (receipts[i].id.to_hex(), reason)
             })
             .collect();
-        assert_eq!(forged.len(), TOTAL / 100);
+        assert_eq!(forged.len() + foreign.len(), TOTAL / 100);
 
         // Half before the service starts (backfill), half while it runs (live).
         publish(&urls, &receipts[..TOTAL / 2]).await;
         let app = cfg.start().await;
         publish(&urls, &receipts[TOTAL / 2..]).await;
 
-        let valid = u64::try_from(TOTAL - forged.len()).unwrap_or(0);
+        let valid = u64::try_from(TOTAL - forged.len() - foreign.len()).unwrap_or(0);
         wait_until(Duration::from_secs(180), "every receipt judged", || async {
             receipt_rows(&db).await == valid
                 && rejected_rows(&db).await == u64::try_from(forged.len()).unwrap_or(0)
@@ -616,8 +684,10 @@ async fn ten_thousand_receipts_with_one_percent_forged_through_real_relays() {
             .collect();
         for receipt in &receipts {
             let id = receipt.id.to_hex();
-            assert_ne!(recorded.contains(&id), forged.contains_key(&id), "{id}");
+            let bad = forged.contains_key(&id) || foreign.contains(&id);
+            assert_ne!(recorded.contains(&id), bad, "{id}");
         }
+        assert_eq!(junk_rows(&db).await, 0, "{backend}");
         assert_eq!(contribution_rows(&db).await, valid, "{backend}");
 
         let text = metrics(&app).await;
@@ -626,8 +696,8 @@ async fn ten_thousand_receipts_with_one_percent_forged_through_real_relays() {
             valid as f64,
             "{backend}"
         );
+        assert_eq!(metric(&text, &rejected_series("wrong_zapper")), 0.0);
         for reason in [
-            "wrong_zapper",
             "zap_request_recipient_mismatch",
             "description_hash_mismatch",
             "amount_mismatch",

@@ -10,6 +10,7 @@
 //! | [`m20261120_000400_create_audit_log`] | `audit_log` |
 //! | [`m20261120_000500_create_relay_cursors`] | `relay_cursors` |
 //! | [`m20261202_000600_proposal_rules_and_tallies`] | `governance_proposals`: pinned rules, last tally |
+//! | [`m20261202_000700_create_junk_receipt_signers`] | `junk_receipt_signers` |
 //! | [`m20261202_000800_outbox_lease`] | `outbox_deliveries.claimed_by`, `lease_until` (no new table) |
 //!
 //! Conventions every migration follows, so the schema reads the same on SQLite and PostgreSQL:
@@ -31,6 +32,7 @@ pub mod m20261120_000300_create_governance;
 pub mod m20261120_000400_create_audit_log;
 pub mod m20261120_000500_create_relay_cursors;
 pub mod m20261202_000600_proposal_rules_and_tallies;
+pub mod m20261202_000700_create_junk_receipt_signers;
 pub mod m20261202_000800_outbox_lease;
 
 /// Every migration of the service, oldest first.
@@ -46,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261120_000400_create_audit_log::Migration),
             Box::new(m20261120_000500_create_relay_cursors::Migration),
             Box::new(m20261202_000600_proposal_rules_and_tallies::Migration),
+            Box::new(m20261202_000700_create_junk_receipt_signers::Migration),
             Box::new(m20261202_000800_outbox_lease::Migration),
         ]
     }

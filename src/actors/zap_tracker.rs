@@ -12,7 +12,11 @@
 //!
 //! 1. it (re)opens the live subscription `zap-receipts`: kind 9735 with `#p` = any bot, `limit
 //!    0` (new events only). It is opened *before* the backfill so nothing published meanwhile
-//!    falls between the two;
+//!    falls between the two. Once every bot's LNURL provider key is known, the filter (live and
+//!    backfill) also has `authors` = those keys: anyone can sign a receipt tagging our bots,
+//!    and what no provider signed is not even downloaded. While a key is pending the filter has
+//!    no `authors` (the pending bot's receipts must still come); when the last key arrives,
+//!    every relay is synced again with the narrower filter;
 //! 2. it backfills from the relay's cursor (`relay_cursors`: `since` = the newest receipt seen
 //!    there, minus `nostr.backfill_margin_secs`; everything when there is no cursor), a page
 //!    at a time, newest first, moving `until` down to the oldest `created_at` of each page until
@@ -45,6 +49,13 @@
 //! known, that bot's receipts that pass every other rule are kept pending (in memory, bounded,
 //! counted in `zap_receipts_pending`) and judged again when the key arrives. Receipts never
 //! make the actor fail: a bad receipt is a rejection row, a database error is retried.
+//!
+//! # Junk
+//!
+//! A rejected receipt whose signer is not a proven provider ([`zap_ledger`]'s junk) is counted
+//! in `zap_receipts_rejected{reason}` and in the ledger's capped per-signer table, and logged
+//! only as one summary line a minute ([`JUNK_LOG_EVERY`]), never a line per receipt: a
+//! stranger's flood can grow neither the database nor the log without bound.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -85,6 +96,12 @@ const DELIVERIES_REMEMBERED: usize = 100_000;
 
 /// At most this many judged batches' worth of receipts are written in one transaction.
 const COMMIT_BATCHES_MERGED: usize = 4;
+
+/// How often the junk receipts of the last period are summed up in one log line.
+pub const JUNK_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// Distinct junk signers counted for one summary line, at most.
+const JUNK_SIGNERS_LOGGED: usize = 10_000;
 
 /// Longest wait between two attempts to write a batch the database refused.
 const MAX_COMMIT_BACKOFF: Duration = Duration::from_secs(10);
@@ -248,6 +265,50 @@ impl Uncommitted {
     }
 }
 
+/// Junk receipts since the last summary line (see the module doc).
+#[derive(Default)]
+struct JunkLog {
+    receipts: u64,
+    /// Distinct signers, up to [`JUNK_SIGNERS_LOGGED`].
+    signers: HashSet<PublicKey>,
+    reasons: BTreeMap<&'static str, u64>,
+}
+
+impl JunkLog {
+    fn add(&mut self, junk: &zap_ledger::JunkZap) {
+        self.receipts += 1;
+        if self.signers.len() < JUNK_SIGNERS_LOGGED {
+            self.signers.insert(junk.signer);
+        }
+        *self.reasons.entry(junk.reason).or_default() += 1;
+    }
+
+    /// Logs the period's summary, if anything came, and starts a new period.
+    fn flush(&mut self) {
+        if self.receipts == 0 {
+            return;
+        }
+        let reasons: Vec<String> = self
+            .reasons
+            .iter()
+            .map(|(reason, n)| format!("{reason}={n}"))
+            .collect();
+        let signers = if self.signers.len() >= JUNK_SIGNERS_LOGGED {
+            format!("{JUNK_SIGNERS_LOGGED}+")
+        } else {
+            self.signers.len().to_string()
+        };
+        tracing::warn!(
+            receipts = self.receipts,
+            signers,
+            reasons = reasons.join(","),
+            period_secs = JUNK_LOG_EVERY.as_secs(),
+            "zap receipts rejected from keys that are not a known LNURL provider (counted, not stored)"
+        );
+        *self = JunkLog::default();
+    }
+}
+
 /// Where a sync starts reading.
 #[derive(Debug, Clone, Copy)]
 enum SyncFrom {
@@ -339,6 +400,7 @@ pub struct ZapTrackerActor {
     lost_waiting_for: HashSet<PublicKey>,
     resolve_failures: HashMap<PublicKey, u32>,
     watchers: Vec<Recipient<ZapsCommitted>>,
+    junk_log: JunkLog,
 }
 
 impl SupervisedActor for ZapTrackerActor {
@@ -373,6 +435,7 @@ impl SupervisedActor for ZapTrackerActor {
             lost_waiting_for: HashSet::new(),
             resolve_failures: HashMap::new(),
             watchers: Vec::new(),
+            junk_log: JunkLog::default(),
             spec: spec.clone(),
             guard,
         }
@@ -403,10 +466,12 @@ impl Actor for ZapTrackerActor {
             act.cursors_wanted = true;
             act.kick_commit(ctx);
         });
+        ctx.run_interval(JUNK_LOG_EVERY, |act, _ctx| act.junk_log.flush());
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
         self.guard.mark_stopped();
+        self.junk_log.flush();
         // What was not committed is read again from the relays' cursors by the next tracker.
         self.spec.metrics.receipts_pending.set(0);
     }
@@ -422,10 +487,16 @@ enum SyncError {
 }
 
 impl ZapTrackerActor {
+    /// Receipts to our bots; only from their providers once every provider key is known
+    /// (see the module doc).
     fn base_filter(&self) -> Filter {
-        Filter::new()
+        let filter = Filter::new()
             .kind(Kind::ZapReceipt)
-            .pubkeys(self.bots.iter().copied())
+            .pubkeys(self.bots.iter().copied());
+        match self.recipients.known_zappers() {
+            Some(zappers) => filter.authors(zappers),
+            None => filter,
+        }
     }
 
     fn margin(&self) -> u64 {
@@ -985,7 +1056,15 @@ impl ZapTrackerActor {
             metrics.receipt_rejected(rejected.reason);
             tracing::info!(receipt = %rejected.receipt_id, reason = rejected.reason, "zap receipt rejected");
         }
-        if outcome.recorded.is_empty() && outcome.rejected.is_empty() && outcome.duplicates == 0 {
+        for junk in &outcome.junk {
+            metrics.receipt_rejected(junk.reason);
+            self.junk_log.add(junk);
+        }
+        if outcome.recorded.is_empty()
+            && outcome.rejected.is_empty()
+            && outcome.junk.is_empty()
+            && outcome.duplicates == 0
+        {
             return;
         }
         self.watchers.retain(Recipient::connected);
@@ -1024,9 +1103,13 @@ impl ZapTrackerActor {
             Ok(key) => {
                 tracing::info!(bot = %bot.name, zapper = %key, "LNURL provider key resolved");
                 act.spec.zapper_cache.insert(bot.pubkey, key);
+                let was_pending = act.recipients.is_pending(&bot.pubkey);
                 act.recipients.set_known(bot.pubkey, key);
                 act.resolve_failures.remove(&bot.pubkey);
                 act.release_pending(bot.pubkey, ctx);
+                if was_pending && act.recipients.known_zappers().is_some() {
+                    act.narrow_subscriptions(ctx);
+                }
             }
             Err(error) => {
                 let failures = act.resolve_failures.entry(bot.pubkey).or_default();
@@ -1041,6 +1124,25 @@ impl ZapTrackerActor {
                 ctx.run_later(delay, move |act, ctx| act.resolve(bot, ctx));
             }
         }));
+    }
+
+    /// Every provider key is known now: sync every relay again, so the live subscription and
+    /// the backfill ask only for receipts from those keys. Read from now (minus the margin):
+    /// the wider subscription delivered everything before.
+    fn narrow_subscriptions(&mut self, ctx: &mut Context<Self>) {
+        tracing::info!("every LNURL provider key known: asking relays only for their receipts");
+        let now = Timestamp::now();
+        let urls: Vec<RelayUrl> = self.relays.keys().cloned().collect();
+        for url in urls {
+            let Some(state) = self.relays.get_mut(&url) else {
+                continue;
+            };
+            if state.running {
+                state.follow_up = Some(state.follow_up.map_or(now, |f| f.min(now)));
+            } else if state.up {
+                self.start_sync(&url, SyncFrom::Since(now), ctx);
+            }
+        }
     }
 
     /// The key of `bot` is known: judge its pending receipts again.

@@ -11,6 +11,7 @@
 //! | [`outbox_delivery`] | `outbox_deliveries` | (`outbox_event_id`, `relay_url`) |
 //! | [`zap_receipt`] | `zap_receipts` | `receipt_id`, `payment_hash` |
 //! | [`rejected_receipt`] | `rejected_receipts` | `receipt_id` |
+//! | [`junk_receipt_signer`] | `junk_receipt_signers` | `signer` |
 //! | [`governance_proposal`] | `governance_proposals` | `event_id`, `address` |
 //! | [`contribution`] | `contributions` | `source_id` |
 //! | [`proposal_zap_vote`] | `proposal_zap_votes` | `receipt_id` |
@@ -20,6 +21,7 @@
 pub mod audit_log_entry;
 pub mod contribution;
 pub mod governance_proposal;
+pub mod junk_receipt_signer;
 pub mod outbox_delivery;
 pub mod outbox_event;
 pub mod proposal_zap_vote;

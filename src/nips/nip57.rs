@@ -90,11 +90,18 @@ pub enum Zapper {
 pub trait ZapRecipients {
     /// `None` when `bot` is not one of ours; otherwise what we know of its LNURL provider.
     fn zapper(&self, bot: &PublicKey) -> Option<Zapper>;
+
+    /// Whether `key` is the known provider key of any of our bots.
+    fn is_known_zapper(&self, key: &PublicKey) -> bool;
 }
 
 impl<S: BuildHasher> ZapRecipients for HashMap<PublicKey, Zapper, S> {
     fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
         self.get(bot).copied()
+    }
+
+    fn is_known_zapper(&self, key: &PublicKey) -> bool {
+        self.values().any(|z| *z == Zapper::Known(*key))
     }
 }
 
@@ -102,11 +109,19 @@ impl ZapRecipients for BTreeMap<PublicKey, Zapper> {
     fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
         self.get(bot).copied()
     }
+
+    fn is_known_zapper(&self, key: &PublicKey) -> bool {
+        self.values().any(|z| *z == Zapper::Known(*key))
+    }
 }
 
 impl<T: ZapRecipients + ?Sized> ZapRecipients for &T {
     fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
         (**self).zapper(bot)
+    }
+
+    fn is_known_zapper(&self, key: &PublicKey) -> bool {
+        (**self).is_known_zapper(key)
     }
 }
 
@@ -485,6 +500,25 @@ impl Rejection {
     pub fn is_pending(&self) -> bool {
         matches!(self, Rejection::ZapperPending { .. })
     }
+}
+
+/// Whether `receipt` is proven to come from a known LNURL provider: its author is the known
+/// provider key ([`Zapper::Known`]) of one of our bots, and its id and signature verify. (A
+/// provider known for one bot is a real provider, even on a receipt to a bot whose key is
+/// still pending.)
+///
+/// The ledger asks this of rejected receipts. One that is not proven (rule 1, rule 2, or any
+/// other rule broken by a stranger's key) is junk that anyone can sign in any number: it is
+/// counted per signer, never kept whole. One that is proven is a real provider sending
+/// something broken, and is worth keeping in full. The cheap test (a key compared) comes first,
+/// so junk from random keys costs no signature check.
+pub fn signed_by_known_zapper<R>(receipt: &Event, recipients: &R) -> bool
+where
+    R: ZapRecipients + ?Sized,
+{
+    recipients.is_known_zapper(&receipt.pubkey)
+        && compute_event_id(receipt) == Some(receipt.id)
+        && receipt.verify_signature()
 }
 
 /// Every value [`Rejection::reason`] can return, for registering metrics up front.

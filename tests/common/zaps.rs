@@ -12,7 +12,7 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use commons_nostr::embedded_relay::EmbeddedRelay;
-use commons_nostr::entities::{contribution, rejected_receipt, zap_receipt};
+use commons_nostr::entities::{contribution, junk_receipt_signer, rejected_receipt, zap_receipt};
 use commons_nostr::startup::Application;
 use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
 use futures::StreamExt;
@@ -393,6 +393,26 @@ pub async fn rejection_of(db: &DatabaseConnection, receipt: &EventId) -> Option<
         .await
         .expect("query")
         .map(|row| row.reason)
+}
+
+/// Rows of `junk_receipt_signers`.
+pub async fn junk_rows(db: &DatabaseConnection) -> u64 {
+    junk_receipt_signer::Entity::find()
+        .count(db)
+        .await
+        .expect("count")
+}
+
+/// The junk tally of `signer`, if it has one.
+pub async fn junk_of(
+    db: &DatabaseConnection,
+    signer: &PublicKey,
+) -> Option<junk_receipt_signer::Model> {
+    junk_receipt_signer::Entity::find()
+        .filter(junk_receipt_signer::Column::Signer.eq(signer.to_hex()))
+        .one(db)
+        .await
+        .expect("query")
 }
 
 /// Whether `receipt` is recorded as a zap.
