@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use commons_nostr::configuration::GovernanceSettings;
 use commons_nostr::votes::{
-    tally, Contribution, Proposal, VoteBook, VoteRules, VoteType, SECONDS_PER_DAY,
+    receipts_root, tally, Contribution, Proposal, VoteBook, VoteRules, VoteType, SECONDS_PER_DAY,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 use nostr_sdk::{EventBuilder, EventId, Keys, PublicKey};
@@ -108,6 +108,13 @@ fn votes(c: &mut Criterion) {
 
     c.bench_function("votes/full_tally_100k_votes", |b| {
         b.iter(|| black_box(tally(&proposal, &contributions, END)))
+    });
+
+    // The part of the full recompute that is hashing: the Merkle root over 100 000 receipts.
+    let mut counted: Vec<EventId> = contributions.iter().map(|c| c.receipt_id).collect();
+    counted.sort_unstable();
+    c.bench_function("votes/receipts_root_100k", |b| {
+        b.iter(|| black_box(receipts_root(&counted)))
     });
 }
 
