@@ -86,6 +86,35 @@ mod tests {
     }
 
     #[test]
+    fn from_valid_zap_reads_the_receipt_and_the_keyword() {
+        use std::collections::HashMap;
+
+        use crate::nips::nip57::{validate, Zapper};
+        use crate::zap_provider::{ZapProvider, ZapTarget};
+
+        let provider = ZapProvider::generate();
+        let bot = Keys::generate().public_key();
+        let sender = Keys::generate();
+        let proposal = EventId::from_byte_array([7; 32]);
+        let target = ZapTarget::new(bot, 21_000)
+            .event(proposal)
+            .content("I OPPOSE this, not support");
+        let receipt = provider.zap(&sender, &target).expect("zap");
+        let recipients = HashMap::from([(bot, Zapper::Known(provider.public_key()))]);
+        let zap = validate(&receipt, &recipients).expect("valid");
+        let c = Contribution::from_valid_zap(&zap);
+        assert_eq!(c.receipt_id, receipt.id);
+        assert_eq!(c.sender, sender.public_key());
+        assert_eq!(c.recipient, bot);
+        assert_eq!(c.zapper, provider.public_key());
+        assert_eq!(c.amount_msat, 21_000);
+        assert_eq!(c.created_at, receipt.created_at.as_secs());
+        assert_eq!(c.event, Some(proposal));
+        assert_eq!(c.address, None);
+        assert_eq!(c.keyword, Some(VoteType::Veto));
+    }
+
+    #[test]
     fn btc_converts_whole_sums() {
         assert_eq!(btc(MSAT_PER_BTC), 1.0);
         assert_eq!(btc(3_000_000_000 + 7_000_000_000), 0.1);

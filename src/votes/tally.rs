@@ -186,25 +186,38 @@ impl Tally {
     }
 }
 
+/// What the full recompute reads of a contribution.
+struct Row {
+    sender: PublicKey,
+    created_at: u64,
+    receipt_id: EventId,
+    amount_msat: u64,
+    keyword: Option<VoteType>,
+    is_vote: bool,
+}
+
 /// The full recompute of `proposal`'s tally at `T = min(t, end)` from `contributions` (in any
 /// order, duplicates allowed).
 pub fn tally(proposal: &Proposal, contributions: &[Contribution], t: u64) -> Tally {
     let t = proposal.moment(t);
     let rules = &proposal.rules;
 
-    let mut items: Vec<&Contribution> = contributions
+    // The same receipt id is the same receipt: count it once. Sorting (id, index) pairs rather
+    // than the contributions keeps the sort in cache; it also leaves `counted` in id order.
+    let mut ids: Vec<(EventId, u32)> = contributions
         .iter()
-        .filter(|c| c.counts_under(rules))
+        .enumerate()
+        .filter(|(_, c)| c.counts_under(rules))
+        .map(|(i, c)| (c.receipt_id, i as u32))
         .collect();
-    // The same receipt id is the same receipt: count it once.
-    items.sort_unstable_by_key(|c| c.receipt_id);
-    items.dedup_by_key(|c| c.receipt_id);
+    ids.sort_unstable();
+    ids.dedup_by_key(|(id, _)| *id);
 
     let mut late_votes = 0u64;
     let mut counted = Vec::new();
-    // (sender, created_at, receipt id, is a vote): sorted, each sender's receipts in order.
-    let mut rows: Vec<(&Contribution, bool)> = Vec::with_capacity(items.len());
-    for c in items {
+    let mut rows: Vec<Row> = Vec::with_capacity(ids.len());
+    for &(_, i) in &ids {
+        let c = &contributions[i as usize];
         let names = proposal.names(c);
         let place = proposal.place(c.created_at);
         if names && place == WindowPlace::Late {
@@ -217,9 +230,17 @@ pub fn tally(proposal: &Proposal, contributions: &[Contribution], t: u64) -> Tal
         if is_vote {
             counted.push(c.receipt_id);
         }
-        rows.push((c, is_vote));
+        rows.push(Row {
+            sender: c.sender,
+            created_at: c.created_at,
+            receipt_id: c.receipt_id,
+            amount_msat: c.amount_msat,
+            keyword: c.keyword,
+            is_vote,
+        });
     }
-    rows.sort_unstable_by(|(a, _), (b, _)| {
+    // Each sender's receipts together, in (created_at, receipt id) order.
+    rows.sort_unstable_by(|a, b| {
         (a.sender, a.created_at, a.receipt_id).cmp(&(b.sender, b.created_at, b.receipt_id))
     });
 
@@ -227,13 +248,13 @@ pub fn tally(proposal: &Proposal, contributions: &[Contribution], t: u64) -> Tal
     let mut participants = 0usize;
     // (sender, type, weights, vote msat, receipts) of each voter, before the cap.
     let mut voters: Vec<(PublicKey, VoteType, SenderWeight, u64, u32)> = Vec::new();
-    for group in rows.chunk_by(|(a, _), (b, _)| a.sender == b.sender) {
+    for group in rows.chunk_by(|a, b| a.sender == b.sender) {
         let mut totals = SenderTotals::default();
         let mut receipts = 0u32;
         let mut vote_type = None;
-        for &(c, is_vote) in group {
-            totals.add(rules, c.created_at, t, c.amount_msat, is_vote);
-            if is_vote {
+        for c in group {
+            totals.add(rules, c.created_at, t, c.amount_msat, c.is_vote);
+            if c.is_vote {
                 receipts += 1;
                 // Ascending (created_at, receipt id): the last keyword seen is the latest.
                 vote_type = c.keyword.or(vote_type);
@@ -245,7 +266,7 @@ pub fn tally(proposal: &Proposal, contributions: &[Contribution], t: u64) -> Tal
             participants += 1;
         }
         if receipts > 0 {
-            let sender = group[0].0.sender;
+            let sender = group[0].sender;
             let vote_type = vote_type.unwrap_or(VoteType::Support);
             voters.push((sender, vote_type, weight, totals.vote_msat, receipts));
         }

@@ -80,3 +80,75 @@ impl TallyContent {
         Digest::parse_prefixed(&self.receipts_root)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::votes::tally::tally;
+    use crate::votes::testing::{proposal, senders, zap, BTC, END, START};
+
+    fn votes(n: u64) -> Vec<crate::votes::Contribution> {
+        let s = senders(64);
+        (0..n)
+            .map(|i| zap(i, s[(i % 64) as usize], START + i, BTC / 1000, true, None))
+            .collect()
+    }
+
+    #[test]
+    fn json_has_the_published_fields_and_round_trips() {
+        let p = proposal();
+        let t = tally(&p, &votes(3), END);
+        let content = TallyContent::new(&p, &t, true);
+        let json: serde_json::Value = serde_json::from_str(&content.to_json()).expect("json");
+        assert_eq!(json["final"], true);
+        assert_eq!(json["proposal"], p.id.to_hex());
+        assert_eq!(json["as_of"], END);
+        assert_eq!(json["voters"], 3);
+        assert_eq!(json["late_votes"], 0);
+        assert_eq!(json["receipts_count"], 3);
+        assert_eq!(json["rules"]["threshold"], 100.0);
+        assert_eq!(json["result"]["pr_id"], 42);
+        let root = json["receipts_root"].as_str().expect("root");
+        assert!(root.starts_with("sha256:"));
+        let listed: Vec<String> = t.counted.iter().map(|id| id.to_hex()).collect();
+        assert_eq!(json["receipts"], serde_json::json!(listed));
+        assert!(json.get("is_final").is_none());
+        let back: TallyContent = serde_json::from_str(&content.to_json()).expect("reads back");
+        // serde_json (without its `float_roundtrip` feature) may read a float back one ulp off:
+        // compare floats loosely here; a verifier compares the JSON text of recomputed numbers.
+        let close = |a: f64, b: f64| (a - b).abs() <= 4.0 * f64::EPSILON * a.abs().max(1.0);
+        assert!(close(
+            back.result.support_votes,
+            content.result.support_votes
+        ));
+        assert!(close(back.result.total_votes, content.result.total_votes));
+        let mut exact = back.clone();
+        exact.result = content.result.clone();
+        assert_eq!(exact, content);
+        assert_eq!(back.receipts_root_digest(), Ok(t.receipts_root));
+    }
+
+    #[test]
+    fn receipts_are_listed_only_while_the_content_fits() {
+        let p = proposal();
+        let mut n = 400;
+        loop {
+            let t = tally(&p, &votes(n), END);
+            let content = TallyContent::new(&p, &t, false);
+            let json = content.to_json();
+            assert!(json.len() <= MAX_TALLY_CONTENT_BYTES || content.receipts.is_none());
+            if content.receipts.is_none() {
+                // One fewer receipt did fit.
+                let t = tally(&p, &votes(n - 1), END);
+                let fewer = TallyContent::new(&p, &t, false);
+                assert!(fewer.receipts.is_some());
+                assert!(fewer.to_json().len() <= MAX_TALLY_CONTENT_BYTES);
+                assert!(!json.contains("\"receipts\":"));
+                assert_eq!(content.receipts_count, n);
+                break;
+            }
+            n += 1;
+            assert!(n < 1_000, "the receipts never stopped fitting");
+        }
+    }
+}
