@@ -185,6 +185,22 @@ impl SupervisedActor for RelayActor {
     }
 }
 
+/// The nostr-sdk client of one relay actor (one relay in its pool, added with
+/// [`relay_options`]).
+pub fn relay_client(auth_keys: &Keys) -> Client {
+    Client::builder()
+        .signer(auth_keys.clone())
+        .opts(ClientOptions::new().automatic_authentication(true))
+        .build()
+}
+
+/// How a relay actor adds its relay to its client: no reconnects of nostr-sdk's own.
+pub fn relay_options() -> RelayOptions {
+    RelayOptions::new()
+        .reconnect(false)
+        .notification_channel_size(NOTIFICATION_BUFFER)
+}
+
 /// A relay notification, or word that some were dropped because we fell behind.
 enum Notice {
     Relay(Box<RelayNotification>),
@@ -205,18 +221,12 @@ impl Actor for RelayActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let url = self.spec.url.clone();
-        let client = Client::builder()
-            .signer(self.spec.auth_keys.clone())
-            .opts(ClientOptions::new().automatic_authentication(true))
-            .build();
-        let opts = RelayOptions::new()
-            .reconnect(false)
-            .notification_channel_size(NOTIFICATION_BUFFER);
+        let client = relay_client(&self.spec.auth_keys);
         let setup = {
             let client = client.clone();
+            let url = self.spec.url.clone();
             async move {
-                client.pool().add_relay(url.clone(), opts).await?;
+                client.pool().add_relay(url.clone(), relay_options()).await?;
                 client.relay(url).await
             }
         };
