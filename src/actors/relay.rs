@@ -21,7 +21,7 @@ use actix::prelude::*;
 use futures::channel::oneshot;
 use nostr_sdk::prelude::{
     Client, ClientMessage, ClientOptions, Event, EventId, Filter, Keys, Relay, RelayMessage,
-    RelayNotification, RelayOptions, RelayStatus, RelayUrl, ReqExitPolicy, SubscribeOptions,
+    RelayNotification, RelayOptions, RelayPoolOptions, RelayStatus, RelayUrl, ReqExitPolicy, SubscribeOptions,
     SubscriptionId,
 };
 use rand::Rng;
@@ -38,7 +38,19 @@ pub const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Outbox entries read from the database per drain, and the most sent without an `OK` yet.
 const DRAIN_PAGE: u64 = 256;
 /// Relay notifications buffered before the oldest are dropped (then subscribers resync).
-const NOTIFICATION_BUFFER: usize = 1 << 16;
+///
+/// nostr-sdk allocates and initialises every slot when the relay is added, connected or not
+/// (a tokio broadcast channel of `RelayNotification`s, 248 bytes each plus the slot's own), so
+/// this is sized for what it holds, not for the worst case: the actor and nostr-sdk's own
+/// readers (`OK` waiters, fetches) run on the thread of the connection that fills it, so it
+/// holds one burst at most: a backfill page (`TrackerTuning::page_size`, 500 receipts, each
+/// notified twice: as an event and as a message) plus the live traffic meanwhile. 4,096 slots
+/// (about 1.1 MB) hold four such pages; the 65,536 it had cost 18 MB per configured relay.
+const NOTIFICATION_BUFFER: usize = 4_096;
+/// The client's pool-wide notification channel. Each actor reads its one relay's
+/// notifications, never the pool's, and a broadcast with no receiver stores nothing, but its
+/// slots are allocated up front all the same (4,096 of 344 bytes by default): one is enough.
+const POOL_NOTIFICATION_BUFFER: usize = 1;
 
 /// What a relay actor needs to be created (and re-created after a failure).
 #[derive(Clone)]
@@ -190,7 +202,13 @@ impl SupervisedActor for RelayActor {
 pub fn relay_client(auth_keys: &Keys) -> Client {
     Client::builder()
         .signer(auth_keys.clone())
-        .opts(ClientOptions::new().automatic_authentication(true))
+        .opts(
+            ClientOptions::new().pool(
+                RelayPoolOptions::new()
+                    .automatic_authentication(true)
+                    .notification_channel_size(POOL_NOTIFICATION_BUFFER),
+            ),
+        )
         .build()
 }
 
