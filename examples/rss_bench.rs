@@ -207,7 +207,9 @@ impl Child {
     }
 
     fn line(&self, timeout: Duration) -> String {
-        self.lines.recv_timeout(timeout).expect("relay process answers")
+        self.lines
+            .recv_timeout(timeout)
+            .expect("relay process answers")
     }
 
     fn pid(&self) -> String {

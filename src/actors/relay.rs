@@ -21,8 +21,8 @@ use actix::prelude::*;
 use futures::channel::oneshot;
 use nostr_sdk::prelude::{
     Client, ClientMessage, ClientOptions, Event, EventId, Filter, Keys, Relay, RelayMessage,
-    RelayNotification, RelayOptions, RelayPoolOptions, RelayStatus, RelayUrl, ReqExitPolicy, SubscribeOptions,
-    SubscriptionId,
+    RelayNotification, RelayOptions, RelayPoolOptions, RelayStatus, RelayUrl, ReqExitPolicy,
+    SubscribeOptions, SubscriptionId,
 };
 use rand::Rng;
 use sea_orm::DatabaseConnection;
@@ -244,7 +244,10 @@ impl Actor for RelayActor {
             let client = client.clone();
             let url = self.spec.url.clone();
             async move {
-                client.pool().add_relay(url.clone(), relay_options()).await?;
+                client
+                    .pool()
+                    .add_relay(url.clone(), relay_options())
+                    .await?;
                 client.relay(url).await
             }
         };
