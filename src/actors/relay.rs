@@ -21,8 +21,8 @@ use actix::prelude::*;
 use futures::channel::oneshot;
 use nostr_sdk::prelude::{
     Client, ClientMessage, ClientOptions, Event, EventId, Filter, Keys, Relay, RelayMessage,
-    RelayNotification, RelayOptions, RelayStatus, RelayUrl, ReqExitPolicy, SubscribeOptions,
-    SubscriptionId,
+    RelayNotification, RelayOptions, RelayPoolOptions, RelayStatus, RelayUrl, ReqExitPolicy,
+    SubscribeOptions, SubscriptionId,
 };
 use rand::Rng;
 use sea_orm::DatabaseConnection;
@@ -38,7 +38,19 @@ pub const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Outbox entries read from the database per drain, and the most sent without an `OK` yet.
 const DRAIN_PAGE: u64 = 256;
 /// Relay notifications buffered before the oldest are dropped (then subscribers resync).
-const NOTIFICATION_BUFFER: usize = 1 << 16;
+///
+/// nostr-sdk allocates and initialises every slot when the relay is added, connected or not
+/// (a tokio broadcast channel of `RelayNotification`s, 248 bytes each plus the slot's own), so
+/// this is sized for what it holds, not for the worst case: the actor and nostr-sdk's own
+/// readers (`OK` waiters, fetches) run on the thread of the connection that fills it, so it
+/// holds one burst at most: a backfill page (`TrackerTuning::page_size`, 500 receipts, each
+/// notified twice: as an event and as a message) plus the live traffic meanwhile. 4,096 slots
+/// (about 1.1 MB) hold four such pages; the 65,536 it had cost 18 MB per configured relay.
+const NOTIFICATION_BUFFER: usize = 4_096;
+/// The client's pool-wide notification channel. Each actor reads its one relay's
+/// notifications, never the pool's, and a broadcast with no receiver stores nothing, but its
+/// slots are allocated up front all the same (4,096 of 344 bytes by default): one is enough.
+const POOL_NOTIFICATION_BUFFER: usize = 1;
 
 /// What a relay actor needs to be created (and re-created after a failure).
 #[derive(Clone)]
@@ -187,6 +199,28 @@ impl SupervisedActor for RelayActor {
     }
 }
 
+/// The nostr-sdk client of one relay actor (one relay in its pool, added with
+/// [`relay_options`]).
+pub fn relay_client(auth_keys: &Keys) -> Client {
+    Client::builder()
+        .signer(auth_keys.clone())
+        .opts(
+            ClientOptions::new().pool(
+                RelayPoolOptions::new()
+                    .automatic_authentication(true)
+                    .notification_channel_size(POOL_NOTIFICATION_BUFFER),
+            ),
+        )
+        .build()
+}
+
+/// How a relay actor adds its relay to its client: no reconnects of nostr-sdk's own.
+pub fn relay_options() -> RelayOptions {
+    RelayOptions::new()
+        .reconnect(false)
+        .notification_channel_size(NOTIFICATION_BUFFER)
+}
+
 /// A relay notification, or word that some were dropped because we fell behind.
 enum Notice {
     Relay(Box<RelayNotification>),
@@ -207,18 +241,15 @@ impl Actor for RelayActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let url = self.spec.url.clone();
-        let client = Client::builder()
-            .signer(self.spec.auth_keys.clone())
-            .opts(ClientOptions::new().automatic_authentication(true))
-            .build();
-        let opts = RelayOptions::new()
-            .reconnect(false)
-            .notification_channel_size(NOTIFICATION_BUFFER);
+        let client = relay_client(&self.spec.auth_keys);
         let setup = {
             let client = client.clone();
+            let url = self.spec.url.clone();
             async move {
-                client.pool().add_relay(url.clone(), opts).await?;
+                client
+                    .pool()
+                    .add_relay(url.clone(), relay_options())
+                    .await?;
                 client.relay(url).await
             }
         };

@@ -1,0 +1,455 @@
+//! Resident memory of the whole service: idle, and while zap receipts arrive.
+//!
+//! ```text
+//! cargo build --release --example rss_bench
+//! ./target/release/examples/rss_bench                      # 4 bots, 10 relays (3 up, 7 dead)
+//! ./target/release/examples/rss_bench --bots 1 --up 1 --dead 0
+//! ```
+//!
+//! The service runs in-process, configured like the other benchmarks (`tests/common/app.rs`:
+//! SQLite, supervised actors, the real relay actors and nostr-sdk clients). Its relays run in a
+//! **child process** (this binary again, with `--relays-child`), so the process measured holds
+//! the service and nothing else: `N` nostr-relay-builder relays that are up, and dead relays of
+//! two kinds, half of them ports nobody listens on (refused) and half of them ports that accept
+//! TCP and never answer (the child holds those). The child also builds the receipts (the way a
+//! real LNURL provider does, `tests/common/zaps.rs`) and publishes them to every up relay.
+//!
+//! 1. **Idle**: once every up relay is connected and the start-up publishing and backfill are
+//!    over, `VmRSS` (and the peak so far, `VmHWM`) from `/proc/self/status`.
+//! 2. **Under load**: `--rate` valid receipts per second for `--secs` seconds, sampled every
+//!    250 ms; the largest `VmRSS` seen, then `VmRSS` a few seconds after the last receipt is
+//!    committed, and `VmHWM`.
+//! 3. **Yardstick**: schnorr signature verifications per second on one core, same run.
+//!
+//! `--probe-clients N` instead measures what N relay clients cost before they connect (made as
+//! the relay actor makes them), and the size of what their notification channels hold.
+//!
+//! One scenario per process: a process's resident memory never goes back to what it was, so
+//! scenarios cannot share one.
+
+#[path = "../tests/common/app.rs"]
+#[allow(dead_code)]
+mod app;
+#[path = "../tests/common/relays.rs"]
+#[allow(dead_code)]
+mod relays;
+#[path = "../tests/common/zaps.rs"]
+#[allow(dead_code)]
+mod zaps;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use commons_nostr::actors::relay::{self, GetHealth, LinkState};
+use commons_nostr::actors::zap_tracker::{self, WatchZaps, ZapsCommitted};
+use commons_nostr::startup::Application;
+use commons_nostr::supervision::ToChild;
+use nostr_sdk::prelude::*;
+
+use app::BOTS;
+use relays::{SilentRelay, TestRelay};
+use zaps::{build_many, zap_config, Zaps};
+
+fn arg(name: &str, default: u64) -> u64 {
+    std::env::args()
+        .skip_while(|a| a != name)
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+fn arg_str(name: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != name).nth(1)
+}
+
+/// `VmRSS` and `VmHWM` of a process, in KiB.
+fn memory_kib(pid: &str) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn mb(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+}
+
+// --- the child: relays and a publisher ---------------------------------------------------------
+
+/// Runs the up relays and the silent ones, builds the receipts, and publishes them on `go`.
+/// Protocol on stdout: `up <url>`, `silent <url>`, `provider <hex>`, `ready`, then after `go`
+/// on stdin `sent <n>`. Exits when stdin closes.
+fn relays_child() {
+    let up = arg("--up", 3) as usize;
+    let silent = arg("--silent", 0) as usize;
+    let rate = arg("--rate", 1_000).max(1);
+    let secs = arg("--secs", 20);
+    let bot = PublicKey::from_hex(&arg_str("--bot").expect("--bot")).expect("bot key");
+    let zaps = Zaps::new(bot);
+    let count = usize::try_from(rate * secs).unwrap_or(usize::MAX);
+    // Created from 5 s from now on, `rate` per second of `created_at`, as they will be sent.
+    let base = Timestamp::now() + Duration::from_secs(5);
+    let receipts = build_many(count, |i| {
+        let at = base + Duration::from_secs(i as u64 / rate);
+        zaps.zap_at(&zaps.target(&format!("support {i}")), at)
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let mut up_relays = Vec::new();
+        for _ in 0..up {
+            up_relays.push(TestRelay::start().await);
+        }
+        let mut silent_relays = Vec::new();
+        for _ in 0..silent {
+            silent_relays.push(SilentRelay::start().await);
+        }
+        let urls: Vec<RelayUrl> = up_relays.iter().map(TestRelay::url).collect();
+        {
+            let mut out = std::io::stdout().lock();
+            for url in &urls {
+                writeln!(out, "up {url}").expect("stdout");
+            }
+            for relay in &silent_relays {
+                writeln!(out, "silent {}", relay.url()).expect("stdout");
+            }
+            writeln!(out, "provider {}", zaps.provider.public_key().to_hex()).expect("stdout");
+            writeln!(out, "ready").expect("stdout");
+        }
+        loop {
+            let line = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map(|n| (n, line))
+            })
+            .await;
+            let line = match line {
+                Ok(Ok((n, line))) if n > 0 => line,
+                _ => break, // stdin closed: the parent is done
+            };
+            if line.trim() != "go" {
+                continue;
+            }
+            let client = Client::default();
+            for url in &urls {
+                client.add_relay(url.clone()).await.expect("add relay");
+            }
+            client.connect().await;
+            client.wait_for_connection(Duration::from_secs(5)).await;
+            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut sends = Vec::with_capacity(receipts.len());
+            for event in &receipts {
+                tick.tick().await;
+                let client = client.clone();
+                let event = event.clone();
+                sends.push(tokio::spawn(async move { client.send_event(&event).await }));
+            }
+            let mut sent = 0usize;
+            for send in sends {
+                if matches!(send.await, Ok(Ok(_))) {
+                    sent += 1;
+                }
+            }
+            client.shutdown().await;
+            println!("sent {sent}");
+        }
+    });
+}
+
+// --- the parent: the service -------------------------------------------------------------------
+
+struct Child {
+    process: std::process::Child,
+    stdin: std::process::ChildStdin,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Child {
+    fn start(up: usize, silent: usize, bot: &PublicKey, rate: u64, secs: u64) -> Child {
+        let mut process = Command::new(std::env::current_exe().expect("this binary"))
+            .args(["--relays-child", "--bot", &bot.to_hex()])
+            .args(["--up", &up.to_string(), "--silent", &silent.to_string()])
+            .args(["--rate", &rate.to_string(), "--secs", &secs.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("relay process");
+        let stdin = process.stdin.take().expect("stdin");
+        let stdout = process.stdout.take().expect("stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Child {
+            process,
+            stdin,
+            lines,
+        }
+    }
+
+    fn line(&self, timeout: Duration) -> String {
+        self.lines
+            .recv_timeout(timeout)
+            .expect("relay process answers")
+    }
+
+    fn pid(&self) -> String {
+        self.process.id().to_string()
+    }
+}
+
+/// Forwards every committed batch's size to a channel.
+struct Collector(tokio::sync::mpsc::UnboundedSender<usize>);
+
+impl Actor for Collector {
+    type Context = Context<Self>;
+}
+
+impl Handler<ZapsCommitted> for Collector {
+    type Result = ();
+    fn handle(&mut self, msg: ZapsCommitted, _: &mut Context<Self>) {
+        let _ = self.0.send(msg.outcome.recorded.len());
+    }
+}
+
+async fn watch(app: &Application) -> tokio::sync::mpsc::UnboundedReceiver<usize> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let collector = Collector(tx).start().recipient();
+    for _ in 0..5_000 {
+        let sent = app
+            .handles()
+            .zaps
+            .send(ToChild {
+                name: zap_tracker::CHILD_NAME.into(),
+                msg: WatchZaps(collector.clone()),
+            })
+            .await;
+        if matches!(sent, Ok(Ok(()))) {
+            return rx;
+        }
+        actix_rt::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("the zap tracker never started");
+}
+
+/// Waits until every relay in `up` reports `connected`.
+async fn wait_connected(app: &Application, up: &[RelayUrl]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut connected = 0;
+        for url in up {
+            let health = app
+                .handles()
+                .relays
+                .send(ToChild {
+                    name: url.to_string(),
+                    msg: GetHealth,
+                })
+                .await;
+            if matches!(health, Ok(Ok(h)) if h.state == LinkState::Connected) {
+                connected += 1;
+            }
+        }
+        if connected == up.len() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "relays never connected");
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The yardstick: schnorr verifications per second on one core.
+fn yardstick() -> f64 {
+    let zaps = Zaps::new(Keys::generate().public_key());
+    let sample = build_many(4_000, |i| zaps.honest(&format!("y {i}")));
+    let started = Instant::now();
+    let mut verified = 0usize;
+    for _ in 0..5 {
+        verified += sample.iter().filter(|e| e.verify_signature()).count();
+    }
+    verified as f64 / started.elapsed().as_secs_f64()
+}
+
+/// What one relay actor's nostr-sdk client costs before it ever connects: `n` clients made as
+/// the relay actor makes them, each with its relay added (a port nobody listens on).
+fn probe_clients(n: usize) {
+    println!(
+        "size of one slot's value: RelayNotification {} B, RelayPoolNotification {} B",
+        std::mem::size_of::<RelayNotification>(),
+        std::mem::size_of::<RelayPoolNotification>()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let keys = Keys::generate();
+        let url = TestRelay::down().url();
+        let (before, _) = memory_kib("self");
+        let mut clients = Vec::new();
+        for _ in 0..n {
+            let client = relay::relay_client(&keys);
+            client
+                .pool()
+                .add_relay(url.clone(), relay::relay_options())
+                .await
+                .expect("add relay");
+            clients.push(client);
+        }
+        let (after, _) = memory_kib("self");
+        println!(
+            "{n} relay clients (not connected): VmRSS {:.1} -> {:.1} MB, {:.0} KiB each",
+            mb(before),
+            mb(after),
+            (after - before) as f64 / n as f64
+        );
+    });
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--relays-child") {
+        relays_child();
+        return;
+    }
+    if let Some(n) = arg_str("--probe-clients") {
+        probe_clients(n.parse().expect("--probe-clients N"));
+        return;
+    }
+    let bots = (arg("--bots", 4) as usize).clamp(1, BOTS.len());
+    let up = arg("--up", 3) as usize;
+    let dead = arg("--dead", 7) as usize;
+    let rate = arg("--rate", 1_000).max(1);
+    let secs = arg("--secs", 20);
+    let silent = dead / 2;
+    let refused = dead - silent;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "machine: {cores} cores; scenario: {bots} bots, {} relays ({up} up, {refused} refused, \
+         {silent} silent); load {rate} receipts/s for {secs} s",
+        up + dead
+    );
+
+    let bot_keys = Keys::generate();
+    let mut child = Child::start(up, silent, &bot_keys.public_key(), rate, secs);
+    let mut up_urls = Vec::new();
+    let mut dead_urls = Vec::new();
+    let provider = loop {
+        let line = child.line(Duration::from_secs(300));
+        match line.split_once(' ') {
+            Some(("up", url)) => up_urls.push(RelayUrl::parse(url).expect("url")),
+            Some(("silent", url)) => dead_urls.push(RelayUrl::parse(url).expect("url")),
+            Some(("provider", hex)) => break PublicKey::from_hex(hex).expect("provider key"),
+            _ => panic!("relay process: {line}"),
+        }
+    };
+    assert_eq!(child.line(Duration::from_secs(30)), "ready");
+    // Ports nobody listens on.
+    let refused_relays: Vec<TestRelay> = (0..refused).map(|_| TestRelay::down()).collect();
+    dead_urls.extend(refused_relays.iter().map(TestRelay::url));
+
+    let count = rate * secs;
+    actix_rt::System::new().block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
+        let mut relays = up_urls.clone();
+        relays.extend(dead_urls);
+        let mut cfg = zap_config(&db_url, relays, &provider)
+            .with("COMMONS__LOGGING__LEVEL", "error")
+            // The default development settings: dead relays retried up to once a minute.
+            .with("COMMONS__NOSTR__RECONNECT__INITIAL_BACKOFF_MS", "500")
+            .with("COMMONS__NOSTR__RECONNECT__MAX_BACKOFF_MS", "60000");
+        cfg.bot_keys.insert("gov".into(), bot_keys.clone());
+        for bot in &BOTS[bots..] {
+            cfg.bot_keys.remove(*bot);
+            cfg = cfg.with(
+                &format!("COMMONS__NOSTR__BOTS__{}__ENABLED", bot.to_uppercase()),
+                "false",
+            );
+        }
+
+        let (before, _) = memory_kib("self");
+        let app = cfg.start().await;
+        let mut commits = watch(&app).await;
+        wait_connected(&app, &up_urls).await;
+        // Start-up publishing (profiles, relay lists, status) and the first backfill.
+        actix_rt::time::sleep(Duration::from_secs(5)).await;
+        let (idle, idle_hwm) = memory_kib("self");
+        let idle_threads = threads();
+
+        child.stdin.write_all(b"go\n").expect("go");
+        child.stdin.flush().expect("flush");
+        let started = Instant::now();
+        let mut recorded = 0u64;
+        let mut peak = 0u64;
+        let mut samples = Vec::new();
+        let mut sample = actix_rt::time::interval(Duration::from_millis(250));
+        let deadline = started + Duration::from_secs(secs + 60);
+        while recorded < count && Instant::now() < deadline {
+            tokio::select! {
+                batch = commits.recv() => recorded += batch.unwrap_or(0) as u64,
+                _ = sample.tick() => {
+                    let (rss, _) = memory_kib("self");
+                    peak = peak.max(rss);
+                    samples.push(rss);
+                }
+            }
+        }
+        let load_secs = started.elapsed().as_secs_f64();
+        let sent = child.line(Duration::from_secs(60));
+        let load_threads = threads();
+        actix_rt::time::sleep(Duration::from_secs(5)).await;
+        let (after, hwm) = memory_kib("self");
+        let (child_rss, _) = memory_kib(&child.pid());
+        app.stop().await;
+        let mean = samples.iter().sum::<u64>() / samples.len().max(1) as u64;
+
+        println!(
+            "schnorr signature verification, 1 core: {:>9.0} /s",
+            yardstick()
+        );
+        println!("harness before the service     VmRSS {:>6.1} MB", mb(before));
+        println!(
+            "idle (relays settled)          VmRSS {:>6.1} MB  VmHWM {:>6.1} MB  threads {idle_threads}",
+            mb(idle),
+            mb(idle_hwm)
+        );
+        println!(
+            "under load: {recorded} of {count} receipts committed in {load_secs:.1} s ({sent} to {up} relays)"
+        );
+        println!(
+            "during load                    VmRSS max {:>6.1} MB  mean {:>6.1} MB  threads {load_threads}",
+            mb(peak),
+            mb(mean)
+        );
+        println!(
+            "5 s after the load             VmRSS {:>6.1} MB  VmHWM {:>6.1} MB",
+            mb(after),
+            mb(hwm)
+        );
+        println!(
+            "(the relays and the publisher, in their own process: VmRSS {:.1} MB, not counted)",
+            mb(child_rss)
+        );
+    });
+    drop(child.stdin);
+    let _ = child.process.wait();
+}
