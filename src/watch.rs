@@ -1002,7 +1002,15 @@ mod tests {
         assert_eq!((j.what, j.author.as_str()), (What::Action, "gov"));
         assert!(j.summary.starts_with("review-period btc-commons/governance#42 tier 3 \"Raise the weight cap\", voting 2023-11-14T22:13:20Z to "), "{}", j.summary);
         let tally = sign(
-            events::vote_tally(action.id, &tally_content(&action.id, 150.0, 0.0, true)).unwrap(),
+            events::vote_tally(
+                action.id,
+                &events::proposal_coordinate(
+                    &w.gov.public_key(),
+                    "action:btc-commons/governance:42:review-period",
+                ),
+                &tally_content(&action.id, 150.0, 0.0, true),
+            )
+            .unwrap(),
             &w.gov,
         );
         let j = judge(&tally, &w.authors).unwrap();
@@ -1033,7 +1041,15 @@ mod tests {
             &w.gov,
         );
         let mut forged = sign(
-            events::vote_tally(action.id, &tally_content(&action.id, 150.0, 0.0, true)).unwrap(),
+            events::vote_tally(
+                action.id,
+                &events::proposal_coordinate(
+                    &w.gov.public_key(),
+                    "action:btc-commons/governance:42:review-period",
+                ),
+                &tally_content(&action.id, 150.0, 0.0, true),
+            )
+            .unwrap(),
             &w.gov,
         );
         forged.content = forged.content.replace("150.0", "1500.0");

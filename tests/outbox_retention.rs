@@ -37,7 +37,8 @@ async fn event(
         .sign_with_keys(keys)
         .expect("signed");
     let urls = relays();
-    let entry = outbox::enqueue(db, &event, "test", &urls)
+    let lease = outbox::Lease::new("test-server", std::time::Duration::from_secs(60));
+    let entry = outbox::enqueue(db, &event, "test", &urls, &lease)
         .await
         .expect("enqueued");
     let created_at = chrono::Utc::now().timestamp() - age_days * DAY;

@@ -184,10 +184,18 @@ fn tally_content(proposal: &EventId, support: f64, is_final: bool) -> Value {
 }
 
 fn tally_event(gov: &Keys, proposal: &EventId, support: f64, is_final: bool) -> Event {
-    events::vote_tally(*proposal, &tally_content(proposal, support, is_final))
-        .unwrap()
-        .sign_with_keys(gov)
-        .unwrap()
+    let address = events::proposal_coordinate(
+        &gov.public_key(),
+        "action:btc-commons/governance:42:review-period",
+    );
+    events::vote_tally(
+        *proposal,
+        &address,
+        &tally_content(proposal, support, is_final),
+    )
+    .unwrap()
+    .sign_with_keys(gov)
+    .unwrap()
 }
 
 async fn publish(relay: &RelayUrl, event: &Event) {
