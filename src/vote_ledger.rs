@@ -18,8 +18,8 @@ use std::collections::HashSet;
 use nostr_sdk::{Event, EventId, JsonUtil, PublicKey};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::db;
@@ -113,9 +113,8 @@ fn stored_proposal(row: &governance_proposal::Model) -> Result<StoredProposal, S
     let rules: VoteRules = serde_json::from_str(row.rules.as_deref().unwrap_or_default())
         .map_err(|e| format!("rules: {e}"))?;
     let id = EventId::from_hex(&row.event_id).map_err(|e| format!("event_id: {e}"))?;
-    let non_negative = |name: &str, v: i64| {
-        u64::try_from(v).map_err(|_| format!("{name}: negative value {v}"))
-    };
+    let non_negative =
+        |name: &str, v: i64| u64::try_from(v).map_err(|_| format!("{name}: negative value {v}"));
     Ok(StoredProposal {
         row_id: row.id,
         proposal: Proposal {
@@ -200,7 +199,9 @@ pub async fn load_contributions(
             })();
             match parsed {
                 Some(contribution) => contributions.push(contribution),
-                None => tracing::error!(receipt = %receipt_id, "unreadable zap_receipts row; left out of tallies"),
+                None => {
+                    tracing::error!(receipt = %receipt_id, "unreadable zap_receipts row; left out of tallies")
+                }
             }
         }
         if !full_page {

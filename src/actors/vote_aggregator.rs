@@ -552,7 +552,12 @@ impl VoteAggregatorActor {
         );
     }
 
-    fn add_proposal(&mut self, stored: StoredProposal, seed: Vec<Contribution>, ctx: &mut Context<Self>) {
+    fn add_proposal(
+        &mut self,
+        stored: StoredProposal,
+        seed: Vec<Contribution>,
+        ctx: &mut Context<Self>,
+    ) {
         let id = stored.proposal.id;
         if self.proposals.contains_key(&id) {
             return;
@@ -648,7 +653,11 @@ impl Handler<GetTally> for VoteAggregatorActor {
         let now = unix_now();
         let proposal = &tracked.stored.proposal;
         let tally = tracked.book.tally(proposal.moment(now));
-        Some(TallyContent::new(proposal, &tally, now > proposal.window_end))
+        Some(TallyContent::new(
+            proposal,
+            &tally,
+            now > proposal.window_end,
+        ))
     }
 }
 
@@ -680,10 +689,9 @@ impl Handler<GetReceipts> for VoteAggregatorActor {
             receipt: receipt.to_hex(),
             why,
         };
-        let inclusion = receipts_root::inclusion(&tally.counted, &receipt)
-            .ok_or_else(|| {
-                not_counted("not a vote paid inside the voting window (as of the tally's moment)")
-            })?;
+        let inclusion = receipts_root::inclusion(&tally.counted, &receipt).ok_or_else(|| {
+            not_counted("not a vote paid inside the voting window (as of the tally's moment)")
+        })?;
         let sender: PublicKey = tracked
             .book
             .vote_receipt(&receipt)

@@ -61,9 +61,7 @@ use crate::configuration::LnurlSettings;
 use crate::db;
 use crate::lnurl;
 use crate::metrics::Metrics;
-use crate::supervision::{
-    Broadcast, ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild,
-};
+use crate::supervision::{Broadcast, ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
 use crate::zap_ledger::{self, CursorUpdate, Incoming, Judged, Judgement, LedgerOutcome};
 use crate::zap_recipients::{retry_delay, BotZapConfig, RecipientTable, ZapperCache};
 

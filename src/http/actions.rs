@@ -37,14 +37,14 @@ use super::error::{read_body, ApiError};
 use crate::actors::audit_head::{self, AppendEntry};
 use crate::actors::bot::GetIdentity;
 use crate::actors::vote_aggregator::{self, ProposalAdded};
-use crate::nips::nip57::{ZapRecipients, Zapper};
-use crate::votes::VoteRules;
-use crate::zap_recipients::RecipientTable;
 use crate::entities::governance_proposal;
 use crate::events;
 use crate::governance_action::{GovernanceAction, GovernanceActionRequest};
+use crate::nips::nip57::{ZapRecipients, Zapper};
 use crate::startup::ServiceHandles;
 use crate::supervision::ToChild;
+use crate::votes::VoteRules;
+use crate::zap_recipients::RecipientTable;
 
 /// The bot that signs governance actions and their announcements.
 pub const GOV_BOT: &str = "gov";

@@ -1758,7 +1758,11 @@ mod tests {
         assert!(fx.check(&without).is_ok());
 
         let payment_hash = hex::encode(invoice.payment_hash);
-        for wrong in [hex::encode([7u8; 32]), "not hex".to_owned(), "abcd".to_owned()] {
+        for wrong in [
+            hex::encode([7u8; 32]),
+            "not hex".to_owned(),
+            "abcd".to_owned(),
+        ] {
             let mut tags = fx.core_tags(&request.as_json(), &invoice.bolt11);
             tags.push(tag(&["e", &proposal().to_hex()]));
             tags.push(tag(&["preimage", &wrong]));
