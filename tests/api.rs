@@ -202,7 +202,12 @@ async fn a_review_period_is_published_recorded_audited_and_announced() {
         // The vote rules are pinned: the default settings, tier 3's threshold, the bots, and
         // no provider key (none is configured and none can be looked up here), which the
         // answer warns about, naming the setting that fixes it.
-        let mut bots: Vec<String> = service.cfg.bot_keys.values().map(|k| k.public_key().to_hex()).collect();
+        let mut bots: Vec<String> = service
+            .cfg
+            .bot_keys
+            .values()
+            .map(|k| k.public_key().to_hex())
+            .collect();
         bots.sort();
         assert_eq!(
             content,
@@ -751,7 +756,10 @@ async fn the_tally_route_is_public_and_answers_json_errors() {
     assert_eq!(uncounted.field(), Some("receipt"));
     let bad_receipt = service
         .api
-        .get(&format!("/v1/proposals/{}/receipts?receipt=zz", id.to_hex()))
+        .get(&format!(
+            "/v1/proposals/{}/receipts?receipt=zz",
+            id.to_hex()
+        ))
         .await;
     assert_eq!(bad_receipt.status, 400, "{bad_receipt:?}");
     assert_eq!(bad_receipt.field(), Some("receipt"));

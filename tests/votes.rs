@@ -226,14 +226,26 @@ fn differs_from_naive(
         .map(|id| merkle::leaf_hash(id.as_bytes()))
         .collect();
     let checks = [
-        ("zap_vote_count", result["zap_vote_count"].clone(), json!(expected.zap_votes)),
+        (
+            "zap_vote_count",
+            result["zap_vote_count"].clone(),
+            json!(expected.zap_votes),
+        ),
         (
             "participation_vote_count",
             result["participation_vote_count"].clone(),
             json!(expected.participation_votes),
         ),
-        ("threshold_met", result["threshold_met"].clone(), json!(expected.threshold_met)),
-        ("veto_blocks", result["veto_blocks"].clone(), json!(expected.veto_blocks)),
+        (
+            "threshold_met",
+            result["threshold_met"].clone(),
+            json!(expected.threshold_met),
+        ),
+        (
+            "veto_blocks",
+            result["veto_blocks"].clone(),
+            json!(expected.veto_blocks),
+        ),
         ("voters", content["voters"].clone(), json!(expected.voters)),
         ("late_votes", content["late_votes"].clone(), json!(0)),
         (
@@ -299,9 +311,29 @@ fn scenario(zapper: &Zapper<'_>, start: u64) -> (Vec<Sent>, Vec<Sent>) {
     let mut second = Vec::new();
     // 23 small voters: plain support, keywords, split payments.
     let texts = [
-        "support", "yes!", "I approve", "", "VETO", "I oppose this", "against", "abstain",
-        "neutral", "support, unsupported elsewhere", "ship it", "yes", "veto", "approve", "",
-        "support", "oppose", "abstain please", "yes", "support", "approve", "", "Support!",
+        "support",
+        "yes!",
+        "I approve",
+        "",
+        "VETO",
+        "I oppose this",
+        "against",
+        "abstain",
+        "neutral",
+        "support, unsupported elsewhere",
+        "ship it",
+        "yes",
+        "veto",
+        "approve",
+        "",
+        "support",
+        "oppose",
+        "abstain please",
+        "yes",
+        "support",
+        "approve",
+        "",
+        "Support!",
     ];
     for (i, text) in texts.iter().enumerate() {
         let sender = Keys::generate();
@@ -310,7 +342,11 @@ fn scenario(zapper: &Zapper<'_>, start: u64) -> (Vec<Sent>, Vec<Sent>) {
             // Split in three parts: the same total, three receipts.
             for part in 0..3u64 {
                 let sent = zapper.zap(&sender, msat / 3, start + part, Some(text));
-                if part == 2 { second.push(sent) } else { first.push(sent) }
+                if part == 2 {
+                    second.push(sent)
+                } else {
+                    first.push(sent)
+                }
             }
         } else {
             first.push(zapper.zap(&sender, msat, start + 1, Some(text)));
@@ -457,8 +493,14 @@ async fn a_proposal_tallied_from_three_relays_equals_a_naive_recompute_across_a_
             .await;
         assert_eq!(now.status.as_u16(), 200);
         assert_eq!(now.json["receipts_root"], content["receipts_root"]);
-        assert_eq!(now.json["result"]["threshold_met"], content["result"]["threshold_met"]);
-        let some_vote = all.iter().find(|s| s.names && s.at >= start).expect("a vote");
+        assert_eq!(
+            now.json["result"]["threshold_met"],
+            content["result"]["threshold_met"]
+        );
+        let some_vote = all
+            .iter()
+            .find(|s| s.names && s.at >= start)
+            .expect("a vote");
         let proof = api
             .get(&format!(
                 "/v1/proposals/{}/receipts?receipt={}",
@@ -479,7 +521,10 @@ async fn a_proposal_tallied_from_three_relays_equals_a_naive_recompute_across_a_
         assert_eq!(refused.status.as_u16(), 404);
         assert_eq!(refused.field(), Some("receipt"));
         let listed = api.get("/v1/proposals").await;
-        assert_eq!(listed.json["proposals"][0]["event_id"], json!(proposal.to_hex()));
+        assert_eq!(
+            listed.json["proposals"][0]["event_id"],
+            json!(proposal.to_hex())
+        );
         assert_eq!(listed.json["proposals"][0]["state"], json!("open"));
 
         results.push((test_db.backend(), content["result"].clone()));
