@@ -13,12 +13,12 @@
 //! recompute. First the yardstick: single-core schnorr verifications per second on the same
 //! machine, as `zap_bench` prints it.
 
-#[path = "../tests/common/zaps.rs"]
-#[allow(dead_code)]
-mod zaps;
 #[path = "../tests/common/app.rs"]
 #[allow(dead_code)]
 mod app;
+#[path = "../tests/common/zaps.rs"]
+#[allow(dead_code)]
+mod zaps;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -52,7 +52,11 @@ fn arg(name: &str, default: u64) -> u64 {
 /// A relay on its own thread and runtime, serving `database`.
 fn relay_thread(
     database: Arc<MemoryDatabase>,
-) -> (RelayUrl, tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>) {
+) -> (
+    RelayUrl,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
@@ -143,10 +147,11 @@ fn main() {
         vec![provider.public_key()],
         vec![gov.public_key()],
     ));
-    let proposal_event = events::governance_action_content(&action, &content, "commons_bench", None)
-        .custom_created_at(Timestamp::from_secs(start))
-        .sign_with_keys(&gov)
-        .expect("proposal");
+    let proposal_event =
+        events::governance_action_content(&action, &content, "commons_bench", None)
+            .custom_created_at(Timestamp::from_secs(start))
+            .sign_with_keys(&gov)
+            .expect("proposal");
     let proposal = tallies::proposal_of(&proposal_event).expect("a proposal");
 
     let texts = ["support", "veto", "abstain", "yes please", ""];
@@ -173,10 +178,8 @@ fn main() {
     let started = Instant::now();
     let verified = sample.iter().filter(|e| e.verify_signature()).count();
     let sig_rate = verified as f64 / started.elapsed().as_secs_f64();
-    let recipients = std::collections::HashMap::from([(
-        gov.public_key(),
-        Zapper::Known(provider.public_key()),
-    )]);
+    let recipients =
+        std::collections::HashMap::from([(gov.public_key(), Zapper::Known(provider.public_key()))]);
     let started = Instant::now();
     let valid = validate_batch(sample, &recipients)
         .iter()

@@ -135,7 +135,11 @@ fn build_many_keys(n: usize) -> Vec<PublicKey> {
 }
 
 /// Stores `contributions` as `zap_receipts` rows and the proposal as its row.
-async fn store(db: &sea_orm::DatabaseConnection, proposal: &Proposal, contributions: &[Contribution]) {
+async fn store(
+    db: &sea_orm::DatabaseConnection,
+    proposal: &Proposal,
+    contributions: &[Contribution],
+) {
     governance_proposal::ActiveModel {
         event_id: Set(proposal.id.to_hex()),
         address: Set(proposal.address.clone()),
@@ -263,16 +267,20 @@ async fn receipt_to_tally(rate: u64, secs: u64, debounce: u64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db_url = format!("sqlite://{}/service.db?mode=rwc", dir.path().display());
     let provider = ZapProvider::generate();
-    let cfg = zap_config(&db_url, vec![url.clone()], &provider.public_key())
-        .with("COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS", &debounce.to_string());
+    let cfg = zap_config(&db_url, vec![url.clone()], &provider.public_key()).with(
+        "COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS",
+        &debounce.to_string(),
+    );
     let gov = cfg.bot("gov");
     let app = cfg.start().await;
     let client = awc::Client::default();
     let mut answer = client
         .post(format!("http://{}/v1/actions", app.http_addr()))
         .bearer_auth(&cfg.admin_token)
-        .send_json(&json!({"action": "review-period", "repository": "o/r", "pr": 1,
-                           "tier": 1, "title": "bench", "voting_window_days": 1}))
+        .send_json(
+            &json!({"action": "review-period", "repository": "o/r", "pr": 1,
+                           "tier": 1, "title": "bench", "voting_window_days": 1}),
+        )
         .await
         .expect("action sent");
     let body: Value = answer.json().await.expect("action answer");

@@ -326,7 +326,7 @@ pub async fn verify_vote(
         &mut problems,
     )
     .await;
-    report.notes.extend(problems.drain(..));
+    report.notes.append(&mut problems);
     let Some(proposal_event) = found
         .events
         .into_iter()
@@ -350,7 +350,7 @@ pub async fn verify_vote(
         .kind(events::kind::VOTE_TALLY)
         .identifier(events::d::tally(&proposal_id));
     let candidates = fetch_merged(relays, tally_filter, timeout, &mut problems).await;
-    report.notes.extend(problems.drain(..));
+    report.notes.append(&mut problems);
     let Some((tally, content)) =
         vote::newest_signed_tally(&proposal_event, &candidates.events, &mut report.notes)
     else {
@@ -454,11 +454,6 @@ async fn fetch_merged(
             }
             Err(e) => problems.push(format!("{url}: cannot read the relay: {e}")),
         }
-        eprintln!(
-            "fetched {} receipts from {} relays",
-            thousands(holders.len()),
-            i + 1
-        );
     }
     let mut merged = Merged::default();
     for (id, (event, on)) in holders {
@@ -478,7 +473,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
