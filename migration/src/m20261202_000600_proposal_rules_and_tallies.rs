@@ -27,7 +27,9 @@ impl MigrationTrait for Migration {
             text_null(GovernanceProposals::Rules),
             big_integer_null(GovernanceProposals::TallyCreatedAt),
             text_null(GovernanceProposals::TallyDigest),
-            boolean(GovernanceProposals::TallyFinal).default(false).to_owned(),
+            boolean(GovernanceProposals::TallyFinal)
+                .default(false)
+                .to_owned(),
         ];
         for mut column in columns {
             manager
