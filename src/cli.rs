@@ -81,7 +81,8 @@ pub enum Command {
         proposal: String,
     },
     /// Checks from the relays everything the service published: signatures, wire format,
-    /// the audit-head proofs, and that relays agree. Exits 1 on any problem.
+    /// the audit-head proofs, that relays agree, and every proposal's newest tally recomputed
+    /// from the zap receipts with its pinned rules. Exits 1 on any problem, 2 on bad arguments.
     Verify {
         /// A relay to check (repeat for several).
         #[arg(long = "relay", required = true, value_name = "URL")]
@@ -96,6 +97,30 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         state: Option<PathBuf>,
         /// Seconds to wait for each relay.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A voter's check: is this zap receipt counted in the newest signed tally of the proposal
+    /// (an inclusion proof against its receipts_root), with what vote type and weight. Exits 0
+    /// when counted, 1 when not counted or the proof fails, 2 on bad arguments.
+    VerifyVote {
+        /// A relay to read (repeat for several).
+        #[arg(long = "relay", required = true, value_name = "URL")]
+        relays: Vec<String>,
+        /// The proposal's event id (hex, note1... or nevent1...).
+        #[arg(long, value_name = "ID")]
+        proposal: String,
+        /// The zap receipt's event id (hex, note1... or nevent1...).
+        #[arg(long, value_name = "ID")]
+        receipt: String,
+        /// The service's HTTP API (http://host:port): take the proof and the vote from it
+        /// (still checked against the signed root); without it they are rebuilt from the relays.
+        #[arg(long, value_name = "URL")]
+        api: Option<String>,
+        /// Seconds to wait for each relay (and the API).
         #[arg(long, default_value_t = 10)]
         timeout: u64,
         /// Print the full report as JSON.
@@ -212,6 +237,14 @@ pub fn main() -> ExitCode {
             timeout,
             json,
         } => verify(&relays, &server, &bots, state.as_deref(), timeout, json),
+        Command::VerifyVote {
+            relays,
+            proposal,
+            receipt,
+            api,
+            timeout,
+            json,
+        } => verify_vote(&relays, &proposal, &receipt, api.as_deref(), timeout, json),
         Command::Watch(args) => watch(&args),
     }
 }
@@ -287,6 +320,109 @@ fn watch(args: &WatchArgs) -> ExitCode {
     }
 }
 
+/// Parses every `--relay`; the message names the bad one.
+fn relay_urls(relays: &[String]) -> Result<Vec<nostr_sdk::RelayUrl>, String> {
+    relays
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            crate::configuration::parse_relay_url(&format!("--relay[{i}]"), raw)
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// An event id as hex, note1... or nevent1....
+fn event_id(flag: &str, raw: &str) -> Result<nostr_sdk::EventId, String> {
+    use nostr_sdk::FromBech32;
+    nostr_sdk::EventId::parse(raw)
+        .ok()
+        .or_else(|| {
+            nostr_sdk::nips::nip19::Nip19Event::from_bech32(raw)
+                .ok()
+                .map(|e| e.event_id)
+        })
+        .ok_or_else(|| format!("{flag}: {raw:?} is not an event id (hex, note1 or nevent1)"))
+}
+
+fn verify_vote(
+    relays: &[String],
+    proposal: &str,
+    receipt: &str,
+    api: Option<&str>,
+    timeout: u64,
+    json: bool,
+) -> ExitCode {
+    let usage = |e: String| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    };
+    let urls = match relay_urls(relays) {
+        Ok(urls) => urls,
+        Err(e) => return usage(e),
+    };
+    let (proposal, receipt) = match (
+        event_id("--proposal", proposal),
+        event_id("--receipt", receipt),
+    ) {
+        (Ok(p), Ok(r)) => (p, r),
+        (Err(e), _) | (_, Err(e)) => return usage(e),
+    };
+    if let Some(api) = api {
+        if url::Url::parse(api).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+            return usage(format!("--api: {api:?} is not an http(s) URL"));
+        }
+    }
+    let report = actix_rt::System::new().block_on(crate::verifier::verify_vote(
+        &urls,
+        proposal,
+        receipt,
+        api,
+        std::time::Duration::from_secs(timeout),
+    ));
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        let tally = match (&report.tally, report.as_of, &report.receipts_root) {
+            (Some(id), Some(as_of), Some(root)) => format!(
+                "tally {id} (as of {as_of}, {} receipts, root {root})",
+                report.receipts_count.unwrap_or_default()
+            ),
+            _ => "no signed tally".to_owned(),
+        };
+        if report.ok() {
+            println!("counted   receipt {} in {tally}", report.receipt);
+            match &report.vote {
+                Some(vote) => println!(
+                    "          vote: {} of weight {} ({} vote, {} receipt(s), sender {})",
+                    vote.vote_type.as_str(),
+                    vote.weight,
+                    vote.kind.as_str(),
+                    vote.receipts,
+                    vote.sender.to_hex()
+                ),
+                None => println!("          vote: unknown"),
+            }
+        } else {
+            println!("NOT counted   receipt {} in {tally}", report.receipt);
+        }
+        for p in &report.problems {
+            println!("          - {p}");
+        }
+        for n in &report.notes {
+            println!("          note: {n}");
+        }
+    }
+    if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn verify(
     relays: &[String],
     server: &str,
@@ -299,13 +435,10 @@ fn verify(
         eprintln!("error: {e}");
         ExitCode::from(2)
     };
-    let mut urls = Vec::new();
-    for (i, raw) in relays.iter().enumerate() {
-        match crate::configuration::parse_relay_url(&format!("--relay[{i}]"), raw) {
-            Ok(u) => urls.push(u),
-            Err(e) => return usage(e.to_string()),
-        }
-    }
+    let urls = match relay_urls(relays) {
+        Ok(urls) => urls,
+        Err(e) => return usage(e),
+    };
     let server = match nostr_sdk::PublicKey::parse(server) {
         Ok(pk) => pk,
         Err(_) => return usage(format!("--server: {server:?} is not an npub or hex key")),
@@ -359,6 +492,29 @@ fn verify(
         }
         for p in &report.problems {
             println!("PROBLEM   {p}");
+        }
+        let t = &report.tallies;
+        println!(
+            "tallies   {} proposals, {} receipts, {} tallies recomputed",
+            t.proposals,
+            t.receipts,
+            t.checks.len()
+        );
+        for c in &t.checks {
+            let verdict = if c.ok() { "ok" } else { "MISMATCH" };
+            println!(
+                "{verdict:>8}  tally {} of proposal {} (as of {}, {} receipts counted)",
+                c.tally, c.proposal, c.as_of, c.published_receipts_count
+            );
+            for d in &c.differences {
+                println!("          - {d}");
+            }
+        }
+        for p in &t.problems {
+            println!("PROBLEM   {p}");
+        }
+        for n in &t.notes {
+            println!("note      {n}");
         }
     }
     if report.ok() {

@@ -11,11 +11,21 @@
 //!   the style of Certificate Transparency: relays keep only the newest addressable event, so
 //!   the history of heads is checked by whoever watched it, run after run).
 //!
-//! Vote tallies (`tally:` events) are not recomputed yet: that comes with the votes issue.
-//! The checks are pure functions ([`check_event`], [`check_audit_head`], [`check_continuity`]);
-//! [`verify`] only fetches and applies them.
+//! - every proposal's newest vote tally, recomputed from the zap receipts on the relays with the
+//!   proposal's pinned rules ([`tallies`]): relays are merged (the union of what they hold), and
+//!   every difference is named;
+//! - a voter's own zap ([`verify_vote`]): is it counted in the newest signed tally, by an
+//!   inclusion proof against its `receipts_root` ([`vote`]).
+//!
+//! Relays cap what one `REQ` returns, so every fetch pages down with `until` ([`fetch_paged`]).
+//! The checks are pure functions ([`check_event`], [`check_audit_head`], [`check_continuity`],
+//! [`tallies::check_tallies`], [`vote::check_vote`]); [`verify`] and [`verify_vote`] only fetch
+//! and apply them.
 
-use std::collections::BTreeMap;
+pub mod tallies;
+pub mod vote;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -42,11 +52,15 @@ pub struct VerifyReport {
     pub problems: Vec<String>,
     /// The newest verified head, to save for the next run.
     pub newest_head: Option<SavedHead>,
+    /// Every proposal's newest tally, recomputed from the receipts.
+    pub tallies: tallies::TalliesReport,
 }
 
 impl VerifyReport {
     pub fn ok(&self) -> bool {
-        self.problems.is_empty() && self.relays.iter().all(|r| r.problems.is_empty())
+        self.problems.is_empty()
+            && self.relays.iter().all(|r| r.problems.is_empty())
+            && self.tallies.ok()
     }
 }
 
@@ -82,6 +96,9 @@ pub fn check_event(event: &Event, server: &PublicKey) -> Result<(), String> {
             30078 => match event.tags.identifier() {
                 Some(d) if d.starts_with(events::d::ACTION_PREFIX) => {
                     events::parse_governance_action(event).map(|_| ())
+                }
+                Some(d) if d.starts_with(events::d::TALLY_PREFIX) => {
+                    events::parse_vote_tally::<crate::votes::TallyContent>(event).map(|_| ())
                 }
                 _ => Ok(()),
             },
@@ -162,15 +179,20 @@ pub async fn verify(
     let mut report = VerifyReport::default();
     let mut authors = vec![server];
     authors.extend_from_slice(bots);
+    let mut bot_events: HashMap<EventId, Event> = HashMap::new();
     for url in relays {
         let mut r = RelayReport {
             relay: url.to_string(),
             ..RelayReport::default()
         };
-        match fetch(url, &authors, timeout).await {
+        let filter = Filter::new().authors(authors.iter().copied());
+        match fetch_paged(url, filter, timeout).await {
             Err(e) => r.problems.push(format!("cannot read the relay: {e}")),
             Ok(events) => {
                 for event in &events {
+                    if event.pubkey != server && event.verify().is_ok() {
+                        bot_events.insert(event.id, event.clone());
+                    }
                     r.events += 1;
                     *r.by_kind.entry(event.kind.as_u16()).or_default() += 1;
                     if let Err(problem) = check_event(event, &server) {
@@ -239,12 +261,235 @@ pub async fn verify(
         entries: h.entries,
         head: h.head,
     });
+    let bot_events: Vec<Event> = bot_events.into_values().collect();
+    report.tallies = verify_tallies(relays, bots, bot_events, timeout).await;
     report
 }
 
-async fn fetch(
+/// Fetches the receipts every proposal's tally reads and recomputes each newest tally.
+async fn verify_tallies(
+    relays: &[RelayUrl],
+    bots: &[PublicKey],
+    bot_events: Vec<Event>,
+    timeout: Duration,
+) -> tallies::TalliesReport {
+    let proposals = tallies::proposals(&bot_events);
+    let filter = tallies::receipts_filter(proposals.values().map(|(_, p)| p), bots);
+    let mut problems = Vec::new();
+    let merged = match filter {
+        Some(filter) => fetch_merged(relays, filter, timeout, &mut problems).await,
+        None => Merged::default(),
+    };
+    eprintln!(
+        "fetched {} receipts from {} relays",
+        thousands(merged.events.len()),
+        relays.len()
+    );
+    let receipts = merged.events;
+    let count = receipts.len();
+    let judged =
+        tokio::task::spawn_blocking(move || tallies::check_tallies(&bot_events, &receipts)).await;
+    let mut report = match judged {
+        Ok(report) => report,
+        Err(e) => {
+            problems.push(format!("the recompute failed: {e}"));
+            tallies::TalliesReport::default()
+        }
+    };
+    eprintln!("judged {} receipts", thousands(count));
+    report.problems.extend(problems);
+    report.notes.extend(merged.on_one_relay);
+    report
+}
+
+/// `verify-vote`: whether `receipt` is counted in the newest tally of `proposal` signed by the
+/// proposal's author, proven against its `receipts_root`; the proof and the sender's vote come
+/// from the service at `api` when given, else from the relays ([`vote`]). Must run inside an
+/// actix system when `api` is given (the HTTP client is awc).
+pub async fn verify_vote(
+    relays: &[RelayUrl],
+    proposal_id: EventId,
+    receipt: EventId,
+    api: Option<&str>,
+    timeout: Duration,
+) -> vote::VoteReport {
+    let mut report = vote::VoteReport {
+        proposal: proposal_id.to_hex(),
+        receipt: receipt.to_hex(),
+        ..vote::VoteReport::default()
+    };
+    let mut problems = Vec::new();
+    let found = fetch_merged(
+        relays,
+        Filter::new().id(proposal_id),
+        timeout,
+        &mut problems,
+    )
+    .await;
+    report.notes.append(&mut problems);
+    let Some(proposal_event) = found
+        .events
+        .into_iter()
+        .find(|e| e.id == proposal_id && e.verify().is_ok())
+    else {
+        report.problems.push(format!(
+            "no relay holds proposal {proposal_id} with a valid signature"
+        ));
+        return report;
+    };
+    let proposal = match tallies::proposal_of(&proposal_event) {
+        Ok(p) => p,
+        Err(e) => {
+            report
+                .problems
+                .push(format!("event {proposal_id} is not a proposal: {e}"));
+            return report;
+        }
+    };
+    let tally_filter = Filter::new()
+        .kind(events::kind::VOTE_TALLY)
+        .identifier(events::d::tally(&proposal_id));
+    let candidates = fetch_merged(relays, tally_filter, timeout, &mut problems).await;
+    report.notes.append(&mut problems);
+    let Some((tally, content)) =
+        vote::newest_signed_tally(&proposal_event, &candidates.events, &mut report.notes)
+    else {
+        report.problems.push(format!(
+            "no relay holds a tally of proposal {proposal_id} signed by its author"
+        ));
+        return report;
+    };
+    report.tally = Some(tally.id.to_hex());
+    report.as_of = Some(content.as_of);
+    report.receipts_root = Some(content.receipts_root.clone());
+    report.receipts_count = Some(content.receipts_count);
+
+    if let Some(api) = api {
+        let answer = fetch_receipt_proof(api, &proposal_id, &receipt, timeout).await;
+        vote::check_api_answer(&mut report, &receipt, &content, answer);
+        return report;
+    }
+    let Some(filter) = tallies::receipts_filter([&proposal], &[proposal_event.pubkey]) else {
+        return report;
+    };
+    let merged = fetch_merged(relays, filter, timeout, &mut problems).await;
+    report.notes.extend(problems);
+    eprintln!(
+        "fetched {} receipts from {} relays",
+        thousands(merged.events.len()),
+        relays.len()
+    );
+    let receipts = merged.events;
+    let rules = proposal.rules.clone();
+    let count = receipts.len();
+    match tokio::task::spawn_blocking(move || tallies::judge(&receipts, &rules)).await {
+        Ok(judged) => {
+            eprintln!("judged {} receipts", thousands(count));
+            vote::check_from_relays(&mut report, &receipt, &proposal, &content, &judged);
+        }
+        Err(e) => report.problems.push(format!("judging failed: {e}")),
+    }
+    report
+}
+
+/// `GET {api}/v1/proposals/{id}/receipts?receipt={receipt}`: the answer, or the service's
+/// refusal (or why it could not be asked).
+async fn fetch_receipt_proof(
+    api: &str,
+    proposal: &EventId,
+    receipt: &EventId,
+    timeout: Duration,
+) -> Result<vote::ApiAnswer, String> {
+    let url = format!(
+        "{}/v1/proposals/{}/receipts?receipt={}",
+        api.trim_end_matches('/'),
+        proposal.to_hex(),
+        receipt.to_hex()
+    );
+    let client = awc::Client::builder().timeout(timeout).finish();
+    let mut response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let body = response
+        .body()
+        .limit(16 * 1024 * 1024)
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let text = String::from_utf8_lossy(&body);
+    if !response.status().is_success() {
+        return Err(format!("GET {url}: {}: {text}", response.status()));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("GET {url}: unexpected answer: {e}"))
+}
+
+/// What several relays hold, merged: the union, deduplicated by id.
+#[derive(Debug, Default)]
+struct Merged {
+    events: Vec<Event>,
+    /// Informational: "receipt X is only on relay R", when several relays were read.
+    on_one_relay: Vec<String>,
+}
+
+/// Fetches `filter` from every relay (paging each) and merges what they hold; a relay that
+/// cannot be read is a problem.
+async fn fetch_merged(
+    relays: &[RelayUrl],
+    filter: Filter,
+    timeout: Duration,
+    problems: &mut Vec<String>,
+) -> Merged {
+    let mut holders: HashMap<EventId, (Event, Vec<usize>)> = HashMap::new();
+    for (i, url) in relays.iter().enumerate() {
+        match fetch_paged(url, filter.clone(), timeout).await {
+            Ok(events) => {
+                for event in events {
+                    holders
+                        .entry(event.id)
+                        .or_insert_with(|| (event, Vec::new()))
+                        .1
+                        .push(i);
+                }
+            }
+            Err(e) => problems.push(format!("{url}: cannot read the relay: {e}")),
+        }
+    }
+    let mut merged = Merged::default();
+    for (id, (event, on)) in holders {
+        if relays.len() > 1 && on.len() == 1 {
+            merged
+                .on_one_relay
+                .push(format!("receipt {id} is only on {}", relays[on[0]]));
+        }
+        merged.events.push(event);
+    }
+    merged.on_one_relay.sort();
+    merged
+}
+
+/// `12345` as `12,345`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Events asked per page; relays may answer fewer (they cap `REQ` results).
+const PAGE: usize = 5_000;
+
+/// Everything `filter` matches on one relay, a page at a time, newest first: each page asks
+/// `until` the oldest `created_at` of the one before, until a page brings nothing new (then one
+/// second lower) or nothing at all. A short page does not mean the end: relays cap results.
+pub async fn fetch_paged(
     url: &RelayUrl,
-    authors: &[PublicKey],
+    filter: Filter,
     timeout: Duration,
 ) -> Result<Vec<Event>, String> {
     let client = Client::default();
@@ -256,13 +501,47 @@ async fn fetch(
         .try_connect_relay(url.clone(), timeout)
         .await
         .map_err(|e| e.to_string())?;
-    let filter = Filter::new().authors(authors.iter().copied());
-    let events = client
-        .fetch_events_from([url.clone()], filter, timeout)
-        .await
-        .map_err(|e| e.to_string());
+    let since = filter.since;
+    let mut seen: HashSet<EventId> = HashSet::new();
+    let mut all = Vec::new();
+    let mut until: Option<Timestamp> = filter.until;
+    let result = loop {
+        let mut page = filter.clone().limit(PAGE);
+        if let Some(until) = until {
+            page = page.until(until);
+        }
+        let events = match client.fetch_events_from([url.clone()], page, timeout).await {
+            Ok(events) => events,
+            Err(e) => break Err(e.to_string()),
+        };
+        let Some(oldest) = events.iter().map(|e| e.created_at).min() else {
+            break Ok(());
+        };
+        let mut fresh = 0usize;
+        for event in events {
+            if until.is_some_and(|u| event.created_at > u) {
+                continue; // a relay ignoring `until`
+            }
+            if seen.insert(event.id) {
+                fresh += 1;
+                all.push(event);
+            }
+        }
+        let next = if fresh == 0 {
+            match oldest.as_secs().checked_sub(1) {
+                Some(below) => Timestamp::from_secs(below),
+                None => break Ok(()),
+            }
+        } else {
+            oldest
+        };
+        if since.is_some_and(|s| next < s) {
+            break Ok(());
+        }
+        until = Some(next);
+    };
     client.shutdown().await;
-    Ok(events?.into_iter().collect())
+    result.map(|()| all)
 }
 
 /// Reads the state file; none yet is not an error.

@@ -1,0 +1,354 @@
+//! `verify` recomputes every tally, and `verify-vote` proves a voter's zap, against real
+//! in-process relays and the real service: the honest record passes; a tally re-signed by the
+//! gov key with a wrong weight, one that counts a forged receipt, one whose root does not match
+//! its list, and one that leaves out a valid in-window vote each fail with the difference named.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::app::TestConfig;
+use common::http::{Api, Auth};
+use common::relays::{fetch_all, TestRelay};
+use common::test_db::TestDb;
+use common::zaps::{publish, wait_until, zap_config};
+use commons_nostr::votes::{receipts_root, TallyContent};
+use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
+use nostr_sdk::prelude::*;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_commons-nostr");
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A zap of `msat` to `bot` naming `proposal` (or nothing), paid at `at`, through `provider`.
+fn zap(
+    provider: &ZapProvider,
+    bot: PublicKey,
+    proposal: Option<EventId>,
+    text: &str,
+    msat: u64,
+    at: u64,
+) -> Event {
+    let mut target = ZapTarget::new(bot, msat).content(text);
+    if let Some(proposal) = proposal {
+        target = target.event(proposal);
+    }
+    let request = zap_request(&Keys::generate(), &target).expect("zap request");
+    let at = Timestamp::from_secs(at);
+    let invoice = provider.invoice_at(&request, msat, at).expect("invoice");
+    provider
+        .receipt(&request, &invoice.bolt11, Some(&invoice.preimage), at)
+        .expect("receipt")
+}
+
+/// Runs the binary on a blocking thread (the relays live on this test's runtime): exit code and
+/// everything it printed.
+async fn run(args: Vec<String>) -> (i32, String) {
+    let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output())
+        .await
+        .unwrap()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn relay_args(relays: &[RelayUrl]) -> Vec<String> {
+    relays
+        .iter()
+        .flat_map(|r| ["--relay".to_owned(), r.to_string()])
+        .collect()
+}
+
+async fn verify(cfg: &TestConfig, relays: &[RelayUrl]) -> (i32, String) {
+    let mut args = vec![
+        "verify".to_owned(),
+        "--timeout".into(),
+        "5".into(),
+        "--server".into(),
+        cfg.server_keys.public_key().to_hex(),
+    ];
+    args.extend(relay_args(relays));
+    for keys in cfg.bot_keys.values() {
+        args.extend(["--bot".to_owned(), keys.public_key().to_hex()]);
+    }
+    run(args).await
+}
+
+async fn verify_vote(
+    relays: &[RelayUrl],
+    proposal: &EventId,
+    receipt: &EventId,
+    api: Option<String>,
+) -> (i32, String) {
+    let mut args = vec![
+        "verify-vote".to_owned(),
+        "--timeout".into(),
+        "5".into(),
+        "--proposal".into(),
+        proposal.to_hex(),
+        "--receipt".into(),
+        receipt.to_hex(),
+    ];
+    args.extend(relay_args(relays));
+    if let Some(api) = api {
+        args.extend(["--api".to_owned(), api]);
+    }
+    run(args).await
+}
+
+/// The newest tally of `proposal` on `relay`, once `ready` holds for its content.
+async fn tally_where(
+    relay: &RelayUrl,
+    gov: &PublicKey,
+    proposal: &EventId,
+    ready: impl Fn(&TallyContent) -> bool,
+) -> (Event, TallyContent) {
+    let filter = Filter::new()
+        .kind(Kind::ApplicationSpecificData)
+        .author(*gov)
+        .identifier(format!("tally:{}", proposal.to_hex()));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let newest = fetch_all(relay, filter.clone())
+            .await
+            .into_iter()
+            .max_by_key(|e| e.created_at);
+        if let Some(event) = newest {
+            let content: TallyContent = serde_json::from_str(&event.content).expect("content");
+            if ready(&content) {
+                return (event, content);
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no tally of {proposal} is ready"
+        );
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `content` signed by the gov key as the tally of `honest`'s proposal, `later` seconds after
+/// `honest`, and published to every relay.
+async fn republish(
+    relays: &[RelayUrl],
+    gov: &Keys,
+    honest: &Event,
+    content: &TallyContent,
+    later: u64,
+) {
+    let event = EventBuilder::new(honest.kind, serde_json::to_string(content).unwrap())
+        .tags(honest.tags.clone())
+        .custom_created_at(honest.created_at + later)
+        .sign_with_keys(gov)
+        .unwrap();
+    publish(relays, &[event]).await;
+}
+
+#[actix_rt::test]
+async fn tallies_are_recomputed_and_votes_proven() {
+    let db = TestDb::sqlite().await;
+    let (a, b, c) = (
+        TestRelay::start().await,
+        TestRelay::start().await,
+        TestRelay::start().await,
+    );
+    // The service watches a and b; c is a relay it does not know.
+    let watched = vec![a.url(), b.url()];
+    let all = vec![a.url(), b.url(), c.url()];
+    let provider = ZapProvider::generate();
+    let cfg = zap_config(&db.url, watched.clone(), &provider.public_key())
+        .with("COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS", "1");
+    let gov = cfg.bot("gov");
+    let gov_keys = cfg.bot_keys["gov"].clone();
+    let app = cfg.start().await;
+    let api = Api::new(app.http_addr(), &cfg.admin_token);
+    let answer = api
+        .post(
+            "/v1/actions",
+            Auth::Admin,
+            &json!({"action": "review-period", "repository": "btc-commons/governance",
+                    "pr": 9, "tier": 1, "title": "Check me", "voting_window_days": 1}),
+        )
+        .await;
+    assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
+    let proposal = EventId::from_hex(answer.text("event_id")).unwrap();
+    wait_until(WAIT, "the proposal on relay a", || async {
+        !fetch_all(&a.url(), Filter::new().id(proposal))
+            .await
+            .is_empty()
+    })
+    .await;
+    let proposal_event = fetch_all(&a.url(), Filter::new().id(proposal)).await[0].clone();
+    let start = serde_json::from_str::<serde_json::Value>(&proposal_event.content).unwrap()
+        ["voting_window"]["start"]
+        .as_u64()
+        .unwrap();
+
+    // Four votes in the window, one before it, and a plain contribution to another bot.
+    let votes: Vec<Event> = [
+        ("support", 1_000_000),
+        ("veto", 2_000_000),
+        ("yes", 3_000_000),
+        ("abstain", 500_000),
+    ]
+    .iter()
+    .map(|(text, msat)| zap(&provider, gov, Some(proposal), text, *msat, start))
+    .collect();
+    let early = zap(
+        &provider,
+        gov,
+        Some(proposal),
+        "support",
+        1_000_000,
+        start - 3_600,
+    );
+    let contribution = zap(
+        &provider,
+        cfg.bot("dev"),
+        None,
+        "thanks",
+        4_000_000,
+        start - 86_400,
+    );
+    let mut receipts = votes.clone();
+    receipts.extend([early.clone(), contribution]);
+    publish(&watched, &receipts).await;
+    let (honest, honest_content) =
+        tally_where(&a.url(), &gov, &proposal, |t| t.receipts_count == 4).await;
+    tally_where(&b.url(), &gov, &proposal, |t| t.receipts_count == 4).await;
+
+    // Relay c holds a copy of everything (so only what is added to it later differs).
+    let server = cfg.server_keys.public_key();
+    wait_until(WAIT, "status, health and head on relay a", || async {
+        let kinds: Vec<u16> = fetch_all(&a.url(), Filter::new().author(server))
+            .await
+            .iter()
+            .map(|e| e.kind.as_u16())
+            .collect();
+        [30078, 30079, 30080].iter().all(|k| kinds.contains(k))
+    })
+    .await;
+    let everything = fetch_all(&a.url(), Filter::new().limit(5_000)).await;
+    publish(&[c.url()], &everything).await;
+
+    // The honest record verifies.
+    let (code, out) = verify(&cfg, &all).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 tallies recomputed"), "{out}");
+    assert!(out.contains("judged "), "{out}");
+
+    // A voter proves their zap, with and without the service's API.
+    let http = format!("http://{}", app.http_addr());
+    for api in [None, Some(http.clone())] {
+        let (code, out) = verify_vote(&all, &proposal, &votes[1].id, api.clone()).await;
+        assert_eq!(code, 0, "{api:?}: {out}");
+        assert!(out.contains("vote: veto of weight"), "{out}");
+        let (code, out) = verify_vote(&all, &proposal, &early.id, api.clone()).await;
+        assert_eq!(code, 1, "{api:?}: {out}");
+        assert!(out.contains("NOT counted"), "{out}");
+    }
+    let (_, out) = verify_vote(&all, &proposal, &early.id, None).await;
+    assert!(out.contains("before the window"), "{out}");
+    app.stop().await;
+
+    // (a) A tally re-signed by the gov key with a wrong weight.
+    let mut wrong_weight = honest_content.clone();
+    wrong_weight.result.support_votes += 1.0;
+    republish(&all, &gov_keys, &honest, &wrong_weight, 1).await;
+    let (code, out) = verify(&cfg, &all).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "support_votes: published {}, recomputed {}",
+            wrong_weight.result.support_votes, honest_content.result.support_votes
+        )),
+        "{out}"
+    );
+
+    // (d) A tally whose receipts_root does not match its receipts list.
+    let mut bad_root = honest_content.clone();
+    bad_root.receipts_root = commons_nostr::merkle::leaf_hash(b"not the list").to_prefixed();
+    republish(&all, &gov_keys, &honest, &bad_root, 2).await;
+    let (code, out) = verify(&cfg, &all).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("receipts_root does not match its receipts list"),
+        "{out}"
+    );
+
+    // (b) A tally that counts a forged receipt: a good-looking zap signed by a provider key
+    // the proposal does not pin.
+    let forged = zap(
+        &ZapProvider::generate(),
+        gov,
+        Some(proposal),
+        "yes",
+        9_000_000,
+        start,
+    );
+    publish(&all, std::slice::from_ref(&forged)).await;
+    let mut counts_forged = honest_content.clone();
+    let mut ids: Vec<EventId> = votes.iter().map(|e| e.id).chain([forged.id]).collect();
+    ids.sort();
+    counts_forged.receipts = Some(ids.iter().map(EventId::to_hex).collect());
+    counts_forged.receipts_count = ids.len() as u64;
+    counts_forged.receipts_root = receipts_root(&ids).to_prefixed();
+    counts_forged.voters += 1;
+    republish(&all, &gov_keys, &honest, &counts_forged, 3).await;
+    let (code, out) = verify(&cfg, &all).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "receipt {} counted but not a valid in-window vote (reason: wrong_zapper",
+            forged.id
+        )),
+        "{out}"
+    );
+    assert!(out.contains("voters: published 5, recomputed 4"), "{out}");
+
+    // The honest numbers again: the forged receipt on the relays changes nothing.
+    republish(&all, &gov_keys, &honest, &honest_content, 4).await;
+    let (code, out) = verify(&cfg, &all).await;
+    assert_eq!(code, 0, "{out}");
+
+    // (c) A valid in-window vote the tally leaves out: published after the tally, to relay c
+    // only, which the service does not watch.
+    let missed = zap(&provider, gov, Some(proposal), "veto", 5_000_000, start);
+    publish(&[c.url()], std::slice::from_ref(&missed)).await;
+    let (code, out) = verify(&cfg, &all).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("valid in-window vote {} (sender ", missed.id)),
+        "{out}"
+    );
+    assert!(out.contains("not counted"), "{out}");
+    assert!(
+        out.contains(&format!("receipt {} is only on {}", missed.id, c.url())),
+        "{out}"
+    );
+    let (code, out) = verify_vote(&all, &proposal, &missed.id, None).await;
+    assert_eq!(code, 1, "{out}");
+}
+
+#[test]
+fn verify_vote_bad_arguments_exit_2() {
+    let out = Command::new(BIN)
+        .args([
+            "verify-vote",
+            "--relay",
+            "ws://127.0.0.1:1",
+            "--proposal",
+            "not-an-id",
+            "--receipt",
+            &"ab".repeat(32),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--proposal"));
+}
