@@ -66,6 +66,10 @@ impl ZapRecipients for PinnedZapper<'_> {
     fn zapper(&self, bot: &PublicKey) -> Option<Zapper> {
         (self.bots.is_empty() || self.bots.contains(bot)).then_some(Zapper::Known(self.zapper))
     }
+
+    fn is_known_zapper(&self, key: &PublicKey) -> bool {
+        *key == self.zapper
+    }
 }
 
 /// What judging said of one receipt under a proposal's pinned rules.
