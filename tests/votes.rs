@@ -535,3 +535,72 @@ async fn a_proposal_tallied_from_three_relays_equals_a_naive_recompute_across_a_
         assert_eq!(pair[0].1, pair[1].1, "{} vs {}", pair[0].0, pair[1].0);
     }
 }
+
+#[actix_rt::test]
+async fn the_aggregator_restarts_alone_and_rebuilds_the_same_tally() {
+    let test_db = TestDb::sqlite().await;
+    let relay = TestRelay::start().await;
+    let provider = ZapProvider::generate();
+    let cfg = zap_config(&test_db.url, vec![relay.url()], &provider.public_key())
+        .with("COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS", "0");
+    let app = cfg.start().await;
+    let api = Api::new(app.http_addr(), &cfg.admin_token);
+    let answer = api
+        .post(
+            "/v1/actions",
+            Auth::Admin,
+            &json!({"action": "review-period", "repository": "o/r", "pr": 1, "tier": 1,
+                    "title": "Restart me", "voting_window_days": 1}),
+        )
+        .await;
+    assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
+    let proposal = EventId::from_hex(answer.text("event_id")).expect("id");
+    let zapper = Zapper {
+        provider: &provider,
+        proposal,
+        gov: cfg.bot("gov"),
+        dev: cfg.bot("dev"),
+    };
+    let now = Timestamp::now().as_secs();
+    let votes = [
+        zapper.zap(&Keys::generate(), 5_000_000, now, Some("support")),
+        zapper.zap(&Keys::generate(), 2_000_000, now, Some("veto")),
+    ];
+    publish(&[relay.url()], &receipts(&votes)).await;
+    let path = format!("/v1/proposals/{}/tally", proposal.to_hex());
+    wait_until(ARRIVAL, "both votes in the tally", || async {
+        api.get(&path).await.json["receipts_count"] == json!(2)
+    })
+    .await;
+    let before = api.get(&path).await.json;
+
+    app.handles()
+        .votes
+        .send(commons_nostr::supervision::RestartChild(
+            commons_nostr::actors::vote_aggregator::CHILD_NAME.to_string(),
+        ))
+        .await
+        .expect("supervisor alive")
+        .expect("restarted");
+    // The new incarnation loads everything from the database and answers the same numbers.
+    wait_until(ARRIVAL, "the restarted aggregator's tally", || async {
+        let now = api.get(&path).await;
+        now.status.as_u16() == 200 && now.json["receipts_count"] == json!(2)
+    })
+    .await;
+    let after = api.get(&path).await.json;
+    assert_eq!(after["result"], before["result"]);
+    assert_eq!(after["receipts_root"], before["receipts_root"]);
+    let metrics = api.metrics().await;
+    assert!(
+        metrics.contains("commons_actor_restarts_total{actor=\"votes:votes\"} 1"),
+        "{metrics}"
+    );
+    // Nothing else restarted.
+    let restarts: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("commons_actor_restarts_total{"))
+        .collect();
+    assert_eq!(restarts.len(), 1, "{restarts:?}");
+    app.stop().await;
+}
