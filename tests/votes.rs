@@ -47,17 +47,13 @@ struct Zapper<'a> {
 
 impl Zapper<'_> {
     fn zap(&self, sender: &Keys, msat: u64, at: u64, vote: Option<&str>) -> Sent {
-        let (bot, target) = match vote {
-            Some(text) => (
-                self.gov,
-                ZapTarget::new(self.gov, msat)
-                    .event(self.proposal)
-                    .content(text),
-            ),
+        let target = match vote {
+            Some(text) => ZapTarget::new(self.gov, msat)
+                .event(self.proposal)
+                .content(text),
             // A plain contribution: a zap to another bot, naming nothing.
-            None => (self.dev, ZapTarget::new(self.dev, msat).content("thanks")),
+            None => ZapTarget::new(self.dev, msat).content("thanks"),
         };
-        let _ = bot;
         let at_ts = Timestamp::from_secs(at);
         let request = zap_request(sender, &target).expect("zap request");
         let invoice = self
