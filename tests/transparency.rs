@@ -330,7 +330,9 @@ fn leaf(entry: &Value) -> Digest {
 async fn audit_heads_form_a_verifiable_chain_that_continues_after_a_restart() {
     for db in TestDb::all().await {
         let relay = TestRelay::start().await;
-        let cfg = config(&db, vec![relay.url()]).with("COMMONS__NOSTR__AUDIT_DEBOUNCE_MS", "400");
+        // Long enough that three back-to-back appends share one window on a busy machine
+        // (400 ms was not, once, with every core taken by builds).
+        let cfg = config(&db, vec![relay.url()]).with("COMMONS__NOSTR__AUDIT_DEBOUNCE_MS", "1500");
         let mut watch = Watch::start(&relay.url(), by_server(&cfg, &[AUDIT_HEAD, HEALTH])).await;
         let is_head = |e: &Event| e.kind == AUDIT_HEAD;
         let mut heads = Vec::new();
