@@ -304,28 +304,13 @@ impl VoteAggregatorActor {
         } = loaded;
         let mut missing = Vec::new();
         for stored in proposals {
-            let mut book = VoteBook::new(stored.proposal.clone());
-            for contribution in &contributions {
-                if book.add(contribution.clone()) == Added::Vote
-                    && !recorded_votes.contains(&contribution.receipt_id)
-                {
-                    missing.push(VoteRow::new(&stored.proposal, contribution));
-                }
-            }
-            let id = stored.proposal.id;
-            self.proposals.insert(
-                id,
-                Tracked {
-                    stored,
-                    book,
-                    timer: None,
-                    end_timer: None,
-                    publishing: false,
-                    dirty: true,
-                },
+            // Every proposal is tallied once at start: a restart may have missed a change.
+            let votes = self.track(stored, &contributions, true, Duration::ZERO, ctx);
+            missing.extend(
+                votes
+                    .into_iter()
+                    .filter(|vote| !recorded_votes.contains(&vote.receipt_id)),
             );
-            self.schedule(id, ctx, Duration::ZERO);
-            self.schedule_end(id, ctx);
         }
         self.loaded = true;
         if !missing.is_empty() {
@@ -553,6 +538,41 @@ impl VoteAggregatorActor {
         );
     }
 
+    /// Tracks `stored` with a book built from `contributions`, and schedules its tallies (the
+    /// next after `delay`, and the final one). The proposal is dirty (tallied then) when
+    /// `dirty` or when any contribution was a vote. Returns the vote rows the book counted.
+    fn track(
+        &mut self,
+        stored: StoredProposal,
+        contributions: &[Contribution],
+        dirty: bool,
+        delay: Duration,
+        ctx: &mut Context<Self>,
+    ) -> Vec<VoteRow> {
+        let id = stored.proposal.id;
+        let mut book = VoteBook::new(stored.proposal.clone());
+        let votes: Vec<VoteRow> = contributions
+            .iter()
+            .filter(|contribution| book.add((*contribution).clone()) == Added::Vote)
+            .map(|contribution| VoteRow::new(&stored.proposal, contribution))
+            .collect();
+        self.proposals.insert(
+            id,
+            Tracked {
+                stored,
+                book,
+                timer: None,
+                end_timer: None,
+                publishing: false,
+                dirty: dirty || !votes.is_empty(),
+            },
+        );
+        self.schedule(id, ctx, delay);
+        self.schedule_end(id, ctx);
+        votes
+    }
+
+    /// A proposal published while running: tracked with the receipts it can need.
     fn add_proposal(
         &mut self,
         stored: StoredProposal,
@@ -563,29 +583,9 @@ impl VoteAggregatorActor {
         if self.proposals.contains_key(&id) {
             return;
         }
-        let mut book = VoteBook::new(stored.proposal.clone());
-        let mut votes = Vec::new();
-        for contribution in seed {
-            if book.add(contribution.clone()) == Added::Vote {
-                votes.push(VoteRow::new(&stored.proposal, &contribution));
-            }
-        }
-        tracing::info!(proposal = %id, voters = book.voters(), "proposal tracked");
-        self.proposals.insert(
-            id,
-            Tracked {
-                stored,
-                book,
-                timer: None,
-                end_timer: None,
-                publishing: false,
-                dirty: !votes.is_empty(),
-            },
-        );
+        let votes = self.track(stored, &seed, false, self.spec.debounce, ctx);
+        tracing::info!(proposal = %id, votes = votes.len(), "proposal tracked");
         self.write_votes(votes, ctx);
-        let debounce = self.spec.debounce;
-        self.schedule(id, ctx, debounce);
-        self.schedule_end(id, ctx);
     }
 }
 
