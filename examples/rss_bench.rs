@@ -37,6 +37,10 @@ mod relays;
 #[allow(dead_code)]
 mod zaps;
 
+#[path = "support/bench.rs"]
+#[allow(dead_code)]
+mod bench;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -51,14 +55,6 @@ use nostr_sdk::prelude::*;
 use app::BOTS;
 use relays::{SilentRelay, TestRelay};
 use zaps::{build_many, zap_config, Zaps};
-
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
 
 fn arg_str(name: &str) -> Option<String> {
     std::env::args().skip_while(|a| a != name).nth(1)
@@ -92,10 +88,10 @@ fn threads() -> usize {
 /// Protocol on stdout: `up <url>`, `silent <url>`, `provider <hex>`, `ready`, then after `go`
 /// on stdin `sent <n>`. Exits when stdin closes.
 fn relays_child() {
-    let up = arg("--up", 3) as usize;
-    let silent = arg("--silent", 0) as usize;
-    let rate = arg("--rate", 1_000).max(1);
-    let secs = arg("--secs", 20);
+    let up = bench::arg("--up", 3) as usize;
+    let silent = bench::arg("--silent", 0) as usize;
+    let rate = bench::arg("--rate", 1_000).max(1);
+    let secs = bench::arg("--secs", 20);
     let bot = PublicKey::from_hex(&arg_str("--bot").expect("--bot")).expect("bot key");
     let zaps = Zaps::new(bot);
     let count = usize::try_from(rate * secs).unwrap_or(usize::MAX);
@@ -281,12 +277,7 @@ async fn wait_connected(app: &Application, up: &[RelayUrl]) {
 fn yardstick() -> f64 {
     let zaps = Zaps::new(Keys::generate().public_key());
     let sample = build_many(4_000, |i| zaps.honest(&format!("y {i}")));
-    let started = Instant::now();
-    let mut verified = 0usize;
-    for _ in 0..5 {
-        verified += sample.iter().filter(|e| e.verify_signature()).count();
-    }
-    verified as f64 / started.elapsed().as_secs_f64()
+    bench::schnorr_rate(&sample, 5)
 }
 
 /// What one relay actor's nostr-sdk client costs before it ever connects: `n` clients made as
@@ -334,11 +325,11 @@ fn main() {
         probe_clients(n.parse().expect("--probe-clients N"));
         return;
     }
-    let bots = (arg("--bots", 4) as usize).clamp(1, BOTS.len());
-    let up = arg("--up", 3) as usize;
-    let dead = arg("--dead", 7) as usize;
-    let rate = arg("--rate", 1_000).max(1);
-    let secs = arg("--secs", 20);
+    let bots = (bench::arg("--bots", 4) as usize).clamp(1, BOTS.len());
+    let up = bench::arg("--up", 3) as usize;
+    let dead = bench::arg("--dead", 7) as usize;
+    let rate = bench::arg("--rate", 1_000).max(1);
+    let secs = bench::arg("--secs", 20);
     let silent = dead / 2;
     let refused = dead - silent;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

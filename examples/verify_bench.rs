@@ -20,6 +20,10 @@ mod app;
 #[allow(dead_code)]
 mod zaps;
 
+#[path = "support/bench.rs"]
+#[allow(dead_code)]
+mod bench;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,14 +44,6 @@ use nostr_relay_builder::prelude::{
 use nostr_sdk::prelude::*;
 
 use zaps::build_many;
-
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A relay on its own thread and runtime, serving `database`.
 fn relay_thread(
@@ -123,7 +119,7 @@ fn server_events(server: &Keys) -> Vec<Event> {
 }
 
 fn main() {
-    let count = usize::try_from(arg("--receipts", 100_000)).unwrap_or(100_000);
+    let count = usize::try_from(bench::arg("--receipts", 100_000)).unwrap_or(100_000);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("machine: {cores} cores");
 
@@ -175,9 +171,7 @@ fn main() {
 
     // 1. The yardstick.
     let sample = &receipts[..receipts.len().min(20_000)];
-    let started = Instant::now();
-    let verified = sample.iter().filter(|e| e.verify_signature()).count();
-    let sig_rate = verified as f64 / started.elapsed().as_secs_f64();
+    let sig_rate = bench::schnorr_rate(sample, 1);
     let recipients =
         std::collections::HashMap::from([(gov.public_key(), Zapper::Known(provider.public_key()))]);
     let started = Instant::now();

@@ -27,6 +27,10 @@ mod app;
 #[allow(dead_code)]
 mod zaps;
 
+#[path = "support/bench.rs"]
+#[allow(dead_code)]
+mod bench;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,14 +46,6 @@ use serde_json::{json, Value};
 
 use zaps::{build_many, zap_config, AMOUNT_MSAT};
 
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
-
 fn yardstick() -> f64 {
     let keys = Keys::generate();
     let events: Vec<Event> = (0..2_000)
@@ -59,12 +55,8 @@ fn yardstick() -> f64 {
                 .expect("signed")
         })
         .collect();
-    let started = Instant::now();
-    let mut verified = 0u64;
-    while started.elapsed() < Duration::from_secs(1) {
-        verified += events.iter().filter(|e| e.verify_signature()).count() as u64;
-    }
-    verified as f64 / started.elapsed().as_secs_f64()
+    // About a second's worth on this machine.
+    bench::schnorr_rate(&events, 15)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -392,10 +384,10 @@ async fn receipt_to_tally(rate: u64, secs: u64, debounce: u64) {
 }
 
 fn main() {
-    let votes = arg("--votes", 100_000) as usize;
-    let rate = arg("--rate", 500);
-    let secs = arg("--secs", 20);
-    let debounce = arg("--debounce", 2);
+    let votes = bench::arg("--votes", 100_000) as usize;
+    let rate = bench::arg("--rate", 500);
+    let secs = bench::arg("--secs", 20);
+    let debounce = bench::arg("--debounce", 2);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let rate_1 = yardstick();
     println!("yardstick: {rate_1:.0} schnorr verifications/s on one core ({cores} cores)");

@@ -27,6 +27,10 @@ mod app;
 #[allow(dead_code)]
 mod zaps;
 
+#[path = "support/bench.rs"]
+#[allow(dead_code)]
+mod bench;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -45,14 +49,6 @@ use sea_orm::{ConnectionTrait, Database};
 
 use app::TestConfig;
 use zaps::{build_many, zap_config, Zaps};
-
-fn arg(name: &str, default: u64) -> u64 {
-    std::env::args()
-        .skip_while(|a| a != name)
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Honest receipts from `zaps`' provider and sender to its bot, `per_second` of them in each
 /// second from `base` (`created_at`), built on every core.
@@ -377,9 +373,9 @@ fn main() {
             .with_writer(std::io::stderr)
             .init();
     }
-    let backfill_count = usize::try_from(arg("--backfill", 100_000)).unwrap_or(100_000);
-    let rate = arg("--live-rate", 500).max(1);
-    let live_secs = arg("--live-secs", 20).max(1);
+    let backfill_count = usize::try_from(bench::arg("--backfill", 100_000)).unwrap_or(100_000);
+    let rate = bench::arg("--live-rate", 500).max(1);
+    let live_secs = bench::arg("--live-secs", 20).max(1);
     let postgres = std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.trim().is_empty());
