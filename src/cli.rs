@@ -289,15 +289,9 @@ fn watch(args: &WatchArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(true) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         let shutdown = shutdown_signal();
@@ -454,12 +448,9 @@ fn verify(
         Ok(s) => s.flatten(),
         Err(e) => return usage(e),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(true) {
         Ok(rt) => rt,
-        Err(e) => return usage(e.to_string()),
+        Err(code) => return code,
     };
     let report = runtime.block_on(crate::verifier::verify(
         &urls,
@@ -806,15 +797,9 @@ fn migrate(config: Option<&Path>) -> ExitCode {
         Err(code) => return code,
     };
     telemetry::init(&settings.logging);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(false) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         let conn = db::connect(&settings.database.url)
@@ -836,6 +821,20 @@ fn migrate(config: Option<&Path>) -> ExitCode {
 
 fn npub(pk: &nostr_sdk::PublicKey) -> String {
     pk.to_bech32().unwrap_or_else(|_| pk.to_hex())
+}
+
+/// A tokio runtime for a command (`multi_thread` for the ones that judge or follow relays), or
+/// the exit status after saying why there is none.
+fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, ExitCode> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start a runtime: {e}");
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(test)]
