@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use commons_nostr::entities::{governance_proposal, zap_receipt};
 use commons_nostr::votes::{self, Contribution, Proposal, VoteBook, VoteRules};
-use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
+use commons_nostr::zap_provider::{ZapProvider, ZapTarget};
 use commons_nostr::{configuration::GovernanceSettings, db, vote_ledger};
 use futures::StreamExt;
 use nostr_sdk::prelude::*;
@@ -285,13 +285,7 @@ async fn receipt_to_tally(rate: u64, secs: u64, debounce: u64) {
         let target = ZapTarget::new(gov, AMOUNT_MSAT)
             .event(proposal)
             .content(if i % 3 == 0 { "veto" } else { "support" });
-        let request = zap_request(&sender, &target).expect("request");
-        let invoice = provider
-            .invoice_at(&request, AMOUNT_MSAT, now)
-            .expect("invoice");
-        provider
-            .receipt(&request, &invoice.bolt11, Some(&invoice.preimage), now)
-            .expect("receipt")
+        zaps::paid_zap(&provider, &sender, &target, now)
     });
 
     // The watcher: every tally event's arrival time and count.

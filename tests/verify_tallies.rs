@@ -12,9 +12,9 @@ use common::app::TestConfig;
 use common::http::{Api, Auth};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
-use common::zaps::{publish, wait_until, zap_config};
+use common::zaps::{paid_zap, publish, wait_until, zap_config};
 use commons_nostr::votes::{receipts_root, TallyContent};
-use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
+use commons_nostr::zap_provider::{ZapProvider, ZapTarget};
 use nostr_sdk::prelude::*;
 use serde_json::json;
 
@@ -34,12 +34,12 @@ fn zap(
     if let Some(proposal) = proposal {
         target = target.event(proposal);
     }
-    let request = zap_request(&Keys::generate(), &target).expect("zap request");
-    let at = Timestamp::from_secs(at);
-    let invoice = provider.invoice_at(&request, msat, at).expect("invoice");
-    provider
-        .receipt(&request, &invoice.bolt11, Some(&invoice.preimage), at)
-        .expect("receipt")
+    paid_zap(
+        provider,
+        &Keys::generate(),
+        &target,
+        Timestamp::from_secs(at),
+    )
 }
 
 /// Runs the binary on a blocking thread (the relays live on this test's runtime): exit code and

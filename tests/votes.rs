@@ -14,9 +14,9 @@ use common::app::TestConfig;
 use common::http::{Api, Auth};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
-use common::zaps::{publish, wait_until, zap_config};
+use common::zaps::{paid_zap, publish, wait_until, zap_config};
 use commons_nostr::merkle;
-use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
+use commons_nostr::zap_provider::{ZapProvider, ZapTarget};
 use nostr_sdk::prelude::*;
 use serde_json::{json, Value};
 
@@ -54,16 +54,7 @@ impl Zapper<'_> {
             // A plain contribution: a zap to another bot, naming nothing.
             None => ZapTarget::new(self.dev, msat).content("thanks"),
         };
-        let at_ts = Timestamp::from_secs(at);
-        let request = zap_request(sender, &target).expect("zap request");
-        let invoice = self
-            .provider
-            .invoice_at(&request, msat, at_ts)
-            .expect("invoice");
-        let receipt = self
-            .provider
-            .receipt(&request, &invoice.bolt11, Some(&invoice.preimage), at_ts)
-            .expect("receipt");
+        let receipt = paid_zap(self.provider, sender, &target, Timestamp::from_secs(at));
         Sent {
             receipt,
             sender: sender.public_key(),

@@ -25,6 +25,30 @@ use super::app::{TestConfig, BOTS};
 /// The amount of every honest test zap.
 pub const AMOUNT_MSAT: u64 = 21_000;
 
+/// An honest zap as a real LNURL provider makes it: `sender` signs the zap request for
+/// `target`, `provider` invoices it at `created_at` (its node key signing a BOLT11 invoice whose
+/// description hash commits to the request), it is paid, and the provider signs the receipt,
+/// created at `created_at` with the preimage.
+pub fn paid_zap(
+    provider: &ZapProvider,
+    sender: &Keys,
+    target: &ZapTarget,
+    created_at: Timestamp,
+) -> Event {
+    let request = zap_request(sender, target).expect("zap request");
+    let invoice = provider
+        .invoice_at(&request, target.amount_msat, created_at)
+        .expect("invoice");
+    provider
+        .receipt(
+            &request,
+            &invoice.bolt11,
+            Some(&invoice.preimage),
+            created_at,
+        )
+        .expect("receipt")
+}
+
 /// One LNURL provider, one sender, one bot: honest zaps and forgeries.
 pub struct Zaps {
     pub provider: ZapProvider,
@@ -48,19 +72,7 @@ impl Zaps {
 
     /// An honest zap of `target`, receipt created at `created_at`.
     pub fn zap_at(&self, target: &ZapTarget, created_at: Timestamp) -> Event {
-        let request = zap_request(&self.sender, target).expect("zap request");
-        let invoice = self
-            .provider
-            .invoice_at(&request, target.amount_msat, created_at)
-            .expect("invoice");
-        self.provider
-            .receipt(
-                &request,
-                &invoice.bolt11,
-                Some(&invoice.preimage),
-                created_at,
-            )
-            .expect("receipt")
+        paid_zap(&self.provider, &self.sender, target, created_at)
     }
 
     /// An honest zap, now.
