@@ -21,8 +21,9 @@
 //!    committed, and `VmHWM`.
 //! 3. **Yardstick**: schnorr signature verifications per second on one core, same run.
 //!
-//! `--probe-clients N` instead measures what N relay clients cost before they connect (made as
-//! the relay actor makes them), and the size of what their notification channels hold.
+//! `--probe-clients N` instead measures what the relay actors' shared nostr-sdk client and N
+//! relays in it cost before they connect, and the size of what their notification channels
+//! hold.
 //!
 //! One scenario per process: a process's resident memory never goes back to what it was, so
 //! scenarios cannot share one.
@@ -41,8 +42,10 @@ mod zaps;
 #[allow(dead_code)]
 mod bench;
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -56,22 +59,96 @@ use app::BOTS;
 use relays::{SilentRelay, TestRelay};
 use zaps::{build_many, zap_config, Zaps};
 
+/// The system allocator, counting the bytes handed out and not yet freed: the heap the service
+/// actually holds, to set beside `VmRSS` (the difference is allocator overhead: freed memory
+/// the allocator keeps, in its arenas, and fragmentation).
+struct CountingAllocator;
+
+static HEAP_IN_USE: AtomicUsize = AtomicUsize::new(0);
+/// The most `HEAP_IN_USE` has been since [`reset_heap_peak`].
+static HEAP_PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn count_alloc(size: usize) {
+    let now = HEAP_IN_USE.fetch_add(size, Ordering::Relaxed) + size;
+    HEAP_PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+// SAFETY: every call is forwarded to `System` with the caller's layout unchanged; the counter
+// is only arithmetic on the sizes.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            count_alloc(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            count_alloc(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        HEAP_IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            HEAP_IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+            count_alloc(new_size);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// The Rust heap in use, in KiB.
+fn heap_kib() -> u64 {
+    (HEAP_IN_USE.load(Ordering::Relaxed) / 1024) as u64
+}
+
+/// The most the Rust heap held since the last call, in KiB; starts a new period.
+fn reset_heap_peak() -> u64 {
+    let now = HEAP_IN_USE.load(Ordering::Relaxed);
+    (HEAP_PEAK.swap(now, Ordering::Relaxed) / 1024) as u64
+}
+
 fn arg_str(name: &str) -> Option<String> {
     std::env::args().skip_while(|a| a != name).nth(1)
 }
 
+/// A field of `/proc/<pid>/status`, in KiB.
+fn status_kib(pid: &str, name: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// `VmRSS` and `VmHWM` of a process, in KiB.
 fn memory_kib(pid: &str) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    (status_kib(pid, "VmRSS:"), status_kib(pid, "VmHWM:"))
+}
+
+/// Of `VmRSS`: the anonymous part (heap, stacks: what the service allocated) and the
+/// file-backed part (the binary's code and data as mapped, shared with any other process
+/// running it), in KiB.
+fn rss_parts_kib() -> (u64, u64) {
+    (
+        status_kib("self", "RssAnon:"),
+        status_kib("self", "RssFile:"),
+    )
 }
 
 fn mb(kib: u64) -> f64 {
@@ -273,6 +350,25 @@ async fn wait_connected(app: &Application, up: &[RelayUrl]) {
     }
 }
 
+/// What one zap receipt (as the tracker holds it, an `Event`) takes on the heap, in bytes.
+fn receipt_size(bot: &PublicKey) -> usize {
+    let zaps = Zaps::new(*bot);
+    let before = HEAP_IN_USE.load(Ordering::Relaxed);
+    let receipts = build_many(1_000, |i| {
+        zaps.zap_at(&zaps.target(&format!("size {i}")), Timestamp::now())
+    });
+    let held = HEAP_IN_USE.load(Ordering::Relaxed).saturating_sub(before);
+    drop(receipts);
+    held / 1_000
+}
+
+/// A loopback port nobody listens on (taken from the system, then let go).
+fn refused_url() -> RelayUrl {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = listener.local_addr().expect("bound address");
+    RelayUrl::parse(&format!("ws://{addr}")).expect("url")
+}
+
 /// The yardstick: schnorr verifications per second on one core.
 fn yardstick() -> f64 {
     let zaps = Zaps::new(Keys::generate().public_key());
@@ -280,8 +376,8 @@ fn yardstick() -> f64 {
     bench::schnorr_rate(&sample, 5)
 }
 
-/// What one relay actor's nostr-sdk client costs before it ever connects: `n` clients made as
-/// the relay actor makes them, each with its relay added (a port nobody listens on).
+/// What relays cost before they connect: the shared client the relay actors use, then `n`
+/// relays added to it as each relay actor adds its own (ports nobody listens on).
 fn probe_clients(n: usize) {
     println!(
         "size of one slot's value: RelayNotification {} B, RelayPoolNotification {} B",
@@ -294,24 +390,24 @@ fn probe_clients(n: usize) {
         .expect("runtime");
     runtime.block_on(async move {
         let keys = Keys::generate();
-        let url = TestRelay::down().url();
         let (before, _) = memory_kib("self");
-        let mut clients = Vec::new();
+        let client = relay::relay_client(&keys);
+        let (with_client, _) = memory_kib("self");
         for _ in 0..n {
-            let client = relay::relay_client(&keys);
             client
                 .pool()
-                .add_relay(url.clone(), relay::relay_options())
+                .add_relay(refused_url(), relay::relay_options())
                 .await
                 .expect("add relay");
-            clients.push(client);
         }
         let (after, _) = memory_kib("self");
         println!(
-            "{n} relay clients (not connected): VmRSS {:.1} -> {:.1} MB, {:.0} KiB each",
+            "the shared relay client: VmRSS {:.1} -> {:.1} MB; {n} relays added (not connected): \
+             -> {:.1} MB, {:.0} KiB each",
             mb(before),
+            mb(with_client),
             mb(after),
-            (after - before) as f64 / n as f64
+            (after - with_client) as f64 / n as f64
         );
     });
 }
@@ -340,6 +436,7 @@ fn main() {
     );
 
     let bot_keys = Keys::generate();
+    let receipt_bytes = receipt_size(&bot_keys.public_key());
     let mut child = Child::start(up, silent, &bot_keys.public_key(), rate, secs);
     let mut up_urls = Vec::new();
     let mut dead_urls = Vec::new();
@@ -353,9 +450,7 @@ fn main() {
         }
     };
     assert_eq!(child.line(Duration::from_secs(30)), "ready");
-    // Ports nobody listens on.
-    let refused_relays: Vec<TestRelay> = (0..refused).map(|_| TestRelay::down()).collect();
-    dead_urls.extend(refused_relays.iter().map(TestRelay::url));
+    dead_urls.extend((0..refused).map(|_| refused_url()));
 
     let count = rate * secs;
     actix_rt::System::new().block_on(async {
@@ -384,6 +479,9 @@ fn main() {
         // Start-up publishing (profiles, relay lists, status) and the first backfill.
         actix_rt::time::sleep(Duration::from_secs(5)).await;
         let (idle, idle_hwm) = memory_kib("self");
+        let idle_heap = heap_kib();
+        reset_heap_peak();
+        let (idle_anon, idle_file) = rss_parts_kib();
         let idle_threads = threads();
 
         child.stdin.write_all(b"go\n").expect("go");
@@ -391,6 +489,7 @@ fn main() {
         let started = Instant::now();
         let mut recorded = 0u64;
         let mut peak = 0u64;
+        let mut peak_heap = 0u64;
         let mut samples = Vec::new();
         let mut sample = actix_rt::time::interval(Duration::from_millis(250));
         let deadline = started + Duration::from_secs(secs + 60);
@@ -400,15 +499,19 @@ fn main() {
                 _ = sample.tick() => {
                     let (rss, _) = memory_kib("self");
                     peak = peak.max(rss);
+                    peak_heap = peak_heap.max(heap_kib());
                     samples.push(rss);
                 }
             }
         }
         let load_secs = started.elapsed().as_secs_f64();
+        let load_heap_peak = reset_heap_peak();
         let sent = child.line(Duration::from_secs(60));
         let load_threads = threads();
         actix_rt::time::sleep(Duration::from_secs(5)).await;
         let (after, hwm) = memory_kib("self");
+        let after_heap = heap_kib();
+        let (after_anon, after_file) = rss_parts_kib();
         let (child_rss, _) = memory_kib(&child.pid());
         app.stop().await;
         let mean = samples.iter().sum::<u64>() / samples.len().max(1) as u64;
@@ -418,23 +521,38 @@ fn main() {
             yardstick()
         );
         println!("harness before the service     VmRSS {:>6.1} MB", mb(before));
+        println!("one zap receipt held in memory  {receipt_bytes} B");
         println!(
-            "idle (relays settled)          VmRSS {:>6.1} MB  VmHWM {:>6.1} MB  threads {idle_threads}",
+            "idle (relays settled)          VmRSS {:>6.1} MB  VmHWM {:>6.1} MB  heap {:>6.1} MB  threads {idle_threads}",
             mb(idle),
-            mb(idle_hwm)
+            mb(idle_hwm),
+            mb(idle_heap)
+        );
+        println!(
+            "  of which anonymous {:>6.1} MB, the binary's pages {:>6.1} MB",
+            mb(idle_anon),
+            mb(idle_file)
         );
         println!(
             "under load: {recorded} of {count} receipts committed in {load_secs:.1} s ({sent} to {up} relays)"
         );
         println!(
-            "during load                    VmRSS max {:>6.1} MB  mean {:>6.1} MB  threads {load_threads}",
+            "during load                    VmRSS max {:>6.1} MB  mean {:>6.1} MB  heap max {:>6.1} MB (sampled) {:>6.1} MB (exact)  threads {load_threads}",
             mb(peak),
-            mb(mean)
+            mb(mean),
+            mb(peak_heap),
+            mb(load_heap_peak)
         );
         println!(
-            "5 s after the load             VmRSS {:>6.1} MB  VmHWM {:>6.1} MB",
+            "5 s after the load             VmRSS {:>6.1} MB  VmHWM {:>6.1} MB  heap {:>6.1} MB",
             mb(after),
-            mb(hwm)
+            mb(hwm),
+            mb(after_heap)
+        );
+        println!(
+            "  of which anonymous {:>6.1} MB, the binary's pages {:>6.1} MB",
+            mb(after_anon),
+            mb(after_file)
         );
         println!(
             "(the relays and the publisher, in their own process: VmRSS {:.1} MB, not counted)",

@@ -18,7 +18,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::actors::audit_head::{self, AuditHeadActor, AuditSpec};
 use crate::actors::bot::{BotActor, BotSpec};
-use crate::actors::relay::{RelayActor, RelaySpec, PUBLISH_TIMEOUT};
+use crate::actors::relay::{self, RelayActor, RelaySpec, PUBLISH_TIMEOUT};
 use crate::actors::status_ticker::{self, StatusSpec, StatusTickerActor};
 use crate::actors::vote_aggregator::{self, VoteAggregatorActor, VoteAggregatorSpec};
 use crate::actors::zap_tracker::{self, TrackerTuning, ZapTrackerActor, ZapTrackerSpec};
@@ -71,6 +71,8 @@ pub struct Application {
     status: Addr<Supervisor<StatusTickerActor>>,
     /// The outbox's retention task ([`outbox::start_pruner`]).
     pruner: actix_rt::task::JoinHandle<()>,
+    /// The nostr-sdk client every relay actor's relay belongs to.
+    relay_client: nostr_sdk::Client,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,12 +168,13 @@ impl Application {
         // Before any relay child too: the status ticker listens to every relay's link.
         let status = Supervisor::<StatusTickerActor>::new(metrics.clone()).start();
 
+        let relay_client = relay::relay_client(&keys.server);
         for url in &relay_urls {
             relays.do_send(StartChild::<RelayActor> {
                 name: url.to_string(),
                 spec: RelaySpec {
                     url: url.clone(),
-                    auth_keys: keys.server.clone(),
+                    client: relay_client.clone(),
                     db: db.clone(),
                     metrics: metrics.clone(),
                     reconnect: settings.nostr.reconnect.clone(),
@@ -285,6 +288,7 @@ impl Application {
             embedded_relay,
             status,
             pruner,
+            relay_client,
         })
     }
 
@@ -314,6 +318,7 @@ impl Application {
         self.handles.relays.do_send(StopAll);
         // Give the actors' `stopped()` a turn of the event loop to close websockets.
         actix_rt::time::sleep(Duration::from_millis(50)).await;
+        self.relay_client.shutdown().await;
         if let Some(relay) = &self.embedded_relay {
             relay.shutdown();
         }

@@ -11,6 +11,14 @@
 //! TCP connection and then never answers only ever holds back its own deliveries. Sends are
 //! pipelined: many events can wait for their `OK` at once, matched by event id in one place (the
 //! notification stream), instead of one waiter per event listening to every message.
+//!
+//! Every relay actor's relay lives in **one** nostr-sdk [`Client`] ([`relay_client`], made once
+//! at start-up and given in the [`RelaySpec`]). Each relay keeps its own connection, tasks and
+//! notification channel, so the actors stay independent; what they share is what is per client
+//! in nostr-sdk and costs memory per client: the cache of verified event ids (128,000 ids,
+//! fixed in nostr-sdk), so a receipt that comes from every relay has its signature checked
+//! once, and the client's event-id tracker. An actor that stops disconnects its own relay only;
+//! the one that replaces it takes its place in the pool.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -20,9 +28,9 @@ use std::time::Duration;
 use actix::prelude::*;
 use futures::channel::oneshot;
 use nostr_sdk::prelude::{
-    Client, ClientMessage, ClientOptions, Event, EventId, Filter, Keys, Relay, RelayMessage,
-    RelayNotification, RelayOptions, RelayPoolOptions, RelayStatus, RelayUrl, ReqExitPolicy,
-    SubscribeOptions, SubscriptionId,
+    Client, ClientMessage, ClientOptions, Event, EventId, Filter, Keys, MemoryDatabase,
+    MemoryDatabaseOptions, Relay, RelayMessage, RelayNotification, RelayOptions, RelayPoolOptions,
+    RelayStatus, RelayUrl, ReqExitPolicy, SubscribeOptions, SubscriptionId,
 };
 use rand::Rng;
 use sea_orm::DatabaseConnection;
@@ -51,13 +59,20 @@ const NOTIFICATION_BUFFER: usize = 4_096;
 /// notifications, never the pool's, and a broadcast with no receiver stores nothing, but its
 /// slots are allocated up front all the same (4,096 of 344 bytes by default): one is enough.
 const POOL_NOTIFICATION_BUFFER: usize = 1;
+/// Event ids nostr-sdk's client remembers as seen (its `MemoryDatabase`, which stores no
+/// events here). nostr-sdk uses it only to notify an event as new once per client; the actors
+/// forward every `EVENT` their relay sends (see [`RelayActor`]'s notice handler) and the zap
+/// tracker keeps its own record of what it has taken, so this only needs to exist: the default
+/// (35,000 ids, about 2 MB once full) would be memory spent twice.
+const CLIENT_SEEN_IDS: usize = 1_024;
 
 /// What a relay actor needs to be created (and re-created after a failure).
 #[derive(Clone)]
 pub struct RelaySpec {
     pub url: RelayUrl,
-    /// Signs NIP-42 `AUTH` events when the relay asks. The server key.
-    pub auth_keys: Keys,
+    /// The client every relay actor's relay belongs to ([`relay_client`]); its signer (the
+    /// server key) answers NIP-42 `AUTH` when a relay asks.
+    pub client: Client,
     pub db: DatabaseConnection,
     pub metrics: Arc<Metrics>,
     pub reconnect: ReconnectSettings,
@@ -159,7 +174,6 @@ pub enum RelayError {
 pub struct RelayActor {
     spec: RelaySpec,
     guard: ChildGuard,
-    client: Option<Client>,
     relay: Option<Relay>,
     state: LinkState,
     consecutive_failures: u32,
@@ -183,7 +197,6 @@ impl SupervisedActor for RelayActor {
         RelayActor {
             spec: spec.clone(),
             guard,
-            client: None,
             relay: None,
             state: LinkState::Disconnected,
             consecutive_failures: 0,
@@ -199,11 +212,14 @@ impl SupervisedActor for RelayActor {
     }
 }
 
-/// The nostr-sdk client of one relay actor (one relay in its pool, added with
-/// [`relay_options`]).
+/// The nostr-sdk client the relay actors share (each adds its relay with [`relay_options`]).
 pub fn relay_client(auth_keys: &Keys) -> Client {
     Client::builder()
         .signer(auth_keys.clone())
+        .database(MemoryDatabase::with_opts(MemoryDatabaseOptions {
+            events: false,
+            max_events: Some(CLIENT_SEEN_IDS),
+        }))
         .opts(
             ClientOptions::new().pool(
                 RelayPoolOptions::new()
@@ -241,19 +257,19 @@ impl Actor for RelayActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let client = relay_client(&self.spec.auth_keys);
         let setup = {
-            let client = client.clone();
+            let client = self.spec.client.clone();
             let url = self.spec.url.clone();
             async move {
-                client
-                    .pool()
-                    .add_relay(url.clone(), relay_options())
-                    .await?;
+                // The relay an earlier incarnation of this actor left (disconnected when it
+                // stopped) makes way for a fresh one: a new link and notification channel.
+                let pool = client.pool();
+                // (Nothing to remove the first time: the only error is "relay not found".)
+                let _ = pool.force_remove_relay(url.clone()).await;
+                pool.add_relay(url.clone(), relay_options()).await?;
                 client.relay(url).await
             }
         };
-        self.client = Some(client);
         self.set_state(LinkState::Connecting);
         // Deliveries another server sharing the database left behind (it died, or lost this
         // relay) become ours when their lease runs out: look for them every half lease.
@@ -276,9 +292,9 @@ impl Actor for RelayActor {
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
         self.guard.mark_stopped();
-        if let Some(client) = self.client.take() {
-            // Closing the websocket is async; it must not outlive the actor's arbiter.
-            actix::spawn(async move { client.shutdown().await });
+        if let Some(relay) = self.relay.take() {
+            // This relay only: the others in the shared client carry on.
+            relay.disconnect();
         }
         self.spec
             .metrics
@@ -548,15 +564,21 @@ impl StreamHandler<Notice> for RelayActor {
                     let _ = waiter.send((status, message.into_owned()));
                 }
             }
-            Ok(RelayNotification::Event {
-                subscription_id,
-                event,
+            // Every `EVENT` this relay sent, verified by nostr-sdk, repeats included: the
+            // `Event` notification would be sent only for ids new to the client, which is
+            // shared by all relays, so another relay's copy would never be seen here.
+            Ok(RelayNotification::Message {
+                message:
+                    RelayMessage::Event {
+                        subscription_id,
+                        event,
+                    },
             }) => {
                 if let Some(sink) = &self.spec.event_sink {
                     sink.do_send(Broadcast(RelayEvent {
                         relay: self.spec.url.clone(),
-                        subscription_id,
-                        event: Arc::new(*event),
+                        subscription_id: subscription_id.into_owned(),
+                        event: Arc::new(event.into_owned()),
                     }));
                 }
             }

@@ -89,8 +89,12 @@ const CURSOR_FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// Delay before a sync is tried again after it failed on a relay that is still up.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
 
-/// Receipt ids remembered per relay connection, to count each relay's delivery once.
-const DELIVERIES_REMEMBERED: usize = 100_000;
+/// Receipt ids remembered per relay connection, to count each relay's delivery once. The two
+/// copies of one delivery (a backfill page's subscription event and the page's result) arrive
+/// at most a fetch timeout apart, so this holds that long of traffic at 600 receipts/s; a copy
+/// that comes later is counted as a duplicate and `seen` still keeps it from being judged
+/// twice. About 1 MB per connected relay once full (it was 100,000 ids: 8 MB).
+const DELIVERIES_REMEMBERED: usize = 10_000;
 
 /// At most this many judged batches' worth of receipts are written in one transaction.
 const COMMIT_BATCHES_MERGED: usize = 4;
@@ -120,7 +124,10 @@ pub struct TrackerTuning {
     pub max_buffered: usize,
     /// Receipts held pending for unknown provider keys before new ones are dropped.
     pub max_pending: usize,
-    /// Receipt ids remembered to skip re-validation of duplicates.
+    /// Receipt ids remembered to skip re-validation of duplicates (the same receipt from
+    /// another relay, or again in a backfill). One that comes after its id was forgotten is
+    /// judged again, and the ledger keeps it once: this saves work, it is not what makes
+    /// receipts count once.
     pub seen_capacity: usize,
 }
 
@@ -133,7 +140,9 @@ impl Default for TrackerTuning {
             fetch_timeout: Duration::from_secs(15),
             max_buffered: 50_000,
             max_pending: 10_000,
-            seen_capacity: 200_000,
+            // About 4 MB once full: 50 s of receipts at 1,000/s, which covers the copies from
+            // the other relays; it was 200,000 (16 MB).
+            seen_capacity: 50_000,
         }
     }
 }
