@@ -110,6 +110,41 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
+/// glibc's `struct mallinfo2` (malloc.h): what the C allocator holds, in bytes.
+#[repr(C)]
+#[derive(Default)]
+struct MallInfo2 {
+    arena: usize,
+    ordblks: usize,
+    smblks: usize,
+    hblks: usize,
+    hblkhd: usize,
+    usmblks: usize,
+    fsmblks: usize,
+    uordblks: usize,
+    fordblks: usize,
+    keepcost: usize,
+}
+
+extern "C" {
+    /// glibc 2.33+.
+    fn mallinfo2() -> MallInfo2;
+    /// SQLite's own count of the memory it holds (the bundled SQLite sqlx links in).
+    fn sqlite3_memory_used() -> i64;
+}
+
+/// Where the C heap's bytes are, in KiB: (in use, by anyone: Rust and SQLite alike; free but
+/// kept by malloc; SQLite's share of "in use").
+fn c_heap_kib() -> (u64, u64, u64) {
+    // SAFETY: both are plain C calls with no arguments; mallinfo2 returns a struct by value.
+    let (info, sqlite) = unsafe { (mallinfo2(), sqlite3_memory_used()) };
+    (
+        ((info.uordblks + info.hblkhd) / 1024) as u64,
+        (info.fordblks / 1024) as u64,
+        (sqlite.max(0) / 1024) as u64,
+    )
+}
+
 /// The Rust heap in use, in KiB.
 fn heap_kib() -> u64 {
     (HEAP_IN_USE.load(Ordering::Relaxed) / 1024) as u64
@@ -162,7 +197,8 @@ fn threads() -> usize {
 // --- the child: relays and a publisher ---------------------------------------------------------
 
 /// Runs the up relays and the silent ones, builds the receipts, and publishes them on `go`.
-/// Protocol on stdout: `up <url>`, `silent <url>`, `provider <hex>`, `ready`, then after `go`
+/// Protocol on stdout: `up <url>`, `silent <url>`, `receipt <bytes>` (what one receipt takes
+/// on the heap, measured there), `provider <hex>`, `ready`, then after `go`
 /// on stdin `sent <n>`. Exits when stdin closes.
 fn relays_child() {
     let up = bench::arg("--up", 3) as usize;
@@ -170,6 +206,7 @@ fn relays_child() {
     let rate = bench::arg("--rate", 1_000).max(1);
     let secs = bench::arg("--secs", 20);
     let bot = PublicKey::from_hex(&arg_str("--bot").expect("--bot")).expect("bot key");
+    let receipt_bytes = receipt_size(&bot);
     let zaps = Zaps::new(bot);
     let count = usize::try_from(rate * secs).unwrap_or(usize::MAX);
     // Created from 5 s from now on, `rate` per second of `created_at`, as they will be sent.
@@ -201,6 +238,7 @@ fn relays_child() {
             for relay in &silent_relays {
                 writeln!(out, "silent {}", relay.url()).expect("stdout");
             }
+            writeln!(out, "receipt {receipt_bytes}").expect("stdout");
             writeln!(out, "provider {}", zaps.provider.public_key().to_hex()).expect("stdout");
             writeln!(out, "ready").expect("stdout");
         }
@@ -436,13 +474,14 @@ fn main() {
     );
 
     let bot_keys = Keys::generate();
-    let receipt_bytes = receipt_size(&bot_keys.public_key());
     let mut child = Child::start(up, silent, &bot_keys.public_key(), rate, secs);
     let mut up_urls = Vec::new();
     let mut dead_urls = Vec::new();
+    let mut receipt_bytes = 0;
     let provider = loop {
         let line = child.line(Duration::from_secs(300));
         match line.split_once(' ') {
+            Some(("receipt", bytes)) => receipt_bytes = bytes.parse().expect("receipt size"),
             Some(("up", url)) => up_urls.push(RelayUrl::parse(url).expect("url")),
             Some(("silent", url)) => dead_urls.push(RelayUrl::parse(url).expect("url")),
             Some(("provider", hex)) => break PublicKey::from_hex(hex).expect("provider key"),
@@ -511,6 +550,7 @@ fn main() {
         actix_rt::time::sleep(Duration::from_secs(5)).await;
         let (after, hwm) = memory_kib("self");
         let after_heap = heap_kib();
+        let (c_used, c_free, sqlite) = c_heap_kib();
         let (after_anon, after_file) = rss_parts_kib();
         let (child_rss, _) = memory_kib(&child.pid());
         app.stop().await;
@@ -553,6 +593,12 @@ fn main() {
             "  of which anonymous {:>6.1} MB, the binary's pages {:>6.1} MB",
             mb(after_anon),
             mb(after_file)
+        );
+        println!(
+            "  malloc: in use {:>6.1} MB (SQLite's {:>5.1} MB), free but kept {:>6.1} MB",
+            mb(c_used),
+            mb(sqlite),
+            mb(c_free)
         );
         println!(
             "(the relays and the publisher, in their own process: VmRSS {:.1} MB, not counted)",

@@ -8,7 +8,8 @@
 //!   other), a busy timeout of [`SQLITE_BUSY_TIMEOUT`] (a writer waits for the write
 //!   lock instead of failing at once) and enforced foreign keys. SQLite runs one writer at a
 //!   time whatever the pool size, so the pool is small ([`SQLITE_MAX_CONNECTIONS`]): enough for
-//!   reads to proceed beside a write, no more. A transaction that reads and then writes must be
+//!   reads to proceed beside a write, no more, and each keeps few prepared statements
+//!   ([`SQLITE_STATEMENT_CACHE`]). A transaction that reads and then writes must be
 //!   opened with [`begin_write`]: a plain (deferred) SQLite transaction that read before another
 //!   connection wrote cannot upgrade to a writer and fails with `SQLITE_BUSY` without waiting.
 //! - **PostgreSQL** (`postgres://` or `postgresql://`, for several servers on one database): a
@@ -38,6 +39,13 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Pool size for an SQLite file: one writer at a time anyway, a few readers beside it.
 pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
+
+/// Prepared statements kept per SQLite connection (sqlx's default is 100). Batched inserts
+/// have one SQL text per row count, each prepared with thousands of parameters, so a cache of
+/// 100 filled with them held about 10 MB inside SQLite under a steady stream of zap receipts
+/// (`examples/rss_bench.rs` prints SQLite's own count); 16 keeps the few statements that
+/// repeat (outbox, cursors, audit log) and held 2-4 MB.
+pub const SQLITE_STATEMENT_CACHE: usize = 16;
 
 /// Pool size for PostgreSQL.
 pub const POSTGRES_MAX_CONNECTIONS: u32 = 10;
@@ -175,7 +183,10 @@ async fn connect_sqlite(
         options.max_connections(SQLITE_MAX_CONNECTIONS);
     }
     options.map_sqlx_sqlite_opts(move |sqlite| {
-        let sqlite = sqlite.busy_timeout(SQLITE_BUSY_TIMEOUT).foreign_keys(true);
+        let sqlite = sqlite
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .statement_cache_capacity(SQLITE_STATEMENT_CACHE);
         // Without an explicit `?mode=`, a missing database file is created (its directory was
         // made above); `mode=rw` or `mode=ro` keep SQLite's stricter behaviour.
         let sqlite = if explicit_mode {
