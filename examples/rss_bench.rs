@@ -498,7 +498,10 @@ fn main() {
         let mut relays = up_urls.clone();
         relays.extend(dead_urls);
         let mut cfg = zap_config(&db_url, relays, &provider)
-            .with("COMMONS__LOGGING__LEVEL", "error")
+            .with(
+                "COMMONS__LOGGING__LEVEL",
+                &std::env::var("RSS_BENCH_LOG").unwrap_or_else(|_| "error".into()),
+            )
             // The default development settings: dead relays retried up to once a minute.
             .with("COMMONS__NOSTR__RECONNECT__INITIAL_BACKOFF_MS", "500")
             .with("COMMONS__NOSTR__RECONNECT__MAX_BACKOFF_MS", "60000");

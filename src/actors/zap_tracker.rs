@@ -140,9 +140,9 @@ impl Default for TrackerTuning {
             fetch_timeout: Duration::from_secs(15),
             max_buffered: 50_000,
             max_pending: 10_000,
-            // About 4 MB once full: 50 s of receipts at 1,000/s, which covers the copies from
+            // About 2 MB once full: 20 s of receipts at 1,000/s, which covers the copies from
             // the other relays; it was 200,000 (16 MB).
-            seen_capacity: 50_000,
+            seen_capacity: 20_000,
         }
     }
 }
