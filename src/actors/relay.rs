@@ -52,11 +52,12 @@ const DRAIN_PAGE: u64 = 256;
 /// this is sized for what it holds, not for the worst case: the actor and nostr-sdk's own
 /// readers (`OK` waiters, fetches) run on the thread of the connection that fills it, so it
 /// holds one burst at most: a backfill page (`TrackerTuning::page_size`, 500 receipts, each
-/// notified twice: as an event and as a message) plus the live traffic meanwhile. 2,048 slots
-/// (about 0.6 MB) hold two such pages: `zap_bench --backfill 20000 --only-backfill` never fell
-/// behind with them, at the same rate per yardstick as with 4,096. The 65,536 it had once cost
-/// 18 MB per configured relay.
-const NOTIFICATION_BUFFER: usize = 2_048;
+/// notified twice: as an event and as a message) plus the live traffic meanwhile. 4,096 slots
+/// (about 1.1 MB) hold four such pages; the 65,536 it had cost 18 MB per configured relay.
+/// 2,048 was tried (0.5 MB less per relay): backfills alone never fell behind, but two of seven
+/// two-minute runs at 1,000 receipts/s on a busy machine stopped keeping up (a lag makes the
+/// tracker resync from its cursor, which fills the channel again), so four pages it stays.
+const NOTIFICATION_BUFFER: usize = 4_096;
 /// The client's pool-wide notification channel. Each actor reads its one relay's
 /// notifications, never the pool's, and a broadcast with no receiver stores nothing, but its
 /// slots are allocated up front all the same (4,096 of 344 bytes by default): one is enough.
