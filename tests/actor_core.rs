@@ -9,9 +9,10 @@ use common::app::TestConfig;
 use common::relays::{fetch_all, wait_for_ids, SilentRelay, TestRelay};
 use common::test_db::TestDb;
 use commons_nostr::actors::bot::{GetIdentity, InjectPanic, PublishEvent};
+use commons_nostr::actors::relay::{GetHealth, LinkState};
 use commons_nostr::entities::{outbox_delivery, outbox_event};
 use commons_nostr::startup::Application;
-use commons_nostr::supervision::{SupervisionError, ToChild};
+use commons_nostr::supervision::{RestartChild, SupervisionError, ToChild};
 use nostr_sdk::prelude::*;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -85,6 +86,62 @@ async fn every_event_reaches_every_relay_including_a_late_one_and_a_restarted_on
         assert_eq!(got.len(), ids.len());
         assert!(got.iter().all(|e| e.verify().is_ok()));
     }
+    app.stop().await;
+}
+
+/// The relay actors share one nostr-sdk client: a relay actor that stops must close its own
+/// relay only (shutting the client down would silence the other relay too), and its
+/// replacement must connect again through the same client.
+#[actix_rt::test]
+async fn a_restarted_relay_actor_takes_its_place_in_the_shared_client() {
+    let db = TestDb::sqlite().await;
+    let steady = TestRelay::start().await;
+    let restarted = TestRelay::start().await;
+    let cfg = TestConfig::new(&db.url, vec![steady.url(), restarted.url()]);
+    let app = cfg.start().await;
+
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(publish(&app, "gov", &format!("before {i}")).await.unwrap());
+    }
+    let gov = cfg.bot("gov");
+    wait_for_ids(&restarted.url(), notes_by(gov), &ids, ARRIVAL).await;
+
+    app.handles()
+        .relays
+        .send(RestartChild(restarted.url().to_string()))
+        .await
+        .expect("relay supervisor alive")
+        .expect("relay actor restarted");
+    for i in 0..5 {
+        ids.push(publish(&app, "gov", &format!("after {i}")).await.unwrap());
+    }
+
+    for relay in [&steady, &restarted] {
+        let got = wait_for_ids(&relay.url(), notes_by(gov), &ids, ARRIVAL).await;
+        assert_eq!(got.len(), ids.len(), "{}", relay.url());
+    }
+    for relay in [&steady, &restarted] {
+        let health = app
+            .handles()
+            .relays
+            .send(ToChild {
+                name: relay.url().to_string(),
+                msg: GetHealth,
+            })
+            .await
+            .expect("relay supervisor alive")
+            .expect("relay actor running");
+        assert_eq!(health.state, LinkState::Connected, "{}", relay.url());
+    }
+    let metrics = app.handles().metrics.render();
+    assert!(
+        metrics.contains(&format!(
+            r#"commons_actor_restarts_total{{actor="relay:{}"}} 1"#,
+            restarted.url()
+        )),
+        "{metrics}"
+    );
     app.stop().await;
 }
 
