@@ -20,6 +20,12 @@
 //!    250 ms; the largest `VmRSS` seen, then `VmRSS` a few seconds after the last receipt is
 //!    committed, and `VmHWM`.
 //! 3. **Yardstick**: schnorr signature verifications per second on one core, same run.
+//! 4. **Where the memory is**: the Rust heap (this binary's counting global allocator: in use,
+//!    and its exact peak under load), `VmRSS` split into anonymous memory and the binary's own
+//!    pages, malloc's totals (`mallinfo2`: in use, freed but kept), SQLite's own count
+//!    (`sqlite3_memory_used`), and what one receipt takes on the heap (measured in the child).
+//!
+//! `RSS_BENCH_LOG=warn` shows the service's warnings (it logs errors only by default).
 //!
 //! `--probe-clients N` instead measures what the relay actors' shared nostr-sdk client and N
 //! relays in it cost before they connect, and the size of what their notification channels
