@@ -300,6 +300,12 @@ impl Application {
         &self.handles
     }
 
+    /// The nostr-sdk client the relay actors share: it holds a relay for each one that is
+    /// connecting or connected.
+    pub fn relay_client(&self) -> &nostr_sdk::Client {
+        &self.relay_client
+    }
+
     pub fn embedded_relay_url(&self) -> Option<&RelayUrl> {
         self.embedded_relay.as_ref().map(EmbeddedRelay::url)
     }

@@ -9,7 +9,7 @@ use common::app::TestConfig;
 use common::relays::{fetch_all, wait_for_ids, SilentRelay, TestRelay};
 use common::test_db::TestDb;
 use commons_nostr::actors::bot::{GetIdentity, InjectPanic, PublishEvent};
-use commons_nostr::actors::relay::{GetHealth, LinkState};
+use commons_nostr::actors::relay::{GetHealth, LinkState, RelayHealth};
 use commons_nostr::entities::{outbox_delivery, outbox_event};
 use commons_nostr::startup::Application;
 use commons_nostr::supervision::{RestartChild, SupervisionError, ToChild};
@@ -142,6 +142,65 @@ async fn a_restarted_relay_actor_takes_its_place_in_the_shared_client() {
         )),
         "{metrics}"
     );
+    app.stop().await;
+}
+
+async fn relay_health(app: &Application, url: &RelayUrl) -> RelayHealth {
+    app.handles()
+        .relays
+        .send(ToChild {
+            name: url.to_string(),
+            msg: GetHealth,
+        })
+        .await
+        .expect("relay supervisor alive")
+        .expect("relay actor running")
+}
+
+/// A relay that is down holds no relay (and no notification channel) in the shared client
+/// between attempts; once it comes up it is added again and gets everything.
+#[actix_rt::test]
+async fn a_relay_that_is_down_holds_no_place_in_the_shared_client_until_it_connects() {
+    let db = TestDb::sqlite().await;
+    let steady = TestRelay::start().await;
+    let mut late = TestRelay::down();
+    let cfg = TestConfig::new(&db.url, vec![steady.url(), late.url()]);
+    let app = cfg.start().await;
+    let ids = vec![publish(&app, "gov", "while one relay is down")
+        .await
+        .unwrap()];
+
+    // Between two failed attempts: the same failure count, disconnected, before and after
+    // looking at the client, so no attempt (which adds the relay) ran meanwhile.
+    let deadline = tokio::time::Instant::now() + ARRIVAL;
+    let relays_between_attempts = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failed attempt seen"
+        );
+        let before = relay_health(&app, &late.url()).await;
+        let relays = app.relay_client().relays().await;
+        let after = relay_health(&app, &late.url()).await;
+        if before.state == LinkState::Disconnected && before == after {
+            break relays;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert!(
+        !relays_between_attempts.contains_key(&late.url()),
+        "a relay that is down is still in the shared client"
+    );
+    assert!(relays_between_attempts.contains_key(&steady.url()));
+
+    late.restart().await;
+    let gov = cfg.bot("gov");
+    let got = wait_for_ids(&late.url(), notes_by(gov), &ids, ARRIVAL).await;
+    assert_eq!(got.len(), ids.len());
+    assert_eq!(
+        relay_health(&app, &late.url()).await.state,
+        LinkState::Connected
+    );
+    assert!(app.relay_client().relays().await.contains_key(&late.url()));
     app.stop().await;
 }
 

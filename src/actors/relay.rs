@@ -17,8 +17,11 @@
 //! notification channel, so the actors stay independent; what they share is what is per client
 //! in nostr-sdk and costs memory per client: the cache of verified event ids (128,000 ids,
 //! fixed in nostr-sdk), so a receipt that comes from every relay has its signature checked
-//! once, and the client's event-id tracker. An actor that stops disconnects its own relay only;
-//! the one that replaces it takes its place in the pool.
+//! once, and the client's event-id tracker. A relay is in the client only while its actor is
+//! connecting or connected: every attempt adds a fresh one, and a failed attempt or a lost link
+//! removes it, so a relay that is down costs no notification channel (about 1 MB each) and no
+//! tasks. An actor that stops disconnects its own relay only; the one that replaces it takes
+//! its place in the pool.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -47,16 +50,18 @@ pub const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 const DRAIN_PAGE: u64 = 256;
 /// Relay notifications buffered before the oldest are dropped (then subscribers resync).
 ///
-/// nostr-sdk allocates and initialises every slot when the relay is added, connected or not
-/// (a tokio broadcast channel of `RelayNotification`s, 248 bytes each plus the slot's own), so
-/// this is sized for what it holds, not for the worst case: the actor and nostr-sdk's own
-/// readers (`OK` waiters, fetches) run on the thread of the connection that fills it, so it
-/// holds one burst at most: a backfill page (`TrackerTuning::page_size`, 500 receipts, each
-/// notified twice: as an event and as a message) plus the live traffic meanwhile. 4,096 slots
-/// (about 1.1 MB) hold four such pages; the 65,536 it had cost 18 MB per configured relay.
-/// 2,048 was tried (0.5 MB less per relay): backfills alone never fell behind, but two of seven
-/// two-minute runs at 1,000 receipts/s on a busy machine stopped keeping up (a lag makes the
-/// tracker resync from its cursor, which fills the channel again), so four pages it stays.
+/// nostr-sdk allocates and initialises every slot when a relay is added to the client (a tokio
+/// broadcast channel of `RelayNotification`s, 248 bytes each plus the slot's own); a relay
+/// actor keeps its relay in the client only while connecting or connected, so a relay that is
+/// down holds none. It is sized for what it holds, not for the worst case: the actor and
+/// nostr-sdk's own readers (`OK` waiters, fetches) run on the thread of the connection that
+/// fills it, so it holds one burst at most: a backfill page (`TrackerTuning::page_size`, 500
+/// receipts, each notified twice: as an event and as a message) plus the live traffic
+/// meanwhile. 4,096 slots (about 1.1 MB) hold four such pages; the 65,536 it had cost 18 MB per
+/// configured relay. 2,048 was tried (0.5 MB less per connected relay): backfills alone never
+/// fell behind, but two of seven two-minute runs at 1,000 receipts/s on a busy machine stopped
+/// keeping up (a lag makes the tracker resync from its cursor, which fills the channel again),
+/// so four pages it stays.
 const NOTIFICATION_BUFFER: usize = 4_096;
 /// The client's pool-wide notification channel. Each actor reads its one relay's
 /// notifications, never the pool's, and a broadcast with no receiver stores nothing, but its
@@ -177,7 +182,10 @@ pub enum RelayError {
 pub struct RelayActor {
     spec: RelaySpec,
     guard: ChildGuard,
+    /// The relay in the shared client while connected.
     relay: Option<Relay>,
+    /// The stream of that relay's notifications.
+    notices: Option<SpawnHandle>,
     state: LinkState,
     consecutive_failures: u32,
     last_success: Option<i64>,
@@ -201,6 +209,7 @@ impl SupervisedActor for RelayActor {
             spec: spec.clone(),
             guard,
             relay: None,
+            notices: None,
             state: LinkState::Disconnected,
             consecutive_failures: 0,
             last_success: None,
@@ -260,19 +269,6 @@ impl Actor for RelayActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let setup = {
-            let client = self.spec.client.clone();
-            let url = self.spec.url.clone();
-            async move {
-                // The relay an earlier incarnation of this actor left (disconnected when it
-                // stopped) makes way for a fresh one: a new link and notification channel.
-                let pool = client.pool();
-                // (Nothing to remove the first time: the only error is "relay not found".)
-                let _ = pool.force_remove_relay(url.clone()).await;
-                pool.add_relay(url.clone(), relay_options()).await?;
-                client.relay(url).await
-            }
-        };
         self.set_state(LinkState::Connecting);
         // Deliveries another server sharing the database left behind (it died, or lost this
         // relay) become ours when their lease runs out: look for them every half lease.
@@ -280,17 +276,7 @@ impl Actor for RelayActor {
             act.drain_again = true;
             act.after_answer(ctx);
         });
-        ctx.wait(setup.into_actor(self).map(|res, act, ctx| match res {
-            Ok(relay) => {
-                ctx.add_stream(notices(relay.notifications()));
-                act.relay = Some(relay);
-                act.connect(ctx);
-            }
-            Err(e) => {
-                tracing::error!(relay = %act.spec.url, error = %e, "cannot set up relay client");
-                ctx.stop();
-            }
-        }));
+        self.connect(ctx);
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
@@ -317,24 +303,45 @@ impl RelayActor {
             .set_relay_state(self.url(), state.as_str());
     }
 
+    /// Adds a fresh relay to the shared client and connects it. The relay (and its
+    /// notification channel) stays in the client only while connected: a failed attempt or a
+    /// lost link removes it again ([`Self::link_down`]), so a relay that is down holds nothing.
     fn connect(&mut self, ctx: &mut Context<Self>) {
         self.reconnect_handle = None;
-        let Some(relay) = self.relay.clone() else {
-            return;
-        };
         if self.state == LinkState::Connected {
             return;
         }
         self.set_state(LinkState::Connecting);
+        let client = self.spec.client.clone();
+        let url = self.spec.url.clone();
         let timeout = Duration::from_millis(self.spec.reconnect.connect_timeout_ms);
-        ctx.spawn(
-            async move { relay.try_connect(timeout).await }
-                .into_actor(self)
-                .map(|res, act, ctx| match res {
-                    Ok(()) => act.link_up(ctx),
-                    Err(e) => act.link_down(ctx, &e.to_string()),
-                }),
-        );
+        let attempt = async move {
+            let pool = client.pool();
+            // What an earlier incarnation of this actor left (disconnected when it stopped)
+            // makes way; the first time there is nothing to remove ("relay not found").
+            let _ = pool.force_remove_relay(url.clone()).await;
+            let relay = match pool.add_relay(url.clone(), relay_options()).await {
+                Ok(_) => client.relay(&url).await.map_err(|e| e.to_string())?,
+                Err(e) => return Err(e.to_string()),
+            };
+            // Taken before connecting, so nothing the relay sends first is missed.
+            let notifications = relay.notifications();
+            match relay.try_connect(timeout).await {
+                Ok(()) => Ok((relay, notifications)),
+                Err(e) => {
+                    let _ = pool.force_remove_relay(url).await;
+                    Err(e.to_string())
+                }
+            }
+        };
+        ctx.spawn(attempt.into_actor(self).map(|res, act, ctx| match res {
+            Ok((relay, notifications)) => {
+                act.notices = Some(ctx.add_stream(notices(notifications)));
+                act.relay = Some(relay);
+                act.link_up(ctx);
+            }
+            Err(reason) => act.link_down(ctx, &reason),
+        }));
     }
 
     fn link_up(&mut self, ctx: &mut Context<Self>) {
@@ -358,6 +365,7 @@ impl RelayActor {
             return; // already waiting to reconnect
         }
         let was_up = self.state == LinkState::Connected;
+        self.release_relay(ctx);
         self.set_state(LinkState::Disconnected);
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         // Waiters for OKs on the dead link fail now; their deliveries stay pending.
@@ -382,6 +390,25 @@ impl RelayActor {
             })
             .inc();
         self.reconnect_handle = Some(ctx.run_later(delay, |act, ctx| act.connect(ctx)));
+    }
+
+    /// Drops this actor's relay from the shared client, with its notification channel (4,096
+    /// slots, about 1 MB): what is left in it belongs to the link that just went down. The
+    /// actor waits for the removal, so the next attempt's relay cannot be the one removed.
+    fn release_relay(&mut self, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.notices.take() {
+            ctx.cancel_future(handle);
+        }
+        if self.relay.take().is_some() {
+            let client = self.spec.client.clone();
+            let url = self.spec.url.clone();
+            ctx.wait(
+                async move {
+                    let _ = client.pool().force_remove_relay(url).await;
+                }
+                .into_actor(self),
+            );
+        }
     }
 
     fn tell_listeners(&self, up: bool) {
