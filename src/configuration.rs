@@ -117,6 +117,9 @@ pub struct NostrSettings {
     pub audit_debounce_ms: u64,
     /// Seconds subtracted from a relay's receipt cursor when asking for what was missed.
     pub backfill_margin_secs: u64,
+    /// Seconds between two catch-up reads of every connected relay's zap receipts (for those a
+    /// relay stored but never sent live); 0 turns them off.
+    pub catch_up_secs: u64,
     pub reconnect: ReconnectSettings,
     /// Resolving bots' LNURL provider keys from their lightning addresses.
     pub lnurl: LnurlSettings,
@@ -336,6 +339,8 @@ struct RawNostr {
     audit_debounce_ms: u64,
     #[serde(default = "default_backfill_margin")]
     backfill_margin_secs: u64,
+    #[serde(default = "default_catch_up")]
+    catch_up_secs: u64,
     #[serde(default)]
     reconnect: RawReconnect,
     #[serde(default)]
@@ -359,6 +364,9 @@ fn default_audit_debounce() -> u64 {
     1_000
 }
 fn default_backfill_margin() -> u64 {
+    600
+}
+fn default_catch_up() -> u64 {
     600
 }
 
@@ -682,6 +690,7 @@ impl RawNostr {
             health_debounce_secs: self.health_debounce_secs,
             audit_debounce_ms: self.audit_debounce_ms,
             backfill_margin_secs: self.backfill_margin_secs,
+            catch_up_secs: self.catch_up_secs,
             reconnect,
             lnurl,
             embedded_relay,

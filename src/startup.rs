@@ -157,6 +157,8 @@ impl Application {
                     relay_urls: relay_urls.clone(),
                     bots: zap_bots.clone(),
                     backfill_margin: Duration::from_secs(settings.nostr.backfill_margin_secs),
+                    catch_up_every: (settings.nostr.catch_up_secs > 0)
+                        .then(|| Duration::from_secs(settings.nostr.catch_up_secs)),
                     lnurl: settings.nostr.lnurl.clone(),
                     zapper_cache: zapper_cache.clone(),
                     tuning: TrackerTuning::default(),

@@ -467,6 +467,54 @@ async fn receipts_published_while_the_service_was_down_are_found_when_it_is_back
     }
 }
 
+/// A relay can store a receipt and never send it on the live subscription (relays drop live
+/// events for a subscriber that reads too slowly, and say nothing): the periodic catch-up
+/// finds it while the link stays up, with no reconnect.
+#[actix_rt::test]
+async fn a_receipt_a_relay_stored_but_never_sent_live_is_found_by_the_catch_up() {
+    for test_db in TestDb::all().await {
+        let relay = TestRelay::start().await;
+        let (cfg, zaps) = service(&test_db, vec![relay.url()]);
+        let cfg = cfg.with("COMMONS__NOSTR__CATCH_UP_SECS", "1");
+        let db = database(&test_db).await;
+        let backend = test_db.backend();
+
+        let app = cfg.start().await;
+        let live = zaps.honest("sent live");
+        publish(&[relay.url()], std::slice::from_ref(&live)).await;
+        wait_until(ARRIVAL, "the live receipt recorded", || async {
+            is_recorded(&db, &live.id).await
+        })
+        .await;
+        let synced = tracker_status(&app).await.relays[0].backfills_completed;
+
+        let unsent = zaps.honest("stored, never sent live");
+        relay.store_without_broadcast(&unsent).await;
+        wait_until(ARRIVAL, "the unsent receipt recorded", || async {
+            is_recorded(&db, &unsent.id).await
+        })
+        .await;
+        // Found by a sync that started after the first one: a catch-up.
+        wait_until(ARRIVAL, "the catch-up completed", || async {
+            tracker_status(&app).await.relays[0].backfills_completed > synced
+        })
+        .await;
+        let status = tracker_status(&app).await;
+        assert!(status.relays[0].live, "{backend}: {status:?}");
+        assert_eq!(receipt_rows(&db).await, 2, "{backend}");
+        let text = metrics(&app).await;
+        // The link never went down: no reconnect's backfill found it.
+        assert!(
+            !text.contains(&format!(
+                r#"commons_relay_reconnects_total{{relay="{}"}}"#,
+                relay.url()
+            )),
+            "{backend}: {text}"
+        );
+        app.stop().await;
+    }
+}
+
 // --- LNURL provider keys ----------------------------------------------------------------------
 
 #[actix_rt::test]

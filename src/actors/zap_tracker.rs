@@ -23,6 +23,10 @@
 //!    a page brings nothing new. Relays cap what one `REQ` returns, so a short page does not
 //!    mean the end; only an empty or all-known page does.
 //!
+//! Every `nostr.catch_up_secs` each connected relay that is not syncing is synced again, from
+//! where its last completed sync started (minus the margin): a relay may store a receipt and
+//! never send it live (it dropped it for a slow subscriber), and only a read finds it.
+//!
 //! While a relay is being backfilled its cursor is frozen (never written), so a crash half-way
 //! starts the backfill again from the old cursor rather than skipping the unread pages. Other
 //! relays' cursors never pass a receipt still in memory (buffered, being judged, queued, or
@@ -158,6 +162,9 @@ pub struct ZapTrackerSpec {
     pub bots: Vec<BotZapConfig>,
     /// Subtracted from a relay's cursor when asking what was missed.
     pub backfill_margin: Duration,
+    /// How often every connected relay is read again for what it stored but never sent live
+    /// ([`ZapTrackerActor::catch_up`]); `None`: never.
+    pub catch_up_every: Option<Duration>,
     pub lnurl: LnurlSettings,
     /// Provider keys resolved by an earlier incarnation.
     pub zapper_cache: ZapperCache,
@@ -351,6 +358,11 @@ struct RelaySync {
     max_seen: Option<Timestamp>,
     /// The cursor last written.
     written: Option<Timestamp>,
+    /// When the running sync started (its live subscription was opened then).
+    sync_started: Option<Timestamp>,
+    /// When the last completed sync started: everything the relay stored before then, back to
+    /// that sync's `since`, has been read.
+    synced_through: Option<Timestamp>,
     /// A page waiting for room in the pipeline.
     parked: Option<Page>,
     /// Receipts this relay delivered on its current connection. nostr-sdk can hand one
@@ -372,6 +384,8 @@ impl RelaySync {
             live: false,
             max_seen: None,
             written: None,
+            sync_started: None,
+            synced_through: None,
             parked: None,
             delivered: SeenIds::new(DELIVERIES_REMEMBERED),
             backfills_completed: 0,
@@ -474,6 +488,9 @@ impl Actor for ZapTrackerActor {
             act.kick_commit(ctx);
         });
         ctx.run_interval(JUNK_LOG_EVERY, |act, _ctx| act.junk_log.flush());
+        if let Some(every) = self.spec.catch_up_every {
+            ctx.run_interval(every, |act, ctx| act.catch_up(ctx));
+        }
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
@@ -523,6 +540,7 @@ impl ZapTrackerActor {
         state.frozen = true;
         state.live = false;
         state.parked = None;
+        state.sync_started = Some(Timestamp::now());
         let generation = state.generation;
         let relays = self.spec.relays.clone();
         let db = self.spec.db.clone();
@@ -751,12 +769,32 @@ impl ZapTrackerActor {
         state.running = false;
         state.frozen = false;
         state.backfills_completed += 1;
+        state.synced_through = state.sync_started.take();
         tracing::info!(relay = %url, received, "zap receipts backfilled");
         if let Some(at) = state.follow_up.take() {
             self.start_sync(url, SyncFrom::Since(at), ctx);
         } else {
             self.cursors_wanted = true;
             self.kick_commit(ctx);
+        }
+    }
+
+    /// Reads every connected, idle relay again from where its last sync started (minus the
+    /// margin). A relay may store a receipt and never send it on the live subscription: many
+    /// relays drop live events for a subscriber that reads too slowly (nostr-relay-builder
+    /// does), and nothing tells the subscriber. Without this such a receipt would wait for the
+    /// next reconnect, which may never come. Each catch-up reads one period plus the margin of
+    /// receipts again; those already recorded are duplicates.
+    fn catch_up(&mut self, ctx: &mut Context<Self>) {
+        let due: Vec<(RelayUrl, Timestamp)> = self
+            .relays
+            .iter()
+            .filter(|(_, state)| state.up && state.live && !state.running)
+            .filter_map(|(url, state)| state.synced_through.map(|at| (url.clone(), at)))
+            .collect();
+        for (url, from) in due {
+            tracing::debug!(relay = %url, from = from.as_secs(), "zap receipts: catching up");
+            self.start_sync(&url, SyncFrom::Since(from), ctx);
         }
     }
 

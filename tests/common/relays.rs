@@ -92,6 +92,18 @@ impl TestRelay {
     pub fn is_running(&self) -> bool {
         self.running.is_some()
     }
+
+    /// Stores `event` the way the relay stores what it accepts, but sends it to no live
+    /// subscriber: what a relay that dropped it for a slow subscriber still answers a `REQ`
+    /// with.
+    pub async fn store_without_broadcast(&self, event: &Event) {
+        let status = self
+            .database
+            .save_event(event)
+            .await
+            .expect("relay database");
+        assert!(status.is_success(), "{status:?}");
+    }
 }
 
 /// Accepts TCP connections and never says a word: not even the websocket handshake.
