@@ -52,7 +52,7 @@ pub enum Command {
         /// The bot's name (`gov`, `dev`, ...), or `server` for the server key.
         bot: String,
         /// Where to write the key; default: the bot's nsec_path when it is a file, otherwise
-        /// data/keys/<bot>.nsec.
+        /// data/keys/{bot}.nsec.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -60,7 +60,7 @@ pub enum Command {
     Migrate,
     /// Publishes a governance action through the running service (POST /v1/actions).
     Action(Box<ActionArgs>),
-    /// Publishes a note from a bot through the running service (POST /v1/bots/<bot>/notes).
+    /// Publishes a note from a bot through the running service (POST /v1/bots/{bot}/notes).
     Note {
         /// The bot's name (`gov`, `dev`, ...).
         bot: String,
@@ -70,12 +70,12 @@ pub enum Command {
         #[arg(long = "tag", value_name = "NAME=VALUE")]
         tags: Vec<String>,
     },
-    /// Restarts one bot actor of the running service (POST /v1/bots/<bot>/restart).
+    /// Restarts one bot actor of the running service (POST /v1/bots/{bot}/restart).
     RestartBot {
         /// The bot's name.
         bot: String,
     },
-    /// Prints a proposal's current vote tally (GET /v1/proposals/<id>/tally).
+    /// Prints a proposal's current vote tally (GET /v1/proposals/{id}/tally).
     Tally {
         /// The proposal's event id (hex, note1... or nevent1...).
         proposal: String,

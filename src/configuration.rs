@@ -5,7 +5,7 @@
 //! `COMMONS__<SECTION>__<KEY>` (`COMMONS__NOSTR__PUBLISH_INTERVAL_SECS=60`,
 //! `COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS=...`, lists comma-separated).
 //!
-//! The raw, serde-shaped layer ([`RawSettings`]) is private to loading; the rest of the service
+//! The raw, serde-shaped layer (`RawSettings`) is private to loading; the rest of the service
 //! only ever sees [`Settings`], whose fields cannot hold a value that failed validation: relay
 //! URLs are parsed, addresses are socket addresses, secret locations are [`SecretSource`]s.
 //! Unknown keys are refused, so a typo in a production file stops start-up instead of being

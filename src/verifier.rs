@@ -19,7 +19,7 @@
 //!
 //! Relays cap what one `REQ` returns, so every fetch pages down with `until` ([`fetch_paged`]).
 //! The checks are pure functions ([`check_event`], [`check_audit_head`], [`check_continuity`],
-//! [`tallies::check_tallies`], [`vote::check_vote`]); [`verify`] and [`verify_vote`] only fetch
+//! [`tallies::check_tallies`], [`vote::check_from_relays`]); [`verify`] and [`verify_vote`] only fetch
 //! and apply them.
 
 pub mod tallies;

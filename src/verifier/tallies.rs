@@ -9,7 +9,7 @@
 //!    payment (invoice payment hash) counts once, as in the service: the earliest receipt (by
 //!    `created_at`, then id) stands.
 //! 3. **Each tally** ([`check_tally`]): the newest tally of a proposal is recomputed with
-//!    [`votes::tally`] at its `as_of`, and every published field is compared with the recompute:
+//!    [`crate::votes::tally()`] at its `as_of`, and every published field is compared with the recompute:
 //!    the result (floats within 1e-9 relative, verdicts and counts exactly), `voters`,
 //!    `late_votes`, `receipts_count`, `receipts_root`, the `receipts` list when present (which
 //!    must also hash to `receipts_root`), and `rules`, which must equal the proposal's pinned

@@ -1,4 +1,4 @@
-//! The incremental tally of one proposal: the same numbers as [`crate::votes::tally`], kept up to
+//! The incremental tally of one proposal: the same numbers as [`crate::votes::tally()`], kept up to
 //! date receipt by receipt (DESIGN.md "Votes", all rules; "Tally events" for what it publishes).
 //!
 //! # Why incremental

@@ -176,7 +176,7 @@ pub struct ZapTrackerSpec {
     /// Subtracted from a relay's cursor when asking what was missed.
     pub backfill_margin: Duration,
     /// How often every connected relay is read again for what it stored but never sent live
-    /// ([`ZapTrackerActor::catch_up`]); `None`: never.
+    /// (the tracker's `catch_up`); `None`: never.
     pub catch_up_every: Option<Duration>,
     pub lnurl: LnurlSettings,
     /// Provider keys resolved by an earlier incarnation.

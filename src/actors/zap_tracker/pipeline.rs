@@ -341,7 +341,7 @@ pub(super) fn take_merged<T>(queue: &mut VecDeque<Vec<T>>, most: usize) -> Optio
     Some(batch)
 }
 
-/// Wait before writing a refused batch again: 100 ms doubling to [`MAX_COMMIT_BACKOFF`].
+/// Wait before writing a refused batch again: 100 ms doubling to [`super::MAX_COMMIT_BACKOFF`].
 pub(super) fn commit_backoff(failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(16);
     Duration::from_millis(100u64.saturating_mul(1u64 << exp)).min(MAX_COMMIT_BACKOFF)
