@@ -1,0 +1,183 @@
+//! Publication: debounced tallies, the final one at the window's end, each strictly after the
+//! last and never the same numbers twice (see the parent module doc, "Publication").
+
+use super::*;
+
+pub(super) fn unix_now() -> u64 {
+    Timestamp::now().as_secs()
+}
+
+/// A digest of what a tally says (everything but `as_of`): equal digests, equal numbers.
+pub(super) fn digest(content: &TallyContent) -> String {
+    let said = serde_json::json!({
+        "result": content.result,
+        "final": content.is_final,
+        "voters": content.voters,
+        "late_votes": content.late_votes,
+        "receipts_count": content.receipts_count,
+        "receipts_root": content.receipts_root,
+    });
+    hex::encode(sha256::Hash::hash(said.to_string().as_bytes()).to_byte_array())
+}
+
+impl VoteAggregatorActor {
+    /// Opens a debounce window for `id` unless one is open or a publication is under way.
+    pub(super) fn schedule(&mut self, id: EventId, ctx: &mut Context<Self>, delay: Duration) {
+        let Some(tracked) = self.proposals.get_mut(&id) else {
+            return;
+        };
+        if tracked.timer.is_some() || tracked.publishing {
+            return;
+        }
+        tracked.timer = Some(ctx.run_later(delay, move |act, ctx| {
+            if let Some(tracked) = act.proposals.get_mut(&id) {
+                tracked.timer = None;
+            }
+            act.publish(id, ctx);
+        }));
+    }
+
+    /// Publishes the final tally when the window closes (at once if it already has and the
+    /// final tally is not out).
+    pub(super) fn schedule_end(&mut self, id: EventId, ctx: &mut Context<Self>) {
+        let Some(tracked) = self.proposals.get_mut(&id) else {
+            return;
+        };
+        let end = tracked.stored.proposal.window_end;
+        let now = unix_now();
+        if now > end {
+            if !tracked.stored.tally_final {
+                tracked.dirty = true;
+            }
+            return; // the start-up publication covers it
+        }
+        // One second past `end`, so `now > end` and the tally's T is `end`.
+        let delay = Duration::from_secs(end - now + 1);
+        tracked.end_timer = Some(ctx.run_later(delay, move |act, ctx| {
+            if let Some(tracked) = act.proposals.get_mut(&id) {
+                tracked.end_timer = None;
+                tracked.dirty = true;
+                if let Some(timer) = tracked.timer.take() {
+                    ctx.cancel_future(timer);
+                }
+            }
+            act.publish(id, ctx);
+        }));
+    }
+
+    /// Computes the tally at `min(now, end)` and publishes it through the gov bot, unless it
+    /// says what the last published one said.
+    pub(super) fn publish(&mut self, id: EventId, ctx: &mut Context<Self>) {
+        let metrics = self.spec.metrics.clone();
+        let Some(tracked) = self.proposals.get_mut(&id) else {
+            return;
+        };
+        if tracked.publishing || !tracked.dirty {
+            return;
+        }
+        tracked.dirty = false;
+        let now = unix_now();
+        let proposal = tracked.stored.proposal.clone();
+        let is_final = now > proposal.window_end;
+        let started = Instant::now();
+        let tally = tracked.book.tally(proposal.moment(now));
+        let content = TallyContent::new(&proposal, &tally, is_final);
+        metrics
+            .tally_compute_seconds
+            .observe(started.elapsed().as_secs_f64());
+        let digest = digest(&content);
+        if tracked.stored.tally_digest.as_deref() == Some(digest.as_str())
+            && tracked.stored.tally_final == is_final
+        {
+            return; // the relays already hold these numbers
+        }
+        let created_at = strictly_after(
+            Timestamp::from_secs(now),
+            tracked.stored.tally_created_at.map(Timestamp::from_secs),
+        );
+        let coordinate = match events::parse_address(&proposal.address) {
+            Ok(coordinate) => coordinate,
+            Err(e) => {
+                tracing::error!(proposal = %id, address = %proposal.address, error = %e, "proposal address unreadable; tally not published");
+                return;
+            }
+        };
+        let builder = match events::vote_tally(id, &coordinate, &content) {
+            Ok(builder) => builder.custom_created_at(created_at),
+            Err(e) => {
+                tracing::error!(proposal = %id, error = %e, "cannot write the tally event");
+                return;
+            }
+        };
+        tracked.publishing = true;
+        let bots = self.spec.bots.clone();
+        let gov = self.spec.gov_bot.clone();
+        let db = self.spec.db.clone();
+        let row_id = tracked.stored.row_id;
+        let result = content.result.clone();
+        let counted = content.receipts_count;
+        let digest_sent = digest.clone();
+        ctx.spawn(
+            async move {
+                let published = bots
+                    .send(ToChild {
+                        name: gov,
+                        msg: PublishEvent(builder),
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+                vote_ledger::record_tally(
+                    &db,
+                    row_id,
+                    created_at.as_secs(),
+                    digest_sent,
+                    is_final,
+                )
+                .await
+                .map_err(|e| {
+                    format!("published as {}, but not recorded: {e}", published.event_id)
+                })?;
+                Ok::<EventId, String>(published.event_id)
+            }
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                let Some(tracked) = act.proposals.get_mut(&id) else {
+                    return;
+                };
+                tracked.publishing = false;
+                match res {
+                    Ok(event_id) => {
+                        tracked.stored.tally_created_at = Some(created_at.as_secs());
+                        tracked.stored.tally_digest = Some(digest);
+                        tracked.stored.tally_final = is_final;
+                        act.spec.metrics.tallies_published.inc();
+                        tracing::info!(
+                            proposal = %id,
+                            %event_id,
+                            is_final,
+                            receipts = counted,
+                            support = result.support_votes,
+                            veto = result.veto_votes,
+                            abstain = result.abstain_votes,
+                            threshold_met = result.threshold_met,
+                            veto_blocks = result.veto_blocks,
+                            "tally published"
+                        );
+                        if tracked.dirty {
+                            let debounce = act.spec.debounce;
+                            act.schedule(id, ctx, debounce);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(proposal = %id, error = %e, "cannot publish the tally; retrying");
+                        tracked.dirty = true;
+                        let delay = RETRY_AFTER.max(act.spec.debounce);
+                        act.schedule(id, ctx, delay);
+                    }
+                }
+            }),
+        );
+    }
+}
