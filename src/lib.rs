@@ -16,7 +16,9 @@
 //!   [`actors::vote_aggregator`] keeps every proposal's tally and publishes it).
 //! - [`merkle`]: RFC 9162 Merkle tree hashes and consistency proofs (pure).
 //! - [`audit_log`]: the append-only audit log's rows (its head is published by
-//!   [`actors::audit_head`]).
+//!   [`actors::audit_head`]); [`audit_chain`]: how each head chains to the last (pure).
+//! - [`server_status`]: what the status and health events say, as pure rules (published by
+//!   [`actors::status_ticker`]).
 //! - [`entities`] and [`db`]: the schema as sea-orm entities, connection and migrations.
 //! - [`cli`]: the `commons-nostr` command line; [`admin_client`]: its client of the admin API.
 //! - [`verifier`] and [`watch`]: checking from the relays alone what was published (`verify`),
@@ -24,6 +26,7 @@
 
 pub mod actors;
 pub mod admin_client;
+pub mod audit_chain;
 pub mod audit_log;
 pub mod cli;
 pub mod configuration;
@@ -39,6 +42,7 @@ pub mod merkle;
 pub mod metrics;
 pub mod nips;
 pub mod outbox;
+pub mod server_status;
 pub mod startup;
 pub mod supervision;
 pub mod telemetry;

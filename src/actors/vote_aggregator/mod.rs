@@ -42,9 +42,9 @@ use nostr_sdk::{EventId, PublicKey, Timestamp};
 use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
 
-use crate::actors::audit_head::strictly_after;
 use crate::actors::bot::{BotActor, PublishEvent};
 use crate::actors::zap_tracker::ZapsCommitted;
+use crate::audit_chain::strictly_after;
 use crate::events;
 use crate::metrics::Metrics;
 use crate::supervision::{ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
