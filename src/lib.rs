@@ -28,6 +28,7 @@ pub mod actors;
 pub mod admin_client;
 pub mod audit_chain;
 pub mod audit_log;
+pub mod backoff;
 pub mod cli;
 pub mod configuration;
 pub mod db;

@@ -34,7 +34,6 @@ use nostr_sdk::prelude::{
     Client, ClientMessage, Event, EventId, Filter, Relay, RelayMessage, RelayNotification,
     RelayStatus, RelayUrl, ReqExitPolicy, SubscribeOptions, SubscriptionId,
 };
-use rand::Rng;
 use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast;
 
