@@ -158,6 +158,15 @@ pub enum RelayError {
     Protocol { relay: String, message: String },
 }
 
+impl RelayError {
+    fn protocol(relay: String, error: impl std::fmt::Display) -> Self {
+        RelayError::Protocol {
+            relay,
+            message: error.to_string(),
+        }
+    }
+}
+
 // --- the actor --------------------------------------------------------------------------------
 
 pub struct RelayActor {
@@ -243,6 +252,14 @@ impl RelayActor {
             .set_relay_state(self.url(), state.as_str());
     }
 
+    /// The relay, while the link is up.
+    fn connected_relay(&self) -> Result<Relay, RelayError> {
+        match &self.relay {
+            Some(relay) if self.state == LinkState::Connected => Ok(relay.clone()),
+            _ => Err(RelayError::NotConnected(self.url().to_string())),
+        }
+    }
+
     fn health(&self) -> RelayHealth {
         RelayHealth {
             url: self.url().to_string(),
@@ -269,20 +286,13 @@ impl Handler<Subscribe> for RelayActor {
     type Result = ResponseFuture<Result<(), RelayError>>;
 
     fn handle(&mut self, msg: Subscribe, _ctx: &mut Context<Self>) -> Self::Result {
-        let relay = self.relay.clone();
-        let connected = self.state == LinkState::Connected;
+        let relay = self.connected_relay();
         let url = self.url().to_string();
         Box::pin(async move {
-            match relay {
-                Some(relay) if connected => relay
-                    .subscribe_with_id(msg.id, msg.filter, SubscribeOptions::default())
-                    .await
-                    .map_err(|e| RelayError::Protocol {
-                        relay: url,
-                        message: e.to_string(),
-                    }),
-                _ => Err(RelayError::NotConnected(url)),
-            }
+            relay?
+                .subscribe_with_id(msg.id, msg.filter, SubscribeOptions::default())
+                .await
+                .map_err(|e| RelayError::protocol(url, e))
         })
     }
 }
@@ -291,21 +301,14 @@ impl Handler<Fetch> for RelayActor {
     type Result = ResponseFuture<Result<Vec<Event>, RelayError>>;
 
     fn handle(&mut self, msg: Fetch, _ctx: &mut Context<Self>) -> Self::Result {
-        let relay = self.relay.clone();
-        let connected = self.state == LinkState::Connected;
+        let relay = self.connected_relay();
         let url = self.url().to_string();
         Box::pin(async move {
-            match relay {
-                Some(relay) if connected => relay
-                    .fetch_events(msg.filter, msg.timeout, ReqExitPolicy::ExitOnEOSE)
-                    .await
-                    .map(|events| events.into_iter().collect())
-                    .map_err(|e| RelayError::Protocol {
-                        relay: url,
-                        message: e.to_string(),
-                    }),
-                _ => Err(RelayError::NotConnected(url)),
-            }
+            relay?
+                .fetch_events(msg.filter, msg.timeout, ReqExitPolicy::ExitOnEOSE)
+                .await
+                .map(|events| events.into_iter().collect())
+                .map_err(|e| RelayError::protocol(url, e))
         })
     }
 }
