@@ -276,20 +276,42 @@ async fn verify_tallies(
     let proposals = tallies::proposals(&bot_events);
     let filter = tallies::receipts_filter(proposals.values().map(|(_, p)| p), bots);
     let mut problems = Vec::new();
+    // Each page is judged (on the blocking pool, under every distinct pinned rules) while the
+    // next one is fetched.
+    let mut judgings = tallies::judgings(proposals.values().map(|(_, p)| p));
+    let (pages, to_judge) = std::sync::mpsc::channel::<Vec<Event>>();
+    let judging = tokio::task::spawn_blocking(move || {
+        for page in to_judge {
+            for judging in judgings.values_mut() {
+                judging.add(&page);
+            }
+        }
+        judgings
+            .into_iter()
+            .map(|(key, judging)| (key, judging.finish()))
+            .collect::<HashMap<_, _>>()
+    });
     let merged = match filter {
-        Some(filter) => fetch_merged(relays, filter, timeout, &mut problems).await,
+        Some(filter) => fetch_merged(relays, filter, timeout, &mut problems, Some(&pages)).await,
         None => Merged::default(),
     };
+    drop(pages);
     eprintln!(
         "fetched {} receipts from {} relays",
-        thousands(merged.events.len()),
+        thousands(merged.count),
         relays.len()
     );
-    let receipts = merged.events;
-    let count = receipts.len();
-    let judged =
-        tokio::task::spawn_blocking(move || tallies::check_tallies(&bot_events, &receipts)).await;
-    let mut report = match judged {
+    let count = merged.count;
+    let checked = match judging.await {
+        Ok(judged) => {
+            tokio::task::spawn_blocking(move || {
+                tallies::check_judged_tallies(&bot_events, count, &judged)
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    let mut report = match checked {
         Ok(report) => report,
         Err(e) => {
             problems.push(format!("the recompute failed: {e}"));
@@ -324,6 +346,7 @@ pub async fn verify_vote(
         Filter::new().id(proposal_id),
         timeout,
         &mut problems,
+        None,
     )
     .await;
     report.notes.append(&mut problems);
@@ -349,7 +372,7 @@ pub async fn verify_vote(
     let tally_filter = Filter::new()
         .kind(events::kind::VOTE_TALLY)
         .identifier(events::d::tally(&proposal_id));
-    let candidates = fetch_merged(relays, tally_filter, timeout, &mut problems).await;
+    let candidates = fetch_merged(relays, tally_filter, timeout, &mut problems, None).await;
     report.notes.append(&mut problems);
     let Some((tally, content)) =
         vote::newest_signed_tally(&proposal_event, &candidates.events, &mut report.notes)
@@ -372,7 +395,7 @@ pub async fn verify_vote(
     let Some(filter) = tallies::receipts_filter([&proposal], &[proposal_event.pubkey]) else {
         return report;
     };
-    let merged = fetch_merged(relays, filter, timeout, &mut problems).await;
+    let merged = fetch_merged(relays, filter, timeout, &mut problems, None).await;
     report.notes.extend(problems);
     eprintln!(
         "fetched {} receipts from {} relays",
@@ -427,42 +450,57 @@ async fn fetch_receipt_proof(
 /// What several relays hold, merged: the union, deduplicated by id.
 #[derive(Debug, Default)]
 struct Merged {
+    /// The distinct events, unless they went to a page sink as they came.
     events: Vec<Event>,
+    /// How many distinct events there were.
+    count: usize,
     /// Informational: "receipt X is only on relay R", when several relays were read.
     on_one_relay: Vec<String>,
 }
 
 /// Fetches `filter` from every relay (paging each) and merges what they hold; a relay that
-/// cannot be read is a problem.
+/// cannot be read is a problem (the pages it gave before failing are kept). With a `sink`, the
+/// events new to the merge go there a page at a time, as they come, instead of into
+/// [`Merged::events`].
 async fn fetch_merged(
     relays: &[RelayUrl],
     filter: Filter,
     timeout: Duration,
     problems: &mut Vec<String>,
+    sink: Option<&std::sync::mpsc::Sender<Vec<Event>>>,
 ) -> Merged {
-    let mut holders: HashMap<EventId, (Event, Vec<usize>)> = HashMap::new();
+    let mut holders: HashMap<EventId, Vec<usize>> = HashMap::new();
+    let mut merged = Merged::default();
     for (i, url) in relays.iter().enumerate() {
-        match fetch_paged(url, filter.clone(), timeout).await {
-            Ok(events) => {
-                for event in events {
-                    holders
-                        .entry(event.id)
-                        .or_insert_with(|| (event, Vec::new()))
-                        .1
-                        .push(i);
+        let read = fetch_pages(url, filter.clone(), timeout, |page| {
+            let mut fresh = Vec::new();
+            for event in page {
+                let on = holders.entry(event.id).or_default();
+                on.push(i);
+                if on.len() == 1 {
+                    fresh.push(event);
                 }
             }
-            Err(e) => problems.push(format!("{url}: cannot read the relay: {e}")),
+            merged.count += fresh.len();
+            match sink {
+                // The receiver only stops early if judging failed, which is reported there.
+                Some(sink) => drop(sink.send(fresh)),
+                None => merged.events.extend(fresh),
+            }
+        })
+        .await;
+        if let Err(e) = read {
+            problems.push(format!("{url}: cannot read the relay: {e}"));
         }
     }
-    let mut merged = Merged::default();
-    for (id, (event, on)) in holders {
-        if relays.len() > 1 && on.len() == 1 {
-            merged
-                .on_one_relay
-                .push(format!("receipt {id} is only on {}", relays[on[0]]));
+    if relays.len() > 1 {
+        for (id, on) in holders {
+            if on.len() == 1 {
+                merged
+                    .on_one_relay
+                    .push(format!("receipt {id} is only on {}", relays[on[0]]));
+            }
         }
-        merged.events.push(event);
     }
     merged.on_one_relay.sort();
     merged
@@ -484,14 +522,27 @@ fn thousands(n: usize) -> String {
 /// Events asked per page; relays may answer fewer (they cap `REQ` results).
 const PAGE: usize = 5_000;
 
-/// Everything `filter` matches on one relay, a page at a time, newest first: each page asks
-/// `until` the oldest `created_at` of the one before, until a page brings nothing new (then one
-/// second lower) or nothing at all. A short page does not mean the end: relays cap results.
+/// Everything `filter` matches on one relay ([`fetch_pages`]), in one list.
 pub async fn fetch_paged(
     url: &RelayUrl,
     filter: Filter,
     timeout: Duration,
 ) -> Result<Vec<Event>, String> {
+    let mut all = Vec::new();
+    fetch_pages(url, filter, timeout, |page| all.extend(page)).await?;
+    Ok(all)
+}
+
+/// Everything `filter` matches on one relay, a page at a time, newest first: each page asks
+/// `until` the oldest `created_at` of the one before, until a page brings nothing new (then one
+/// second lower) or nothing at all. A short page does not mean the end: relays cap results.
+/// `on_page` gets each page's events not seen in an earlier page, as the page arrives.
+pub async fn fetch_pages(
+    url: &RelayUrl,
+    filter: Filter,
+    timeout: Duration,
+    mut on_page: impl FnMut(Vec<Event>),
+) -> Result<(), String> {
     let client = Client::default();
     client
         .add_relay(url.clone())
@@ -503,7 +554,6 @@ pub async fn fetch_paged(
         .map_err(|e| e.to_string())?;
     let since = filter.since;
     let mut seen: HashSet<EventId> = HashSet::new();
-    let mut all = Vec::new();
     let mut until: Option<Timestamp> = filter.until;
     let result = loop {
         let mut page = filter.clone().limit(PAGE);
@@ -517,17 +567,20 @@ pub async fn fetch_paged(
         let Some(oldest) = events.iter().map(|e| e.created_at).min() else {
             break Ok(());
         };
-        let mut fresh = 0usize;
+        let mut fresh = Vec::new();
         for event in events {
             if until.is_some_and(|u| event.created_at > u) {
                 continue; // a relay ignoring `until`
             }
             if seen.insert(event.id) {
-                fresh += 1;
-                all.push(event);
+                fresh.push(event);
             }
         }
-        let next = if fresh == 0 {
+        let any_fresh = !fresh.is_empty();
+        if any_fresh {
+            on_page(fresh);
+        }
+        let next = if !any_fresh {
             match oldest.as_secs().checked_sub(1) {
                 Some(below) => Timestamp::from_secs(below),
                 None => break Ok(()),
@@ -541,7 +594,7 @@ pub async fn fetch_paged(
         until = Some(next);
     };
     client.shutdown().await;
-    result.map(|()| all)
+    result
 }
 
 /// Reads the state file; none yet is not an error.

@@ -91,60 +91,95 @@ pub struct Judged {
 
 /// Judges `receipts` (distinct ids) under `rules`: see the module documentation.
 pub fn judge(receipts: &[Event], rules: &VoteRules) -> Judged {
-    let mut judged = Judged::default();
-    let mut by_zapper: HashMap<PublicKey, Vec<&Event>> = HashMap::new();
-    for receipt in receipts {
-        if rules.zappers.contains(&receipt.pubkey) {
-            by_zapper.entry(receipt.pubkey).or_default().push(receipt);
-        } else {
-            judged.by_id.insert(
-                receipt.id,
-                Judgement::Rejected(format!(
-                    "wrong_zapper: signed by {}, not by a zapper pinned in the proposal's rules",
-                    receipt.pubkey
-                )),
-            );
+    let mut judging = Judging::new(rules);
+    judging.add(receipts);
+    judging.finish()
+}
+
+/// Receipts being judged under one set of pinned rules, a page at a time, so the verifier can
+/// judge one page while it fetches the next. Each receipt's own rules are checked as it is
+/// added; which receipt of a payment stands needs them all, so that is settled by
+/// [`Judging::finish`].
+pub struct Judging {
+    zappers: Vec<PublicKey>,
+    bots: Vec<PublicKey>,
+    judged: Judged,
+    valid: Vec<nip57::ValidZap>,
+}
+
+impl Judging {
+    pub fn new(rules: &VoteRules) -> Self {
+        Judging {
+            zappers: rules.zappers.clone(),
+            bots: rules.bots.clone(),
+            judged: Judged::default(),
+            valid: Vec::new(),
         }
     }
-    let mut valid = Vec::new();
-    for (zapper, batch) in by_zapper {
-        let recipients = PinnedZapper {
-            zapper,
-            bots: &rules.bots,
-        };
-        for (receipt, result) in batch.iter().zip(nip57::validate_batch(&batch, &recipients)) {
-            match result {
-                Ok(zap) => valid.push(zap),
-                Err(rejection) => {
-                    judged.by_id.insert(
-                        receipt.id,
-                        Judgement::Rejected(format!("{}: {rejection}", rejection.reason())),
-                    );
+
+    /// Judges more receipts, none of them added before.
+    pub fn add(&mut self, receipts: &[Event]) {
+        let mut by_zapper: HashMap<PublicKey, Vec<&Event>> = HashMap::new();
+        for receipt in receipts {
+            if self.zappers.contains(&receipt.pubkey) {
+                by_zapper.entry(receipt.pubkey).or_default().push(receipt);
+            } else {
+                self.judged.by_id.insert(
+                    receipt.id,
+                    Judgement::Rejected(format!(
+                        "wrong_zapper: signed by {}, not by a zapper pinned in the proposal's rules",
+                        receipt.pubkey
+                    )),
+                );
+            }
+        }
+        for (zapper, batch) in by_zapper {
+            let recipients = PinnedZapper {
+                zapper,
+                bots: &self.bots,
+            };
+            for (receipt, result) in batch.iter().zip(nip57::validate_batch(&batch, &recipients)) {
+                match result {
+                    Ok(zap) => self.valid.push(zap),
+                    Err(rejection) => {
+                        self.judged.by_id.insert(
+                            receipt.id,
+                            Judgement::Rejected(format!("{}: {rejection}", rejection.reason())),
+                        );
+                    }
                 }
             }
         }
     }
-    // One payment counts once: the earliest receipt of it stands.
-    valid.sort_unstable_by_key(|zap| (zap.created_at(), zap.receipt_id()));
-    let mut payments: HashMap<String, EventId> = HashMap::with_capacity(valid.len());
-    for zap in valid {
-        if let Some(first) = payments.get(zap.payment_hash()) {
-            judged.by_id.insert(
-                zap.receipt_id(),
-                Judgement::Rejected(format!(
-                    "duplicate_payment: the same payment as receipt {first}"
-                )),
-            );
-            continue;
+
+    /// One payment counts once: the earliest receipt of it stands.
+    pub fn finish(self) -> Judged {
+        let Judging {
+            mut judged,
+            mut valid,
+            ..
+        } = self;
+        valid.sort_unstable_by_key(|zap| (zap.created_at(), zap.receipt_id()));
+        let mut payments: HashMap<String, EventId> = HashMap::with_capacity(valid.len());
+        for zap in valid {
+            if let Some(first) = payments.get(zap.payment_hash()) {
+                judged.by_id.insert(
+                    zap.receipt_id(),
+                    Judgement::Rejected(format!(
+                        "duplicate_payment: the same payment as receipt {first}"
+                    )),
+                );
+                continue;
+            }
+            payments.insert(zap.payment_hash().to_owned(), zap.receipt_id());
+            let contribution = Contribution::from_valid_zap(&zap);
+            judged
+                .by_id
+                .insert(zap.receipt_id(), Judgement::Valid(contribution.clone()));
+            judged.contributions.push(contribution);
         }
-        payments.insert(zap.payment_hash().to_owned(), zap.receipt_id());
-        let contribution = Contribution::from_valid_zap(&zap);
         judged
-            .by_id
-            .insert(zap.receipt_id(), Judgement::Valid(contribution.clone()));
-        judged.contributions.push(contribution);
     }
-    judged
 }
 
 /// The result of checking one published tally against its recompute.
@@ -427,13 +462,48 @@ impl TalliesReport {
     }
 }
 
+/// Proposals that pin the same zappers and bots read the receipts alike: one judgement serves
+/// them all.
+pub fn rules_key(rules: &VoteRules) -> String {
+    serde_json::to_string(&(&rules.zappers, &rules.bots)).unwrap_or_default()
+}
+
+/// A [`Judging`] for each distinct pinned rules of `proposals`, by [`rules_key`].
+pub fn judgings<'a>(proposals: impl IntoIterator<Item = &'a Proposal>) -> HashMap<String, Judging> {
+    let mut judgings = HashMap::new();
+    for proposal in proposals {
+        judgings
+            .entry(rules_key(&proposal.rules))
+            .or_insert_with(|| Judging::new(&proposal.rules));
+    }
+    judgings
+}
+
 /// Recomputes the newest tally of every proposal among `bot_events` from `receipts` (distinct
 /// ids). Tally events that do not parse are left to the event checks.
 pub fn check_tallies(bot_events: &[Event], receipts: &[Event]) -> TalliesReport {
+    let mut judgings = judgings(proposals(bot_events).values().map(|(_, p)| p));
+    let judged = judgings
+        .drain()
+        .map(|(key, mut judging)| {
+            judging.add(receipts);
+            (key, judging.finish())
+        })
+        .collect();
+    check_judged_tallies(bot_events, receipts.len(), &judged)
+}
+
+/// [`check_tallies`] with the receipts already judged (`receipts` of them), by [`rules_key`]
+/// for every proposal's rules, as [`judgings`] gives them.
+pub fn check_judged_tallies(
+    bot_events: &[Event],
+    receipts: usize,
+    judged_by_rules: &HashMap<String, Judged>,
+) -> TalliesReport {
     let proposals = proposals(bot_events);
     let mut report = TalliesReport {
         proposals: proposals.len(),
-        receipts: receipts.len(),
+        receipts,
         ..TalliesReport::default()
     };
     let mut newest: HashMap<EventId, (&Event, TallyContent)> = HashMap::new();
@@ -482,7 +552,6 @@ pub fn check_tallies(bot_events: &[Event], receipts: &[Event]) -> TalliesReport 
             }
         }
     }
-    let mut judged_by_rules: HashMap<String, Judged> = HashMap::new();
     let mut ids: Vec<&EventId> = proposals.keys().collect();
     ids.sort();
     for id in ids {
@@ -493,11 +562,12 @@ pub fn check_tallies(bot_events: &[Event], receipts: &[Event]) -> TalliesReport 
                 .push(format!("proposal {id} has no tally on any relay"));
             continue;
         };
-        let key = serde_json::to_string(&(&proposal.rules.zappers, &proposal.rules.bots))
-            .unwrap_or_default();
-        let judged = judged_by_rules
-            .entry(key)
-            .or_insert_with(|| judge(receipts, &proposal.rules));
+        let Some(judged) = judged_by_rules.get(&rules_key(&proposal.rules)) else {
+            report.problems.push(format!(
+                "proposal {id}: the receipts were not judged under its rules"
+            ));
+            continue;
+        };
         report
             .checks
             .push(check_tally(proposal, tally.id, content, judged));
