@@ -70,7 +70,9 @@ impl TestRelay {
     pub async fn restart(&mut self) {
         self.kill();
         let mut last_error = String::new();
-        for _ in 0..50 {
+        // Up to 5 s: the old listener closes when its task sees the shutdown, which a busy
+        // machine can delay (once seen to take more than 1 s).
+        for _ in 0..250 {
             let mut builder = RelayBuilder::default().database(self.database.clone());
             if self.auth_for_writes {
                 builder = builder.nip42(RelayBuilderNip42 {
