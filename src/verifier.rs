@@ -277,50 +277,51 @@ async fn verify_tallies(
     let filter = tallies::receipts_filter(proposals.values().map(|(_, p)| p), bots);
     let mut problems = Vec::new();
     // Each page is judged (on the blocking pool, under every distinct pinned rules) while the
-    // next one is fetched.
+    // next one is fetched; the tallies are checked once the last page is judged.
     let mut judgings = tallies::judgings(proposals.values().map(|(_, p)| p));
     let (pages, to_judge) = std::sync::mpsc::channel::<Vec<Event>>();
-    let judging = tokio::task::spawn_blocking(move || {
+    let recompute = tokio::task::spawn_blocking(move || {
+        let mut receipts = 0;
         for page in to_judge {
+            receipts += page.len();
             for judging in judgings.values_mut() {
                 judging.add(&page);
             }
         }
-        judgings
+        let judged = judgings
             .into_iter()
             .map(|(key, judging)| (key, judging.finish()))
-            .collect::<HashMap<_, _>>()
+            .collect();
+        tallies::check_judged_tallies(&bot_events, receipts, &judged)
     });
-    let merged = match filter {
-        Some(filter) => fetch_merged(relays, filter, timeout, &mut problems, Some(&pages)).await,
-        None => Merged::default(),
+    let mut fetched = 0;
+    let on_one_relay = match filter {
+        Some(filter) => {
+            fetch_merged_pages(relays, filter, timeout, &mut problems, |page| {
+                fetched += page.len();
+                // The receiver goes away only if judging panicked, which is reported below.
+                drop(pages.send(page));
+            })
+            .await
+        }
+        None => Vec::new(),
     };
     drop(pages);
     eprintln!(
         "fetched {} receipts from {} relays",
-        thousands(merged.count),
+        thousands(fetched),
         relays.len()
     );
-    let count = merged.count;
-    let checked = match judging.await {
-        Ok(judged) => {
-            tokio::task::spawn_blocking(move || {
-                tallies::check_judged_tallies(&bot_events, count, &judged)
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
-    let mut report = match checked {
+    let mut report = match recompute.await {
         Ok(report) => report,
         Err(e) => {
             problems.push(format!("the recompute failed: {e}"));
             tallies::TalliesReport::default()
         }
     };
-    eprintln!("judged {} receipts", thousands(count));
+    eprintln!("judged {} receipts", thousands(report.receipts));
     report.problems.extend(problems);
-    report.notes.extend(merged.on_one_relay);
+    report.notes.extend(on_one_relay);
     report
 }
 
@@ -346,12 +347,10 @@ pub async fn verify_vote(
         Filter::new().id(proposal_id),
         timeout,
         &mut problems,
-        None,
     )
     .await;
     report.notes.append(&mut problems);
     let Some(proposal_event) = found
-        .events
         .into_iter()
         .find(|e| e.id == proposal_id && e.verify().is_ok())
     else {
@@ -372,10 +371,10 @@ pub async fn verify_vote(
     let tally_filter = Filter::new()
         .kind(events::kind::VOTE_TALLY)
         .identifier(events::d::tally(&proposal_id));
-    let candidates = fetch_merged(relays, tally_filter, timeout, &mut problems, None).await;
+    let candidates = fetch_merged(relays, tally_filter, timeout, &mut problems).await;
     report.notes.append(&mut problems);
     let Some((tally, content)) =
-        vote::newest_signed_tally(&proposal_event, &candidates.events, &mut report.notes)
+        vote::newest_signed_tally(&proposal_event, &candidates, &mut report.notes)
     else {
         report.problems.push(format!(
             "no relay holds a tally of proposal {proposal_id} signed by its author"
@@ -395,14 +394,13 @@ pub async fn verify_vote(
     let Some(filter) = tallies::receipts_filter([&proposal], &[proposal_event.pubkey]) else {
         return report;
     };
-    let merged = fetch_merged(relays, filter, timeout, &mut problems, None).await;
+    let receipts = fetch_merged(relays, filter, timeout, &mut problems).await;
     report.notes.extend(problems);
     eprintln!(
         "fetched {} receipts from {} relays",
-        thousands(merged.events.len()),
+        thousands(receipts.len()),
         relays.len()
     );
-    let receipts = merged.events;
     let rules = proposal.rules.clone();
     let count = receipts.len();
     match tokio::task::spawn_blocking(move || tallies::judge(&receipts, &rules)).await {
@@ -447,30 +445,33 @@ async fn fetch_receipt_proof(
     serde_json::from_str(&text).map_err(|e| format!("GET {url}: unexpected answer: {e}"))
 }
 
-/// What several relays hold, merged: the union, deduplicated by id.
-#[derive(Debug, Default)]
-struct Merged {
-    /// The distinct events, unless they went to a page sink as they came.
-    events: Vec<Event>,
-    /// How many distinct events there were.
-    count: usize,
-    /// Informational: "receipt X is only on relay R", when several relays were read.
-    on_one_relay: Vec<String>,
-}
-
-/// Fetches `filter` from every relay (paging each) and merges what they hold; a relay that
-/// cannot be read is a problem (the pages it gave before failing are kept). With a `sink`, the
-/// events new to the merge go there a page at a time, as they come, instead of into
-/// [`Merged::events`].
+/// What several relays hold, merged ([`fetch_merged_pages`]): the union, deduplicated by id.
 async fn fetch_merged(
     relays: &[RelayUrl],
     filter: Filter,
     timeout: Duration,
     problems: &mut Vec<String>,
-    sink: Option<&std::sync::mpsc::Sender<Vec<Event>>>,
-) -> Merged {
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    fetch_merged_pages(relays, filter, timeout, problems, |page| {
+        events.extend(page)
+    })
+    .await;
+    events
+}
+
+/// Fetches `filter` from every relay (paging each, [`fetch_pages`]) and merges what they hold:
+/// `on_page` gets each page's events new to the merge, as the page arrives. A relay that cannot
+/// be read is a problem (the pages it gave before failing are kept). Returns the notes
+/// "receipt X is only on relay R", when several relays were read.
+async fn fetch_merged_pages(
+    relays: &[RelayUrl],
+    filter: Filter,
+    timeout: Duration,
+    problems: &mut Vec<String>,
+    mut on_page: impl FnMut(Vec<Event>),
+) -> Vec<String> {
     let mut holders: HashMap<EventId, Vec<usize>> = HashMap::new();
-    let mut merged = Merged::default();
     for (i, url) in relays.iter().enumerate() {
         let read = fetch_pages(url, filter.clone(), timeout, |page| {
             let mut fresh = Vec::new();
@@ -481,29 +482,23 @@ async fn fetch_merged(
                     fresh.push(event);
                 }
             }
-            merged.count += fresh.len();
-            match sink {
-                // The receiver only stops early if judging failed, which is reported there.
-                Some(sink) => drop(sink.send(fresh)),
-                None => merged.events.extend(fresh),
-            }
+            on_page(fresh);
         })
         .await;
         if let Err(e) = read {
             problems.push(format!("{url}: cannot read the relay: {e}"));
         }
     }
+    let mut on_one_relay = Vec::new();
     if relays.len() > 1 {
         for (id, on) in holders {
             if on.len() == 1 {
-                merged
-                    .on_one_relay
-                    .push(format!("receipt {id} is only on {}", relays[on[0]]));
+                on_one_relay.push(format!("receipt {id} is only on {}", relays[on[0]]));
             }
         }
     }
-    merged.on_one_relay.sort();
-    merged
+    on_one_relay.sort();
+    on_one_relay
 }
 
 /// `12345` as `12,345`.
