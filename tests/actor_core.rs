@@ -89,6 +89,18 @@ async fn every_event_reaches_every_relay_including_a_late_one_and_a_restarted_on
     app.stop().await;
 }
 
+async fn relay_health(app: &Application, url: &RelayUrl) -> RelayHealth {
+    app.handles()
+        .relays
+        .send(ToChild {
+            name: url.to_string(),
+            msg: GetHealth,
+        })
+        .await
+        .expect("relay supervisor alive")
+        .expect("relay actor running")
+}
+
 /// The relay actors share one nostr-sdk client: a relay actor that stops must close its own
 /// relay only (shutting the client down would silence the other relay too), and its
 /// replacement must connect again through the same client.
@@ -122,16 +134,7 @@ async fn a_restarted_relay_actor_takes_its_place_in_the_shared_client() {
         assert_eq!(got.len(), ids.len(), "{}", relay.url());
     }
     for relay in [&steady, &restarted] {
-        let health = app
-            .handles()
-            .relays
-            .send(ToChild {
-                name: relay.url().to_string(),
-                msg: GetHealth,
-            })
-            .await
-            .expect("relay supervisor alive")
-            .expect("relay actor running");
+        let health = relay_health(&app, &relay.url()).await;
         assert_eq!(health.state, LinkState::Connected, "{}", relay.url());
     }
     let metrics = app.handles().metrics.render();
@@ -143,18 +146,6 @@ async fn a_restarted_relay_actor_takes_its_place_in_the_shared_client() {
         "{metrics}"
     );
     app.stop().await;
-}
-
-async fn relay_health(app: &Application, url: &RelayUrl) -> RelayHealth {
-    app.handles()
-        .relays
-        .send(ToChild {
-            name: url.to_string(),
-            msg: GetHealth,
-        })
-        .await
-        .expect("relay supervisor alive")
-        .expect("relay actor running")
 }
 
 /// A relay that is down holds no relay (and no notification channel) in the shared client
