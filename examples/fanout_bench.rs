@@ -24,7 +24,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use commons_nostr::actors::bot::PublishEvent;
-use commons_nostr::supervision::ToChild;
+use commons_nostr::actors::supervision::ToChild;
 use nostr_sdk::prelude::*;
 
 use app::TestConfig;

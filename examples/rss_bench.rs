@@ -56,9 +56,9 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use commons_nostr::actors::relay::{self, GetHealth, LinkState};
+use commons_nostr::actors::supervision::ToChild;
 use commons_nostr::actors::zap_tracker::{self, WatchZaps, ZapsCommitted};
 use commons_nostr::startup::Application;
-use commons_nostr::supervision::ToChild;
 use nostr_sdk::prelude::*;
 
 use app::BOTS;

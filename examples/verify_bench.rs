@@ -29,15 +29,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use commons_nostr::audit::merkle;
+use commons_nostr::cli::verifier::{self, tallies};
 use commons_nostr::configuration::GovernanceSettings;
-use commons_nostr::embedded_relay::EmbeddedRelay;
-use commons_nostr::events::{self, AuditHead, AuditSummary, GovernanceStatus, HealthStatus};
-use commons_nostr::governance_action::{GovernanceAction, GovernanceActionRequest};
-use commons_nostr::merkle;
-use commons_nostr::nips::nip57::{validate_batch, Zapper};
-use commons_nostr::verifier::{self, tallies};
+use commons_nostr::nostr::embedded_relay::EmbeddedRelay;
+use commons_nostr::nostr::events::{self, AuditHead, AuditSummary, GovernanceStatus, HealthStatus};
+use commons_nostr::nostr::governance_action::{GovernanceAction, GovernanceActionRequest};
+use commons_nostr::nostr::nip57::{validate_batch, Zapper};
+use commons_nostr::nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
 use commons_nostr::votes::{self, TallyContent, VoteRules};
-use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
 use nostr_relay_builder::prelude::{
     MemoryDatabase, MemoryDatabaseOptions, NostrDatabase, RelayBuilder,
 };
@@ -143,11 +143,15 @@ fn main() {
         vec![provider.public_key()],
         vec![gov.public_key()],
     ));
-    let proposal_event =
-        events::governance_action_content(&action, &content, "commons_bench", None)
-            .custom_created_at(Timestamp::from_secs(start))
-            .sign_with_keys(&gov)
-            .expect("proposal");
+    let proposal_event = commons_nostr::nostr::governance_action::governance_action_content(
+        &action,
+        &content,
+        "commons_bench",
+        None,
+    )
+    .custom_created_at(Timestamp::from_secs(start))
+    .sign_with_keys(&gov)
+    .expect("proposal");
     let proposal = tallies::proposal_of(&proposal_event).expect("a proposal");
 
     let texts = ["support", "veto", "abstain", "yes please", ""];

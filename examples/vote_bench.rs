@@ -34,10 +34,11 @@ mod bench;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use commons_nostr::entities::{governance_proposal, zap_receipt};
+use commons_nostr::configuration::GovernanceSettings;
+use commons_nostr::nostr::zap_provider::{ZapProvider, ZapTarget};
+use commons_nostr::store::entities::{governance_proposal, zap_receipt};
+use commons_nostr::store::{db, vote_ledger};
 use commons_nostr::votes::{self, Contribution, Proposal, VoteBook, VoteRules};
-use commons_nostr::zap_provider::{ZapProvider, ZapTarget};
-use commons_nostr::{configuration::GovernanceSettings, db, vote_ledger};
 use futures::StreamExt;
 use nostr_sdk::prelude::*;
 use sea_orm::sea_query::{Expr, Query};

@@ -37,10 +37,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use commons_nostr::actors::supervision::ToChild;
 use commons_nostr::actors::zap_tracker::{self, WatchZaps, ZapsCommitted};
-use commons_nostr::embedded_relay::EmbeddedRelay;
-use commons_nostr::nips::nip57::{validate_batch, Zapper};
-use commons_nostr::supervision::ToChild;
+use commons_nostr::nostr::embedded_relay::EmbeddedRelay;
+use commons_nostr::nostr::nip57::{validate_batch, Zapper};
 use nostr_relay_builder::prelude::{
     MemoryDatabase, MemoryDatabaseOptions, NostrDatabase, RelayBuilder,
 };

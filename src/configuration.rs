@@ -15,6 +15,7 @@
 //! them is [`crate::keys`]'s job, so a `Settings` value is safe to log, hash and print.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -22,7 +23,46 @@ use config::{Config, Environment, File, FileFormat};
 use nostr_sdk::{PublicKey, RelayUrl};
 use serde::{Deserialize, Serialize};
 
-use crate::keys::SecretSource;
+/// Where a secret lives: an environment variable or a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum SecretSource {
+    Env(String),
+    File(PathBuf),
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Env(var) => write!(f, "env:{var}"),
+            SecretSource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+impl SecretSource {
+    /// Parses `env:VAR` or a path; `key` names the setting in errors.
+    pub fn parse(key: &str, raw: &str) -> Result<SecretSource, SettingsError> {
+        let raw = raw.trim();
+        if let Some(var) = raw.strip_prefix("env:") {
+            let valid =
+                !var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(SettingsError::invalid(
+                    key,
+                    format!("{raw:?} does not name an environment variable (env:NAME)"),
+                ));
+            }
+            Ok(SecretSource::Env(var.to_string()))
+        } else if raw.is_empty() {
+            Err(SettingsError::invalid(
+                key,
+                "must be env:VARIABLE or a file path",
+            ))
+        } else {
+            Ok(SecretSource::File(PathBuf::from(raw)))
+        }
+    }
+}
 
 /// The development settings, compiled into the binary so `commons-nostr` runs anywhere.
 pub const DEFAULT_SETTINGS: &str = include_str!("../settings/default.toml");
@@ -218,7 +258,7 @@ impl Default for GovernanceSettings {
 }
 
 /// `[outbox]`: how deliveries are shared between servers on one database, and how long the
-/// outbox keeps what it delivered ([`crate::outbox`]).
+/// outbox keeps what it delivered ([`crate::store::outbox`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxSettings {
     /// How long a server's claim on a pending delivery holds before another server sharing the

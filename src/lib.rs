@@ -1,56 +1,38 @@
 //! commons-nostr: Bitcoin Commons governance made observable on Nostr, and Lightning zaps
 //! turned into quadratic votes.
 //!
-//! The wire contract lives in `../shared/DESIGN.md`; this crate is organised so each rule of it
-//! can be found by name:
+//! The wire contract lives in `../shared/DESIGN.md`. The crate is one folder a layer, lowest
+//! first; a layer uses only the layers above it in this list, never one below (`tests/layers.rs`
+//! keeps it so):
 //!
-//! - [`configuration`]: layered settings, validated at load.
-//! - [`keys`]: secret-key loading (`env:` or file), permission checks, key generation.
-//! - [`events`]: every event kind, tag name and `d` value, and the builders for them.
-//! - [`nips::nip57`]: zap-receipt validation (pure).
-//! - [`zap_ledger`] and [`zap_recipients`]: batched exactly-once recording of zap receipts, and
-//!   the bots' LNURL provider keys (used by [`actors::zap_tracker`]).
-//! - [`votes`]: the vote rules as pure code: weights, cap, tally (full and incremental), the
+//! - **Wiring at the root**: [`configuration`] (layered settings, validated at load), [`keys`]
+//!   (secret keys from `env:` or files, permission checks, generation) and [`metrics`]
+//!   (Prometheus) are what every layer may read; [`telemetry`] sets up tracing once; [`startup`]
+//!   builds the running service from all the layers below.
+//! - [`nostr`]: the wire, everything that crosses relays and LNURL: event kinds, tags and
+//!   builders, governance actions, NIP-57 zap validation, LNURL resolution, the embedded relay.
+//! - [`audit`]: pure rules of the transparency log: RFC 9162 Merkle trees and consistency proofs,
+//!   how each audit head chains to the last, what status and health events say.
+//! - [`votes`]: pure vote rules: contributions, weights, cap, tally (full and incremental), the
 //!   counted receipts' Merkle root and the tally event's content.
-//! - [`vote_ledger`]: the votes' rows (the rules are pure, in [`votes`]; the
-//!   [`actors::vote_aggregator`] keeps every proposal's tally and publishes it).
-//! - [`merkle`]: RFC 9162 Merkle tree hashes and consistency proofs (pure).
-//! - [`audit_log`]: the append-only audit log's rows (its head is published by
-//!   [`actors::audit_head`]); [`audit_chain`]: how each head chains to the last (pure).
-//! - [`server_status`]: what the status and health events say, as pure rules (published by
-//!   [`actors::status_ticker`]).
-//! - [`entities`] and [`db`]: the schema as sea-orm entities, connection and migrations.
-//! - [`cli`]: the `commons-nostr` command line; [`admin_client`]: its client of the admin API.
-//! - [`verifier`] and [`watch`]: checking from the relays alone what was published (`verify`),
-//!   and following it live (`watch`).
+//! - [`store`]: the database: sea-orm entities and connection, the outbox, the zap and vote
+//!   ledgers, the audit log's rows.
+//! - [`actors`]: the running parts (relays, bots, zap tracker, vote aggregator, status ticker,
+//!   audit head), their supervision and backoff; thin, they call the rules and the store.
+//! - [`http`]: the API on actix-web, given what it needs from the running service as
+//!   [`http::handles::ServiceHandles`].
+//! - [`cli`]: the `commons-nostr` command line and the public tools: the admin API client, the
+//!   verifier (`verify`, `verify-vote`) and `watch`.
 
 pub mod actors;
-pub mod admin_client;
-pub mod audit_chain;
-pub mod audit_log;
-pub mod backoff;
+pub mod audit;
 pub mod cli;
 pub mod configuration;
-pub mod db;
-pub mod embedded_relay;
-pub mod entities;
-pub mod events;
-pub mod governance_action;
 pub mod http;
 pub mod keys;
-pub mod lnurl;
-pub mod merkle;
 pub mod metrics;
-pub mod nips;
-pub mod outbox;
-pub mod server_status;
+pub mod nostr;
 pub mod startup;
-pub mod supervision;
+pub mod store;
 pub mod telemetry;
-pub mod verifier;
-pub mod vote_ledger;
 pub mod votes;
-pub mod watch;
-pub mod zap_ledger;
-pub mod zap_provider;
-pub mod zap_recipients;

@@ -18,46 +18,20 @@ use sea_orm::DatabaseConnection;
 
 use crate::actors::audit_head::{self, AuditHeadActor, AuditSpec};
 use crate::actors::bot::{BotActor, BotSpec};
-use crate::actors::relay::{self, RelayActor, RelaySpec, PUBLISH_TIMEOUT};
+use crate::actors::relay::{self, Deliver, RelayActor, RelaySpec, PUBLISH_TIMEOUT};
 use crate::actors::status_ticker::{self, StatusSpec, StatusTickerActor};
+use crate::actors::supervision::{Broadcast, StartChild, StopAll, Supervisor};
 use crate::actors::vote_aggregator::{self, VoteAggregatorActor, VoteAggregatorSpec};
 use crate::actors::zap_tracker::{self, TrackerTuning, ZapTrackerActor, ZapTrackerSpec};
 use crate::configuration::{redact_url, Settings};
-use crate::db;
-use crate::embedded_relay::EmbeddedRelay;
 use crate::http;
-use crate::keys::{Secret, ServiceKeys};
+use crate::http::handles::ServiceHandles;
+use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
-use crate::outbox::{self, Lease, Outbox};
-use crate::supervision::{StartChild, StopAll, Supervisor};
-use crate::zap_recipients::{BotZapConfig, ZapperCache};
-
-/// What the HTTP handlers and the CLI-facing parts of the service can reach.
-#[derive(Clone)]
-pub struct ServiceHandles {
-    pub settings: Arc<Settings>,
-    pub db: DatabaseConnection,
-    pub metrics: Arc<Metrics>,
-    pub relays: Addr<Supervisor<RelayActor>>,
-    pub bots: Addr<Supervisor<BotActor>>,
-    /// The zap tracker: `ToChild { name: zap_tracker::CHILD_NAME.into(), msg: .. }`.
-    pub zaps: Addr<Supervisor<ZapTrackerActor>>,
-    /// The audit log: `ToChild { name: "audit".into(), msg: AppendEntry { .. } }`.
-    pub audit: Addr<Supervisor<AuditHeadActor>>,
-    /// The vote aggregator: `ToChild { name: vote_aggregator::CHILD_NAME.into(), msg: .. }`.
-    pub votes: Addr<Supervisor<VoteAggregatorActor>>,
-    /// The bots' zap settings and the LNURL provider keys resolved so far: what a new
-    /// proposal pins as its `zappers`.
-    pub zap_bots: Vec<BotZapConfig>,
-    pub zapper_cache: ZapperCache,
-    pub outbox: Outbox,
-    pub relay_urls: Vec<RelayUrl>,
-    pub server_pubkey: PublicKey,
-    /// Bot name -> public key.
-    pub bot_pubkeys: Vec<(String, PublicKey)>,
-    pub admin_token: Secret,
-    pub started_at: Instant,
-}
+use crate::nostr::embedded_relay::EmbeddedRelay;
+use crate::nostr::zap_recipients::{BotZapConfig, ZapperCache};
+use crate::store::db;
+use crate::store::outbox::{self, Lease, Outbox, OutboxWake};
 
 /// How often the database is probed for `commons_database_up` (and the outbox depth re-read).
 const DATABASE_PROBE_EVERY: Duration = Duration::from_secs(2);
@@ -84,7 +58,7 @@ pub enum StartupError {
     #[error("database: {0}")]
     Query(#[from] sea_orm::DbErr),
     #[error(transparent)]
-    EmbeddedRelay(#[from] crate::embedded_relay::EmbeddedRelayError),
+    EmbeddedRelay(#[from] crate::nostr::embedded_relay::EmbeddedRelayError),
     #[error("http.bind: cannot listen on {addr}: {source}")]
     HttpBind {
         addr: SocketAddr,
@@ -188,9 +162,10 @@ impl Application {
             });
         }
 
+        let wake_relays = relays.clone();
         let outbox = Outbox::new(
             db.clone(),
-            relays.clone(),
+            OutboxWake::new(move |entry| wake_relays.do_send(Broadcast(Deliver { entry }))),
             relay_urls.clone(),
             metrics.clone(),
             lease,

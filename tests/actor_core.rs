@@ -10,9 +10,9 @@ use common::relays::{fetch_all, wait_for_ids, SilentRelay, TestRelay};
 use common::test_db::TestDb;
 use commons_nostr::actors::bot::{GetIdentity, InjectPanic, PublishEvent};
 use commons_nostr::actors::relay::{GetHealth, LinkState, RelayHealth};
-use commons_nostr::entities::{outbox_delivery, outbox_event};
+use commons_nostr::actors::supervision::{RestartChild, SupervisionError, ToChild};
 use commons_nostr::startup::Application;
-use commons_nostr::supervision::{RestartChild, SupervisionError, ToChild};
+use commons_nostr::store::entities::{outbox_delivery, outbox_event};
 use nostr_sdk::prelude::*;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -233,7 +233,7 @@ async fn abrupt_stop_then_restart_delivers_everything_without_re_signing() {
         .join()
         .expect("first life ran");
 
-        let conn = commons_nostr::db::connect(&db.url).await.unwrap();
+        let conn = commons_nostr::store::db::connect(&db.url).await.unwrap();
         // The bots' events only: the server's status, health and audit head are published
         // afresh at every start, by design.
         let server = cfg.server_keys.public_key().to_hex();
@@ -349,7 +349,7 @@ async fn a_relay_that_never_answers_does_not_hold_back_the_others() {
         wait_for_ids(&relay.url(), notes_by(cfg.bot("gov")), &ids, ARRIVAL).await;
     }
     // The silent relay's deliveries wait in the outbox, every one of them.
-    let conn = commons_nostr::db::connect(&db.url).await.unwrap();
+    let conn = commons_nostr::store::db::connect(&db.url).await.unwrap();
     let waiting = outbox_delivery::Entity::find()
         .filter(outbox_delivery::Column::RelayUrl.eq(silent.url().to_string()))
         .filter(outbox_delivery::Column::State.eq(outbox_delivery::DeliveryState::Pending))

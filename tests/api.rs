@@ -11,9 +11,9 @@ use common::app::{TestConfig, BOTS};
 use common::http::{metric, written, Answer, Api, Auth};
 use common::relays::{wait_for_ids, SilentRelay, TestRelay};
 use common::test_db::TestDb;
-use commons_nostr::entities::{audit_log_entry, governance_proposal};
-use commons_nostr::events;
+use commons_nostr::nostr::events;
 use commons_nostr::startup::Application;
+use commons_nostr::store::entities::{audit_log_entry, governance_proposal};
 use nostr_sdk::prelude::*;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
@@ -39,7 +39,7 @@ impl Service {
             .with("COMMONS__NOSTR__GOVERNANCE_CONFIG", GOVERNANCE_CONFIG);
         let app = cfg.start().await;
         let api = Api::new(app.http_addr(), &cfg.admin_token);
-        let db = commons_nostr::db::connect(&test_db.url)
+        let db = commons_nostr::store::db::connect(&test_db.url)
             .await
             .expect("test database");
         Service {
@@ -225,7 +225,8 @@ async fn a_review_period_is_published_recorded_audited_and_announced() {
                 .is_some_and(|w| w.contains("zapper_pubkey")),
             "{answer:?}"
         );
-        let parsed = events::parse_governance_action(action).expect("a governance action");
+        let parsed = commons_nostr::nostr::governance_action::parse_governance_action(action)
+            .expect("a governance action");
         assert_eq!(parsed.zap.as_deref(), Some(GOV_LIGHTNING_ADDRESS));
 
         // The announcement points at it.
@@ -322,7 +323,8 @@ async fn merge_keyholder_and_fork_actions_are_published_and_announced() {
         .await;
         let action = got.iter().find(|e| e.id == action_id).unwrap();
         action.verify().expect("verifies");
-        let parsed = events::parse_governance_action(action).expect("a governance action");
+        let parsed = commons_nostr::nostr::governance_action::parse_governance_action(action)
+            .expect("a governance action");
         assert_eq!(&parsed.d, d);
         assert_eq!(parsed.action.as_str(), body["action"]);
         assert_eq!(parsed.governance_config, GOVERNANCE_CONFIG);

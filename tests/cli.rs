@@ -144,7 +144,8 @@ async fn note_and_action_print_an_event_id_that_reaches_the_relay() {
         ARRIVAL,
     )
     .await;
-    let parsed = commons_nostr::events::parse_governance_action(&got[0]).expect("an action");
+    let parsed = commons_nostr::nostr::governance_action::parse_governance_action(&got[0])
+        .expect("an action");
     assert_eq!(parsed.tier, 2);
     let window = parsed.voting_window.expect("a voting window");
     assert_eq!(window.1.as_secs() - window.0.as_secs(), 14 * 86_400);
@@ -168,7 +169,8 @@ async fn note_and_action_print_an_event_id_that_reaches_the_relay() {
         ARRIVAL,
     )
     .await;
-    let parsed = commons_nostr::events::parse_governance_action(&got[0]).expect("an action");
+    let parsed = commons_nostr::nostr::governance_action::parse_governance_action(&got[0])
+        .expect("an action");
     assert_eq!(parsed.tier, 1);
 
     // restart-bot and tally answer too.

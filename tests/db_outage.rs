@@ -20,8 +20,8 @@ use common::relays::{wait_for_ids, TestRelay};
 use common::tcp_proxy::TcpProxy;
 use common::test_db::TestDb;
 use common::zaps::{is_recorded, publish, wait_until, zap_config, Zaps};
-use commons_nostr::outbox;
-use commons_nostr::zap_provider::ZapProvider;
+use commons_nostr::nostr::zap_provider::ZapProvider;
+use commons_nostr::store::outbox;
 use nostr_sdk::prelude::*;
 use serde_json::json;
 
@@ -76,7 +76,9 @@ async fn the_service_rides_out_a_database_outage() {
     let app = cfg.start().await;
     let api = Api::new(app.http_addr(), &cfg.admin_token);
     // The test's own view of the database, not through the proxy.
-    let direct = commons_nostr::db::connect(&db.url).await.expect("direct");
+    let direct = commons_nostr::store::db::connect(&db.url)
+        .await
+        .expect("direct");
 
     wait_until(Duration::from_secs(10), "a healthy start", || async {
         api.get("/healthz").await.status == 200

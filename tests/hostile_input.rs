@@ -1,5 +1,5 @@
 //! Hostile input never panics: property tests feeding the NIP-57 validation
-//! ([`nip57::validate`]) and every parser of [`commons_nostr::events`] properly signed events
+//! ([`nip57::validate`]) and every parser of [`commons_nostr::nostr::events`] properly signed events
 //! with arbitrary kinds, tags and contents: huge tags, many tags, non-ASCII and broken strings,
 //! nested JSON, invalid BOLT11, 100 KB contents, valid-looking events of the wrong kind. Each
 //! must come back as a rejection or a `ParseError` (or, for a parser, a value), never a panic.
@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use commons_nostr::events;
-use commons_nostr::nips::nip57::{self, Zapper};
-use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
+use commons_nostr::nostr::events;
+use commons_nostr::nostr::nip57::{self, Zapper};
+use commons_nostr::nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
 use nostr_sdk::prelude::*;
 use proptest::prelude::*;
 
@@ -156,7 +156,7 @@ fn parse_everything(event: &Event) {
     let _ = events::parse_governance_status(event);
     let _ = events::parse_server_health(event);
     let _ = events::parse_audit_head(event);
-    let _ = events::parse_governance_action(event);
+    let _ = commons_nostr::nostr::governance_action::parse_governance_action(event);
     let _ = events::parse_vote_tally::<serde_json::Value>(event);
     let _ = events::parse_note(event);
     for tag in event.tags.iter() {

@@ -24,8 +24,8 @@ use common::zaps::{
     build_many, is_recorded, junk_rows, metric, metrics, publish, rejected_rows, wait_for_metrics,
     wait_until, zap_config, LnurlServer, Zaps,
 };
-use commons_nostr::zap_ledger::JUNK_SIGNERS_KEPT;
-use commons_nostr::zap_provider::ZapProvider;
+use commons_nostr::nostr::zap_provider::ZapProvider;
+use commons_nostr::store::zap_ledger::JUNK_SIGNERS_KEPT;
 use nostr_sdk::prelude::*;
 
 const JUNK: usize = 50_000;
@@ -91,7 +91,7 @@ async fn fifty_thousand_junk_receipts_grow_the_database_by_a_fixed_bound() {
             bot: cfg.bot("gov"),
         };
         let app = cfg.start().await;
-        let db = commons_nostr::db::connect(&test_db.url)
+        let db = commons_nostr::store::db::connect(&test_db.url)
             .await
             .expect("database");
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use commons_nostr::lnurl::{resolve_zapper, LnurlError};
+use commons_nostr::nostr::lnurl::{resolve_zapper, LnurlError};
 use nostr_sdk::{Keys, PublicKey, Url};
 
 const TIMEOUT: Duration = Duration::from_secs(5);

@@ -7,10 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::test_db::TestDb;
-use commons_nostr::entities::outbox_delivery::{self, DeliveryState};
-use commons_nostr::entities::outbox_event;
 use commons_nostr::metrics::Metrics;
-use commons_nostr::outbox;
+use commons_nostr::store::entities::outbox_delivery::{self, DeliveryState};
+use commons_nostr::store::entities::outbox_event;
+use commons_nostr::store::outbox;
 use nostr_sdk::prelude::*;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
@@ -79,10 +79,12 @@ async fn delivered_events_past_retention_are_pruned_in_batches_and_nothing_else(
     use DeliveryState::{Accepted, Duplicate, Pending, Refused};
     for test_db in TestDb::all().await {
         let backend = test_db.backend();
-        let db = commons_nostr::db::connect(&test_db.url)
+        let db = commons_nostr::store::db::connect(&test_db.url)
             .await
             .expect("database");
-        commons_nostr::db::migrate(&db).await.expect("migrations");
+        commons_nostr::store::db::migrate(&db)
+            .await
+            .expect("migrations");
         let bot = Keys::generate();
         let note = Kind::TextNote;
 

@@ -1,6 +1,6 @@
 //! The schema, on every backend: migrations go up, down and up again, each one reversible on
 //! its own; every uniqueness rule is enforced by the database itself; foreign keys hold; and
-//! the connection settings of `commons_nostr::db` are what its documentation promises.
+//! the connection settings of `commons_nostr::store::db` are what its documentation promises.
 //!
 //! Runs on SQLite always, and on PostgreSQL too when `TEST_DATABASE_URL` is set:
 //!
@@ -12,9 +12,9 @@
 mod common;
 
 use common::test_db::TestDb;
-use commons_nostr::db;
-use commons_nostr::entities::outbox_delivery::DeliveryState;
-use commons_nostr::entities::{
+use commons_nostr::store::db;
+use commons_nostr::store::entities::outbox_delivery::DeliveryState;
+use commons_nostr::store::entities::{
     audit_log_entry, contribution, governance_proposal, outbox_delivery, outbox_event,
     proposal_zap_vote, rejected_receipt, relay_cursor, zap_receipt,
 };

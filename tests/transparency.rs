@@ -13,9 +13,9 @@ use common::relays::TestRelay;
 use common::test_db::TestDb;
 use common::watch::Watch;
 use commons_nostr::actors::audit_head::{AppendEntry, AppendedEntry};
-use commons_nostr::merkle::{self, Digest};
+use commons_nostr::actors::supervision::ToChild;
+use commons_nostr::audit::merkle::{self, Digest};
 use commons_nostr::startup::Application;
-use commons_nostr::supervision::ToChild;
 use nostr_sdk::hashes::{sha256, Hash};
 use nostr_sdk::prelude::*;
 use serde_json::{json, Value};
@@ -156,7 +156,7 @@ async fn status_is_published_at_start_and_at_every_interval() {
             assert!(uptime >= last_uptime);
         }
         previous = Some((event.created_at, uptime));
-        commons_nostr::events::parse_governance_status(&event).expect("parses as status");
+        commons_nostr::nostr::events::parse_governance_status(&event).expect("parses as status");
     }
     watch.stop().await;
     app.stop().await;
@@ -188,7 +188,7 @@ fn expect_health(event: &Event, status: &str) -> serde_json::Map<String, Value> 
     assert_eq!(c["server_id"], SERVER_ID);
     assert_eq!(c["status"], status);
     assert!(c["uptime_secs"].is_u64());
-    commons_nostr::events::parse_server_health(event).expect("parses as health");
+    commons_nostr::nostr::events::parse_server_health(event).expect("parses as health");
     c
 }
 
@@ -275,7 +275,7 @@ fn read_head(event: &Event) -> Head {
     );
     let digest =
         |v: &Value| Digest::parse_prefixed(v.as_str().expect("a string")).expect("sha256:<hex>");
-    commons_nostr::events::parse_audit_head(event).expect("parses as audit head");
+    commons_nostr::nostr::events::parse_audit_head(event).expect("parses as audit head");
     Head {
         created_at: event.created_at,
         head: digest(&c["head"]),
@@ -449,12 +449,12 @@ async fn audit_heads_form_a_verifiable_chain_that_continues_after_a_restart() {
 /// an append reports it missed) is the database's tree.
 #[actix_rt::test]
 async fn concurrent_appends_from_two_servers_take_distinct_positions() {
-    use commons_nostr::audit_log;
+    use commons_nostr::store::audit_log;
     for db in TestDb::all().await {
         let backend = db.backend();
-        let a = commons_nostr::db::connect(&db.url).await.unwrap();
-        commons_nostr::db::migrate(&a).await.unwrap();
-        let b = commons_nostr::db::connect(&db.url).await.unwrap();
+        let a = commons_nostr::store::db::connect(&db.url).await.unwrap();
+        commons_nostr::store::db::migrate(&a).await.unwrap();
+        let b = commons_nostr::store::db::connect(&db.url).await.unwrap();
         let server = |conn: sea_orm::DatabaseConnection, name: &'static str| async move {
             let mut tree = merkle::MerkleLog::new();
             for i in 0..20 {
@@ -509,7 +509,8 @@ async fn appends_back_to_back_with_no_debounce_never_lock_the_database() {
         }
         heads
             .next_matching(ARRIVAL, "the head of all 40 entries", |e| {
-                commons_nostr::events::parse_audit_head(e).is_ok_and(|h| h.head.entries == 40)
+                commons_nostr::nostr::events::parse_audit_head(e)
+                    .is_ok_and(|h| h.head.entries == 40)
             })
             .await;
         app.stop().await;

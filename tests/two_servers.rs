@@ -20,10 +20,10 @@ use common::http::{metric, Api, Auth};
 use common::relays::{fetch_all, wait_for_ids, TestRelay};
 use common::test_db::TestDb;
 use common::zaps::{publish, receipt_rows, wait_until, zap_config, Zaps};
-use commons_nostr::entities::{audit_log_entry, outbox_event};
-use commons_nostr::events;
-use commons_nostr::outbox;
-use commons_nostr::zap_provider::ZapProvider;
+use commons_nostr::nostr::events;
+use commons_nostr::nostr::zap_provider::ZapProvider;
+use commons_nostr::store::entities::{audit_log_entry, outbox_event};
+use commons_nostr::store::outbox;
 use nostr_sdk::prelude::*;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
@@ -125,7 +125,9 @@ async fn two_servers_share_one_database() {
     let b = cfg_b.start().await;
     let api_a = Api::new(a.http_addr, &cfg_a.admin_token);
     let api_b = Api::new(b.http_addr(), &cfg_b.admin_token);
-    let direct = commons_nostr::db::connect(&db.url).await.expect("direct");
+    let direct = commons_nostr::store::db::connect(&db.url)
+        .await
+        .expect("direct");
 
     // --- every zap receipt recorded once ---------------------------------------------------------
     let receipts: Vec<Event> = (0..10).map(|i| zaps.honest(&format!("zap {i}"))).collect();

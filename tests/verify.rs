@@ -11,9 +11,9 @@ use common::relays::TestRelay;
 use common::test_db::TestDb;
 use common::watch::Watch;
 use commons_nostr::actors::audit_head::{AppendEntry, CHILD_NAME};
-use commons_nostr::events::{self, AuditHead};
+use commons_nostr::actors::supervision::ToChild;
+use commons_nostr::nostr::events::{self, AuditHead};
 use commons_nostr::startup::Application;
-use commons_nostr::supervision::ToChild;
 use nostr_sdk::prelude::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_commons-nostr");
@@ -129,7 +129,7 @@ async fn the_published_record_verifies_and_tampering_is_caught() {
     // Someone holding the server key rewrites history on relay b: same size, another root,
     // and a proof that cannot hold. The verifier says so and exits non-zero.
     let forged = AuditHead {
-        head: commons_nostr::merkle::leaf_hash(b"rewritten").to_prefixed(),
+        head: commons_nostr::audit::merkle::leaf_hash(b"rewritten").to_prefixed(),
         ..honest
     };
     let event = events::audit_head("commons-dev-01", &forged)

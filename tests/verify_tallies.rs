@@ -13,8 +13,8 @@ use common::http::{Api, Auth};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::zaps::{paid_zap, publish, wait_until, zap_config};
+use commons_nostr::nostr::zap_provider::{ZapProvider, ZapTarget};
 use commons_nostr::votes::{receipts_root, TallyContent};
-use commons_nostr::zap_provider::{ZapProvider, ZapTarget};
 use nostr_sdk::prelude::*;
 use serde_json::json;
 
@@ -272,7 +272,7 @@ async fn tallies_are_recomputed_and_votes_proven() {
 
     // (d) A tally whose receipts_root does not match its receipts list.
     let mut bad_root = honest_content.clone();
-    bad_root.receipts_root = commons_nostr::merkle::leaf_hash(b"not the list").to_prefixed();
+    bad_root.receipts_root = commons_nostr::audit::merkle::leaf_hash(b"not the list").to_prefixed();
     republish(&all, &gov_keys, &honest, &bad_root, 2).await;
     let (code, out) = verify(&cfg, &all).await;
     assert_eq!(code, 1, "{out}");

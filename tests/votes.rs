@@ -15,8 +15,8 @@ use common::http::{Api, Auth};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::zaps::{paid_zap, publish, wait_until, zap_config};
-use commons_nostr::merkle;
-use commons_nostr::zap_provider::{ZapProvider, ZapTarget};
+use commons_nostr::audit::merkle;
+use commons_nostr::nostr::zap_provider::{ZapProvider, ZapTarget};
 use nostr_sdk::prelude::*;
 use serde_json::{json, Value};
 
@@ -563,7 +563,7 @@ async fn the_aggregator_restarts_alone_and_rebuilds_the_same_tally() {
 
     app.handles()
         .votes
-        .send(commons_nostr::supervision::RestartChild(
+        .send(commons_nostr::actors::supervision::RestartChild(
             commons_nostr::actors::vote_aggregator::CHILD_NAME.to_string(),
         ))
         .await

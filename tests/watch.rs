@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::raw_relay::RawRelay;
 use common::relays::{reader, TestRelay};
-use commons_nostr::events;
-use commons_nostr::governance_action::{GovernanceAction, GovernanceActionRequest};
+use commons_nostr::nostr::events;
+use commons_nostr::nostr::governance_action::{GovernanceAction, GovernanceActionRequest};
 use nostr_sdk::prelude::*;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -162,7 +162,7 @@ fn review_period(pr: u64) -> GovernanceAction {
 }
 
 fn action_event(gov: &Keys, pr: u64) -> Event {
-    events::governance_action(
+    commons_nostr::nostr::governance_action::governance_action(
         &review_period(pr),
         "commons_mainnet",
         Some("gov@example.org"),

@@ -22,24 +22,28 @@ use common::zaps::{
     receipt_rows, rejected_rows, rejection_of, wait_for_metrics, wait_until, zap_config,
     CappedRelay, LnurlServer, Zaps, AMOUNT_MSAT,
 };
+use commons_nostr::actors::supervision::{RestartChild, ToChild};
 use commons_nostr::actors::zap_tracker::{self, GetZapTrackerStatus, ZapTrackerStatus};
-use commons_nostr::entities::{governance_proposal, rejected_receipt, relay_cursor, zap_receipt};
-use commons_nostr::events;
-use commons_nostr::nips::nip57::Zapper;
+use commons_nostr::nostr::events;
+use commons_nostr::nostr::nip57::Zapper;
+use commons_nostr::nostr::zap_provider::{zap_request, ZapProvider};
 use commons_nostr::startup::Application;
-use commons_nostr::supervision::{RestartChild, ToChild};
-use commons_nostr::zap_ledger::{self, Incoming};
-use commons_nostr::zap_provider::{zap_request, ZapProvider};
+use commons_nostr::store::entities::{
+    governance_proposal, rejected_receipt, relay_cursor, zap_receipt,
+};
+use commons_nostr::store::zap_ledger::{self, Incoming};
 use nostr_sdk::prelude::*;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 const ARRIVAL: Duration = Duration::from_secs(30);
 
 async fn database(test_db: &TestDb) -> DatabaseConnection {
-    let db = commons_nostr::db::connect(&test_db.url)
+    let db = commons_nostr::store::db::connect(&test_db.url)
         .await
         .expect("test database");
-    commons_nostr::db::migrate(&db).await.expect("migrations");
+    commons_nostr::store::db::migrate(&db)
+        .await
+        .expect("migrations");
     db
 }
 

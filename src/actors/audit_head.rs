@@ -1,7 +1,7 @@
 //! `AuditHeadActor`: the one owner of the append-only audit log and its head events.
 //!
 //! Every governance action is appended to the log ([`AppendEntry`]); the log's Merkle root
-//! (RFC 9162, [`crate::merkle`]) is its *head*, published as a kind 30080 event signed with the
+//! (RFC 9162, [`crate::audit::merkle`]) is its *head*, published as a kind 30080 event signed with the
 //! server key (`d`=`audit-head`). Each head event names the previous *published* head and
 //! carries the consistency proof from it, so anyone holding two heads can check that nothing
 //! was removed or rewritten in between; the chain of `previous_head`s ties every head to the
@@ -34,12 +34,12 @@ use actix::prelude::*;
 use nostr_sdk::{Event, Keys, Timestamp};
 use sea_orm::DatabaseConnection;
 
-use crate::audit_chain::{plan_head, should_schedule, strictly_after, PublishedHead};
-use crate::audit_log::{self, AuditLogError};
-use crate::events::{self, AuditSummary};
-use crate::merkle::{Digest, MerkleLog};
-use crate::outbox::{self, Outbox};
-use crate::supervision::{ChildGuard, StopChild, SupervisedActor};
+use crate::actors::supervision::{ChildGuard, StopChild, SupervisedActor};
+use crate::audit::chain::{plan_head, should_schedule, strictly_after, PublishedHead};
+use crate::audit::merkle::{Digest, MerkleLog};
+use crate::nostr::events::{self, AuditSummary};
+use crate::store::audit_log::{self, AuditLogError};
+use crate::store::outbox::{self, Outbox};
 
 /// The child name of the one audit actor under its supervisor.
 pub const CHILD_NAME: &str = "audit";

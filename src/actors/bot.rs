@@ -15,10 +15,10 @@ use std::sync::Arc;
 use actix::prelude::*;
 use nostr_sdk::{Event, EventBuilder, EventId, JsonUtil, Keys, Kind, PublicKey, RelayUrl};
 
+use crate::actors::supervision::{ChildGuard, StopChild, SupervisedActor};
 use crate::configuration::BotSettings;
-use crate::events;
-use crate::outbox::{self, Outbox};
-use crate::supervision::{ChildGuard, StopChild, SupervisedActor};
+use crate::nostr::events;
+use crate::store::outbox::{self, Outbox};
 
 #[derive(Clone)]
 pub struct BotSpec {

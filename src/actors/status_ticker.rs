@@ -13,7 +13,7 @@
 //! # Health
 //!
 //! `degraded` when fewer than half the relays are connected or the database does not answer
-//! ([`crate::server_status::evaluate_health`]), `healthy` otherwise. Published once at start, and then only when that
+//! ([`crate::audit::server_status::evaluate_health`]), `healthy` otherwise. Published once at start, and then only when that
 //! status really changes: the actor listens to every relay's [`RelayLinkChanged`] (and looks at
 //! the database on every status tick), re-evaluates, and lets [`HealthGate`] decide. A changed
 //! status must hold for `nostr.health_debounce_secs` before it is published, so a relay that
@@ -41,14 +41,18 @@ use sea_orm::DatabaseConnection;
 
 use crate::actors::audit_head::{self, AuditHeadActor, GetHead, SERVER_SIGNER};
 use crate::actors::relay::{GetHealth, LinkState, RelayActor, RelayLinkChanged};
-use crate::audit_chain::strictly_after;
-use crate::audit_log;
+use crate::actors::supervision::{ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
+use crate::audit::chain::strictly_after;
+use crate::audit::server_status::{
+    config_hash, last_merge_of, HealthDecision, HealthGate, Snapshot,
+};
 use crate::configuration::Settings;
-use crate::db;
-use crate::events::{self, AuditSummary, GovernanceStatus, HealthStatus, LastMerge, ServerHealth};
-use crate::outbox::{self, Outbox};
-use crate::server_status::{config_hash, last_merge_of, HealthDecision, HealthGate, Snapshot};
-use crate::supervision::{ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
+use crate::nostr::events::{
+    self, AuditSummary, GovernanceStatus, HealthStatus, LastMerge, ServerHealth,
+};
+use crate::store::audit_log;
+use crate::store::db;
+use crate::store::outbox::{self, Outbox};
 
 /// The child name of the one status ticker under its supervisor.
 pub const CHILD_NAME: &str = "status";
@@ -222,7 +226,11 @@ async fn gather(spec: StatusSpec) -> Snapshot {
     let last_merge = if database_ok {
         audit_log::latest_of_type(&spec.db, events::action::MERGE)
             .await
-            .map(|entry| entry.as_ref().and_then(last_merge_of))
+            .map(|entry| {
+                entry
+                    .as_ref()
+                    .and_then(|e| last_merge_of(&e.entry_json, e.created_at))
+            })
             .map_err(|e| e.to_string())
     } else {
         Err("database unavailable".into())

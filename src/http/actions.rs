@@ -36,15 +36,15 @@ use super::bots::{ask_bot, database_unavailable, known_bot, publish_as};
 use super::error::{read_body, ApiError};
 use crate::actors::audit_head::{self, AppendEntry};
 use crate::actors::bot::GetIdentity;
+use crate::actors::supervision::ToChild;
 use crate::actors::vote_aggregator::{self, ProposalAdded};
-use crate::entities::governance_proposal;
-use crate::events;
-use crate::governance_action::{GovernanceAction, GovernanceActionRequest};
-use crate::nips::nip57::{ZapRecipients, Zapper};
-use crate::startup::ServiceHandles;
-use crate::supervision::ToChild;
+use crate::http::handles::ServiceHandles;
+use crate::nostr::events;
+use crate::nostr::governance_action::{GovernanceAction, GovernanceActionRequest};
+use crate::nostr::nip57::{ZapRecipients, Zapper};
+use crate::nostr::zap_recipients::RecipientTable;
+use crate::store::entities::governance_proposal;
 use crate::votes::VoteRules;
-use crate::zap_recipients::RecipientTable;
 
 /// The bot that signs governance actions and their announcements.
 pub const GOV_BOT: &str = "gov";
@@ -85,7 +85,7 @@ pub async fn create(
     if action.voting_window().is_some() {
         content.rules = Some(pinned_rules(&handles, &action, &mut warnings));
     }
-    let builder = events::governance_action_content(
+    let builder = crate::nostr::governance_action::governance_action_content(
         &action,
         &content,
         &handles.settings.nostr.governance_config,

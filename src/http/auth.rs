@@ -19,8 +19,8 @@ use nostr_sdk::hashes::{sha256, Hash};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
+use crate::http::handles::ServiceHandles;
 use crate::keys::Secret;
-use crate::startup::ServiceHandles;
 
 /// Why a request was not let in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

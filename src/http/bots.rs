@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use super::error::ApiError;
 use crate::actors::bot::{BotActor, BotError, PublishEvent, Published};
-use crate::startup::ServiceHandles;
-use crate::supervision::{RestartChild, SupervisionError, ToChild};
+use crate::actors::supervision::{RestartChild, SupervisionError, ToChild};
+use crate::http::handles::ServiceHandles;
 
 /// The configured bot called `name`, or a 404 naming `bot`.
 pub fn known_bot<'a>(handles: &'a ServiceHandles, name: &str) -> Result<&'a str, ApiError> {

@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::governance_action::ActionError;
+use crate::nostr::governance_action::ActionError;
 
 /// The largest request body the API reads.
 pub const BODY_LIMIT: usize = 64 * 1024;

@@ -6,9 +6,9 @@ use futures::future::join_all;
 use serde::Serialize;
 
 use crate::actors::relay::{GetHealth, LinkState, RelayHealth};
-use crate::db;
-use crate::startup::ServiceHandles;
-use crate::supervision::{ChildStatus, ListChildren, ToChild};
+use crate::actors::supervision::{ChildStatus, ListChildren, ToChild};
+use crate::http::handles::ServiceHandles;
+use crate::store::db;
 
 #[derive(Debug, Serialize)]
 pub struct Health {

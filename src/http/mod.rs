@@ -23,6 +23,7 @@ pub mod actions;
 pub mod auth;
 pub mod bots;
 pub mod error;
+pub mod handles;
 pub mod health;
 pub mod notes;
 pub mod proposals;
@@ -33,7 +34,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
-use crate::startup::ServiceHandles;
+use crate::http::handles::ServiceHandles;
 
 /// Binds the server and spawns it on the current actix system.
 pub fn serve(

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::bots::{known_bot, publish_as};
 use super::error::{read_body, ApiError};
-use crate::events::{self, ParseError};
-use crate::startup::ServiceHandles;
+use crate::http::handles::ServiceHandles;
+use crate::nostr::events::{self, ParseError};
 
 /// The most tags one note may carry.
 pub const MAX_TAGS: usize = 100;

@@ -19,11 +19,11 @@ use nostr_sdk::EventId;
 use serde::Deserialize;
 
 use super::error::ApiError;
+use crate::actors::supervision::ToChild;
 use crate::actors::vote_aggregator::{
     self, GetReceipts, GetTally, ListProposals, ReceiptsError, VoteAggregatorActor,
 };
-use crate::startup::ServiceHandles;
-use crate::supervision::ToChild;
+use crate::http::handles::ServiceHandles;
 
 /// Reads a proposal id from a path, or a 400 naming `event_id`.
 pub fn parse_event_id(raw: &str) -> Result<EventId, ApiError> {

@@ -9,7 +9,7 @@ use nostr_sdk::{EventId, PublicKey};
 
 use super::rules::VoteRules;
 use super::vote_type::{parse_keyword, VoteType};
-use crate::nips::nip57::ValidZap;
+use crate::nostr::nip57::ValidZap;
 
 /// Millisatoshis in one bitcoin.
 pub const MSAT_PER_BTC: u64 = 100_000_000_000;
@@ -89,8 +89,8 @@ mod tests {
     fn from_valid_zap_reads_the_receipt_and_the_keyword() {
         use std::collections::HashMap;
 
-        use crate::nips::nip57::{validate, Zapper};
-        use crate::zap_provider::{ZapProvider, ZapTarget};
+        use crate::nostr::nip57::{validate, Zapper};
+        use crate::nostr::zap_provider::{ZapProvider, ZapTarget};
 
         let provider = ZapProvider::generate();
         let bot = Keys::generate().public_key();

@@ -1,13 +1,13 @@
 //! The Merkle root over the counted receipts: DESIGN.md "Tally events", `receipts_root`.
 //!
-//! The root is RFC 9162's (the audit log's hashing, [`crate::merkle`]) over the counted receipt
+//! The root is RFC 9162's (the audit log's hashing, [`crate::audit::merkle`]) over the counted receipt
 //! ids sorted ascending (byte order, which is lowercase hex order), each leaf the 32 id bytes. A
 //! voter proves their zap was counted with an [`inclusion`] proof against the signed root.
 
 use nostr_sdk::EventId;
 use serde::{Deserialize, Serialize};
 
-use crate::merkle::{inclusion_proof, leaf_hash, root, verify_inclusion, Digest};
+use crate::audit::merkle::{inclusion_proof, leaf_hash, root, verify_inclusion, Digest};
 
 /// The leaf hash of a counted receipt.
 pub fn receipt_leaf(receipt: &EventId) -> Digest {
@@ -62,7 +62,7 @@ pub fn verify_receipt_inclusion(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::merkle::empty_root;
+    use crate::audit::merkle::empty_root;
 
     fn ids(n: u8) -> Vec<EventId> {
         let mut ids: Vec<EventId> = (0..n)

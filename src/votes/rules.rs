@@ -3,40 +3,16 @@
 //! A review-period (proposal) event's content carries `rules`, every parameter of the vote, copied
 //! from the governance settings when the proposal is published. Its tally uses these and never the
 //! settings of the day, so an operator cannot change the rules of a running vote. [`VoteRules`] is
-//! that JSON object.
+//! that JSON object: its shape is part of the proposal event, so the type is declared with the
+//! event ([`crate::nostr::governance_action`]) and what it means is here.
 
 use nostr_sdk::PublicKey;
-use serde::{Deserialize, Serialize};
 
 use crate::configuration::GovernanceSettings;
+pub use crate::nostr::governance_action::VoteRules;
 
 /// Seconds in a day: the rules count their windows in days of 86 400 seconds.
 pub const SECONDS_PER_DAY: u64 = 86_400;
-
-/// The rules in force for one proposal's vote (the proposal content's `rules`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VoteRules {
-    /// The participation weight counts contributions in `(T - days, T]`.
-    pub participation_window_days: u32,
-    /// A sender whose young contributions add up to at least this (BTC) is cooling off.
-    pub cooling_off_threshold_btc: f64,
-    /// Contributions with `created_at` in `(T - days, T]` are young.
-    pub cooling_off_days: u32,
-    /// A vote weighs at least `participation_floor * P(s)`.
-    pub participation_floor: f64,
-    /// A vote weighs at most `weight_cap * W` (once enough senders participate).
-    pub weight_cap: f64,
-    /// The support weight the proposal's tier needs.
-    pub threshold: f64,
-    /// Veto blocks at this fraction of support + veto weight.
-    pub veto_threshold: f64,
-    /// The LNURL provider keys whose receipts count (hex), sorted, no duplicates.
-    pub zappers: Vec<PublicKey>,
-    /// The bots whose received zaps are contributions (hex), sorted, no duplicates. Empty means
-    /// any recipient. Our extension of DESIGN.md, which pins only `zappers`.
-    #[serde(default)]
-    pub bots: Vec<PublicKey>,
-}
 
 impl VoteRules {
     /// The rules of the day for a proposal of `tier` (1 to 5): `threshold` is the tier's entry of

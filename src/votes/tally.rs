@@ -25,7 +25,7 @@ use super::proposal::{Proposal, WindowPlace};
 use super::receipts_root::receipts_root;
 use super::vote_type::{VoteKind, VoteType};
 use super::weight::{cap, capped, SenderTotals, SenderWeight};
-use crate::merkle::Digest;
+use crate::audit::merkle::Digest;
 
 /// The published result of a proposal's vote (the tally event's `result`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

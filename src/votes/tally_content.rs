@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::proposal::Proposal;
 use super::rules::VoteRules;
 use super::tally::{ProposalVoteResult, Tally};
-use crate::merkle::{Digest, MerkleError};
+use crate::audit::merkle::{Digest, MerkleError};
 
 /// The largest content that still lists `receipts`: 31 KiB.
 pub const MAX_TALLY_CONTENT_BYTES: usize = 31 * 1024;

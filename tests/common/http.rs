@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use awc::http::{header, StatusCode};
-use commons_nostr::entities::{audit_log_entry, governance_proposal, outbox_event};
+use commons_nostr::store::entities::{audit_log_entry, governance_proposal, outbox_event};
 use nostr_sdk::PublicKey;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::Value;

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use commons_nostr::embedded_relay::EmbeddedRelay;
+use commons_nostr::nostr::embedded_relay::EmbeddedRelay;
 use nostr_relay_builder::prelude::{
     MemoryDatabase, MemoryDatabaseOptions, RelayBuilder, RelayBuilderNip42, RelayBuilderNip42Mode,
 };

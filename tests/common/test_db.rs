@@ -10,8 +10,8 @@
 //! - [`TestDb::all`]: SQLite always, plus PostgreSQL when configured. Tests that must hold on
 //!   every backend loop over it.
 //!
-//! The helper never migrates: a test calls `commons_nostr::db::connect(&test_db.url)` and
-//! `commons_nostr::db::migrate`, exactly as the service does.
+//! The helper never migrates: a test calls `commons_nostr::store::db::connect(&test_db.url)` and
+//! `commons_nostr::store::db::migrate`, exactly as the service does.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,7 +24,7 @@ pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
 
 /// One test's own database. Keep it alive as long as the test uses the database.
 pub struct TestDb {
-    /// The URL to give `commons_nostr::db::connect`.
+    /// The URL to give `commons_nostr::store::db::connect`.
     pub url: String,
     backend: &'static str,
     /// Holds the SQLite file's directory; deleted on drop.

@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use commons_nostr::embedded_relay::EmbeddedRelay;
-use commons_nostr::entities::{contribution, junk_receipt_signer, rejected_receipt, zap_receipt};
+use commons_nostr::nostr::embedded_relay::EmbeddedRelay;
+use commons_nostr::nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
 use commons_nostr::startup::Application;
-use commons_nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
+use commons_nostr::store::entities::{
+    contribution, junk_receipt_signer, rejected_receipt, zap_receipt,
+};
 use futures::StreamExt;
 use nostr_relay_builder::prelude::{MemoryDatabase, MemoryDatabaseOptions, RelayBuilder};
 use nostr_sdk::prelude::*;

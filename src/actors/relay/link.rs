@@ -123,9 +123,9 @@ impl RelayActor {
 }
 
 /// How long a relay actor waits before connecting again after `failures` failures in a row
-/// ([`crate::backoff::jittered`] with the relay settings).
+/// ([`crate::actors::backoff::jittered`] with the relay settings).
 pub fn reconnect_delay(settings: &ReconnectSettings, failures: u32) -> Duration {
-    crate::backoff::jittered(
+    crate::actors::backoff::jittered(
         settings.initial_backoff_ms,
         settings.max_backoff_ms,
         failures,

@@ -37,10 +37,10 @@ use nostr_sdk::prelude::{
 use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast;
 
+use crate::actors::supervision::{Broadcast, ChildGuard, StopChild, SupervisedActor};
 use crate::configuration::ReconnectSettings;
 use crate::metrics::Metrics;
-use crate::outbox::{self, DeliveryOutcome, Lease, OutboxEntry};
-use crate::supervision::{Broadcast, ChildGuard, StopChild, SupervisedActor};
+use crate::store::outbox::{self, DeliveryOutcome, Lease, OutboxEntry};
 
 mod client;
 mod delivery;
@@ -74,24 +74,7 @@ pub struct RelaySpec {
     pub event_sink: Option<Recipient<Broadcast<RelayEvent>>>,
 }
 
-/// The state of a relay link, as reported in health and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LinkState {
-    Connecting,
-    Connected,
-    Disconnected,
-}
-
-impl LinkState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkState::Connecting => "connecting",
-            LinkState::Connected => "connected",
-            LinkState::Disconnected => "disconnected",
-        }
-    }
-}
+pub use crate::nostr::events::LinkState;
 
 /// A relay's health, for `/healthz`, the status event and the health event.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

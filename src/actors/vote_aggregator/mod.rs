@@ -43,17 +43,17 @@ use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
 
 use crate::actors::bot::{BotActor, PublishEvent};
+use crate::actors::supervision::{ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
 use crate::actors::zap_tracker::ZapsCommitted;
-use crate::audit_chain::strictly_after;
-use crate::events;
+use crate::audit::chain::strictly_after;
 use crate::metrics::Metrics;
-use crate::supervision::{ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
-use crate::vote_ledger::{self, StoredProposal, VoteRow};
+use crate::nostr::events;
+use crate::store::vote_ledger::{self, StoredProposal, VoteRow};
+use crate::store::zap_ledger::RecordedZap;
 use crate::votes::{
     receipts_root, Added, Ballot, Contribution, Proposal, ProposalVoteResult, ReceiptInclusion,
     TallyContent, VoteBook,
 };
-use crate::zap_ledger::RecordedZap;
 
 mod counting;
 mod publication;

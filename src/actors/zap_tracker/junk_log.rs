@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use nostr_sdk::PublicKey;
 
 use super::JUNK_LOG_EVERY;
-use crate::zap_ledger;
+use crate::store::zap_ledger;
 
 /// Distinct junk signers counted for one summary line, at most.
 const JUNK_SIGNERS_LOGGED: usize = 10_000;

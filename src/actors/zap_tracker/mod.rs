@@ -2,7 +2,7 @@
 //! payment exactly once (DESIGN.md "Zaps accepted").
 //!
 //! One tracker runs per service (child `zaps` of its supervisor). It holds state and routes; the
-//! rules live in [`crate::nips::nip57`] and the writing in [`crate::zap_ledger`].
+//! rules live in [`crate::nostr::nip57`] and the writing in [`crate::store::zap_ledger`].
 //! Its mechanisms have a file each: `relay_sync` (following the relays), `pipeline` (intake,
 //! judging, committing), `provider_keys` (LNURL provider keys and pending receipts), and the
 //! bounded memories `seen_ids`, `uncommitted` and `junk_log`.
@@ -53,7 +53,7 @@
 //! # LNURL provider keys
 //!
 //! A bot's provider key comes from its `zapper_pubkey` setting, or is resolved from its lightning
-//! address in the background, retried with backoff ([`crate::zap_recipients`]). Until it is
+//! address in the background, retried with backoff ([`crate::nostr::zap_recipients`]). Until it is
 //! known, that bot's receipts that pass every other rule are kept pending (in memory, bounded,
 //! counted in `zap_receipts_pending`) and judged again when the key arrives. Receipts never
 //! make the actor fail: a bad receipt is a rejection row, a database error is retried.
@@ -76,13 +76,15 @@ use sea_orm::DatabaseConnection;
 use crate::actors::relay::{
     Fetch, RelayActor, RelayError, RelayEvent, RelayLinkChanged, Subscribe,
 };
+use crate::actors::supervision::{
+    Broadcast, ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild,
+};
 use crate::configuration::LnurlSettings;
-use crate::db;
-use crate::lnurl;
 use crate::metrics::Metrics;
-use crate::supervision::{Broadcast, ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
-use crate::zap_ledger::{self, CursorUpdate, Incoming, Judged, Judgement, LedgerOutcome};
-use crate::zap_recipients::{retry_delay, BotZapConfig, RecipientTable, ZapperCache};
+use crate::nostr::lnurl;
+use crate::nostr::zap_recipients::{BotZapConfig, RecipientTable, ZapperCache};
+use crate::store::db;
+use crate::store::zap_ledger::{self, CursorUpdate, Incoming, Judged, Judgement, LedgerOutcome};
 
 mod junk_log;
 mod pipeline;

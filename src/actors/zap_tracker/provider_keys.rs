@@ -2,6 +2,8 @@
 //! receipts pending meanwhile, and narrowing the relays' filters once every key is known.
 
 use super::*;
+use crate::actors::backoff;
+use crate::configuration::LnurlSettings;
 
 impl ZapTrackerActor {
     pub(super) fn resolve(&mut self, bot: BotZapConfig, ctx: &mut Context<Self>) {
@@ -75,5 +77,29 @@ impl ZapTrackerActor {
             self.flush(ctx);
         }
         self.maybe_recover_losses(ctx);
+    }
+}
+
+/// How long to wait before lookup attempt `failures + 1` ([`backoff::jittered`] with
+/// the LNURL settings), so that bots on one provider do not retry in step.
+pub(super) fn retry_delay(settings: &LnurlSettings, failures: u32) -> Duration {
+    backoff::jittered(settings.retry_initial_ms, settings.retry_max_ms, failures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_follows_the_lnurl_settings() {
+        let s = LnurlSettings {
+            timeout_ms: 1_000,
+            retry_initial_ms: 100,
+            retry_max_ms: 1_000,
+        };
+        for _ in 0..20 {
+            assert!((50..=100).contains(&retry_delay(&s, 1).as_millis()));
+            assert!((500..=1_000).contains(&retry_delay(&s, 40).as_millis()));
+        }
     }
 }

@@ -21,15 +21,16 @@ use nostr_sdk::{Event, EventId, PublicKey};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::events;
-use crate::governance_action::ActionKind;
-use crate::nips::nip57::{self, ZapRecipients, Zapper};
+use crate::nostr::events;
+use crate::nostr::governance_action::ActionKind;
+use crate::nostr::nip57::{self, ZapRecipients, Zapper};
 use crate::votes::proposal::WindowPlace;
 use crate::votes::{self, receipts_root, Contribution, Proposal, TallyContent, VoteRules};
 
 /// The proposal a review-period event is, with its pinned rules.
 pub fn proposal_of(event: &Event) -> Result<Proposal, String> {
-    let action = events::parse_governance_action(event).map_err(|e| e.to_string())?;
+    let action = crate::nostr::governance_action::parse_governance_action(event)
+        .map_err(|e| e.to_string())?;
     if action.action != ActionKind::ReviewPeriod {
         return Err(format!(
             "a {} action, not a review period",
@@ -601,7 +602,7 @@ mod tests {
 
     use super::*;
     use crate::configuration::GovernanceSettings;
-    use crate::zap_provider::{zap_request, ZapProvider, ZapTarget};
+    use crate::nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
 
     struct World {
         provider: ZapProvider,
@@ -752,7 +753,7 @@ mod tests {
         )));
 
         let mut bad_root = content.clone();
-        bad_root.receipts_root = crate::merkle::leaf_hash(b"x").to_prefixed();
+        bad_root.receipts_root = crate::audit::merkle::leaf_hash(b"x").to_prefixed();
         let judged = judge(std::slice::from_ref(&late_comer), &w.proposal.rules);
         let differences = check(&w, &judged, &bad_root);
         assert!(differences

@@ -14,7 +14,7 @@
 //! # Nothing is shown as good unless it checks out
 //!
 //! Each event is judged by [`judge`], a pure function: its id and signature are checked here
-//! ([`Event::verify`]), then its wire format with the [`crate::events`] parsers (and an audit
+//! ([`Event::verify`]), then its wire format with the [`crate::nostr::events`] parsers (and an audit
 //! head's consistency proof, a tally's content). A failure is printed as a `FORGED` (id or
 //! signature) or `MALFORMED` (anything else) line with the reason, and as `"verified": false`
 //! with a `problem` in `--json`.
@@ -49,7 +49,7 @@ use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::events::{self, d, hashtag, kind, ParseError};
+use crate::nostr::events::{self, d, hashtag, kind, ParseError};
 
 /// How long a new event waits for other relays to deliver it too, by default.
 pub const DEFAULT_SETTLE: Duration = Duration::from_millis(300);
@@ -303,14 +303,16 @@ type Facts = (Map<String, Value>, String);
 fn facts(what: What, event: &Event) -> Result<Facts, String> {
     let wire = |e: ParseError| e.to_string();
     match what {
-        What::Action => action_facts(&events::parse_governance_action(event).map_err(wire)?),
+        What::Action => action_facts(
+            &crate::nostr::governance_action::parse_governance_action(event).map_err(wire)?,
+        ),
         What::Tally => {
             let tally = events::parse_vote_tally::<Value>(event).map_err(wire)?;
             tally_facts(&tally.proposal, &tally.tally)
         }
         What::AuditHead => {
             let head = events::parse_audit_head(event).map_err(wire)?.head;
-            crate::verifier::check_audit_head(&head)
+            crate::cli::verifier::check_audit_head(&head)
                 .map_err(|e| format!("consistency proof: {e}"))?;
             let summary = format!(
                 "head {} ({} entries), extends {} entries, proof ok",
@@ -383,7 +385,9 @@ fn facts(what: What, event: &Event) -> Result<Facts, String> {
     }
 }
 
-fn action_facts(a: &events::GovernanceActionEvent) -> Result<Facts, String> {
+fn action_facts(
+    a: &crate::nostr::governance_action::GovernanceActionEvent,
+) -> Result<Facts, String> {
     let c = &a.content;
     let mut summary = a.action.as_str().to_owned();
     if let (Some(repository), Some(pr)) = (&a.repository, a.pr) {
@@ -870,7 +874,7 @@ async fn sleep_until(due: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::governance_action::{GovernanceAction, GovernanceActionRequest};
+    use crate::nostr::governance_action::{GovernanceAction, GovernanceActionRequest};
 
     fn review_period() -> GovernanceAction {
         let request: GovernanceActionRequest = serde_json::from_value(json!({
@@ -994,7 +998,11 @@ mod tests {
     fn good_events_are_shown_with_their_facts() {
         let w = world();
         let action = sign(
-            events::governance_action(&review_period(), "commons_mainnet", None),
+            crate::nostr::governance_action::governance_action(
+                &review_period(),
+                "commons_mainnet",
+                None,
+            ),
             &w.gov,
         );
         let j = judge(&action, &w.authors).unwrap();
@@ -1037,7 +1045,11 @@ mod tests {
     fn forged_and_malformed_events_are_flagged_never_shown_as_good() {
         let w = world();
         let action = sign(
-            events::governance_action(&review_period(), "commons_mainnet", None),
+            crate::nostr::governance_action::governance_action(
+                &review_period(),
+                "commons_mainnet",
+                None,
+            ),
             &w.gov,
         );
         let mut forged = sign(
@@ -1089,7 +1101,7 @@ mod tests {
             matches!(judge(&health, &w.authors).unwrap().problem, Some(Problem::Malformed(r)) if r.contains("server key signs"))
         );
         let by_server = sign(
-            events::governance_action(&review_period(), "c", None),
+            crate::nostr::governance_action::governance_action(&review_period(), "c", None),
             &w.server,
         );
         assert!(matches!(
@@ -1103,7 +1115,7 @@ mod tests {
         let w = world();
         let stranger = Keys::generate();
         let action = sign(
-            events::governance_action(&review_period(), "c", None),
+            crate::nostr::governance_action::governance_action(&review_period(), "c", None),
             &stranger,
         );
         assert!(judge(&action, &w.authors).is_none());

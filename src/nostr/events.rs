@@ -16,7 +16,7 @@
 //! | governance status | 30078 | `governance-status` | `server`, `governance_config`, `t`=`governance` | [`GovernanceStatus`] |
 //! | server health | 30079 | `server-health` | `server`, `status` | [`ServerHealth`] |
 //! | audit-log head | 30080 | `audit-head` | `server` | [`AuditHead`] |
-//! | governance action | 30078 | `action:...` (see [`d`]) | see [`crate::governance_action`] | [`ActionContent`] |
+//! | governance action | 30078 | `action:...` (see [`d`]) | see [`crate::nostr::governance_action`] | [`ActionContent`](crate::nostr::governance_action::ActionContent) |
 //! | vote tally | 30078 | `tally:<proposal event id>` | `t`=`governance-tally`, `e`=proposal | the tally JSON |
 //! | announcement note | 1 | - | `e` / `a` to the structured event, `t` | text |
 //!
@@ -36,8 +36,6 @@ use nostr_sdk::{
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-
-use crate::governance_action::{ActionContent, ActionKind, GovernanceAction};
 
 /// Event kinds.
 pub mod kind {
@@ -172,6 +170,25 @@ pub fn sha256_tagged(digest: &[u8; 32]) -> String {
 // Content
 // ---------------------------------------------------------------------------------------------
 
+/// The state of a relay link, as reported in the status event's `relays`, health and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkState {
+    Connecting,
+    Connected,
+    Disconnected,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Connecting => "connecting",
+            LinkState::Connected => "connected",
+            LinkState::Disconnected => "disconnected",
+        }
+    }
+}
+
 /// Content of the governance status event (kind 30078, `d`=`governance-status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GovernanceStatus {
@@ -290,7 +307,7 @@ pub(crate) fn voting_window_tag(start: Timestamp, end: Timestamp) -> Tag {
 
 /// Serialises content we built ourselves. Our content types have only string map keys and
 /// derived `Serialize`, for which serde_json cannot fail.
-fn to_json<T: Serialize>(content: &T) -> String {
+pub(super) fn to_json<T: Serialize>(content: &T) -> String {
     serde_json::to_string(content).expect("content types serialise infallibly")
 }
 
@@ -337,28 +354,6 @@ pub fn audit_head(server_id: &str, head: &AuditHead) -> EventBuilder {
         Tag::identifier(d::AUDIT_HEAD),
         single_tag(tag::SERVER, server_id),
     ])
-}
-
-/// Governance action, kind 30078, signed by the gov bot. `zap_address` is the gov bot's
-/// lightning address; it is tagged only on actions that invite zaps (review periods).
-pub fn governance_action(
-    action: &GovernanceAction,
-    governance_config: &str,
-    zap_address: Option<&str>,
-) -> EventBuilder {
-    governance_action_content(action, &action.content(), governance_config, zap_address)
-}
-
-/// [`governance_action`] with its content given: a review period's content with its pinned
-/// vote `rules` ([`ActionContent::rules`]).
-pub fn governance_action_content(
-    action: &GovernanceAction,
-    content: &ActionContent,
-    governance_config: &str,
-    zap_address: Option<&str>,
-) -> EventBuilder {
-    EventBuilder::new(kind::GOVERNANCE_ACTION, to_json(content))
-        .tags(action.tags(governance_config, zap_address))
 }
 
 /// Vote tally, kind 30078, signed by the gov bot: `d`=`tally:<proposal id>`,
@@ -510,22 +505,6 @@ pub struct AuditHeadEvent {
     pub head: AuditHead,
 }
 
-/// A governance action event, read back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GovernanceActionEvent {
-    pub d: String,
-    pub action: ActionKind,
-    pub repository: Option<String>,
-    pub pr: Option<u64>,
-    pub tier: u8,
-    pub governance_config: String,
-    /// Lightning address, where zaps are invited.
-    pub zap: Option<String>,
-    /// Start and end, unix seconds (review periods).
-    pub voting_window: Option<(Timestamp, Timestamp)>,
-    pub content: ActionContent,
-}
-
 /// A vote tally event, read back; `T` is the tally content type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VoteTallyEvent<T> {
@@ -543,7 +522,7 @@ pub struct AnnouncementNote {
 }
 
 /// The values after the name of the first tag called `name`.
-fn tag_values<'a>(event: &'a Event, name: &str) -> Option<&'a [String]> {
+pub(super) fn tag_values<'a>(event: &'a Event, name: &str) -> Option<&'a [String]> {
     event.tags.iter().find_map(|t| match t.as_slice() {
         [first, rest @ ..] if first == name => Some(rest),
         _ => None,
@@ -551,14 +530,14 @@ fn tag_values<'a>(event: &'a Event, name: &str) -> Option<&'a [String]> {
 }
 
 /// The first value of the first tag called `name`.
-fn tag_value<'a>(event: &'a Event, name: &'static str) -> Result<&'a str, ParseError> {
+pub(super) fn tag_value<'a>(event: &'a Event, name: &'static str) -> Result<&'a str, ParseError> {
     tag_values(event, name)
         .and_then(|values| values.first())
         .map(String::as_str)
         .ok_or(ParseError::MissingTag { tag: name })
 }
 
-fn expect_kind(event: &Event, expected: Kind) -> Result<(), ParseError> {
+pub(super) fn expect_kind(event: &Event, expected: Kind) -> Result<(), ParseError> {
     if event.kind == expected {
         Ok(())
     } else {
@@ -569,7 +548,7 @@ fn expect_kind(event: &Event, expected: Kind) -> Result<(), ParseError> {
     }
 }
 
-fn identifier(event: &Event) -> Result<&str, ParseError> {
+pub(super) fn identifier(event: &Event) -> Result<&str, ParseError> {
     tag_value(event, tag::D)
 }
 
@@ -585,11 +564,18 @@ fn expect_identifier(event: &Event, expected: &str) -> Result<(), ParseError> {
     }
 }
 
-fn content<T: DeserializeOwned>(event: &Event, what: &'static str) -> Result<T, ParseError> {
+pub(super) fn content<T: DeserializeOwned>(
+    event: &Event,
+    what: &'static str,
+) -> Result<T, ParseError> {
     serde_json::from_str(&event.content).map_err(|source| ParseError::InvalidJson { what, source })
 }
 
-fn expect_match(tag: &'static str, tag_value: &str, content_value: &str) -> Result<(), ParseError> {
+pub(super) fn expect_match(
+    tag: &'static str,
+    tag_value: &str,
+    content_value: &str,
+) -> Result<(), ParseError> {
     if tag_value == content_value {
         Ok(())
     } else {
@@ -616,7 +602,10 @@ fn expect_sha256_tagged(field: &'static str, value: &str) -> Result<(), ParseErr
     }
 }
 
-fn parse_number<T: std::str::FromStr>(tag: &'static str, value: &str) -> Result<T, ParseError> {
+pub(super) fn parse_number<T: std::str::FromStr>(
+    tag: &'static str,
+    value: &str,
+) -> Result<T, ParseError> {
     value.parse().map_err(|_| ParseError::InvalidTag {
         tag,
         value: value.to_owned(),
@@ -720,96 +709,6 @@ pub fn parse_audit_head(event: &Event) -> Result<AuditHeadEvent, ParseError> {
     })
 }
 
-/// Reads a governance action event. Its `d` must be the one its content implies, and its
-/// `action`, `repository`, `pr`, `tier` and `voting_window` tags must match the content.
-pub fn parse_governance_action(event: &Event) -> Result<GovernanceActionEvent, ParseError> {
-    expect_kind(event, kind::GOVERNANCE_ACTION)?;
-    let d = identifier(event)?;
-    if !d.starts_with(d::ACTION_PREFIX) {
-        return Err(ParseError::WrongIdentifier {
-            expected: format!("{}...", d::ACTION_PREFIX),
-            found: d.to_owned(),
-        });
-    }
-    let action_tag = tag_value(event, tag::ACTION)?;
-    let action: ActionKind = action_tag.parse().map_err(|_| ParseError::InvalidTag {
-        tag: tag::ACTION,
-        value: action_tag.to_owned(),
-        reason: "unknown action".to_owned(),
-    })?;
-    let tier: u8 = parse_number(tag::TIER, tag_value(event, tag::TIER)?)?;
-    let governance_config = tag_value(event, tag::GOVERNANCE_CONFIG)?;
-    let repository = tag_value(event, tag::REPOSITORY).ok();
-    let pr = match tag_value(event, tag::PR) {
-        Ok(pr) => Some(parse_number::<u64>(tag::PR, pr)?),
-        Err(_) => None,
-    };
-    let zap = tag_value(event, tag::ZAP).ok().map(str::to_owned);
-    let voting_window = match tag_values(event, tag::VOTING_WINDOW) {
-        Some([start, end, ..]) => {
-            let start: u64 = parse_number(tag::VOTING_WINDOW, start)?;
-            let end: u64 = parse_number(tag::VOTING_WINDOW, end)?;
-            if end <= start {
-                return Err(ParseError::InvalidTag {
-                    tag: tag::VOTING_WINDOW,
-                    value: format!("{start}, {end}"),
-                    reason: "end must be after start".to_owned(),
-                });
-            }
-            Some((Timestamp::from_secs(start), Timestamp::from_secs(end)))
-        }
-        Some(values) => {
-            return Err(ParseError::InvalidTag {
-                tag: tag::VOTING_WINDOW,
-                value: values.join(", "),
-                reason: "expected start, end".to_owned(),
-            })
-        }
-        None => None,
-    };
-    if action == ActionKind::ReviewPeriod && voting_window.is_none() {
-        return Err(ParseError::MissingTag {
-            tag: tag::VOTING_WINDOW,
-        });
-    }
-
-    let content: ActionContent = content(event, "governance action")?;
-    expect_match(tag::ACTION, action.as_str(), content.action.as_str())?;
-    expect_match(tag::TIER, &tier.to_string(), &content.tier.to_string())?;
-    let or_none = |v: Option<String>| v.unwrap_or_else(|| "(none)".to_owned());
-    expect_match(
-        tag::REPOSITORY,
-        &or_none(repository.map(str::to_owned)),
-        &or_none(content.repository.clone()),
-    )?;
-    expect_match(
-        tag::PR,
-        &or_none(pr.map(|p| p.to_string())),
-        &or_none(content.pr.map(|p| p.to_string())),
-    )?;
-    if let (Some((start, end)), Some(window)) = (voting_window, &content.voting_window) {
-        expect_match(
-            tag::VOTING_WINDOW,
-            &format!("{}, {}", start.as_secs(), end.as_secs()),
-            &format!("{}, {}", window.start, window.end),
-        )?;
-    }
-    if let Some(expected) = content.d_tag() {
-        expect_match(tag::D, d, &expected)?;
-    }
-    Ok(GovernanceActionEvent {
-        d: d.to_owned(),
-        action,
-        repository: repository.map(str::to_owned),
-        pr,
-        tier,
-        governance_config: governance_config.to_owned(),
-        zap,
-        voting_window,
-        content,
-    })
-}
-
 /// Reads a vote tally event; `d` must be `tally:<the e tag's id>`.
 pub fn parse_vote_tally<T: DeserializeOwned>(
     event: &Event,
@@ -862,7 +761,10 @@ pub fn parse_note(event: &Event) -> Result<AnnouncementNote, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::governance_action::GovernanceActionRequest;
+    use crate::nostr::governance_action::GovernanceActionRequest;
+    use crate::nostr::governance_action::{
+        governance_action, parse_governance_action, ActionKind, GovernanceAction,
+    };
     use nostr_sdk::Keys;
     use serde_json::{json, Value};
 

@@ -26,16 +26,9 @@ pub struct Model {
     pub created_at: i64,
 }
 
+/// The relation to its deliveries is declared once, on the side that holds the foreign key
+/// (`outbox_delivery`), in both directions.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::outbox_delivery::Entity")]
-    OutboxDelivery,
-}
-
-impl Related<super::outbox_delivery::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::OutboxDelivery.def()
-    }
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

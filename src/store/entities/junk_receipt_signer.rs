@@ -1,6 +1,6 @@
 //! `junk_receipt_signers`: zap receipts from keys that are not a known LNURL provider, counted
 //! per signer (never stored whole), in a table capped at
-//! [`crate::zap_ledger::JUNK_SIGNERS_KEPT`] rows.
+//! [`crate::store::zap_ledger::JUNK_SIGNERS_KEPT`] rows.
 
 use sea_orm::entity::prelude::*;
 
@@ -16,7 +16,7 @@ pub struct Model {
     pub count: i64,
     pub first_seen: i64,
     pub last_seen: i64,
-    /// [`crate::nips::nip57::Rejection::reason`] of the last one.
+    /// [`crate::nostr::nip57::Rejection::reason`] of the last one.
     #[sea_orm(column_type = "Text")]
     pub last_reason: String,
 }

@@ -39,7 +39,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::Addr;
 use nostr_sdk::{Event, JsonUtil, Kind, PublicKey, RelayUrl};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -47,12 +46,10 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
-use crate::actors::relay::{Deliver, RelayActor};
-use crate::db;
-use crate::entities::outbox_delivery::{self, DeliveryState};
-use crate::entities::outbox_event;
 use crate::metrics::Metrics;
-use crate::supervision::{Broadcast, Supervisor};
+use crate::store::db;
+use crate::store::entities::outbox_delivery::{self, DeliveryState};
+use crate::store::entities::outbox_event;
 
 /// A signed event waiting in (or delivered from) the outbox.
 #[derive(Debug, Clone)]
@@ -142,11 +139,27 @@ impl Lease {
     }
 }
 
+/// Who is told of each entry once it is committed: the relay actors, which start delivering it
+/// at once instead of at their next sweep. [`crate::startup`] builds it; the outbox knows
+/// nothing of who listens, so the store never depends on an actor.
+#[derive(Clone)]
+pub struct OutboxWake(Arc<dyn Fn(OutboxEntry) + Send + Sync>);
+
+impl OutboxWake {
+    pub fn new(wake: impl Fn(OutboxEntry) + Send + Sync + 'static) -> OutboxWake {
+        OutboxWake(Arc::new(wake))
+    }
+
+    fn wake(&self, entry: OutboxEntry) {
+        (self.0)(entry)
+    }
+}
+
 /// A cheap, clonable handle for putting signed events into the outbox and announcing them.
 #[derive(Clone)]
 pub struct Outbox {
     db: DatabaseConnection,
-    relays: Addr<Supervisor<RelayActor>>,
+    relays: OutboxWake,
     relay_urls: Arc<Vec<RelayUrl>>,
     metrics: Arc<Metrics>,
     lease: Lease,
@@ -155,7 +168,7 @@ pub struct Outbox {
 impl Outbox {
     pub fn new(
         db: DatabaseConnection,
-        relays: Addr<Supervisor<RelayActor>>,
+        relays: OutboxWake,
         relay_urls: Vec<RelayUrl>,
         metrics: Arc<Metrics>,
         lease: Lease,
@@ -187,9 +200,7 @@ impl Outbox {
         self.metrics
             .outbox_depth
             .inc_by(i64::try_from(self.relay_urls.len()).unwrap_or(i64::MAX));
-        self.relays.do_send(Broadcast(Deliver {
-            entry: entry.clone(),
-        }));
+        self.relays.wake(entry.clone());
         Ok(entry)
     }
 }

@@ -1163,7 +1163,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::zap_provider::{zap_request, IssuedInvoice, ZapProvider, ZapTarget};
+    use crate::nostr::zap_provider::{zap_request, IssuedInvoice, ZapProvider, ZapTarget};
 
     const AMOUNT_MSAT: u64 = 21_000_000;
     const CREATED_AT: Timestamp = Timestamp::from_secs(1_760_000_000);

@@ -16,7 +16,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub last_error: Option<String>,
     pub updated_at: i64,
-    /// The `server.id` that will send this delivery (see [`crate::outbox`], leases).
+    /// The `server.id` that will send this delivery (see [`crate::store::outbox`], leases).
     #[sea_orm(column_type = "Text", nullable)]
     pub claimed_by: Option<String>,
     /// Unix seconds until which `claimed_by` holds the delivery; after that any server may take it.
@@ -56,6 +56,13 @@ pub enum Relation {
 impl Related<super::outbox_event::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::OutboxEvent.def()
+    }
+}
+
+/// An event's deliveries: the same relation, walked from the event.
+impl Related<Entity> for super::outbox_event::Entity {
+    fn to() -> RelationDef {
+        Relation::OutboxEvent.def().rev()
     }
 }
 

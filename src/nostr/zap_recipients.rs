@@ -5,8 +5,8 @@
 //! comes from:
 //!
 //! - the bot's `zapper_pubkey` setting, when set: used as is, no lookup is made;
-//! - otherwise the bot's lightning address, resolved over HTTPS ([`crate::lnurl`]) with a short
-//!   timeout, cached, and retried in the background with backoff ([`retry_delay`]) until it
+//! - otherwise the bot's lightning address, resolved over HTTPS ([`crate::nostr::lnurl`]) with a short
+//!   timeout, cached, and retried in the background with backoff (by the zap tracker) until it
 //!   answers.
 //!
 //! Until a bot's key is known the bot is [`Zapper::Pending`]: the validation still judges every
@@ -19,13 +19,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use nostr_sdk::{PublicKey, Url};
 
-use crate::configuration::{BotSettings, LnurlSettings};
-use crate::lnurl::{self, LnurlError};
-use crate::nips::nip57::{ZapRecipients, Zapper};
+use crate::configuration::BotSettings;
+use crate::nostr::lnurl::{self, LnurlError};
+use crate::nostr::nip57::{ZapRecipients, Zapper};
 
 /// What the tracker needs to know about one bot to judge its receipts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +150,7 @@ impl RecipientTable {
         bots
     }
 
-    /// The map itself, for [`crate::nips::nip57::validate_batch`] on another thread.
+    /// The map itself, for [`crate::nostr::nip57::validate_batch`] on another thread.
     pub fn snapshot(&self) -> Arc<HashMap<PublicKey, Zapper>> {
         Arc::clone(&self.zappers)
     }
@@ -165,12 +164,6 @@ impl ZapRecipients for RecipientTable {
     fn is_known_zapper(&self, key: &PublicKey) -> bool {
         self.zappers.is_known_zapper(key)
     }
-}
-
-/// How long to wait before lookup attempt `failures + 1` ([`crate::backoff::jittered`] with
-/// the LNURL settings), so that bots on one provider do not retry in step.
-pub fn retry_delay(settings: &LnurlSettings, failures: u32) -> Duration {
-    crate::backoff::jittered(settings.retry_initial_ms, settings.retry_max_ms, failures)
 }
 
 #[cfg(test)]
@@ -231,18 +224,5 @@ mod tests {
         gov.lnurlp_url = None;
         gov.lightning_address = "not an address".into();
         assert!(gov.endpoint().is_err());
-    }
-
-    #[test]
-    fn retry_delay_follows_the_lnurl_settings() {
-        let s = LnurlSettings {
-            timeout_ms: 1_000,
-            retry_initial_ms: 100,
-            retry_max_ms: 1_000,
-        };
-        for _ in 0..20 {
-            assert!((50..=100).contains(&retry_delay(&s, 1).as_millis()));
-            assert!((500..=1_000).contains(&retry_delay(&s, 40).as_millis()));
-        }
     }
 }

@@ -85,7 +85,7 @@ impl AdminClient {
         &self.base
     }
 
-    /// `POST /v1/actions` with `body` (see [`crate::governance_action`]).
+    /// `POST /v1/actions` with `body` (see [`crate::nostr::governance_action`]).
     pub async fn publish_action(&self, body: &Value) -> Result<Value, ClientError> {
         self.send(awc::http::Method::POST, &["v1", "actions"], Some(body))
             .await

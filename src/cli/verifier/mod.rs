@@ -4,7 +4,7 @@
 //! event those keys published and checks, relay by relay:
 //!
 //! - every event's id and signature (NIP-01), independently of any relay's word;
-//! - every event's wire format ([`crate::events`] parsers): kinds, `d` values, tags, content;
+//! - every event's wire format ([`crate::nostr::events`] parsers): kinds, `d` values, tags, content;
 //! - the audit-log head (30080): its RFC 9162 consistency proof from `previous_head` to `head`;
 //! - that relays agree: two heads of the same size with different roots mean the log forked;
 //! - with a state file, that the newest head extends the one verified last time (a monitor in
@@ -32,8 +32,8 @@ use std::time::Duration;
 use nostr_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::events::{self, AuditHead};
-use crate::merkle::{self, Digest};
+use crate::audit::merkle::{self, Digest};
+use crate::nostr::events::{self, AuditHead};
 
 /// What was checked on one relay, and what was wrong.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -95,7 +95,7 @@ pub fn check_event(event: &Event, server: &PublicKey) -> Result<(), String> {
             10002 => events::parse_relay_list(event).map(|_| ()),
             30078 => match event.tags.identifier() {
                 Some(d) if d.starts_with(events::d::ACTION_PREFIX) => {
-                    events::parse_governance_action(event).map(|_| ())
+                    crate::nostr::governance_action::parse_governance_action(event).map(|_| ())
                 }
                 Some(d) if d.starts_with(events::d::TALLY_PREFIX) => {
                     events::parse_vote_tally::<crate::votes::TallyContent>(event).map(|_| ())
@@ -611,7 +611,7 @@ pub fn save_state(path: &Path, head: &SavedHead) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::merkle::{leaf_hash, MerkleLog};
+    use crate::audit::merkle::{leaf_hash, MerkleLog};
 
     fn head_between(log: &MerkleLog, old: usize) -> AuditHead {
         AuditHead {

@@ -60,7 +60,7 @@
 //!
 //! # The event
 //!
-//! A kind-30078 event signed by the gov bot (see [`crate::events`] for the names):
+//! A kind-30078 event signed by the gov bot (see [`crate::nostr::events`] for the names):
 //!
 //! - `d`: `action:<repository>:<pr>:<action>` for merges and review periods. A keyholder
 //!   change is keyed by the key, `action:keyholder:<pubkey hex>`: the newest event for a key is
@@ -86,11 +86,14 @@ use std::str::FromStr;
 
 use nostr_sdk::nips::nip01::Coordinate;
 use nostr_sdk::nips::nip19::Nip19Coordinate;
-use nostr_sdk::{PublicKey, RelayUrl, Tag, Timestamp, ToBech32};
+use nostr_sdk::{Event, EventBuilder, PublicKey, RelayUrl, Tag, Timestamp, ToBech32};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::events::{self, d, hashtag, tag};
+use crate::nostr::events::{
+    self, content, d, expect_kind, expect_match, hashtag, identifier, kind, parse_number, tag,
+    tag_value, tag_values, to_json, ParseError,
+};
 
 /// Longest title, in characters.
 pub const TITLE_MAX_CHARS: usize = 200;
@@ -994,7 +997,7 @@ pub struct ActionContent {
     pub fork: Option<ForkContent>,
     /// A review period's vote rules, pinned when it is published (DESIGN.md "Votes").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rules: Option<crate::votes::VoteRules>,
+    pub rules: Option<VoteRules>,
 }
 
 /// `voting_window` in [`ActionContent`]: unix seconds, and the length in days.
@@ -1042,10 +1045,169 @@ impl ActionContent {
     }
 }
 
+/// The rules in force for one proposal's vote (the proposal content's `rules`), as they are
+/// written in the event. What each means, and how they are made from the settings, is
+/// [`crate::votes::rules`]'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoteRules {
+    /// The participation weight counts contributions in `(T - days, T]`.
+    pub participation_window_days: u32,
+    /// A sender whose young contributions add up to at least this (BTC) is cooling off.
+    pub cooling_off_threshold_btc: f64,
+    /// Contributions with `created_at` in `(T - days, T]` are young.
+    pub cooling_off_days: u32,
+    /// A vote weighs at least `participation_floor * P(s)`.
+    pub participation_floor: f64,
+    /// A vote weighs at most `weight_cap * W` (once enough senders participate).
+    pub weight_cap: f64,
+    /// The support weight the proposal's tier needs.
+    pub threshold: f64,
+    /// Veto blocks at this fraction of support + veto weight.
+    pub veto_threshold: f64,
+    /// The LNURL provider keys whose receipts count (hex), sorted, no duplicates.
+    pub zappers: Vec<PublicKey>,
+    /// The bots whose received zaps are contributions (hex), sorted, no duplicates. Empty means
+    /// any recipient. Our extension of DESIGN.md, which pins only `zappers`.
+    #[serde(default)]
+    pub bots: Vec<PublicKey>,
+}
+
+// The governance action's event: built and read back here, in the vocabulary of
+// [`crate::nostr::events`] (kinds, tag names, `d` values).
+
+/// Governance action, kind 30078, signed by the gov bot. `zap_address` is the gov bot's
+/// lightning address; it is tagged only on actions that invite zaps (review periods).
+pub fn governance_action(
+    action: &GovernanceAction,
+    governance_config: &str,
+    zap_address: Option<&str>,
+) -> EventBuilder {
+    governance_action_content(action, &action.content(), governance_config, zap_address)
+}
+
+/// [`governance_action`] with its content given: a review period's content with its pinned
+/// vote `rules` ([`ActionContent::rules`]).
+pub fn governance_action_content(
+    action: &GovernanceAction,
+    content: &ActionContent,
+    governance_config: &str,
+    zap_address: Option<&str>,
+) -> EventBuilder {
+    EventBuilder::new(kind::GOVERNANCE_ACTION, to_json(content))
+        .tags(action.tags(governance_config, zap_address))
+}
+
+/// A governance action event, read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GovernanceActionEvent {
+    pub d: String,
+    pub action: ActionKind,
+    pub repository: Option<String>,
+    pub pr: Option<u64>,
+    pub tier: u8,
+    pub governance_config: String,
+    /// Lightning address, where zaps are invited.
+    pub zap: Option<String>,
+    /// Start and end, unix seconds (review periods).
+    pub voting_window: Option<(Timestamp, Timestamp)>,
+    pub content: ActionContent,
+}
+
+/// Reads a governance action event. Its `d` must be the one its content implies, and its
+/// `action`, `repository`, `pr`, `tier` and `voting_window` tags must match the content.
+pub fn parse_governance_action(event: &Event) -> Result<GovernanceActionEvent, ParseError> {
+    expect_kind(event, kind::GOVERNANCE_ACTION)?;
+    let d = identifier(event)?;
+    if !d.starts_with(d::ACTION_PREFIX) {
+        return Err(ParseError::WrongIdentifier {
+            expected: format!("{}...", d::ACTION_PREFIX),
+            found: d.to_owned(),
+        });
+    }
+    let action_tag = tag_value(event, tag::ACTION)?;
+    let action: ActionKind = action_tag.parse().map_err(|_| ParseError::InvalidTag {
+        tag: tag::ACTION,
+        value: action_tag.to_owned(),
+        reason: "unknown action".to_owned(),
+    })?;
+    let tier: u8 = parse_number(tag::TIER, tag_value(event, tag::TIER)?)?;
+    let governance_config = tag_value(event, tag::GOVERNANCE_CONFIG)?;
+    let repository = tag_value(event, tag::REPOSITORY).ok();
+    let pr = match tag_value(event, tag::PR) {
+        Ok(pr) => Some(parse_number::<u64>(tag::PR, pr)?),
+        Err(_) => None,
+    };
+    let zap = tag_value(event, tag::ZAP).ok().map(str::to_owned);
+    let voting_window = match tag_values(event, tag::VOTING_WINDOW) {
+        Some([start, end, ..]) => {
+            let start: u64 = parse_number(tag::VOTING_WINDOW, start)?;
+            let end: u64 = parse_number(tag::VOTING_WINDOW, end)?;
+            if end <= start {
+                return Err(ParseError::InvalidTag {
+                    tag: tag::VOTING_WINDOW,
+                    value: format!("{start}, {end}"),
+                    reason: "end must be after start".to_owned(),
+                });
+            }
+            Some((Timestamp::from_secs(start), Timestamp::from_secs(end)))
+        }
+        Some(values) => {
+            return Err(ParseError::InvalidTag {
+                tag: tag::VOTING_WINDOW,
+                value: values.join(", "),
+                reason: "expected start, end".to_owned(),
+            })
+        }
+        None => None,
+    };
+    if action == ActionKind::ReviewPeriod && voting_window.is_none() {
+        return Err(ParseError::MissingTag {
+            tag: tag::VOTING_WINDOW,
+        });
+    }
+
+    let content: ActionContent = content(event, "governance action")?;
+    expect_match(tag::ACTION, action.as_str(), content.action.as_str())?;
+    expect_match(tag::TIER, &tier.to_string(), &content.tier.to_string())?;
+    let or_none = |v: Option<String>| v.unwrap_or_else(|| "(none)".to_owned());
+    expect_match(
+        tag::REPOSITORY,
+        &or_none(repository.map(str::to_owned)),
+        &or_none(content.repository.clone()),
+    )?;
+    expect_match(
+        tag::PR,
+        &or_none(pr.map(|p| p.to_string())),
+        &or_none(content.pr.map(|p| p.to_string())),
+    )?;
+    if let (Some((start, end)), Some(window)) = (voting_window, &content.voting_window) {
+        expect_match(
+            tag::VOTING_WINDOW,
+            &format!("{}, {}", start.as_secs(), end.as_secs()),
+            &format!("{}, {}", window.start, window.end),
+        )?;
+    }
+    if let Some(expected) = content.d_tag() {
+        expect_match(tag::D, d, &expected)?;
+    }
+    Ok(GovernanceActionEvent {
+        d: d.to_owned(),
+        action,
+        repository: repository.map(str::to_owned),
+        pr,
+        tier,
+        governance_config: governance_config.to_owned(),
+        zap,
+        voting_window,
+        content,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{governance_action, parse_governance_action, proposal_coordinate};
+    use super::{governance_action, parse_governance_action};
+    use crate::nostr::events::proposal_coordinate;
     use nostr_sdk::{Event, Keys};
     use serde_json::json;
 

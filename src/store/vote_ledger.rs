@@ -22,8 +22,8 @@ use sea_orm::{
     QuerySelect,
 };
 
-use crate::db;
-use crate::entities::{governance_proposal, proposal_zap_vote, zap_receipt};
+use crate::store::db;
+use crate::store::entities::{governance_proposal, proposal_zap_vote, zap_receipt};
 use crate::votes::{parse_keyword, Contribution, Proposal, VoteRules, VoteType};
 
 /// Rows per `INSERT` (10 columns): far below both databases' parameter limits.

@@ -5,8 +5,8 @@
 
 use nostr_sdk::Timestamp;
 
-use crate::events::AuditHead;
-use crate::merkle::{self, Digest, MerkleError, MerkleLog};
+use crate::audit::merkle::{self, Digest, MerkleError, MerkleLog};
+use crate::nostr::events::AuditHead;
 
 /// A head as published: enough to prove the next one consistent with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

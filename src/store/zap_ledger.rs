@@ -5,7 +5,7 @@
 //! often, and across restarts"). The tracker buffers them and hands this module a batch at a
 //! time, in two steps:
 //!
-//! 1. [`judge`] validates a batch against the six rules ([`crate::nips::nip57::validate_batch`],
+//! 1. [`judge`] validates a batch against the six rules ([`crate::nostr::nip57::validate_batch`],
 //!    spread over every core) and renders each receipt's JSON. It is CPU work and blocks: call it
 //!    off the actor thread. Receipts to a bot whose LNURL provider key is not known yet come back
 //!    apart ([`Judgement::pending`]); everything else is ready to write.
@@ -21,7 +21,7 @@
 //!      stable reason, the detail and the whole event: a real provider sending something broken
 //!      is rare and worth keeping;
 //!    - rejected receipts whose signer is *not* a proven provider (rule 1, rule 2, or any rule
-//!      broken by a stranger's key, see [`crate::nips::nip57::signed_by_known_zapper`]) only
+//!      broken by a stranger's key, see [`crate::nostr::nip57::signed_by_known_zapper`]) only
 //!      as a count per signer in `junk_receipt_signers`, a table capped at
 //!      [`JUNK_SIGNERS_KEPT`] rows (the least recently seen signer is evicted): anyone can sign
 //!      such receipts in any number, so none of them is kept whole;
@@ -45,13 +45,13 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::db;
-use crate::entities::zap_receipt;
-use crate::entities::{
-    contribution, governance_proposal, junk_receipt_signer, rejected_receipt, relay_cursor,
-};
-use crate::nips::nip57::{
+use crate::nostr::nip57::{
     signed_by_known_zapper, validate_batch, Rejection, ValidZap, ZapRecipients,
+};
+use crate::store::db;
+use crate::store::entities::zap_receipt;
+use crate::store::entities::{
+    contribution, governance_proposal, junk_receipt_signer, rejected_receipt, relay_cursor,
 };
 
 /// The `relay_cursors.stream` of the zap receipt subscription.

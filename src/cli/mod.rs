@@ -2,7 +2,7 @@
 //!
 //! `run` (also what a bare `commons-nostr` does), `keygen <bot>` and `migrate` act locally;
 //! the admin commands (`action`, `note`, `restart-bot`, `tally`) talk to a running service over
-//! its HTTP API ([`crate::admin_client`]), at `http://<http.bind>` from the same settings
+//! its HTTP API ([`crate::cli::admin_client`]), at `http://<http.bind>` from the same settings
 //! (`--config`, `COMMONS__*`) and with the admin token read from `http.admin_token` as the
 //! service reads it. They print the service's JSON answer on stdout; a refusal prints the
 //! service's message on stderr and exits 1 (2 for bad settings or arguments).
@@ -15,6 +15,15 @@
 //! commons-nostr restart-bot dev
 //! commons-nostr tally <proposal event id>
 //! ```
+//!
+//! The public tools live here too: [`verifier`] (`verify`, `verify-vote`) and [`watch`] check from
+//! the relays alone what the service published; [`admin_client`] is the admin API's client.
+//!
+//! Uses every layer below (it starts the service through [`crate::startup`]); nothing uses it.
+
+pub mod admin_client;
+pub mod verifier;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,11 +32,12 @@ use clap::{Args, Parser, Subcommand};
 use nostr_sdk::ToBech32;
 use serde_json::{Map, Value};
 
-use crate::admin_client::{AdminClient, ClientError};
+use crate::cli::admin_client::{AdminClient, ClientError};
 use crate::configuration::{default_key_path, Settings, SettingsSources};
 use crate::keys::{self, SecretSource, ServiceKeys};
 use crate::startup::{describe_keys, Application};
-use crate::{db, telemetry};
+use crate::store::db;
+use crate::telemetry;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -250,7 +260,7 @@ pub fn main() -> ExitCode {
 }
 
 /// The watch options from the arguments, or what is wrong with them.
-pub fn watch_options(args: &WatchArgs) -> Result<crate::watch::WatchOptions, String> {
+pub fn watch_options(args: &WatchArgs) -> Result<crate::cli::watch::WatchOptions, String> {
     let mut relays = Vec::new();
     for (i, raw) in args.relays.iter().enumerate() {
         let url = crate::configuration::parse_relay_url(&format!("--relay[{i}]"), raw)
@@ -267,14 +277,14 @@ pub fn watch_options(args: &WatchArgs) -> Result<crate::watch::WatchOptions, Str
     let bots = args
         .bots
         .iter()
-        .map(|b| crate::watch::Bot::parse(b))
+        .map(|b| crate::cli::watch::Bot::parse(b))
         .collect::<Result<Vec<_>, _>>()?;
     if args.retry_secs == 0 {
         return Err("--retry-secs: must be 1 or more".into());
     }
-    Ok(crate::watch::WatchOptions {
+    Ok(crate::cli::watch::WatchOptions {
         relays,
-        authors: crate::watch::Authors { server, bots },
+        authors: crate::cli::watch::Authors { server, bots },
         json: args.json,
         settle: std::time::Duration::from_millis(args.settle_ms),
         retry: std::time::Duration::from_secs(args.retry_secs),
@@ -295,11 +305,11 @@ fn watch(args: &WatchArgs) -> ExitCode {
     };
     let result = runtime.block_on(async {
         let shutdown = shutdown_signal();
-        crate::watch::watch(
+        crate::cli::watch::watch(
             opts,
             |output| match output {
-                crate::watch::Output::Line(line) => println!("{line}"),
-                crate::watch::Output::Notice(notice) => eprintln!("{notice}"),
+                crate::cli::watch::Output::Line(line) => println!("{line}"),
+                crate::cli::watch::Output::Notice(notice) => eprintln!("{notice}"),
             },
             shutdown,
         )
@@ -367,7 +377,7 @@ fn verify_vote(
             return usage(format!("--api: {api:?} is not an http(s) URL"));
         }
     }
-    let report = actix_rt::System::new().block_on(crate::verifier::verify_vote(
+    let report = actix_rt::System::new().block_on(crate::cli::verifier::verify_vote(
         &urls,
         proposal,
         receipt,
@@ -444,7 +454,7 @@ fn verify(
             Err(_) => return usage(format!("--bot: {b:?} is not an npub or hex key")),
         }
     }
-    let saved = match state.map(crate::verifier::load_state).transpose() {
+    let saved = match state.map(crate::cli::verifier::load_state).transpose() {
         Ok(s) => s.flatten(),
         Err(e) => return usage(e),
     };
@@ -452,7 +462,7 @@ fn verify(
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let report = runtime.block_on(crate::verifier::verify(
+    let report = runtime.block_on(crate::cli::verifier::verify(
         &urls,
         server,
         &bot_keys,
@@ -510,7 +520,7 @@ fn verify(
     }
     if report.ok() {
         if let (Some(path), Some(head)) = (state, &report.newest_head) {
-            if let Err(e) = crate::verifier::save_state(path, head) {
+            if let Err(e) = crate::cli::verifier::save_state(path, head) {
                 return usage(e);
             }
         }

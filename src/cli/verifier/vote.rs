@@ -12,8 +12,8 @@ use nostr_sdk::{Event, EventId, PublicKey};
 use serde::{Deserialize, Serialize};
 
 use super::tallies::{self, Judged, Judgement};
-use crate::events;
-use crate::merkle::Digest;
+use crate::audit::merkle::Digest;
+use crate::nostr::events;
 use crate::votes::{
     self, inclusion, receipts_root, verify_receipt_inclusion, Ballot, Proposal, ReceiptInclusion,
     TallyContent,
@@ -260,8 +260,8 @@ mod tests {
 
     use super::*;
     use crate::configuration::GovernanceSettings;
+    use crate::nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
     use crate::votes::{VoteRules, VoteType};
-    use crate::zap_provider::{zap_request, ZapProvider, ZapTarget};
 
     const START: u64 = 1_800_000_000;
 
@@ -348,7 +348,7 @@ mod tests {
         assert!(good.ok(), "{good:?}");
 
         let mut other = content.clone();
-        other.receipts_root = crate::merkle::leaf_hash(b"x").to_prefixed();
+        other.receipts_root = crate::audit::merkle::leaf_hash(b"x").to_prefixed();
         let mut bad = VoteReport::default();
         check_api_answer(&mut bad, &receipts[1].id, &other, Ok(answer("r".into())));
         assert!(!bad.ok());

@@ -29,9 +29,9 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use crate::db;
-use crate::entities::audit_log_entry;
-use crate::merkle::{self, Digest, MerkleLog};
+use crate::audit::merkle::{self, Digest, MerkleLog};
+use crate::store::db;
+use crate::store::entities::audit_log_entry;
 
 /// How often an append is tried when other writers keep taking the position first.
 const APPEND_ATTEMPTS: u32 = 16;

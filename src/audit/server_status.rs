@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 
 use nostr_sdk::hashes::{sha256, Hash};
 
-use crate::actors::relay::LinkState;
-use crate::audit_log;
 use crate::configuration::Settings;
-use crate::events::{self, AuditSummary, HealthStatus, LastMerge};
+use crate::nostr::events::LinkState;
+use crate::nostr::events::{self, AuditSummary, HealthStatus, LastMerge};
 
 /// `degraded` when fewer than half the relays are connected or the database fails.
 pub fn evaluate_health(
@@ -134,13 +133,14 @@ pub fn config_hash(settings: &Settings) -> String {
     events::sha256_tagged(&digest.to_byte_array())
 }
 
-/// The last merge, read from a `merge` audit-log entry (`repository`, `pr`) and its time.
-pub fn last_merge_of(entry: &audit_log::StoredEntry) -> Option<LastMerge> {
-    let json: serde_json::Value = serde_json::from_str(&entry.entry_json).ok()?;
+/// The last merge, read from a `merge` audit-log entry's JSON (`repository`, `pr`) and its time
+/// (unix seconds).
+pub fn last_merge_of(entry_json: &str, created_at: i64) -> Option<LastMerge> {
+    let json: serde_json::Value = serde_json::from_str(entry_json).ok()?;
     Some(LastMerge {
         repository: json.get("repository")?.as_str()?.to_string(),
         pr: json.get("pr")?.as_u64()?,
-        at: u64::try_from(entry.created_at).ok()?,
+        at: u64::try_from(created_at).ok()?,
     })
 }
 
@@ -248,15 +248,10 @@ mod tests {
 
     #[test]
     fn last_merge_comes_from_the_entry_and_its_time() {
-        let entry = |json: &str| audit_log::StoredEntry {
-            position: 0,
-            entry_type: "merge".into(),
-            entry_json: json.into(),
-            leaf: crate::merkle::leaf_hash(json.as_bytes()),
-            created_at: 1_700_000_000,
-        };
+        let entry = |json: &str| (json.to_owned(), 1_700_000_000);
+        let last_merge_of = |(json, at): (String, i64)| last_merge_of(&json, at);
         assert_eq!(
-            last_merge_of(&entry(r#"{"action":"merge","pr":42,"repository":"o/r"}"#)),
+            last_merge_of(entry(r#"{"action":"merge","pr":42,"repository":"o/r"}"#)),
             Some(LastMerge {
                 repository: "o/r".into(),
                 pr: 42,
@@ -264,9 +259,9 @@ mod tests {
             })
         );
         assert_eq!(
-            last_merge_of(&entry(r#"{"pr":"x","repository":"o/r"}"#)),
+            last_merge_of(entry(r#"{"pr":"x","repository":"o/r"}"#)),
             None
         );
-        assert_eq!(last_merge_of(&entry("not json")), None);
+        assert_eq!(last_merge_of(entry("not json")), None);
     }
 }

@@ -1,0 +1,50 @@
+//! What the HTTP handlers need from the running service: the supervisors' addresses to send
+//! messages to, the database, the metrics and the settings. [`crate::startup`] builds one
+//! [`ServiceHandles`] when it wires the service and hands it to [`super::serve`]; the
+//! handlers never reach back into `startup`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::Addr;
+use nostr_sdk::{PublicKey, RelayUrl};
+use sea_orm::DatabaseConnection;
+
+use crate::actors::audit_head::AuditHeadActor;
+use crate::actors::bot::BotActor;
+use crate::actors::relay::RelayActor;
+use crate::actors::supervision::Supervisor;
+use crate::actors::vote_aggregator::VoteAggregatorActor;
+use crate::actors::zap_tracker::ZapTrackerActor;
+use crate::configuration::Settings;
+use crate::keys::Secret;
+use crate::metrics::Metrics;
+use crate::nostr::zap_recipients::{BotZapConfig, ZapperCache};
+use crate::store::outbox::Outbox;
+
+/// What the HTTP handlers and the CLI-facing parts of the service can reach.
+#[derive(Clone)]
+pub struct ServiceHandles {
+    pub settings: Arc<Settings>,
+    pub db: DatabaseConnection,
+    pub metrics: Arc<Metrics>,
+    pub relays: Addr<Supervisor<RelayActor>>,
+    pub bots: Addr<Supervisor<BotActor>>,
+    /// The zap tracker: `ToChild { name: zap_tracker::CHILD_NAME.into(), msg: .. }`.
+    pub zaps: Addr<Supervisor<ZapTrackerActor>>,
+    /// The audit log: `ToChild { name: "audit".into(), msg: AppendEntry { .. } }`.
+    pub audit: Addr<Supervisor<AuditHeadActor>>,
+    /// The vote aggregator: `ToChild { name: vote_aggregator::CHILD_NAME.into(), msg: .. }`.
+    pub votes: Addr<Supervisor<VoteAggregatorActor>>,
+    /// The bots' zap settings and the LNURL provider keys resolved so far: what a new
+    /// proposal pins as its `zappers`.
+    pub zap_bots: Vec<BotZapConfig>,
+    pub zapper_cache: ZapperCache,
+    pub outbox: Outbox,
+    pub relay_urls: Vec<RelayUrl>,
+    pub server_pubkey: PublicKey,
+    /// Bot name -> public key.
+    pub bot_pubkeys: Vec<(String, PublicKey)>,
+    pub admin_token: Secret,
+    pub started_at: Instant,
+}

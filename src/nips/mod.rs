@@ -1,2 +1,0 @@
-//! NIPs implemented here, one module per NIP number.
-pub mod nip57;

@@ -1,0 +1,15 @@
+//! The database: sea-orm entities ([`entities`]), the connection and migrations ([`db`]), and one
+//! module for each kind of record: the outbox of signed events to deliver ([`outbox`]), zap
+//! receipts recorded exactly once ([`zap_ledger`]), proposals and their vote rows
+//! ([`vote_ledger`]) and the append-only audit log ([`audit_log`]).
+//!
+//! Uses: settings, metrics, the wire, and the pure rules ([`crate::votes`], [`crate::audit`]).
+//! Never an actor, HTTP or the CLI: who must hear of a change is told through types that live
+//! here (for example [`outbox::OutboxWake`]).
+
+pub mod audit_log;
+pub mod db;
+pub mod entities;
+pub mod outbox;
+pub mod vote_ledger;
+pub mod zap_ledger;
