@@ -38,6 +38,12 @@ pub struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CheckLabels {
+    /// The zap receipt check that failed: `description_hash`, `payment_hash` or `preimage`.
+    pub check: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActorLabels {
     pub actor: String,
 }
@@ -64,6 +70,8 @@ pub struct Metrics {
     pub receipts_accepted: Counter,
     pub receipts_duplicate: Counter,
     pub receipts_rejected: Family<ReasonLabels, Counter>,
+    /// Accepted receipts that failed a check of rules 4 or 7 (they count), by check.
+    pub receipt_anomalies: Family<CheckLabels, Counter>,
     pub receipts_pending: Gauge,
     /// Seconds one zap ledger transaction (a judged batch and the cursors) took to commit.
     pub zap_batch_commit_seconds: Histogram,
@@ -141,6 +149,12 @@ impl Metrics {
             "Zap receipts rejected, by reason",
             receipts_rejected.clone(),
         );
+        let receipt_anomalies = Family::<CheckLabels, Counter>::default();
+        registry.register(
+            "zap_receipt_anomalies",
+            "Zap receipts accepted although they failed a check (rules 4 and 7 only flag), by check",
+            receipt_anomalies.clone(),
+        );
         let receipts_pending = Gauge::default();
         registry.register(
             "zap_receipts_pending",
@@ -196,6 +210,7 @@ impl Metrics {
             receipts_accepted,
             receipts_duplicate,
             receipts_rejected,
+            receipt_anomalies,
             receipts_pending,
             zap_batch_commit_seconds,
             votes_counted,
@@ -251,6 +266,16 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts an accepted receipt's failed check (`description_hash`, `payment_hash`,
+    /// `preimage`).
+    pub fn receipt_anomaly(&self, check: &str) {
+        self.receipt_anomalies
+            .get_or_create(&CheckLabels {
+                check: check.to_string(),
+            })
+            .inc();
+    }
+
     pub fn receipt_rejected(&self, reason: &str) {
         self.receipts_rejected
             .get_or_create(&ReasonLabels {
@@ -271,7 +296,9 @@ mod tests {
         m.published("ws://127.0.0.1:1", "accepted");
         m.set_relay_state("ws://127.0.0.1:1", "connected");
         m.actor_restarted("bot:gov");
-        m.receipt_rejected("description_hash_mismatch");
+        m.receipt_rejected("amount_mismatch");
+        m.receipt_anomaly("description_hash");
+        m.receipt_anomaly("description_hash");
         m.outbox_depth.set(3);
         m.database_up.set(1);
         m.database_error("zap_commit");
@@ -287,9 +314,8 @@ mod tests {
         assert!(text
             .contains(r#"commons_relay_state{relay="ws://127.0.0.1:1",state="disconnected"} 0"#));
         assert!(text.contains(r#"commons_actor_restarts_total{actor="bot:gov"} 1"#));
-        assert!(text.contains(
-            r#"commons_zap_receipts_rejected_total{reason="description_hash_mismatch"} 1"#
-        ));
+        assert!(text.contains(r#"commons_zap_receipts_rejected_total{reason="amount_mismatch"} 1"#));
+        assert!(text.contains(r#"commons_zap_receipt_anomalies_total{check="description_hash"} 2"#));
         assert!(text.contains("commons_outbox_depth 3"));
     }
 }

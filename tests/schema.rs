@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 8] = [
+const MIGRATIONS: [MigrationSpec; 9] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -104,6 +104,11 @@ const MIGRATIONS: [MigrationSpec; 8] = [
             "outbox_deliveries",
             "ix_outbox_deliveries_relay_state_lease",
         )],
+    },
+    MigrationSpec {
+        name: "m20261205_000900_zap_receipt_anomalies",
+        tables: &[],
+        indexes: &[("zap_receipts", "ux_zap_receipts_payment_hash")],
     },
 ];
 
@@ -308,6 +313,7 @@ fn zap_receipt(receipt_id: &str, payment_hash: &str) -> zap_receipt::ActiveModel
         recorded_at: Set(1_700_000_001),
         relay_url: Set("wss://relay.example.org".to_owned()),
         event_json: Set("{}".to_owned()),
+        anomalies: Set(String::new()),
         zapper_pubkey: Set(Some(hex64('e'))),
     }
 }
@@ -453,6 +459,32 @@ async fn zap_uniqueness_is_enforced() {
             "zap_receipts.payment_hash",
             zap_receipt(&hex64('1'), &hex64('a')),
             zap_receipt(&hex64('2'), &hex64('a')),
+        )
+        .await;
+
+        clear::<zap_receipt::Entity>(&conn).await;
+        // An invoice without a payment hash (anomaly `payment_hash`) is stored with an empty
+        // one, which the payment hash rule leaves out: such receipts are once by id alone.
+        for id in ['4', '5'] {
+            let mut row = zap_receipt(&hex64(id), "");
+            row.anomalies = Set("description_hash,payment_hash".to_owned());
+            zap_receipt::Entity::insert(row)
+                .exec(&conn)
+                .await
+                .unwrap_or_else(|e| panic!("{backend}: receipt without payment hash: {e}"));
+        }
+        assert_eq!(
+            zap_receipt::Entity::find().count(&conn).await.unwrap(),
+            2,
+            "{backend}"
+        );
+        clear::<zap_receipt::Entity>(&conn).await;
+        assert_duplicate_refused(
+            &conn,
+            backend,
+            "zap_receipts.receipt_id without a payment hash",
+            zap_receipt(&hex64('6'), ""),
+            zap_receipt(&hex64('6'), ""),
         )
         .await;
 

@@ -19,7 +19,7 @@ use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::zaps::{
     build_many, contribution_rows, is_recorded, junk_of, junk_rows, metric, metrics, publish,
-    receipt_rows, rejected_rows, rejection_of, wait_for_metrics, wait_until, zap_config,
+    receipt_rows, rejected_rows, rejection_of, wait_for_metrics, wait_until, zap_config, Anomalous,
     CappedRelay, LnurlServer, Zaps, AMOUNT_MSAT,
 };
 use commons_nostr::actors::supervision::{RestartChild, ToChild};
@@ -271,8 +271,98 @@ async fn rule_3_zap_request_to_someone_else_is_rejected() {
 }
 
 #[actix_rt::test]
-async fn rule_4_invoice_committing_to_another_description_is_rejected() {
+async fn rule_4_invoice_with_a_bad_node_signature_is_rejected() {
     forged_receipt_is_rejected(4).await;
+}
+
+/// Rules 4 and 7 are checks (DESIGN.md "Zaps accepted"): receipts as real providers make them,
+/// with a constant description hash, none, no payment hash or a UUID for a preimage, all count:
+/// recorded with their anomalies, contributions, and counted in
+/// `commons_zap_receipt_anomalies_total{check}`. Receipts without a payment hash are once by
+/// their id alone: two such payments are two rows, the same receipt twice is one.
+#[actix_rt::test]
+async fn receipts_failing_only_checks_count_with_their_anomalies() {
+    for test_db in TestDb::all().await {
+        let relay = TestRelay::start().await;
+        let (cfg, zaps) = service(&test_db, vec![relay.url()]);
+        let app = cfg.start().await;
+        let db = database(&test_db).await;
+        let backend = test_db.backend();
+
+        let now = Timestamp::now();
+        let kinds = [
+            Anomalous::ConstantDescriptionHash,
+            Anomalous::NoDescriptionHash,
+            Anomalous::NoPaymentHash,
+            Anomalous::UuidPreimage,
+            Anomalous::NoPaymentHash,
+        ];
+        let receipts: Vec<(Event, Anomalous)> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| {
+                let at = now - Duration::from_secs(10 - i as u64);
+                (zaps.anomalous(*kind, &format!("support {i}"), at), *kind)
+            })
+            .collect();
+        let honest = zaps.honest("support");
+        let mut events: Vec<Event> = receipts.iter().map(|(e, _)| e.clone()).collect();
+        events.push(honest.clone());
+        // The first receipt without a payment hash, delivered again.
+        events.push(receipts[2].0.clone());
+        publish(&[relay.url()], &events).await;
+
+        wait_until(ARRIVAL, "every receipt recorded", || async {
+            receipt_rows(&db).await == 6
+        })
+        .await;
+        wait_for_metrics(&app, ARRIVAL, "the receipts counted", |text| {
+            metric(text, "commons_zap_receipts_accepted_total") >= 6.0
+        })
+        .await;
+        let rows: HashMap<String, zap_receipt::Model> = zap_receipt::Entity::find()
+            .all(&db)
+            .await
+            .expect("rows")
+            .into_iter()
+            .map(|row| (row.receipt_id.clone(), row))
+            .collect();
+        assert_eq!(rows.len(), 6, "{backend}");
+        for (receipt, kind) in &receipts {
+            let row = rows.get(&receipt.id.to_hex()).expect("recorded");
+            assert_eq!(row.anomalies, kind.anomalies(), "{backend}: {kind:?}");
+            assert_eq!(
+                row.payment_hash.is_empty(),
+                *kind == Anomalous::NoPaymentHash,
+                "{backend}: {kind:?}"
+            );
+        }
+        assert_eq!(rows[&honest.id.to_hex()].anomalies, "", "{backend}");
+        assert_eq!(rejected_rows(&db).await, 0, "{backend}");
+        assert_eq!(contribution_rows(&db).await, 6, "{backend}");
+
+        let text = metrics(&app).await;
+        assert_eq!(
+            metric(&text, "commons_zap_receipts_accepted_total"),
+            6.0,
+            "{text}"
+        );
+        for (check, count) in [
+            ("description_hash", 4.0),
+            ("payment_hash", 2.0),
+            ("preimage", 1.0),
+        ] {
+            assert_eq!(
+                metric(
+                    &text,
+                    &format!(r#"commons_zap_receipt_anomalies_total{{check="{check}"}}"#)
+                ),
+                count,
+                "{backend}: {check}\n{text}"
+            );
+        }
+        app.stop().await;
+    }
 }
 
 #[actix_rt::test]
@@ -672,7 +762,8 @@ async fn ten_thousand_receipts_with_one_percent_forged_through_real_relays() {
         let (cfg, zaps) = service(&test_db, urls.clone());
         let db = database(&test_db).await;
 
-        // A history of distinct seconds, one receipt in a hundred forged (rules 2 to 6 in turn).
+        // A history of distinct seconds, one receipt in a hundred forged (rules 2 to 6 in turn;
+        // rule 4's is an invoice whose node signature does not check out).
         let base = Timestamp::now() - Duration::from_secs(2 * TOTAL as u64);
         let receipts = build_many(TOTAL, |i| {
             let at = base + Duration::from_secs(i as u64);
@@ -695,7 +786,7 @@ async fn ten_thousand_receipts_with_one_percent_forged_through_real_relays() {
             .map(|i| {
                 let reason = match (i / 100) % 5 {
                     1 => "zap_request_recipient_mismatch",
-                    2 => "description_hash_mismatch",
+                    2 => "bolt11_invalid",
                     3 => "amount_mismatch",
                     _ => "target_mismatch",
                 };
@@ -751,7 +842,7 @@ async fn ten_thousand_receipts_with_one_percent_forged_through_real_relays() {
         assert_eq!(metric(&text, &rejected_series("wrong_zapper")), 0.0);
         for reason in [
             "zap_request_recipient_mismatch",
-            "description_hash_mismatch",
+            "bolt11_invalid",
             "amount_mismatch",
             "target_mismatch",
         ] {

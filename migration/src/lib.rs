@@ -12,6 +12,7 @@
 //! | [`m20261202_000600_proposal_rules_and_tallies`] | `governance_proposals`: pinned rules, last tally |
 //! | [`m20261202_000700_create_junk_receipt_signers`] | `junk_receipt_signers` |
 //! | [`m20261202_000800_outbox_lease`] | `outbox_deliveries.claimed_by`, `lease_until` (no new table) |
+//! | [`m20261205_000900_zap_receipt_anomalies`] | `zap_receipts.anomalies`; the payment hash unique only when present |
 //!
 //! Conventions every migration follows, so the schema reads the same on SQLite and PostgreSQL:
 //!
@@ -34,6 +35,7 @@ pub mod m20261120_000500_create_relay_cursors;
 pub mod m20261202_000600_proposal_rules_and_tallies;
 pub mod m20261202_000700_create_junk_receipt_signers;
 pub mod m20261202_000800_outbox_lease;
+pub mod m20261205_000900_zap_receipt_anomalies;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -50,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000600_proposal_rules_and_tallies::Migration),
             Box::new(m20261202_000700_create_junk_receipt_signers::Migration),
             Box::new(m20261202_000800_outbox_lease::Migration),
+            Box::new(m20261205_000900_zap_receipt_anomalies::Migration),
         ]
     }
 }

@@ -507,6 +507,14 @@ fn verify(
                 "{verdict:>8}  tally {} of proposal {} (as of {}, {} receipts counted)",
                 c.tally, c.proposal, c.as_of, c.published_receipts_count
             );
+            let a = &c.recomputed_anomalies;
+            if a.description_hash + a.payment_hash + a.preimage > 0 {
+                println!(
+                    "          anomalies (counted all the same): description_hash {}, \
+                     payment_hash {}, preimage {}",
+                    a.description_hash, a.payment_hash, a.preimage
+                );
+            }
             for d in &c.differences {
                 println!("          - {d}");
             }

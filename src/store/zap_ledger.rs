@@ -15,7 +15,10 @@
 //!    - valid receipts into `zap_receipts` with `INSERT ... ON CONFLICT DO NOTHING RETURNING`:
 //!      the unique indexes on `receipt_id` *and* `payment_hash` are the final word on "once",
 //!      so the same receipt delivered again, or the same payment in another receipt, inserts
-//!      nothing, and `RETURNING` says exactly which rows are new;
+//!      nothing, and `RETURNING` says exactly which rows are new. Each row keeps the checks
+//!      the receipt failed (`anomalies`, see [`crate::nostr::nip57::Anomalies`]); an invoice
+//!      without a payment hash is stored with an empty one, which the (partial) payment hash
+//!      index leaves out, so such a receipt is once by its id alone;
 //!    - a `contributions` row (source `zap`, source id = receipt id) per newly recorded zap;
 //!    - rejected receipts from a proven LNURL provider into `rejected_receipts`, with the
 //!      stable reason, the detail and the whole event: a real provider sending something broken
@@ -46,7 +49,7 @@ use sea_orm::{
 };
 
 use crate::nostr::nip57::{
-    signed_by_known_zapper, validate_batch, Rejection, ValidZap, ZapRecipients,
+    signed_by_known_zapper, validate_batch, Anomalies, Rejection, ValidZap, ZapRecipients,
 };
 use crate::store::db;
 use crate::store::entities::zap_receipt;
@@ -65,7 +68,7 @@ pub const CONTRIBUTION_SOURCE_ZAP: &str = "zap";
 pub const JUNK_SIGNERS_KEPT: u64 = 1_000;
 
 /// Rows per `INSERT` statement: far below SQLite's and PostgreSQL's bound-parameter limits
-/// (13 columns x 256 rows = 3,328 parameters).
+/// (14 columns x 256 rows = 3,584 parameters).
 const ROWS_PER_STATEMENT: usize = 256;
 
 /// A zap receipt as a relay delivered it.
@@ -148,7 +151,8 @@ pub struct CursorUpdate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedZap {
     pub receipt_id: EventId,
-    pub payment_hash: String,
+    /// `None` when the invoice has none (anomaly `payment_hash`).
+    pub payment_hash: Option<String>,
     pub recipient: PublicKey,
     pub sender: PublicKey,
     pub amount_msat: u64,
@@ -161,6 +165,8 @@ pub struct RecordedZap {
     pub content: String,
     /// The receipt's `created_at`: when the payment was made.
     pub created_at: Timestamp,
+    /// The checks of rules 4 and 7 it failed (it counts all the same).
+    pub anomalies: Anomalies,
     pub received_at: Instant,
 }
 
@@ -233,6 +239,7 @@ pub async fn record(
             zap_receipt::Column::RelayUrl,
             zap_receipt::Column::EventJson,
             zap_receipt::Column::ZapperPubkey,
+            zap_receipt::Column::Anomalies,
         ]);
         let mut rows: HashMap<String, RecordedZap> = HashMap::with_capacity(chunk.len());
         for (judged, zap) in chunk {
@@ -241,7 +248,7 @@ pub async fn record(
             insert
                 .values([
                     Expr::val(receipt_id.clone()),
-                    Expr::val(zap.payment_hash()),
+                    Expr::val(zap.payment_hash().unwrap_or_default()),
                     Expr::val(zap.recipient().to_hex()),
                     Expr::val(zap.sender().to_hex()),
                     Expr::val(msat(zap.amount_msat())),
@@ -253,13 +260,14 @@ pub async fn record(
                     Expr::val(judged.incoming.relay.as_str()),
                     Expr::val(judged.json.as_str()),
                     Expr::val(zap.zapper().to_hex()),
+                    Expr::val(zap.anomalies().to_string()),
                 ])
                 .map_err(query_error)?;
             rows.insert(
                 receipt_id,
                 RecordedZap {
                     receipt_id: zap.receipt_id(),
-                    payment_hash: zap.payment_hash().to_owned(),
+                    payment_hash: zap.payment_hash().map(str::to_owned),
                     recipient: zap.recipient(),
                     sender: zap.sender(),
                     amount_msat: zap.amount_msat(),
@@ -268,6 +276,7 @@ pub async fn record(
                     zapper: zap.zapper(),
                     content: zap.content().to_owned(),
                     created_at: zap.created_at(),
+                    anomalies: zap.anomalies(),
                     received_at: judged.incoming.received_at,
                 },
             );
@@ -498,6 +507,40 @@ pub async fn cursor<C: ConnectionTrait>(
         .one(db)
         .await?;
     Ok(row.map(|secs| Timestamp::from_secs(u64::try_from(secs).unwrap_or(0))))
+}
+
+/// The anomalies of the recorded receipts created after `since` (unix seconds) that have any,
+/// by receipt id: what a tally's `anomalies` counts among its counted receipts. Rows whose
+/// column cannot be read (a name this version does not know) are skipped with a warning.
+pub async fn load_anomalies<C: ConnectionTrait>(
+    db: &C,
+    since: u64,
+) -> Result<HashMap<EventId, Anomalies>, DbErr> {
+    let since = i64::try_from(since).unwrap_or(i64::MAX);
+    let rows: Vec<(String, String)> = zap_receipt::Entity::find()
+        .select_only()
+        .column(zap_receipt::Column::ReceiptId)
+        .column(zap_receipt::Column::Anomalies)
+        .filter(zap_receipt::Column::ReceiptCreatedAt.gt(since))
+        .filter(zap_receipt::Column::Anomalies.ne(""))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut anomalies = HashMap::with_capacity(rows.len());
+    for (receipt_id, text) in rows {
+        match (EventId::from_hex(&receipt_id), Anomalies::parse(&text)) {
+            (Ok(id), Ok(set)) => {
+                anomalies.insert(id, set);
+            }
+            (_, Err(e)) => {
+                tracing::warn!(receipt = %receipt_id, error = %e, "unreadable anomalies column")
+            }
+            (Err(e), _) => {
+                tracing::warn!(receipt = %receipt_id, error = %e, "unreadable receipt id")
+            }
+        }
+    }
+    Ok(anomalies)
 }
 
 /// The known proposals a batch's zaps name.

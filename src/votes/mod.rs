@@ -18,8 +18,10 @@
 //!   content ([`TallyContent`]).
 //!
 //! One file per concept: [`rules`], [`vote_type`], [`contribution`], [`proposal`], [`exact_sum`],
-//! [`weight`], [`mod@tally`], [`mod@receipts_root`], [`tally_content`], [`vote_book`].
+//! [`weight`], [`mod@tally`], [`mod@receipts_root`], [`tally_content`], [`anomaly_counts`],
+//! [`vote_book`].
 
+pub mod anomaly_counts;
 pub mod contribution;
 pub mod exact_sum;
 pub mod proposal;
@@ -31,6 +33,7 @@ pub mod vote_book;
 pub mod vote_type;
 pub mod weight;
 
+pub use anomaly_counts::AnomalyCounts;
 pub use contribution::{btc, Contribution};
 pub use exact_sum::ExactSum;
 pub use proposal::Proposal;

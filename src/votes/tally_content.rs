@@ -4,8 +4,12 @@
 //! ```json
 //! {"result": {ProposalVoteResult}, "proposal": "<id>", "as_of": T, "final": false,
 //!  "rules": {the proposal's pinned rules}, "voters": 12, "late_votes": 1,
-//!  "receipts_count": 15, "receipts_root": "sha256:<hex>", "receipts": ["<receipt id>", ...]}
+//!  "receipts_count": 15, "receipts_root": "sha256:<hex>", "receipts": ["<receipt id>", ...],
+//!  "anomalies": {"description_hash": 3, "payment_hash": 0, "preimage": 0}}
 //! ```
+//!
+//! `anomalies` ([`AnomalyCounts`]) is set by [`TallyContent::with_anomalies`] from the counted
+//! receipts' checks; a tally read without it (published before it existed) reads as all zero.
 //!
 //! `receipts` lists the counted receipt ids (ascending) only while the content stays within
 //! [`MAX_TALLY_CONTENT_BYTES`], which leaves room for the tags and signature under a relay's
@@ -14,6 +18,7 @@
 use nostr_sdk::EventId;
 use serde::{Deserialize, Serialize};
 
+use super::anomaly_counts::AnomalyCounts;
 use super::proposal::Proposal;
 use super::rules::VoteRules;
 use super::tally::{ProposalVoteResult, Tally};
@@ -41,6 +46,9 @@ pub struct TallyContent {
     pub receipts_root: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipts: Option<Vec<String>>,
+    /// Counted receipts per failed check of rules 4 and 7.
+    #[serde(default)]
+    pub anomalies: AnomalyCounts,
 }
 
 impl TallyContent {
@@ -56,6 +64,7 @@ impl TallyContent {
             receipts_count: tally.counted.len() as u64,
             receipts_root: tally.receipts_root.to_prefixed(),
             receipts: None,
+            anomalies: AnomalyCounts::default(),
         };
         // Each id costs 64 hex digits, two quotes and a comma: skip listing what cannot fit.
         let listed_bytes = tally.counted.len().saturating_mul(67);
@@ -66,6 +75,18 @@ impl TallyContent {
             }
         }
         content
+    }
+
+    /// This content with its `anomalies` counted over `tally.counted` (see
+    /// [`AnomalyCounts::of_counted`]).
+    #[must_use]
+    pub fn with_anomalies(
+        mut self,
+        tally: &Tally,
+        anomalies: &std::collections::HashMap<EventId, crate::nostr::nip57::Anomalies>,
+    ) -> TallyContent {
+        self.anomalies = AnomalyCounts::of_counted(&tally.counted, anomalies);
+        self
     }
 
     /// The content as event JSON.
@@ -113,6 +134,10 @@ mod tests {
         let listed: Vec<String> = t.counted.iter().map(|id| id.to_hex()).collect();
         assert_eq!(json["receipts"], serde_json::json!(listed));
         assert!(json.get("is_final").is_none());
+        assert_eq!(
+            json["anomalies"],
+            serde_json::json!({"description_hash": 0, "payment_hash": 0, "preimage": 0})
+        );
         let back: TallyContent = serde_json::from_str(&content.to_json()).expect("reads back");
         // serde_json (without its `float_roundtrip` feature) may read a float back one ulp off:
         // compare floats loosely here; a verifier compares the JSON text of recomputed numbers.
@@ -126,6 +151,36 @@ mod tests {
         exact.result = content.result.clone();
         assert_eq!(exact, content);
         assert_eq!(back.receipts_root_digest(), Ok(t.receipts_root));
+    }
+
+    #[test]
+    fn anomalies_count_the_counted_receipts_and_default_to_zero_when_absent() {
+        use std::collections::HashMap;
+
+        use crate::nostr::nip57::{Anomalies, Check};
+
+        let p = proposal();
+        let t = tally(&p, &votes(3), END);
+        let flagged = Anomalies::NONE
+            .with(Check::DescriptionHash)
+            .with(Check::PaymentHash);
+        let mut anomalies = HashMap::from([(t.counted[0], flagged)]);
+        // A receipt that is not counted adds nothing.
+        anomalies.insert(
+            EventId::from_byte_array([9; 32]),
+            Anomalies::NONE.with(Check::Preimage),
+        );
+        let content = TallyContent::new(&p, &t, false).with_anomalies(&t, &anomalies);
+        let json: serde_json::Value = serde_json::from_str(&content.to_json()).expect("json");
+        assert_eq!(
+            json["anomalies"],
+            serde_json::json!({"description_hash": 1, "payment_hash": 1, "preimage": 0})
+        );
+        // A tally published before `anomalies` existed reads as all zero.
+        let mut old = json.clone();
+        old.as_object_mut().expect("object").remove("anomalies");
+        let read: TallyContent = serde_json::from_value(old).expect("reads");
+        assert_eq!(read.anomalies, crate::votes::AnomalyCounts::default());
     }
 
     #[test]

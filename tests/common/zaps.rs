@@ -18,6 +18,7 @@ use commons_nostr::store::entities::{
     contribution, junk_receipt_signer, rejected_receipt, zap_receipt,
 };
 use futures::StreamExt;
+use lightning_invoice::{RawTaggedField, TaggedField};
 use nostr_relay_builder::prelude::{MemoryDatabase, MemoryDatabaseOptions, RelayBuilder};
 use nostr_sdk::prelude::*;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
@@ -128,23 +129,26 @@ impl Zaps {
                     "zap_request_recipient_mismatch",
                 )
             }
-            // Rule 4: the invoice commits to another description.
+            // Rule 4: the invoice's node signature does not check out (it names a payee whose
+            // key did not sign it). An invoice committing to another description is no longer
+            // a forgery that rejects: it counts with an anomaly (see `Zaps::anomalous`).
             4 => {
                 let request = zap_request(&self.sender, &target).expect("zap request");
-                let invoice = self
-                    .provider
-                    .sign_invoice("another description", Some(AMOUNT_MSAT), created_at)
-                    .expect("invoice");
+                let payee = nostr_sdk::secp256k1::SecretKey::new(&mut rand::thread_rng());
+                let bolt11 = node_signed_invoice(
+                    &request.as_json(),
+                    created_at,
+                    Some(nostr_sdk::secp256k1::PublicKey::from_secret_key(
+                        nostr_sdk::SECP256K1,
+                        &payee,
+                    )),
+                    |_| {},
+                );
                 (
                     self.provider
-                        .receipt(
-                            &request,
-                            &invoice.bolt11,
-                            Some(&invoice.preimage),
-                            created_at,
-                        )
+                        .receipt(&request, &bolt11, None, created_at)
                         .expect("receipt"),
-                    "description_hash_mismatch",
+                    "bolt11_invalid",
                 )
             }
             // Rule 5: the invoice is for another amount than the request's `amount` tag.
@@ -183,6 +187,138 @@ impl Zaps {
             other => panic!("no forgery for rule {other}"),
         }
     }
+}
+
+/// A receipt that counts although it fails a check of rules 4 or 7 (DESIGN.md "Zaps accepted"),
+/// as real providers make them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anomalous {
+    /// Primal: the invoice commits to a constant, not to the zap request.
+    ConstantDescriptionHash,
+    /// Alby Hub on a zap with a comment: a plain description, no description hash.
+    NoDescriptionHash,
+    /// Primal: no payment hash (and no description hash, no payment secret).
+    NoPaymentHash,
+    /// Coinos on an internal zap: its payment id, a UUID, as the preimage.
+    UuidPreimage,
+}
+
+impl Anomalous {
+    /// The checks the receipt fails, as the ledger writes them.
+    pub fn anomalies(self) -> &'static str {
+        match self {
+            Anomalous::ConstantDescriptionHash | Anomalous::NoDescriptionHash => "description_hash",
+            Anomalous::NoPaymentHash => "description_hash,payment_hash",
+            Anomalous::UuidPreimage => "preimage",
+        }
+    }
+}
+
+impl Zaps {
+    /// A zap of `text` at `created_at` whose receipt fails the checks of `kind`.
+    pub fn anomalous(&self, kind: Anomalous, text: &str, created_at: Timestamp) -> Event {
+        let request = zap_request(&self.sender, &self.target(text)).expect("zap request");
+        let (bolt11, preimage) = match kind {
+            Anomalous::ConstantDescriptionHash => {
+                let invoice = self
+                    .provider
+                    .sign_invoice("a constant", Some(AMOUNT_MSAT), created_at)
+                    .expect("invoice");
+                (invoice.bolt11, None)
+            }
+            Anomalous::NoDescriptionHash => (
+                node_signed_invoice(text, created_at, None, |fields| {
+                    for field in fields.iter_mut() {
+                        if let RawTaggedField::KnownSemantics(TaggedField::DescriptionHash(_)) =
+                            field
+                        {
+                            let comment =
+                                lightning_invoice::Description::new(text.to_owned()).expect("d");
+                            *field =
+                                RawTaggedField::KnownSemantics(TaggedField::Description(comment));
+                        }
+                    }
+                }),
+                None,
+            ),
+            Anomalous::NoPaymentHash => (
+                node_signed_invoice(text, created_at, None, |fields| {
+                    fields.retain(|field| {
+                        !matches!(
+                            field,
+                            RawTaggedField::KnownSemantics(
+                                TaggedField::PaymentHash(_)
+                                    | TaggedField::PaymentSecret(_)
+                                    | TaggedField::DescriptionHash(_)
+                            )
+                        )
+                    });
+                    let comment = lightning_invoice::Description::new(String::new()).expect("d");
+                    fields.push(RawTaggedField::KnownSemantics(TaggedField::Description(
+                        comment,
+                    )));
+                }),
+                None,
+            ),
+            Anomalous::UuidPreimage => {
+                let invoice = self
+                    .provider
+                    .invoice_at(&request, AMOUNT_MSAT, created_at)
+                    .expect("invoice");
+                (invoice.bolt11, Some(uuid_like(&request.id)))
+            }
+        };
+        let mut tags = self.core_tags(&request.as_json(), &bolt11);
+        if let Some(preimage) = preimage {
+            tags.push(Tag::parse(["preimage", &preimage]).expect("tag"));
+        }
+        Self::receipt_with(self.provider.keys(), tags, created_at)
+    }
+}
+
+/// A UUID-shaped text made from `seed` (what Coinos sends as a preimage).
+fn uuid_like(seed: &EventId) -> String {
+    let hex = seed.to_hex();
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+/// A BOLT11 invoice for [`AMOUNT_MSAT`] committing to `description` (its hash), issued at
+/// `created_at` with a fresh payment hash, naming `payee` when given, its tagged fields then
+/// edited by `edit`, and signed by a fresh node key.
+pub fn node_signed_invoice(
+    description: &str,
+    created_at: Timestamp,
+    payee: Option<nostr_sdk::secp256k1::PublicKey>,
+    edit: impl FnOnce(&mut Vec<RawTaggedField>),
+) -> String {
+    use nostr_sdk::hashes::{sha256, Hash};
+    use rand::RngCore;
+
+    let node_key = nostr_sdk::secp256k1::SecretKey::new(&mut rand::thread_rng());
+    let mut preimage = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut preimage);
+    let mut builder = lightning_invoice::InvoiceBuilder::new(lightning_invoice::Currency::Bitcoin)
+        .description_hash(sha256::Hash::hash(description.as_bytes()))
+        .payment_hash(sha256::Hash::hash(&preimage))
+        .payment_secret(lightning_invoice::PaymentSecret([2u8; 32]))
+        .duration_since_epoch(Duration::from_secs(created_at.as_secs()))
+        .min_final_cltv_expiry_delta(80)
+        .amount_milli_satoshis(AMOUNT_MSAT);
+    if let Some(payee) = payee {
+        builder = builder.payee_pub_key(payee);
+    }
+    let mut raw = builder.build_raw().expect("raw invoice");
+    edit(&mut raw.data.tagged_fields);
+    raw.sign::<_, ()>(|m| Ok(nostr_sdk::SECP256K1.sign_ecdsa_recoverable(m, &node_key)))
+        .expect("signed")
+        .to_string()
 }
 
 /// `count` receipts built on every core by `make(i)`, in order.

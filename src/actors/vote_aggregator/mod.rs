@@ -48,8 +48,9 @@ use crate::actors::zap_tracker::ZapsCommitted;
 use crate::audit::chain::strictly_after;
 use crate::metrics::Metrics;
 use crate::nostr::events;
+use crate::nostr::nip57::Anomalies;
 use crate::store::vote_ledger::{self, StoredProposal, VoteRow};
-use crate::store::zap_ledger::RecordedZap;
+use crate::store::zap_ledger::{self, RecordedZap};
 use crate::votes::{
     receipts_root, Added, Ballot, Contribution, Proposal, ProposalVoteResult, ReceiptInclusion,
     TallyContent, VoteBook,
@@ -189,6 +190,9 @@ pub struct VoteAggregatorActor {
     /// Proposals being loaded after [`ProposalAdded`], with what arrived meanwhile.
     arriving: HashMap<EventId, Vec<Contribution>>,
     proposals: HashMap<EventId, Tracked>,
+    /// The anomalies of the recorded receipts that have any (failed checks of rules 4 and 7),
+    /// for each tally's `anomalies`: loaded with the receipts, then from each committed batch.
+    anomalies: HashMap<EventId, Anomalies>,
 }
 
 impl SupervisedActor for VoteAggregatorActor {
@@ -203,6 +207,7 @@ impl SupervisedActor for VoteAggregatorActor {
             waiting: Vec::new(),
             arriving: HashMap::new(),
             proposals: HashMap::new(),
+            anomalies: HashMap::new(),
         }
     }
 }
@@ -244,6 +249,13 @@ impl Handler<ZapsCommitted> for VoteAggregatorActor {
         if msg.outcome.recorded.is_empty() {
             return;
         }
+        self.anomalies.extend(
+            msg.outcome
+                .recorded
+                .iter()
+                .filter(|zap| !zap.anomalies.is_empty())
+                .map(|zap| (zap.receipt_id, zap.anomalies)),
+        );
         let contributions: Vec<Contribution> =
             msg.outcome.recorded.iter().map(contribution_of).collect();
         if self.loaded {
@@ -273,13 +285,15 @@ impl Handler<ProposalAdded> for VoteAggregatorActor {
                 };
                 let since = contributions_since(&stored.proposal);
                 let seed = vote_ledger::load_contributions(&db, since).await?;
-                Ok::<_, DbErr>(Some((stored, seed)))
+                let anomalies = zap_ledger::load_anomalies(&db, since).await?;
+                Ok::<_, DbErr>(Some((stored, seed, anomalies)))
             }
             .into_actor(self)
             .map(move |res, act, ctx| {
                 let arrived = act.arriving.remove(&id).unwrap_or_default();
                 match res {
-                    Ok(Some((stored, mut seed))) => {
+                    Ok(Some((stored, mut seed, anomalies))) => {
+                        act.anomalies.extend(anomalies);
                         seed.extend(arrived);
                         act.add_proposal(stored, seed, ctx);
                     }
@@ -304,11 +318,10 @@ impl Handler<GetTally> for VoteAggregatorActor {
         let now = unix_now();
         let proposal = &tracked.stored.proposal;
         let tally = tracked.book.tally(proposal.moment(now));
-        Some(TallyContent::new(
-            proposal,
-            &tally,
-            now > proposal.window_end,
-        ))
+        Some(
+            TallyContent::new(proposal, &tally, now > proposal.window_end)
+                .with_anomalies(&tally, &self.anomalies),
+        )
     }
 }
 

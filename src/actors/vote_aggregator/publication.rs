@@ -81,7 +81,8 @@ impl VoteAggregatorActor {
         let is_final = now > proposal.window_end;
         let started = Instant::now();
         let tally = tracked.book.tally(proposal.moment(now));
-        let content = TallyContent::new(&proposal, &tally, is_final);
+        let content =
+            TallyContent::new(&proposal, &tally, is_final).with_anomalies(&tally, &self.anomalies);
         metrics
             .tally_compute_seconds
             .observe(started.elapsed().as_secs_f64());

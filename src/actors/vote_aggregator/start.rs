@@ -9,6 +9,8 @@ pub(super) struct Loaded {
     pub(super) proposals: Vec<StoredProposal>,
     pub(super) contributions: Vec<Contribution>,
     pub(super) recorded_votes: std::collections::HashSet<EventId>,
+    /// The anomalies of the loaded receipts that have any.
+    pub(super) anomalies: HashMap<EventId, Anomalies>,
 }
 
 pub(super) async fn load(db: &DatabaseConnection) -> Result<Loaded, DbErr> {
@@ -17,9 +19,12 @@ pub(super) async fn load(db: &DatabaseConnection) -> Result<Loaded, DbErr> {
         .iter()
         .map(|p| contributions_since(&p.proposal))
         .min();
-    let contributions = match since {
-        Some(since) => vote_ledger::load_contributions(db, since).await?,
-        None => Vec::new(),
+    let (contributions, anomalies) = match since {
+        Some(since) => (
+            vote_ledger::load_contributions(db, since).await?,
+            zap_ledger::load_anomalies(db, since).await?,
+        ),
+        None => (Vec::new(), HashMap::new()),
     };
     let ids: Vec<EventId> = proposals.iter().map(|p| p.proposal.id).collect();
     let recorded_votes = vote_ledger::recorded_vote_receipts(db, &ids).await?;
@@ -27,6 +32,7 @@ pub(super) async fn load(db: &DatabaseConnection) -> Result<Loaded, DbErr> {
         proposals,
         contributions,
         recorded_votes,
+        anomalies,
     })
 }
 
@@ -44,7 +50,9 @@ impl VoteAggregatorActor {
             proposals,
             contributions,
             recorded_votes,
+            anomalies,
         } = loaded;
+        self.anomalies.extend(anomalies);
         let mut missing = Vec::new();
         for stored in proposals {
             // Every proposal is tallied once at start: a restart may have missed a change.

@@ -289,6 +289,11 @@ impl ZapTrackerActor {
             .receipts_accepted
             .inc_by(u64::try_from(outcome.recorded.len()).unwrap_or(u64::MAX));
         metrics.receipts_duplicate.inc_by(outcome.duplicates);
+        for recorded in &outcome.recorded {
+            for check in recorded.anomalies.iter() {
+                metrics.receipt_anomaly(check.name());
+            }
+        }
         for rejected in &outcome.rejected {
             metrics.receipt_rejected(rejected.reason);
             tracing::info!(receipt = %rejected.receipt_id, reason = rejected.reason, "zap receipt rejected");

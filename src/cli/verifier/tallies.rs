@@ -14,6 +14,9 @@
 //!    `late_votes`, `receipts_count`, `receipts_root`, the `receipts` list when present (which
 //!    must also hash to `receipts_root`), and `rules`, which must equal the proposal's pinned
 //!    rules. Every difference is named, down to the receipt and why it does or does not count.
+//!    `anomalies` is recomputed too ([`anomaly_differences`]): each counted receipt's failed
+//!    checks of rules 4 and 7, which never keep a receipt out (a receipt left out for them is
+//!    named as a valid vote not counted, with its anomalies).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -23,9 +26,11 @@ use serde_json::Value;
 
 use crate::nostr::events;
 use crate::nostr::governance_action::ActionKind;
-use crate::nostr::nip57::{self, ZapRecipients, Zapper};
+use crate::nostr::nip57::{self, Anomalies, Check, ZapRecipients, Zapper};
 use crate::votes::proposal::WindowPlace;
-use crate::votes::{self, receipts_root, Contribution, Proposal, TallyContent, VoteRules};
+use crate::votes::{
+    self, receipts_root, AnomalyCounts, Contribution, Proposal, TallyContent, VoteRules,
+};
 
 /// The proposal a review-period event is, with its pinned rules.
 pub fn proposal_of(event: &Event) -> Result<Proposal, String> {
@@ -88,6 +93,8 @@ pub struct Judged {
     pub by_id: HashMap<EventId, Judgement>,
     /// The valid receipts, as contributions.
     pub contributions: Vec<Contribution>,
+    /// The valid receipts that failed a check of rules 4 or 7 (they count all the same).
+    pub anomalies: HashMap<EventId, Anomalies>,
 }
 
 /// Judges `receipts` (distinct ids) under `rules`: see the module documentation.
@@ -163,16 +170,22 @@ impl Judging {
         valid.sort_unstable_by_key(|zap| (zap.created_at(), zap.receipt_id()));
         let mut payments: HashMap<String, EventId> = HashMap::with_capacity(valid.len());
         for zap in valid {
-            if let Some(first) = payments.get(zap.payment_hash()) {
-                judged.by_id.insert(
-                    zap.receipt_id(),
-                    Judgement::Rejected(format!(
-                        "duplicate_payment: the same payment as receipt {first}"
-                    )),
-                );
-                continue;
+            // Without a payment hash (anomaly `payment_hash`), the receipt id alone is the payment.
+            if let Some(payment_hash) = zap.payment_hash() {
+                if let Some(first) = payments.get(payment_hash) {
+                    judged.by_id.insert(
+                        zap.receipt_id(),
+                        Judgement::Rejected(format!(
+                            "duplicate_payment: the same payment as receipt {first}"
+                        )),
+                    );
+                    continue;
+                }
+                payments.insert(payment_hash.to_owned(), zap.receipt_id());
             }
-            payments.insert(zap.payment_hash().to_owned(), zap.receipt_id());
+            if !zap.anomalies().is_empty() {
+                judged.anomalies.insert(zap.receipt_id(), zap.anomalies());
+            }
             let contribution = Contribution::from_valid_zap(&zap);
             judged
                 .by_id
@@ -195,6 +208,8 @@ pub struct TallyCheck {
     pub published_receipts_count: u64,
     pub recomputed_receipts_count: u64,
     pub recomputed_receipts_root: String,
+    /// Counted receipts per failed check, recomputed.
+    pub recomputed_anomalies: AnomalyCounts,
     /// Every way the published tally differs from the recompute; empty when it holds.
     pub differences: Vec<String>,
 }
@@ -252,6 +267,7 @@ pub fn check_tally(
         published_receipts_count: content.receipts_count,
         recomputed_receipts_count: recomputed.counted.len() as u64,
         recomputed_receipts_root: recomputed.receipts_root.to_prefixed(),
+        recomputed_anomalies: AnomalyCounts::of_counted(&recomputed.counted, &judged.anomalies),
         differences: Vec::new(),
     };
     let d = &mut check.differences;
@@ -275,6 +291,7 @@ pub fn check_tally(
         ));
     }
     rule_differences(&content.rules, &proposal.rules, d);
+    anomaly_differences(&content.anomalies, &check.recomputed_anomalies, d);
 
     // The result, field by field.
     let (p, r) = (&content.result, &recomputed.result);
@@ -392,11 +409,33 @@ pub fn check_tally(
             Some(Judgement::Valid(c)) => c.sender.to_hex(),
             _ => "?".to_owned(),
         };
+        let anomalies = match judged.anomalies.get(id) {
+            Some(set) => format!(
+                "; anomalies {set}, which are checks, never a reason to leave a receipt out"
+            ),
+            None => String::new(),
+        };
         d.push(format!(
-            "valid in-window vote {id} (sender {sender}) not counted"
+            "valid in-window vote {id} (sender {sender}{anomalies}) not counted"
         ));
     }
     check
+}
+
+/// The published `anomalies` against the recompute, check by check.
+pub fn anomaly_differences(
+    published: &AnomalyCounts,
+    recomputed: &AnomalyCounts,
+    d: &mut Vec<String>,
+) {
+    for check in Check::ALL {
+        let (published, recomputed) = (published.get(check), recomputed.get(check));
+        if published != recomputed {
+            d.push(format!(
+                "anomalies.{check}: published {published}, recomputed {recomputed}"
+            ));
+        }
+    }
 }
 
 /// The review-period proposals among a bot's events (those that pin rules), by id.

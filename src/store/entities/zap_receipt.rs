@@ -10,8 +10,10 @@ pub struct Model {
     /// The kind 9735 receipt's event id, hex.
     #[sea_orm(column_type = "Text", unique)]
     pub receipt_id: String,
-    /// The BOLT11 invoice's payment hash, hex: one payment, one row.
-    #[sea_orm(column_type = "Text", unique)]
+    /// The BOLT11 invoice's payment hash, hex: one payment, one row. Empty when the invoice has
+    /// none (anomaly `payment_hash`): unique only when present, the receipt id alone then
+    /// identifies the payment.
+    #[sea_orm(column_type = "Text")]
     pub payment_hash: String,
     /// The zapped bot's public key, hex.
     #[sea_orm(column_type = "Text")]
@@ -40,6 +42,11 @@ pub struct Model {
     /// column existed (read it from `event_json`).
     #[sea_orm(column_type = "Text", nullable)]
     pub zapper_pubkey: Option<String>,
+    /// The checks of rules 4 and 7 the receipt failed (it counts all the same), their names
+    /// joined by commas (`description_hash,payment_hash,preimage`; empty when none): see
+    /// [`crate::nostr::nip57::Anomalies`].
+    #[sea_orm(column_type = "Text")]
+    pub anomalies: String,
     /// The full receipt as NIP-01 JSON.
     #[sea_orm(column_type = "Text")]
     pub event_json: String,
