@@ -106,6 +106,7 @@ pub struct Settings {
     pub nostr: NostrSettings,
     pub governance: GovernanceSettings,
     pub outbox: OutboxSettings,
+    pub lnurl: LnurlProviderSettings,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -207,7 +208,12 @@ pub struct EmbeddedRelaySettings {
 pub struct BotSettings {
     pub nsec_path: SecretSource,
     pub npub: Option<PublicKey>,
+    /// `name@domain`. For a bot served by the development provider, `<bot>@<http.bind>` until
+    /// start-up knows the bound address ([`Settings::serve_dev_bots`]).
     pub lightning_address: String,
+    /// Served by the development LNURL provider (`lnurl.dev_provider` on and no
+    /// `lightning_address` given): its `zapper_pubkey` is the development zapper key.
+    pub dev_provider: bool,
     pub zapper_pubkey: Option<PublicKey>,
     /// The LNURL-pay endpoint to ask for the provider key instead of the one derived from
     /// `lightning_address`: `https://`, or `http://` to a loopback host only (tests and local
@@ -269,6 +275,17 @@ pub struct OutboxSettings {
     pub retention_days: u32,
 }
 
+/// `[lnurl]`: the development LNURL provider (DESIGN.md "Zapping"). With `dev_provider` the
+/// service is the LNURL provider of every bot that has no `lightning_address`, on its own HTTP
+/// port (loopback only), and signs their zap receipts with the key at `zapper_nsec_path`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LnurlProviderSettings {
+    /// The default settings only: never in production.
+    pub dev_provider: bool,
+    /// The development zapper key (the provider's `nostrPubkey`), generated like the bots' keys.
+    pub zapper_nsec_path: SecretSource,
+}
+
 // ---------------------------------------------------------------------------------------------
 // The raw layer: what the files and environment say, before validation.
 
@@ -285,6 +302,30 @@ struct RawSettings {
     governance: GovernanceSettings,
     #[serde(default)]
     outbox: RawOutbox,
+    #[serde(default)]
+    lnurl: RawLnurlProvider,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLnurlProvider {
+    #[serde(default)]
+    dev_provider: bool,
+    #[serde(default = "default_zapper_nsec_path")]
+    zapper_nsec_path: String,
+}
+
+impl Default for RawLnurlProvider {
+    fn default() -> Self {
+        RawLnurlProvider {
+            dev_provider: false,
+            zapper_nsec_path: default_zapper_nsec_path(),
+        }
+    }
+}
+
+fn default_zapper_nsec_path() -> String {
+    "data/keys/zapper.nsec".into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -458,7 +499,8 @@ struct RawBot {
     nsec_path: String,
     #[serde(default)]
     npub: Option<String>,
-    lightning_address: String,
+    #[serde(default)]
+    lightning_address: Option<String>,
     #[serde(default)]
     zapper_pubkey: Option<String>,
     #[serde(default)]
@@ -522,6 +564,18 @@ impl Settings {
             .and_then(|c| c.try_deserialize())
             .map_err(|e| SettingsError::Load(e.to_string()))?;
         raw.validate()
+    }
+
+    /// Points every bot the development provider serves at it, once start-up knows where it
+    /// listens: lightning address `<bot>@<http_addr>` (the bound address, which differs from
+    /// `http.bind` when that asks for port 0) and `zapper` as the provider key (no lookup).
+    pub fn serve_dev_bots(&mut self, http_addr: SocketAddr, zapper: PublicKey) {
+        for (name, bot) in &mut self.nostr.bots {
+            if bot.dev_provider {
+                bot.lightning_address = dev_lightning_address(name, http_addr);
+                bot.zapper_pubkey = Some(zapper);
+            }
+        }
     }
 
     /// Every relay the service talks to: the configured ones, then the embedded relay's
@@ -603,7 +657,25 @@ impl RawSettings {
             level: self.logging.level,
         };
 
-        let nostr = self.nostr.validate()?;
+        let lnurl = LnurlProviderSettings {
+            dev_provider: self.lnurl.dev_provider,
+            zapper_nsec_path: SecretSource::parse(
+                "lnurl.zapper_nsec_path",
+                &self.lnurl.zapper_nsec_path,
+            )?,
+        };
+        if lnurl.dev_provider && !http.bind.ip().is_loopback() {
+            return Err(SettingsError::invalid(
+                "lnurl.dev_provider",
+                format!(
+                    "the development LNURL provider serves loopback only, but http.bind is {}; \
+                     turn it off (lnurl.dev_provider = false) and give each bot a lightning_address",
+                    http.bind
+                ),
+            ));
+        }
+        let dev_provider_bind = lnurl.dev_provider.then_some(http.bind);
+        let nostr = self.nostr.validate(dev_provider_bind)?;
         let governance = validate_governance(self.governance)?;
         if self.outbox.lease_secs == 0 {
             return Err(SettingsError::invalid(
@@ -635,12 +707,17 @@ impl RawSettings {
             nostr,
             governance,
             outbox,
+            lnurl,
         })
     }
 }
 
 impl RawNostr {
-    fn validate(self) -> Result<NostrSettings, SettingsError> {
+    /// `dev_provider_bind`: `http.bind` when `lnurl.dev_provider` is on.
+    fn validate(
+        self,
+        dev_provider_bind: Option<SocketAddr>,
+    ) -> Result<NostrSettings, SettingsError> {
         let mut relays = Vec::with_capacity(self.relays.len());
         for (i, raw) in self.relays.iter().enumerate() {
             let key = format!("nostr.relays[{i}]");
@@ -713,7 +790,8 @@ impl RawNostr {
                     "bot names are lowercase letters, digits, '-' and '_'",
                 ));
             }
-            bots.insert(name, raw.validate(&prefix)?);
+            let bot = raw.validate(&name, &prefix, dev_provider_bind)?;
+            bots.insert(name, bot);
         }
         if self.enabled && !bots.contains_key("gov") {
             return Err(SettingsError::invalid(
@@ -740,7 +818,12 @@ impl RawNostr {
 }
 
 impl RawBot {
-    fn validate(self, prefix: &str) -> Result<BotSettings, SettingsError> {
+    fn validate(
+        self,
+        name: &str,
+        prefix: &str,
+        dev_provider_bind: Option<SocketAddr>,
+    ) -> Result<BotSettings, SettingsError> {
         let nsec_path = SecretSource::parse(&format!("{prefix}.nsec_path"), &self.nsec_path)?;
         let npub = match self.npub.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -754,13 +837,44 @@ impl RawBot {
             None | Some("") => None,
             Some(text) => Some(parse_lnurlp_url(&format!("{prefix}.lnurlp_url"), text)?),
         };
-        let lightning_address = self.lightning_address.trim().to_string();
-        if !is_lightning_address(&lightning_address) {
-            return Err(SettingsError::invalid(
-                format!("{prefix}.lightning_address"),
-                format!("{lightning_address:?} is not a lightning address (name@domain)"),
-            ));
-        }
+        let given_address = self
+            .lightning_address
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty());
+        let (lightning_address, dev_provider) = match (given_address, dev_provider_bind) {
+            (Some(address), _) => {
+                if !is_lightning_address(address) {
+                    return Err(SettingsError::invalid(
+                        format!("{prefix}.lightning_address"),
+                        format!("{address:?} is not a lightning address (name@domain)"),
+                    ));
+                }
+                (address.to_owned(), false)
+            }
+            (None, Some(bind)) => {
+                for (key, given) in [
+                    ("zapper_pubkey", zapper_pubkey.is_some()),
+                    ("lnurlp_url", lnurlp_url.is_some()),
+                ] {
+                    if given {
+                        return Err(SettingsError::invalid(
+                            format!("{prefix}.{key}"),
+                            "this bot has no lightning_address, so the development LNURL \
+                             provider serves it with its own key; give the bot a \
+                             lightning_address to use another provider",
+                        ));
+                    }
+                }
+                (dev_lightning_address(name, bind), true)
+            }
+            (None, None) => {
+                return Err(SettingsError::invalid(
+                    format!("{prefix}.lightning_address"),
+                    "required (name@domain) unless lnurl.dev_provider is on",
+                ))
+            }
+        };
         if self.profile.name.trim().is_empty() {
             return Err(SettingsError::invalid(
                 format!("{prefix}.profile.name"),
@@ -771,6 +885,7 @@ impl RawBot {
             nsec_path,
             npub,
             lightning_address,
+            dev_provider,
             zapper_pubkey,
             lnurlp_url,
             profile: self.profile,
@@ -924,6 +1039,13 @@ pub fn redact_url(raw: &str) -> String {
         }
         _ => raw.to_string(),
     }
+}
+
+/// The lightning address the development provider gives bot `name` on the HTTP server bound to
+/// `bind`: `<name>@<host>:<port>` (DESIGN.md "Zapping"). Resolvers read such a `host:port`
+/// address over plain http, on loopback only (see `nostr::lnurl::lnurlp_url`).
+pub fn dev_lightning_address(name: &str, bind: SocketAddr) -> String {
+    format!("{name}@{bind}")
 }
 
 /// The default path of a bot's key file, used by `keygen` when settings name no file.
@@ -1151,6 +1273,8 @@ mod tests {
             None,
             &[
                 ("COMMONS__NOSTR__LNURL__RETRY_INITIAL_MS", "50"),
+                ("COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS", "gov@example.org"),
+                ("COMMONS__NOSTR__BOTS__DEV__LIGHTNING_ADDRESS", "dev@example.org"),
                 (
                     "COMMONS__NOSTR__BOTS__GOV__LNURLP_URL",
                     "http://127.0.0.1:8123/.well-known/lnurlp/gov",
@@ -1178,7 +1302,10 @@ mod tests {
             assert_eq!(
                 key_of(load(
                     None,
-                    &[("COMMONS__NOSTR__BOTS__GOV__LNURLP_URL", bad)]
+                    &[
+                        ("COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS", "gov@example.org"),
+                        ("COMMONS__NOSTR__BOTS__GOV__LNURLP_URL", bad)
+                    ]
                 )),
                 "nostr.bots.gov.lnurlp_url",
                 "{bad}"
@@ -1187,6 +1314,84 @@ mod tests {
         assert_eq!(
             key_of(load(None, &[("COMMONS__NOSTR__LNURL__RETRY_MAX_MS", "10")])),
             "nostr.lnurl.retry_max_ms"
+        );
+    }
+
+    #[test]
+    fn default_bots_are_served_by_the_development_provider() {
+        let mut s = load(None, &[]).unwrap();
+        assert!(s.lnurl.dev_provider);
+        assert_eq!(
+            s.lnurl.zapper_nsec_path,
+            SecretSource::File("data/keys/zapper.nsec".into())
+        );
+        for (name, bot) in &s.nostr.bots {
+            assert!(bot.dev_provider, "{name}");
+            assert_eq!(bot.lightning_address, format!("{name}@127.0.0.1:8080"));
+            assert_eq!(bot.zapper_pubkey, None);
+        }
+        // Start-up points them at the bound port and the development zapper key.
+        let zapper = nostr_sdk::Keys::generate().public_key();
+        s.serve_dev_bots("127.0.0.1:41234".parse().unwrap(), zapper);
+        let gov = &s.nostr.bots["gov"];
+        assert_eq!(gov.lightning_address, "gov@127.0.0.1:41234");
+        assert_eq!(gov.zapper_pubkey, Some(zapper));
+
+        // A bot given its own address keeps it, and its own provider.
+        let mut s = load(
+            None,
+            &[
+                ("COMMONS__NOSTR__BOTS__DEV__LIGHTNING_ADDRESS", "dev@pay.example.org"),
+                ("COMMONS__NOSTR__BOTS__DEV__ZAPPER_PUBKEY", &zapper.to_hex()),
+            ],
+        )
+        .unwrap();
+        s.serve_dev_bots("127.0.0.1:41234".parse().unwrap(), nostr_sdk::Keys::generate().public_key());
+        let dev = &s.nostr.bots["dev"];
+        assert!(!dev.dev_provider);
+        assert_eq!(dev.lightning_address, "dev@pay.example.org");
+        assert_eq!(dev.zapper_pubkey, Some(zapper));
+    }
+
+    #[test]
+    fn development_provider_settings_are_checked() {
+        // Never on a public address.
+        for bind in ["0.0.0.0:8080", "192.0.2.7:8080", "[::]:8080"] {
+            let err = load(None, &[("COMMONS__HTTP__BIND", bind)]).unwrap_err();
+            assert_eq!(err.key(), Some("lnurl.dev_provider"), "{bind}: {err}");
+            assert!(err.to_string().contains(bind), "{err}");
+        }
+        // Off, public binds are fine once every bot has an address.
+        let mut env = vec![
+            ("COMMONS__LNURL__DEV_PROVIDER", "false"),
+            ("COMMONS__HTTP__BIND", "0.0.0.0:8080"),
+        ];
+        assert_eq!(
+            key_of(load(None, &env)),
+            "nostr.bots.dev.lightning_address"
+        );
+        let addresses = [
+            ("COMMONS__NOSTR__BOTS__DEV__LIGHTNING_ADDRESS", "dev@example.org"),
+            ("COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS", "gov@example.org"),
+            ("COMMONS__NOSTR__BOTS__NETWORK__LIGHTNING_ADDRESS", "network@example.org"),
+            ("COMMONS__NOSTR__BOTS__RESEARCH__LIGHTNING_ADDRESS", "research@example.org"),
+        ];
+        env.extend(addresses);
+        let s = load(None, &env).unwrap();
+        assert!(!s.lnurl.dev_provider);
+        assert!(s.nostr.bots.values().all(|b| !b.dev_provider));
+        // A provider key for a bot the development provider serves is a contradiction.
+        let other = nostr_sdk::Keys::generate().public_key().to_hex();
+        assert_eq!(
+            key_of(load(
+                None,
+                &[("COMMONS__NOSTR__BOTS__GOV__ZAPPER_PUBKEY", &other)]
+            )),
+            "nostr.bots.gov.zapper_pubkey"
+        );
+        assert_eq!(
+            key_of(load(None, &[("COMMONS__LNURL__ZAPPER_NSEC_PATH", "env:")])),
+            "lnurl.zapper_nsec_path"
         );
     }
 

@@ -159,6 +159,9 @@ pub struct ServiceKeys {
     /// Bot name -> keys, for every enabled bot.
     pub bots: BTreeMap<String, Keys>,
     pub admin_token: Secret,
+    /// The development LNURL provider's key (`lnurl.zapper_nsec_path`), which signs the zap
+    /// receipts of the bots it serves: loaded only when `lnurl.dev_provider` serves a bot.
+    pub dev_zapper: Option<Keys>,
     /// Key files created on this start-up (development settings only), by setting key.
     pub generated: Vec<(String, PublicKey)>,
 }
@@ -218,6 +221,15 @@ impl ServiceKeys {
             }
             bots.insert(name.clone(), keys);
         }
+        let serves_a_bot = settings.nostr.bots.values().any(|bot| bot.dev_provider);
+        let dev_zapper = if settings.lnurl.dev_provider && serves_a_bot {
+            Some(load_key(
+                "lnurl.zapper_nsec_path",
+                &settings.lnurl.zapper_nsec_path,
+            )?)
+        } else {
+            None
+        };
 
         let token_source = &settings.http.admin_token;
         if let (true, SecretSource::File(path)) = (generate, token_source) {
@@ -242,6 +254,7 @@ impl ServiceKeys {
             server,
             bots,
             admin_token,
+            dev_zapper,
             generated,
         })
     }

@@ -26,6 +26,8 @@ use crate::actors::zap_tracker::{self, TrackerTuning, ZapTrackerActor, ZapTracke
 use crate::configuration::{redact_url, Settings};
 use crate::http;
 use crate::http::handles::ServiceHandles;
+use crate::http::lnurlp::DevProvider;
+use crate::nostr::zap_provider::ZapProvider;
 use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
 use crate::nostr::embedded_relay::EmbeddedRelay;
@@ -59,6 +61,8 @@ pub enum StartupError {
     Query(#[from] sea_orm::DbErr),
     #[error(transparent)]
     EmbeddedRelay(#[from] crate::nostr::embedded_relay::EmbeddedRelayError),
+    #[error("lnurl.dev_provider: {0}")]
+    DevProvider(String),
     #[error("http.bind: cannot listen on {addr}: {source}")]
     HttpBind {
         addr: SocketAddr,
@@ -70,6 +74,29 @@ impl Application {
     /// Starts the whole service. Must run inside an actix system.
     pub async fn start(settings: Settings, keys: ServiceKeys) -> Result<Application, StartupError> {
         let started_at = Instant::now();
+        // Bound first: the development provider's lightning addresses name the bound port.
+        let listener =
+            http::bind_listener(settings.http.bind).map_err(|source| StartupError::HttpBind {
+                addr: settings.http.bind,
+                source,
+            })?;
+        let http_addr = listener.local_addr().map_err(|source| StartupError::HttpBind {
+            addr: settings.http.bind,
+            source,
+        })?;
+        let mut settings = settings;
+        let dev_provider = match &keys.dev_zapper {
+            Some(zapper) => {
+                let provider = ZapProvider::development(zapper.clone())
+                    .map_err(|e| StartupError::DevProvider(e.to_string()))?;
+                settings.serve_dev_bots(http_addr, provider.public_key());
+                let provider = DevProvider::new(provider, http_addr).ok_or_else(|| {
+                    StartupError::DevProvider(format!("no base URL for {http_addr}"))
+                })?;
+                Some(Arc::new(provider))
+            }
+            None => None,
+        };
         let settings = Arc::new(settings);
         tracing::info!(database = %redact_url(&settings.database.url), "connecting to the database");
         let db = db::connect(&settings.database.url).await?;
@@ -238,6 +265,7 @@ impl Application {
             bot_pubkeys,
             admin_token: keys.admin_token.clone(),
             started_at,
+            dev_provider,
         };
 
         let database_monitor = actix_rt::spawn(monitor_database(
@@ -245,11 +273,9 @@ impl Application {
             handles.metrics.clone(),
         ));
         let (http, http_addr) =
-            http::serve(settings.http.bind, handles.clone()).map_err(|source| {
-                StartupError::HttpBind {
-                    addr: settings.http.bind,
-                    source,
-                }
+            http::serve_on(listener, handles.clone()).map_err(|source| StartupError::HttpBind {
+                addr: http_addr,
+                source,
             })?;
         let pruner = outbox::start_pruner(
             handles.db.clone(),
@@ -339,5 +365,8 @@ async fn monitor_database(db: DatabaseConnection, metrics: Arc<Metrics>) {
 pub fn describe_keys(keys: &ServiceKeys) -> Vec<(String, PublicKey)> {
     let mut out = vec![("server".to_string(), keys.server.public_key())];
     out.extend(keys.bots.iter().map(|(n, k)| (n.clone(), k.public_key())));
+    if let Some(zapper) = &keys.dev_zapper {
+        out.push(("zapper".to_string(), zapper.public_key()));
+    }
     out
 }

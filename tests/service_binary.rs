@@ -111,9 +111,10 @@ fn runs_on_embedded_defaults_with_generated_keys_and_exits_0_on_sigterm() {
     let (code, output) = run.terminate();
     assert_eq!(code, Some(0), "{output}");
 
-    // Development keys for the server and the four bots, private to the owner.
+    // Development keys for the server, the four bots and the development LNURL provider,
+    // private to the owner.
     let keys_dir = dir.path().join("data/keys");
-    for name in ["server", "gov", "dev", "research", "network"] {
+    for name in ["server", "gov", "dev", "research", "network", "zapper"] {
         let path = keys_dir.join(format!("{name}.nsec"));
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", path.display());
@@ -124,7 +125,15 @@ fn runs_on_embedded_defaults_with_generated_keys_and_exits_0_on_sigterm() {
     let gov = std::fs::read_to_string(keys_dir.join("gov.nsec")).unwrap();
     let gov = Keys::parse(gov.trim()).unwrap().public_key();
     assert!(printed.contains(&gov), "{output}");
-    assert_eq!(printed.len(), 5, "{output}");
+    assert_eq!(printed.len(), 6, "{output}");
+    // The bots' lightning addresses are served by the service itself: nothing to resolve, so
+    // no warning about them, and no warning at all beyond the generated keys.
+    assert!(!output.contains("LNURL provider key"), "{output}");
+    let warnings: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("WARN") && !l.contains("generated a development key"))
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:?}");
 
     // A second start reuses the keys instead of generating new ones.
     let mut again = Running::start(service(dir.path(), &[]));
@@ -200,6 +209,10 @@ fn bad_settings_stop_start_up_naming_the_key() {
         (
             &[("COMMONS__NOSTR__PUBLISH_INTERVAL_SECS", "0")],
             "nostr.publish_interval_secs",
+        ),
+        (
+            &[("COMMONS__HTTP__BIND", "0.0.0.0:0")],
+            "lnurl.dev_provider: the development LNURL provider serves loopback only, but http.bind is 0.0.0.0:0",
         ),
     ];
     for (env, expected) in cases {

@@ -17,6 +17,7 @@ use crate::actors::supervision::Supervisor;
 use crate::actors::vote_aggregator::VoteAggregatorActor;
 use crate::actors::zap_tracker::ZapTrackerActor;
 use crate::configuration::Settings;
+use crate::http::lnurlp::DevProvider;
 use crate::keys::Secret;
 use crate::metrics::Metrics;
 use crate::nostr::zap_recipients::{BotZapConfig, ZapperCache};
@@ -47,4 +48,6 @@ pub struct ServiceHandles {
     pub bot_pubkeys: Vec<(String, PublicKey)>,
     pub admin_token: Secret,
     pub started_at: Instant,
+    /// The development LNURL provider, when `lnurl.dev_provider` serves a bot.
+    pub dev_provider: Option<Arc<DevProvider>>,
 }

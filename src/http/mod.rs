@@ -10,6 +10,7 @@
 //! | `GET /v1/proposals` | none | every proposal: window, state, current result | [`proposals`] |
 //! | `GET /v1/proposals/{event_id}/tally` | none | the tally event's content now; 400, 404 | [`proposals`] |
 //! | `GET /v1/proposals/{event_id}/receipts` | none | counted receipts; `?receipt=` its vote and inclusion proof; 400, 404 | [`proposals`] |
+//! | `GET /.well-known/lnurlp/{bot}`, `GET /lnurlp/{bot}/callback` | none | the development LNURL provider; LUD-06 errors, 400, 404 | [`lnurlp`] |
 //!
 //! The admin routes (bearer) sit in one scope behind [`auth::require_admin`]: a request without
 //! the right `Authorization: Bearer <http.admin_token>` is a 401 before its body is read, and so
@@ -25,6 +26,7 @@ pub mod bots;
 pub mod error;
 pub mod handles;
 pub mod health;
+pub mod lnurlp;
 pub mod notes;
 pub mod proposals;
 
@@ -41,13 +43,35 @@ pub fn serve(
     bind: SocketAddr,
     handles: ServiceHandles,
 ) -> std::io::Result<(ServerHandle, SocketAddr)> {
+    serve_on(bind_listener(bind)?, handles)
+}
+
+/// Binds `addr` the way actix-web does (`SO_REUSEADDR`, so a restart does not wait out the old
+/// connections' `TIME_WAIT`). Must run inside a tokio runtime.
+pub fn bind_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)?.into_std()
+}
+
+/// Spawns the server on a listener already bound (start-up binds first, so it knows the port
+/// its lightning addresses name before the bots start).
+pub fn serve_on(
+    listener: std::net::TcpListener,
+    handles: ServiceHandles,
+) -> std::io::Result<(ServerHandle, SocketAddr)> {
+    let addr = listener.local_addr()?;
     let data = web::Data::new(handles);
     let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
         .workers(2)
         .disable_signals()
         .shutdown_timeout(5)
-        .bind(bind)?;
-    let addr = server.addrs().first().copied().unwrap_or(bind);
+        .listen(listener)?;
     let server = server.run();
     let handle = server.handle();
     actix_rt::spawn(server);
@@ -69,6 +93,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/v1/proposals/{event_id}/receipts",
             web::get().to(proposals::receipts),
         )
+        .route(
+            "/.well-known/lnurlp/{bot}",
+            web::get().to(lnurlp::pay_request),
+        )
+        .route("/lnurlp/{bot}/callback", web::get().to(lnurlp::callback))
         .service(
             web::scope("/v1")
                 .wrap(from_fn(auth::require_admin))

@@ -104,6 +104,12 @@ pub enum LnurlError {
     /// `allowsNostr` but no `nostrPubkey`.
     #[error("LNURL provider allows Nostr zaps but gives no nostrPubkey")]
     MissingNostrPubkey,
+    /// The `callback` is not an `https://` URL (or `http://` on loopback).
+    #[error("LNURL callback {callback:?} is not an https:// URL (or http:// on loopback)")]
+    InvalidCallback {
+        /// The callback given.
+        callback: String,
+    },
     /// `nostrPubkey` is not a public key in hex.
     #[error("LNURL provider's nostrPubkey {value} is not a valid hex public key")]
     InvalidNostrPubkey {
@@ -114,7 +120,9 @@ pub enum LnurlError {
 
 /// The LNURL-pay endpoint of a lightning address: `name@domain` becomes
 /// `https://domain/.well-known/lnurlp/name` (`http` for `.onion` domains, as LUD-16 says).
-/// Surrounding whitespace is ignored; a port after the domain is kept (development setups).
+/// Surrounding whitespace is ignored; a port after the domain is kept. A loopback host
+/// (`127.0.0.1:8080`, `localhost:8080`: the development provider's addresses) is read over
+/// plain `http`: nothing leaves the machine, and no certificate could name it.
 pub fn lnurlp_url(lightning_address: &str) -> Result<Url, LnurlError> {
     let address = lightning_address.trim();
     let not_an_address = || LnurlError::NotAnAddress {
@@ -152,13 +160,22 @@ pub fn lnurlp_url(lightning_address: &str) -> Result<Url, LnurlError> {
     if !host_ok || !port_ok {
         return Err(invalid_domain());
     }
-    let scheme = if host.to_ascii_lowercase().ends_with(".onion") {
+    let host = host.to_ascii_lowercase();
+    let scheme = if host.ends_with(".onion") || is_loopback_host(&host) {
         "http"
     } else {
         "https"
     };
     Url::parse(&format!("{scheme}://{domain}/.well-known/lnurlp/{name}"))
         .map_err(|_| invalid_domain())
+}
+
+/// `localhost` or a loopback IPv4 literal (lowercase host, no port).
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The fields of an LNURL-pay answer this service reads (LUD-06, NIP-57).
@@ -213,6 +230,145 @@ pub fn parse_pay_response(json: &[u8]) -> Result<PublicKey, LnurlError> {
 ///
 /// `awc` futures are not `Send`: call this from an actix system or a tokio `LocalSet`.
 pub async fn resolve_zapper(url: &Url, timeout: Duration) -> Result<PublicKey, LnurlError> {
+    parse_pay_response(&get_json(url, timeout).await?)
+}
+
+/// A LUD-06 `payRequest` as a wallet reads it, with NIP-57's two fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayRequest {
+    /// Where to ask for an invoice.
+    pub callback: Url,
+    /// The smallest amount accepted, in millisatoshis.
+    pub min_sendable: u64,
+    /// The largest amount accepted, in millisatoshis.
+    pub max_sendable: u64,
+    /// The longest `comment` accepted (LUD-12), 0 when comments are not taken.
+    pub comment_allowed: u64,
+    /// The key that signs zap receipts, when the provider takes zaps (`allowsNostr: true`).
+    pub nostr_pubkey: Option<PublicKey>,
+}
+
+#[derive(Deserialize)]
+struct RawPayRequest {
+    callback: String,
+    #[serde(rename = "minSendable")]
+    min_sendable: u64,
+    #[serde(rename = "maxSendable")]
+    max_sendable: u64,
+    #[serde(rename = "commentAllowed", default)]
+    comment_allowed: u64,
+}
+
+/// Reads a `payRequest` answer: a LUD-06 error, another flow, or missing fields are refused;
+/// `nostrPubkey` is read as [`parse_pay_response`] reads it, and is `None` when the provider
+/// does not take zaps.
+pub fn parse_pay_request(json: &[u8]) -> Result<PayRequest, LnurlError> {
+    let nostr_pubkey = match parse_pay_response(json) {
+        Ok(key) => Some(key),
+        Err(LnurlError::NostrNotAllowed) => None,
+        Err(e) => return Err(e),
+    };
+    let raw: RawPayRequest = serde_json::from_slice(json)?;
+    let callback = Url::parse(&raw.callback).map_err(|_| LnurlError::InvalidCallback {
+        callback: raw.callback.clone(),
+    })?;
+    if !is_safe_endpoint(&callback) {
+        return Err(LnurlError::InvalidCallback {
+            callback: raw.callback,
+        });
+    }
+    Ok(PayRequest {
+        callback,
+        min_sendable: raw.min_sendable,
+        max_sendable: raw.max_sendable,
+        comment_allowed: raw.comment_allowed,
+        nostr_pubkey,
+    })
+}
+
+/// `https://`, or plain `http://` to a loopback host.
+fn is_safe_endpoint(url: &Url) -> bool {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(domain)) => is_loopback_host(&domain.to_ascii_lowercase()),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => loopback,
+        _ => false,
+    }
+}
+
+/// Fetches and reads the `payRequest` at `url` (from [`lnurlp_url`]).
+pub async fn fetch_pay_request(url: &Url, timeout: Duration) -> Result<PayRequest, LnurlError> {
+    parse_pay_request(&get_json(url, timeout).await?)
+}
+
+/// The callback URL asking for an invoice of `amount_msat` for the zap request `zap_request`
+/// (its JSON; NIP-57 appendix B), with a LUD-12 `comment` when given. The callback's own query
+/// is kept.
+pub fn invoice_url(
+    pay: &PayRequest,
+    amount_msat: u64,
+    zap_request: Option<&str>,
+    comment: Option<&str>,
+) -> Url {
+    let mut url = pay.callback.clone();
+    {
+        let mut query = url.query_pairs_mut();
+        query.append_pair("amount", &amount_msat.to_string());
+        if let Some(request) = zap_request {
+            query.append_pair("nostr", request);
+        }
+        if let Some(comment) = comment {
+            query.append_pair("comment", comment);
+        }
+    }
+    url
+}
+
+#[derive(Deserialize)]
+struct InvoiceAnswer {
+    pr: String,
+}
+
+/// The BOLT11 invoice (`pr`) of a callback's answer.
+pub fn parse_invoice_answer(json: &[u8]) -> Result<String, LnurlError> {
+    if let Some(reason) = service_error(json) {
+        return Err(LnurlError::Service { reason });
+    }
+    let answer: InvoiceAnswer = serde_json::from_slice(json)?;
+    Ok(answer.pr)
+}
+
+/// Asks a callback URL (from [`invoice_url`]) for its invoice.
+pub async fn request_invoice(url: &Url, timeout: Duration) -> Result<String, LnurlError> {
+    parse_invoice_answer(&get_json(url, timeout).await?)
+}
+
+/// The `reason` of a LUD-06 error answer (`{"status": "ERROR", "reason": ...}`), if it is one.
+fn service_error(json: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Status {
+        status: Option<String>,
+        reason: Option<String>,
+    }
+    let status: Status = serde_json::from_slice(json).ok()?;
+    status
+        .status
+        .filter(|s| s.eq_ignore_ascii_case("ERROR"))
+        .map(|_| {
+            status
+                .reason
+                .unwrap_or_else(|| "no reason given".to_owned())
+        })
+}
+
+/// One GET of a small JSON answer, under `timeout` (connection, answer and body together). An
+/// HTTP error whose body is a LUD-06 error gives its reason ([`LnurlError::Service`]).
+async fn get_json(url: &Url, timeout: Duration) -> Result<Vec<u8>, LnurlError> {
     let asked = url.as_str().to_owned();
     let timed_out = || LnurlError::Timeout {
         url: asked.clone(),
@@ -236,21 +392,20 @@ pub async fn resolve_zapper(url: &Url, timeout: Duration) -> Result<PublicKey, L
                 },
             })?;
         let status = response.status();
+        let body = response.body().limit(MAX_RESPONSE_BYTES).await;
         if !status.is_success() {
+            if let Some(reason) = body.as_deref().ok().and_then(service_error) {
+                return Err(LnurlError::Service { reason });
+            }
             return Err(LnurlError::HttpStatus {
                 url: asked.clone(),
                 status: status.as_u16(),
             });
         }
-        let body = response
-            .body()
-            .limit(MAX_RESPONSE_BYTES)
-            .await
-            .map_err(|error| LnurlError::Body {
-                url: asked.clone(),
-                reason: error.to_string(),
-            })?;
-        parse_pay_response(&body)
+        body.map(|b| b.to_vec()).map_err(|error| LnurlError::Body {
+            url: asked.clone(),
+            reason: error.to_string(),
+        })
     };
     tokio::time::timeout(timeout, exchange)
         .await
@@ -273,9 +428,22 @@ mod tests {
             lnurlp_url("  dev.bot-1_x@Pay.Example.ORG \n")?.as_str(),
             "https://pay.example.org/.well-known/lnurlp/dev.bot-1_x"
         );
+        // Loopback (the development provider) over plain http; any other host over https.
         assert_eq!(
             lnurlp_url("gov@localhost:8080")?.as_str(),
-            "https://localhost:8080/.well-known/lnurlp/gov"
+            "http://localhost:8080/.well-known/lnurlp/gov"
+        );
+        assert_eq!(
+            lnurlp_url("gov@127.0.0.1:8080")?.as_str(),
+            "http://127.0.0.1:8080/.well-known/lnurlp/gov"
+        );
+        assert_eq!(
+            lnurlp_url("gov@example.org:8443")?.as_str(),
+            "https://example.org:8443/.well-known/lnurlp/gov"
+        );
+        assert_eq!(
+            lnurlp_url("gov@10.0.0.1:8080")?.as_str(),
+            "https://10.0.0.1:8080/.well-known/lnurlp/gov"
         );
         assert_eq!(
             lnurlp_url("gov@abcdef.onion")?.as_str(),
@@ -377,5 +545,68 @@ mod tests {
                 Ok(key) => panic!("{json}: accepted {key}"),
             }
         }
+    }
+
+    #[test]
+    fn pay_request_is_read_as_a_wallet_reads_it() -> Result<(), LnurlError> {
+        let json = format!(
+            r#"{{"callback":"http://127.0.0.1:8080/lnurlp/gov/callback","maxSendable":100000000000,
+                "minSendable":1000,"metadata":"[[\"text/plain\",\"gov\"]]","tag":"payRequest",
+                "commentAllowed":280,"allowsNostr":true,"nostrPubkey":"{KEY}"}}"#
+        );
+        let pay = parse_pay_request(json.as_bytes())?;
+        assert_eq!(pay.callback.as_str(), "http://127.0.0.1:8080/lnurlp/gov/callback");
+        assert_eq!((pay.min_sendable, pay.max_sendable), (1_000, 100_000_000_000));
+        assert_eq!(pay.comment_allowed, 280);
+        assert_eq!(pay.nostr_pubkey.map(|k| k.to_hex()).as_deref(), Some(KEY));
+
+        // Without zaps: no key; without commentAllowed: no comment.
+        let plain = r#"{"callback":"https://pay.example.org/cb?user=gov","maxSendable":2000,
+                        "minSendable":1000,"tag":"payRequest"}"#;
+        let pay = parse_pay_request(plain.as_bytes())?;
+        assert_eq!((pay.nostr_pubkey, pay.comment_allowed), (None, 0));
+        // The callback's own query is kept, and the request is URL-encoded.
+        let url = invoice_url(&pay, 1_500, Some(r#"{"kind":9734,"content":"a&b"}"#), Some("veto"));
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("user".to_owned(), "gov".to_owned()),
+                ("amount".to_owned(), "1500".to_owned()),
+                ("nostr".to_owned(), r#"{"kind":9734,"content":"a&b"}"#.to_owned()),
+                ("comment".to_owned(), "veto".to_owned()),
+            ]
+        );
+
+        for bad in [
+            r#"{"callback":"http://pay.example.org/cb","maxSendable":2000,"minSendable":1000}"#,
+            r#"{"callback":"not a url","maxSendable":2000,"minSendable":1000}"#,
+        ] {
+            assert!(
+                matches!(parse_pay_request(bad.as_bytes()), Err(LnurlError::InvalidCallback { .. })),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse_pay_request(br#"{"callback":"https://x.org/cb"}"#),
+            Err(LnurlError::Json(_))
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn invoice_answer_gives_the_invoice_or_the_reason() {
+        assert_eq!(
+            parse_invoice_answer(br#"{"pr":"lnbc10n1xyz","routes":[]}"#).ok().as_deref(),
+            Some("lnbc10n1xyz")
+        );
+        assert!(matches!(
+            parse_invoice_answer(br#"{"status":"ERROR","reason":"amount: too small"}"#),
+            Err(LnurlError::Service { reason }) if reason == "amount: too small"
+        ));
+        assert!(matches!(
+            parse_invoice_answer(br#"{"routes":[]}"#),
+            Err(LnurlError::Json(_))
+        ));
     }
 }

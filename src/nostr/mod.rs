@@ -1,15 +1,18 @@
 //! The wire: what crosses relays and LNURL. Every event kind, tag name and `d` value
 //! ([`events`]), governance actions ([`governance_action`]), NIP-57 zap-receipt validation
 //! ([`nip57`]), LNURL resolution ([`lnurl`]) and whose receipts a bot accepts
-//! ([`zap_recipients`]), an LNURL provider's side of a zap ([`zap_provider`]) and the embedded
-//! development relay ([`embedded_relay`]).
+//! ([`zap_recipients`]), an LNURL provider's side of a zap ([`zap_provider`]), the development
+//! LNURL provider's answers ([`dev_provider`]), NIP-19 event references ([`nip19`]) and the
+//! embedded development relay ([`embedded_relay`]).
 //!
 //! Uses: settings and keys only. Never the rules above it, the store, actors, HTTP or the CLI.
 
+pub mod dev_provider;
 pub mod embedded_relay;
 pub mod events;
 pub mod governance_action;
 pub mod lnurl;
+pub mod nip19;
 pub mod nip57;
 pub mod zap_provider;
 pub mod zap_recipients;

@@ -45,6 +45,9 @@ pub enum ZapProviderError {
     /// (Not a `#[source]`: `CreationError` is only an `Error` with lightning-invoice's `std`.)
     #[error("could not build the invoice: {0}")]
     Invoice(lightning_invoice::CreationError),
+    /// The hash of the zapper key is not a valid secret key (odds about 2^-128).
+    #[error("cannot derive the development node key")]
+    NodeKey,
     /// The zap request is one a NIP-57 provider must refuse.
     #[error("zap request refused: {0}")]
     BadZapRequest(&'static str),
@@ -166,6 +169,20 @@ impl ZapProvider {
     /// A provider with these keys.
     pub fn new(keys: Keys, node_key: secp256k1::SecretKey) -> Self {
         Self { keys, node_key }
+    }
+
+    /// The development provider of the service's own bots (`lnurl.dev_provider`): `keys` is
+    /// the development zapper key, and its node key is derived from it (SHA-256 of a fixed label
+    /// and the secret), so invoices keep recovering to one node across restarts without a
+    /// second key file. Never for a real node: the node key is only as secret as the zapper's.
+    pub fn development(keys: Keys) -> Result<Self, ZapProviderError> {
+        let mut material = b"commons-nostr development node key".to_vec();
+        material.extend_from_slice(keys.secret_key().as_secret_bytes());
+        let node_key = secp256k1::SecretKey::from_slice(
+            sha256::Hash::hash(&material).as_byte_array(),
+        )
+        .map_err(|_| ZapProviderError::NodeKey)?;
+        Ok(Self::new(keys, node_key))
     }
 
     /// A provider with fresh random keys.
@@ -370,6 +387,18 @@ mod tests {
         );
         let preimage = hex::decode(value("preimage").ok_or("no preimage")?)?;
         assert_eq!(sha256::Hash::hash(&preimage), *invoice.payment_hash());
+        Ok(())
+    }
+
+    #[test]
+    fn development_provider_keeps_its_node_across_restarts() -> Result<(), Box<dyn std::error::Error>> {
+        let zapper = Keys::generate();
+        let first = ZapProvider::development(zapper.clone())?;
+        let again = ZapProvider::development(zapper.clone())?;
+        assert_eq!(first.public_key(), zapper.public_key());
+        assert_eq!(first.node_public_key(), again.node_public_key());
+        let other = ZapProvider::development(Keys::generate())?;
+        assert_ne!(first.node_public_key(), other.node_public_key());
         Ok(())
     }
 

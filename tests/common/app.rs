@@ -20,6 +20,8 @@ pub struct TestConfig {
     pub server_keys: Keys,
     pub bot_keys: BTreeMap<String, Keys>,
     pub admin_token: String,
+    /// The development LNURL provider's key, used with [`TestConfig::with_dev_provider`].
+    pub dev_zapper: Keys,
     /// Extra `COMMONS__...` overrides.
     pub overrides: Vec<(String, String)>,
 }
@@ -35,8 +37,29 @@ impl TestConfig {
                 .map(|b| (b.to_string(), Keys::generate()))
                 .collect(),
             admin_token: hex::encode(rand::random::<[u8; 32]>()),
+            dev_zapper: Keys::generate(),
             overrides: Vec::new(),
         }
+    }
+
+    /// The service as the default settings run it: the development LNURL provider serves every
+    /// bot (`<bot>@<http address>`), signing receipts with the key in `T_ZAPPER_NSEC`.
+    pub fn with_dev_provider(self) -> TestConfig {
+        let zapper = self.dev_zapper.secret_key().to_secret_hex();
+        let mut cfg = self
+            .with("COMMONS__LNURL__DEV_PROVIDER", "true")
+            .with("COMMONS__LNURL__ZAPPER_NSEC_PATH", "env:T_ZAPPER_NSEC")
+            .with("T_ZAPPER_NSEC", &zapper);
+        for bot in BOTS {
+            cfg = cfg.with(
+                &format!(
+                    "COMMONS__NOSTR__BOTS__{}__LIGHTNING_ADDRESS",
+                    bot.to_uppercase()
+                ),
+                "",
+            );
+        }
+        cfg
     }
 
     pub fn with(mut self, key: &str, value: &str) -> TestConfig {
@@ -72,10 +95,20 @@ impl TestConfig {
         );
         set("COMMONS__NOSTR__HEALTH_DEBOUNCE_SECS", "0".into());
         set("COMMONS__LOGGING__LEVEL", "warn".into());
+        // The bots' own (unreachable) addresses, as in production; `with_dev_provider` serves
+        // them from the service instead.
+        set("COMMONS__LNURL__DEV_PROVIDER", "false".into());
         for bot in self.bot_keys.keys() {
             set(
                 &format!("COMMONS__NOSTR__BOTS__{}__NSEC_PATH", bot.to_uppercase()),
                 format!("env:T_BOT_{}_NSEC", bot.to_uppercase()),
+            );
+            set(
+                &format!(
+                    "COMMONS__NOSTR__BOTS__{}__LIGHTNING_ADDRESS",
+                    bot.to_uppercase()
+                ),
+                format!("{bot}@commons.example"),
             );
         }
         set("T_ADMIN_TOKEN", self.admin_token.clone());
