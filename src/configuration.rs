@@ -1273,8 +1273,14 @@ mod tests {
             None,
             &[
                 ("COMMONS__NOSTR__LNURL__RETRY_INITIAL_MS", "50"),
-                ("COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS", "gov@example.org"),
-                ("COMMONS__NOSTR__BOTS__DEV__LIGHTNING_ADDRESS", "dev@example.org"),
+                (
+                    "COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS",
+                    "gov@example.org",
+                ),
+                (
+                    "COMMONS__NOSTR__BOTS__DEV__LIGHTNING_ADDRESS",
+                    "dev@example.org",
+                ),
                 (
                     "COMMONS__NOSTR__BOTS__GOV__LNURLP_URL",
                     "http://127.0.0.1:8123/.well-known/lnurlp/gov",
@@ -1303,7 +1309,10 @@ mod tests {
                 key_of(load(
                     None,
                     &[
-                        ("COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS", "gov@example.org"),
+                        (
+                            "COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS",
+                            "gov@example.org"
+                        ),
                         ("COMMONS__NOSTR__BOTS__GOV__LNURLP_URL", bad)
                     ]
                 )),
@@ -1341,12 +1350,18 @@ mod tests {
         let mut s = load(
             None,
             &[
-                ("COMMONS__NOSTR__BOTS__DEV__LIGHTNING_ADDRESS", "dev@pay.example.org"),
+                (
+                    "COMMONS__NOSTR__BOTS__DEV__LIGHTNING_ADDRESS",
+                    "dev@pay.example.org",
+                ),
                 ("COMMONS__NOSTR__BOTS__DEV__ZAPPER_PUBKEY", &zapper.to_hex()),
             ],
         )
         .unwrap();
-        s.serve_dev_bots("127.0.0.1:41234".parse().unwrap(), nostr_sdk::Keys::generate().public_key());
+        s.serve_dev_bots(
+            "127.0.0.1:41234".parse().unwrap(),
+            nostr_sdk::Keys::generate().public_key(),
+        );
         let dev = &s.nostr.bots["dev"];
         assert!(!dev.dev_provider);
         assert_eq!(dev.lightning_address, "dev@pay.example.org");
@@ -1366,15 +1381,24 @@ mod tests {
             ("COMMONS__LNURL__DEV_PROVIDER", "false"),
             ("COMMONS__HTTP__BIND", "0.0.0.0:8080"),
         ];
-        assert_eq!(
-            key_of(load(None, &env)),
-            "nostr.bots.dev.lightning_address"
-        );
+        assert_eq!(key_of(load(None, &env)), "nostr.bots.dev.lightning_address");
         let addresses = [
-            ("COMMONS__NOSTR__BOTS__DEV__LIGHTNING_ADDRESS", "dev@example.org"),
-            ("COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS", "gov@example.org"),
-            ("COMMONS__NOSTR__BOTS__NETWORK__LIGHTNING_ADDRESS", "network@example.org"),
-            ("COMMONS__NOSTR__BOTS__RESEARCH__LIGHTNING_ADDRESS", "research@example.org"),
+            (
+                "COMMONS__NOSTR__BOTS__DEV__LIGHTNING_ADDRESS",
+                "dev@example.org",
+            ),
+            (
+                "COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS",
+                "gov@example.org",
+            ),
+            (
+                "COMMONS__NOSTR__BOTS__NETWORK__LIGHTNING_ADDRESS",
+                "network@example.org",
+            ),
+            (
+                "COMMONS__NOSTR__BOTS__RESEARCH__LIGHTNING_ADDRESS",
+                "research@example.org",
+            ),
         ];
         env.extend(addresses);
         let s = load(None, &env).unwrap();

@@ -27,10 +27,10 @@ use crate::configuration::{redact_url, Settings};
 use crate::http;
 use crate::http::handles::ServiceHandles;
 use crate::http::lnurlp::DevProvider;
-use crate::nostr::zap_provider::ZapProvider;
 use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
 use crate::nostr::embedded_relay::EmbeddedRelay;
+use crate::nostr::zap_provider::ZapProvider;
 use crate::nostr::zap_recipients::{BotZapConfig, ZapperCache};
 use crate::store::db;
 use crate::store::outbox::{self, Lease, Outbox, OutboxWake};
@@ -80,10 +80,12 @@ impl Application {
                 addr: settings.http.bind,
                 source,
             })?;
-        let http_addr = listener.local_addr().map_err(|source| StartupError::HttpBind {
-            addr: settings.http.bind,
-            source,
-        })?;
+        let http_addr = listener
+            .local_addr()
+            .map_err(|source| StartupError::HttpBind {
+                addr: settings.http.bind,
+                source,
+            })?;
         let mut settings = settings;
         let dev_provider = match &keys.dev_zapper {
             Some(zapper) => {

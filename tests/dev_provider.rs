@@ -40,7 +40,13 @@ async fn get(url: &str) -> (StatusCode, Value) {
 }
 
 /// The callback URL for `amount` msat, the zap request `nostr` and an optional comment.
-fn callback_url(app: &Application, bot: &str, amount: &str, nostr: Option<&str>, comment: Option<&str>) -> String {
+fn callback_url(
+    app: &Application,
+    bot: &str,
+    amount: &str,
+    nostr: Option<&str>,
+    comment: Option<&str>,
+) -> String {
     let mut url = Url::parse(&format!("http://{}/lnurlp/{bot}/callback", app.http_addr()))
         .expect("callback url");
     {
@@ -82,7 +88,11 @@ async fn a_zap_through_the_callback_is_paid_and_reaches_the_tracker() {
         let address = format!("gov@{}", app.http_addr());
 
         // LUD-16: the address resolves to a payRequest that takes zaps.
-        let (status, pay) = get(&format!("http://{}/.well-known/lnurlp/gov", app.http_addr())).await;
+        let (status, pay) = get(&format!(
+            "http://{}/.well-known/lnurlp/gov",
+            app.http_addr()
+        ))
+        .await;
         assert_eq!(status, StatusCode::OK, "{pay}");
         assert_eq!(pay["tag"], "payRequest");
         assert_eq!(
@@ -118,7 +128,14 @@ async fn a_zap_through_the_callback_is_paid_and_reaches_the_tracker() {
                 .relays([relay.url(), voters_relay.url()]),
         )
         .expect("zap request");
-        let (status, answer) = get(&callback_url(&app, "gov", "21000", Some(&request.as_json()), Some("veto"))).await;
+        let (status, answer) = get(&callback_url(
+            &app,
+            "gov",
+            "21000",
+            Some(&request.as_json()),
+            Some("veto"),
+        ))
+        .await;
         assert_eq!(status, StatusCode::OK, "{answer}");
         assert_eq!(answer["routes"], serde_json::json!([]));
         let bolt11 = answer["pr"].as_str().expect("an invoice");
@@ -188,8 +205,8 @@ async fn every_refusal_is_a_lud06_error_and_publishes_nothing() {
         let too_small = zap_request(&voter, &ZapTarget::new(gov, 999)).expect("zap request");
         let too_big =
             zap_request(&voter, &ZapTarget::new(gov, 100_000_000_001)).expect("zap request");
-        let to_someone_else = zap_request(&voter, &ZapTarget::new(cfg.bot("dev"), 21_000))
-            .expect("zap request");
+        let to_someone_else =
+            zap_request(&voter, &ZapTarget::new(cfg.bot("dev"), 21_000)).expect("zap request");
         let long_comment = "a".repeat(281);
 
         let cases: Vec<(&str, String, StatusCode, &str)> = vec![
@@ -289,7 +306,11 @@ async fn every_refusal_is_a_lud06_error_and_publishes_nothing() {
             1,
         )
         .await;
-        assert_eq!(receipts.len(), 1, "only the good zap's receipt: {receipts:?}");
+        assert_eq!(
+            receipts.len(),
+            1,
+            "only the good zap's receipt: {receipts:?}"
+        );
         assert_eq!(provider_receipts(&db).await, 1);
         app.stop().await;
     }

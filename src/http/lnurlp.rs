@@ -72,11 +72,11 @@ fn lud06_error(status: StatusCode, reason: &str) -> HttpResponse {
 fn served_bot<'a>(
     handles: &'a ServiceHandles,
     name: &str,
-) -> Result<(&'a DevProvider, &'a str, PublicKey), HttpResponse> {
+) -> Result<(&'a DevProvider, &'a str, PublicKey), (StatusCode, String)> {
     let Some(provider) = handles.dev_provider.as_deref() else {
-        return Err(lud06_error(
+        return Err((
             StatusCode::NOT_FOUND,
-            "this service's development LNURL provider is off (lnurl.dev_provider)",
+            "this service's development LNURL provider is off (lnurl.dev_provider)".to_owned(),
         ));
     };
     let bot = handles
@@ -92,9 +92,9 @@ fn served_bot<'a>(
         .map(|(_, key)| *key);
     match (bot, pubkey) {
         (Some(bot), Some(pubkey)) => Ok((provider, bot.lightning_address.as_str(), pubkey)),
-        _ => Err(lud06_error(
+        _ => Err((
             StatusCode::NOT_FOUND,
-            &format!("bot: no bot named {name:?} is served here"),
+            format!("bot: no bot named {name:?} is served here"),
         )),
     }
 }
@@ -106,7 +106,7 @@ pub async fn pay_request(
 ) -> HttpResponse {
     let (provider, address, _) = match served_bot(&handles, &bot) {
         Ok(found) => found,
-        Err(answer) => return answer,
+        Err((status, reason)) => return lud06_error(status, &reason),
     };
     match provider.callback(&bot) {
         Some(callback) => HttpResponse::Ok().json(dev_provider::pay_request(
@@ -126,7 +126,7 @@ pub async fn callback(
 ) -> HttpResponse {
     let (provider, _, bot_pubkey) = match served_bot(&handles, &bot) {
         Ok(found) => found,
-        Err(answer) => return answer,
+        Err((status, reason)) => return lud06_error(status, &reason),
     };
     let query = match web::Query::<CallbackQuery>::from_query(request.query_string()) {
         Ok(query) => query.into_inner(),
@@ -170,7 +170,11 @@ pub async fn callback(
 }
 
 /// Invoices the zap request and pays it at once: the signed receipt and the invoice.
-fn pay(provider: &ZapProvider, request: &Event, amount_msat: u64) -> Result<(Event, String), String> {
+fn pay(
+    provider: &ZapProvider,
+    request: &Event,
+    amount_msat: u64,
+) -> Result<(Event, String), String> {
     let invoice = provider
         .invoice(request, amount_msat)
         .map_err(|e| e.to_string())?;

@@ -29,7 +29,10 @@ pub const MAX_ZAP_REQUEST_BYTES: usize = 64 * 1024;
 /// zap receipts `zapper` signs.
 pub fn pay_request(address: &str, callback: &Url, zapper: &PublicKey) -> Value {
     let metadata = json!([
-        ["text/plain", format!("Zap {address}: a vote in Bitcoin Commons governance")],
+        [
+            "text/plain",
+            format!("Zap {address}: a vote in Bitcoin Commons governance")
+        ],
         ["text/identifier", address],
     ]);
     json!({
@@ -80,7 +83,9 @@ pub enum Refusal {
     AmountOutOfRange { amount: u64 },
     #[error("comment: {chars} characters, more than commentAllowed {COMMENT_ALLOWED}")]
     CommentTooLong { chars: usize },
-    #[error("nostr: required (the zap request, kind 9734); this development provider only makes zaps")]
+    #[error(
+        "nostr: required (the zap request, kind 9734); this development provider only makes zaps"
+    )]
     MissingZapRequest,
     #[error("nostr: not a signed Nostr event: {0}")]
     MalformedZapRequest(String),
@@ -218,7 +223,10 @@ mod tests {
         assert_eq!(answer["nostrPubkey"], zapper.to_hex());
         let metadata: Value =
             serde_json::from_str(answer["metadata"].as_str().expect("a string")).expect("json");
-        assert_eq!(metadata[1], json!(["text/identifier", "gov@127.0.0.1:8080"]));
+        assert_eq!(
+            metadata[1],
+            json!(["text/identifier", "gov@127.0.0.1:8080"])
+        );
         assert_eq!(metadata[0][0], "text/plain");
     }
 
@@ -235,7 +243,7 @@ mod tests {
         .expect("zap request");
         let zap = check_callback(&query(21_000, &request, Some("veto")), &bot).expect("taken");
         assert_eq!(zap.amount_msat, 21_000);
-        assert_eq!(zap.relays, [relay.clone()]);
+        assert_eq!(zap.relays, std::slice::from_ref(&relay));
         assert_eq!(zap.request, request);
         assert!(is_loopback_relay(&relay));
         assert!(!is_loopback_relay(
@@ -273,8 +281,7 @@ mod tests {
             Err(Refusal::BadAmount("21k".into()))
         );
         for amount in [999, MAX_SENDABLE_MSAT + 1] {
-            let request =
-                zap_request(&sender, &ZapTarget::new(bot, amount)).expect("zap request");
+            let request = zap_request(&sender, &ZapTarget::new(bot, amount)).expect("zap request");
             assert_eq!(
                 check(query(amount, &request, None)),
                 Err(Refusal::AmountOutOfRange { amount })
@@ -322,7 +329,10 @@ mod tests {
             .tag(Tag::public_key(bot))
             .sign_with_keys(&sender)
             .expect("note");
-        assert_eq!(check(query(21_000, &note, None)), Err(Refusal::WrongKind(1)));
+        assert_eq!(
+            check(query(21_000, &note, None)),
+            Err(Refusal::WrongKind(1))
+        );
         assert_eq!(
             check(query(21_000, &good, None).clone()).map(|z| z.amount_msat),
             Ok(21_000)
@@ -334,8 +344,11 @@ mod tests {
                 amount: 22_000
             })
         );
-        let other_bot = zap_request(&sender, &ZapTarget::new(Keys::generate().public_key(), 21_000))
-            .expect("zap request");
+        let other_bot = zap_request(
+            &sender,
+            &ZapTarget::new(Keys::generate().public_key(), 21_000),
+        )
+        .expect("zap request");
         assert_eq!(
             check(query(21_000, &other_bot, None)),
             Err(Refusal::WrongRecipient)
@@ -372,6 +385,9 @@ mod tests {
         // Every reason reads as a LUD-06 error.
         let error = lud06_error(&Refusal::WrongKind(1).to_string());
         assert_eq!(error["status"], "ERROR");
-        assert_eq!(error["reason"], "nostr: a zap request is kind 9734, not kind 1");
+        assert_eq!(
+            error["reason"],
+            "nostr: a zap request is kind 9734, not kind 1"
+        );
     }
 }

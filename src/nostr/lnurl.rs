@@ -555,8 +555,14 @@ mod tests {
                 "commentAllowed":280,"allowsNostr":true,"nostrPubkey":"{KEY}"}}"#
         );
         let pay = parse_pay_request(json.as_bytes())?;
-        assert_eq!(pay.callback.as_str(), "http://127.0.0.1:8080/lnurlp/gov/callback");
-        assert_eq!((pay.min_sendable, pay.max_sendable), (1_000, 100_000_000_000));
+        assert_eq!(
+            pay.callback.as_str(),
+            "http://127.0.0.1:8080/lnurlp/gov/callback"
+        );
+        assert_eq!(
+            (pay.min_sendable, pay.max_sendable),
+            (1_000, 100_000_000_000)
+        );
         assert_eq!(pay.comment_allowed, 280);
         assert_eq!(pay.nostr_pubkey.map(|k| k.to_hex()).as_deref(), Some(KEY));
 
@@ -566,14 +572,22 @@ mod tests {
         let pay = parse_pay_request(plain.as_bytes())?;
         assert_eq!((pay.nostr_pubkey, pay.comment_allowed), (None, 0));
         // The callback's own query is kept, and the request is URL-encoded.
-        let url = invoice_url(&pay, 1_500, Some(r#"{"kind":9734,"content":"a&b"}"#), Some("veto"));
+        let url = invoice_url(
+            &pay,
+            1_500,
+            Some(r#"{"kind":9734,"content":"a&b"}"#),
+            Some("veto"),
+        );
         let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         assert_eq!(
             pairs,
             [
                 ("user".to_owned(), "gov".to_owned()),
                 ("amount".to_owned(), "1500".to_owned()),
-                ("nostr".to_owned(), r#"{"kind":9734,"content":"a&b"}"#.to_owned()),
+                (
+                    "nostr".to_owned(),
+                    r#"{"kind":9734,"content":"a&b"}"#.to_owned()
+                ),
                 ("comment".to_owned(), "veto".to_owned()),
             ]
         );
@@ -583,7 +597,10 @@ mod tests {
             r#"{"callback":"not a url","maxSendable":2000,"minSendable":1000}"#,
         ] {
             assert!(
-                matches!(parse_pay_request(bad.as_bytes()), Err(LnurlError::InvalidCallback { .. })),
+                matches!(
+                    parse_pay_request(bad.as_bytes()),
+                    Err(LnurlError::InvalidCallback { .. })
+                ),
                 "{bad}"
             );
         }
@@ -597,7 +614,9 @@ mod tests {
     #[test]
     fn invoice_answer_gives_the_invoice_or_the_reason() {
         assert_eq!(
-            parse_invoice_answer(br#"{"pr":"lnbc10n1xyz","routes":[]}"#).ok().as_deref(),
+            parse_invoice_answer(br#"{"pr":"lnbc10n1xyz","routes":[]}"#)
+                .ok()
+                .as_deref(),
             Some("lnbc10n1xyz")
         );
         assert!(matches!(

@@ -178,10 +178,9 @@ impl ZapProvider {
     pub fn development(keys: Keys) -> Result<Self, ZapProviderError> {
         let mut material = b"commons-nostr development node key".to_vec();
         material.extend_from_slice(keys.secret_key().as_secret_bytes());
-        let node_key = secp256k1::SecretKey::from_slice(
-            sha256::Hash::hash(&material).as_byte_array(),
-        )
-        .map_err(|_| ZapProviderError::NodeKey)?;
+        let node_key =
+            secp256k1::SecretKey::from_slice(sha256::Hash::hash(&material).as_byte_array())
+                .map_err(|_| ZapProviderError::NodeKey)?;
         Ok(Self::new(keys, node_key))
     }
 
@@ -391,7 +390,8 @@ mod tests {
     }
 
     #[test]
-    fn development_provider_keeps_its_node_across_restarts() -> Result<(), Box<dyn std::error::Error>> {
+    fn development_provider_keeps_its_node_across_restarts(
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let zapper = Keys::generate();
         let first = ZapProvider::development(zapper.clone())?;
         let again = ZapProvider::development(zapper.clone())?;
