@@ -207,3 +207,102 @@ fn every_real_receipt_counts_but_the_four_altered_ones() {
         assert_eq!(ok + altered, *all, "{provider}");
     }
 }
+
+/// Runs `commons-nostr check-receipt` with `args`, `stdin` on its standard input.
+fn check_receipt(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_commons-nostr"))
+        .arg("check-receipt")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_owned();
+    let writer = std::thread::spawn(move || input.write_all(stdin.as_bytes()));
+    let output = child.wait_with_output().expect("the binary ends");
+    writer
+        .join()
+        .expect("the writer thread")
+        .expect("stdin written");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_receipt_judges_the_corpus_one_line_each() {
+    let path = corpus_path();
+    let path_text = path.to_string_lossy().into_owned();
+    let (code, stdout, stderr) = check_receipt(&[&path_text], "");
+    assert_eq!(code, Some(1), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), RECEIPTS);
+    let rejected: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.contains("  rejected  "))
+        .collect();
+    assert_eq!(rejected.len(), ALTERED.len(), "{rejected:#?}");
+    for (id, rule, reason) in ALTERED {
+        let line = rejected
+            .iter()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} not rejected"));
+        assert!(
+            line.contains(&format!("rejected  rule {rule} {reason}: ")),
+            "{line}"
+        );
+    }
+    let flagged = lines.iter().filter(|l| l.contains("anomalies: ")).count();
+    assert!(flagged >= ANOMALIES[0].1, "{flagged}");
+    assert!(
+        stderr.contains(&format!(
+            "{RECEIPTS} receipts: {} accepted",
+            RECEIPTS - ALTERED.len()
+        )),
+        "{stderr}"
+    );
+
+    // The accepted ones alone, on standard input, as JSON: exit 0.
+    let text = std::fs::read_to_string(&path).expect("corpus");
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !ALTERED.iter().any(|(id, _, _)| l.contains(id)))
+        .collect();
+    let (code, stdout, stderr) = check_receipt(&["--json"], &kept.join("\n"));
+    assert_eq!(code, Some(0), "{stderr}");
+    let verdicts: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(verdicts.len(), kept.len());
+    assert!(verdicts.iter().all(|v| v["verdict"] == "accepted"));
+    let payment_hash = verdicts
+        .iter()
+        .filter(|v| {
+            v["anomalies"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|n| n["check"] == "payment_hash"))
+        })
+        .count();
+    assert_eq!(payment_hash, ANOMALIES[1].1);
+
+    // A wrong --zapper rejects everything by rule 2; a bad one is a usage error.
+    let zapper = Keys::generate().public_key().to_bech32().expect("npub");
+    let (code, stdout, _) = check_receipt(&["--zapper", &zapper, "-"], kept[0]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("rejected  rule 2 wrong_zapper: "),
+        "{stdout}"
+    );
+    let (code, _, stderr) = check_receipt(&["--zapper", "nope"], "");
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--zapper"), "{stderr}");
+}

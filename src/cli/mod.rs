@@ -22,6 +22,7 @@
 //! Uses every layer below (it starts the service through [`crate::startup`]); nothing uses it.
 
 pub mod admin_client;
+pub mod check_receipt;
 pub mod verifier;
 pub mod watch;
 
@@ -140,6 +141,19 @@ pub enum Command {
     /// Prints governance events as they arrive, one verified line each; a forged or malformed
     /// event is flagged. Runs until Ctrl-C or SIGTERM.
     Watch(WatchArgs),
+    /// Judges zap receipts offline by the NIP-57 rules (one JSON event a line): one line each,
+    /// accepted with its anomalies or rejected with the rule and reason. The recipient is the
+    /// receipt's `p`. Exits 0 when all are accepted, 1 otherwise, 2 when the input is unreadable.
+    CheckReceipt {
+        /// A file of receipts, one JSON event a line (standard input when absent or `-`).
+        file: Option<PathBuf>,
+        /// The bot's LNURL provider key (npub or hex): checks rule 2 (not checked without it).
+        #[arg(long, value_name = "NPUB")]
+        zapper: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `commons-nostr watch`.
@@ -256,6 +270,45 @@ pub fn main() -> ExitCode {
             json,
         } => verify_vote(&relays, &proposal, &receipt, api.as_deref(), timeout, json),
         Command::Watch(args) => watch(&args),
+        Command::CheckReceipt { file, zapper, json } => {
+            check_receipt(file.as_deref(), zapper.as_deref(), json)
+        }
+    }
+}
+
+/// `commons-nostr check-receipt` (see [`check_receipt`]).
+fn check_receipt(file: Option<&Path>, zapper: Option<&str>, json: bool) -> ExitCode {
+    let zapper = match zapper.map(nostr_sdk::PublicKey::parse).transpose() {
+        Ok(zapper) => zapper,
+        Err(_) => {
+            eprintln!("error: --zapper: {zapper:?} is not an npub or hex key");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = std::io::stdout().lock();
+    let checked = match file {
+        Some(path) if path != Path::new("-") => match std::fs::File::open(path) {
+            Ok(f) => check_receipt::check_all(std::io::BufReader::new(f), stdout, zapper, json),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        _ => check_receipt::check_all(std::io::stdin().lock(), stdout, zapper, json),
+    };
+    match checked {
+        Ok(summary) => {
+            eprintln!("{summary}");
+            if summary.all_accepted() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: reading the receipts: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
