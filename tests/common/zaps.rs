@@ -217,7 +217,19 @@ impl Anomalous {
 impl Zaps {
     /// A zap of `text` at `created_at` whose receipt fails the checks of `kind`.
     pub fn anomalous(&self, kind: Anomalous, text: &str, created_at: Timestamp) -> Event {
-        let request = zap_request(&self.sender, &self.target(text)).expect("zap request");
+        self.anomalous_zap(kind, &self.target(text), created_at)
+    }
+
+    /// A zap of `target` (its amount must be [`AMOUNT_MSAT`]) at `created_at` whose receipt
+    /// fails the checks of `kind`.
+    pub fn anomalous_zap(
+        &self,
+        kind: Anomalous,
+        target: &ZapTarget,
+        created_at: Timestamp,
+    ) -> Event {
+        let text = target.content.as_str();
+        let request = zap_request(&self.sender, target).expect("zap request");
         let (bolt11, preimage) = match kind {
             Anomalous::ConstantDescriptionHash => {
                 let invoice = self
@@ -269,6 +281,9 @@ impl Zaps {
             }
         };
         let mut tags = self.core_tags(&request.as_json(), &bolt11);
+        if let Some(event) = target.event {
+            tags.push(Tag::event(event));
+        }
         if let Some(preimage) = preimage {
             tags.push(Tag::parse(["preimage", &preimage]).expect("tag"));
         }

@@ -1,0 +1,245 @@
+//! `verify` over relays holding receipts that fail only the checks of rules 4 and 7 (DESIGN.md
+//! "Zaps accepted"), as real providers make them: the real service counts them and publishes
+//! their `anomalies` in the tally; `verify` recomputes the same and passes, and it fails,
+//! naming the receipt and its anomalies, on a tally that leaves one out, and on a tally whose
+//! `anomalies` are wrong.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::app::TestConfig;
+use common::http::{Api, Auth};
+use common::relays::{fetch_all, TestRelay};
+use common::test_db::TestDb;
+use common::zaps::{publish, wait_until, zap_config, Anomalous, Zaps};
+use commons_nostr::nostr::zap_provider::ZapProvider;
+use commons_nostr::votes::{receipts_root, AnomalyCounts, TallyContent};
+use nostr_sdk::prelude::*;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_commons-nostr");
+const WAIT: Duration = Duration::from_secs(60);
+
+/// `commons-nostr verify` against `relays` for the service of `cfg`: exit code and output.
+async fn verify(cfg: &TestConfig, relays: &[RelayUrl]) -> (i32, String) {
+    let mut args = vec![
+        "verify".to_owned(),
+        "--timeout".into(),
+        "5".into(),
+        "--server".into(),
+        cfg.server_keys.public_key().to_hex(),
+    ];
+    for relay in relays {
+        args.extend(["--relay".to_owned(), relay.to_string()]);
+    }
+    for keys in cfg.bot_keys.values() {
+        args.extend(["--bot".to_owned(), keys.public_key().to_hex()]);
+    }
+    let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output())
+        .await
+        .expect("the blocking task ran")
+        .expect("the binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The newest tally of `proposal` on `relay` once `ready` holds for its content.
+async fn tally_where(
+    relay: &RelayUrl,
+    gov: &PublicKey,
+    proposal: &EventId,
+    ready: impl Fn(&TallyContent) -> bool,
+) -> (Event, TallyContent) {
+    let filter = Filter::new()
+        .kind(Kind::ApplicationSpecificData)
+        .author(*gov)
+        .identifier(format!("tally:{}", proposal.to_hex()));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let newest = fetch_all(relay, filter.clone())
+            .await
+            .into_iter()
+            .max_by_key(|e| e.created_at);
+        if let Some(event) = newest {
+            let content: TallyContent =
+                serde_json::from_str(&event.content).expect("tally content");
+            if ready(&content) {
+                return (event, content);
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no tally of {proposal} is ready"
+        );
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `content` signed by the gov key as the tally of `honest`'s proposal, `later` seconds after
+/// `honest`, on every relay.
+async fn republish(
+    relays: &[RelayUrl],
+    gov: &Keys,
+    honest: &Event,
+    content: &TallyContent,
+    later: u64,
+) {
+    let event = EventBuilder::new(honest.kind, content.to_json())
+        .tags(honest.tags.clone())
+        .custom_created_at(honest.created_at + later)
+        .sign_with_keys(gov)
+        .expect("signed");
+    publish(relays, &[event]).await;
+}
+
+#[actix_rt::test]
+async fn verify_counts_receipts_with_anomalies_and_names_one_left_out() {
+    let db = TestDb::sqlite().await;
+    let relay = TestRelay::start().await;
+    let relays = vec![relay.url()];
+    let provider = ZapProvider::generate();
+    let cfg = zap_config(&db.url, relays.clone(), &provider.public_key())
+        .with("COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS", "1");
+    let gov = cfg.bot("gov");
+    let gov_keys = cfg.bot_keys["gov"].clone();
+    let app = cfg.start().await;
+    let api = Api::new(app.http_addr(), &cfg.admin_token);
+    let answer = api
+        .post(
+            "/v1/actions",
+            Auth::Admin,
+            &json!({"action": "review-period", "repository": "btc-commons/governance",
+                    "pr": 19, "tier": 1, "title": "Real providers count", "voting_window_days": 1}),
+        )
+        .await;
+    assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
+    let proposal = EventId::from_hex(answer.text("event_id")).expect("proposal id");
+    wait_until(WAIT, "the proposal on the relay", || async {
+        !fetch_all(&relay.url(), Filter::new().id(proposal))
+            .await
+            .is_empty()
+    })
+    .await;
+    let proposal_event = fetch_all(&relay.url(), Filter::new().id(proposal)).await[0].clone();
+    let start = serde_json::from_str::<serde_json::Value>(&proposal_event.content)
+        .expect("proposal content")["voting_window"]["start"]
+        .as_u64()
+        .expect("window start");
+
+    // Five voters, one receipt each, inside the window: one honest, four as real providers
+    // make them.
+    let voter = || Zaps {
+        provider: provider.clone(),
+        sender: Keys::generate(),
+        bot: gov,
+    };
+    let at = Timestamp::from_secs(start + 1);
+    let honest_voter = voter();
+    let honest_zap = honest_voter.zap_at(&honest_voter.target("support").event(proposal), at);
+    let kinds = [
+        Anomalous::ConstantDescriptionHash,
+        Anomalous::NoDescriptionHash,
+        Anomalous::NoPaymentHash,
+        Anomalous::UuidPreimage,
+    ];
+    let anomalous: Vec<Event> = kinds
+        .iter()
+        .map(|kind| {
+            let v = voter();
+            v.anomalous_zap(*kind, &v.target("yes").event(proposal), at)
+        })
+        .collect();
+    let mut receipts = anomalous.clone();
+    receipts.push(honest_zap);
+    publish(&relays, &receipts).await;
+
+    // The service counts all five, and says how many failed each check.
+    let (honest, content) =
+        tally_where(&relay.url(), &gov, &proposal, |t| t.receipts_count == 5).await;
+    assert_eq!(
+        content.anomalies,
+        AnomalyCounts {
+            description_hash: 3,
+            payment_hash: 1,
+            preimage: 1,
+        }
+    );
+    assert_eq!(content.voters, 5);
+    let raw: serde_json::Value = serde_json::from_str(&honest.content).expect("json");
+    assert_eq!(
+        raw["anomalies"],
+        json!({"description_hash": 3, "payment_hash": 1, "preimage": 1})
+    );
+
+    // verify recomputes the same, and shows the anomalies.
+    let (code, out) = verify(&cfg, &relays).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "anomalies (counted all the same): description_hash 3, payment_hash 1, preimage 1"
+        ),
+        "{out}"
+    );
+    app.stop().await;
+
+    // A tally (signed by the gov key) that leaves out the receipt without a payment hash, as
+    // a strict validator would: verify names it, with its anomalies.
+    let left_out = &anomalous[2];
+    let mut strict = content.clone();
+    let mut ids: Vec<EventId> = receipts
+        .iter()
+        .map(|e| e.id)
+        .filter(|id| *id != left_out.id)
+        .collect();
+    ids.sort();
+    strict.receipts = Some(ids.iter().map(EventId::to_hex).collect());
+    strict.receipts_count = ids.len() as u64;
+    strict.receipts_root = receipts_root(&ids).to_prefixed();
+    strict.voters = 4;
+    strict.anomalies = AnomalyCounts {
+        description_hash: 2,
+        payment_hash: 0,
+        preimage: 1,
+    };
+    republish(&relays, &gov_keys, &honest, &strict, 1).await;
+    let (code, out) = verify(&cfg, &relays).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("valid in-window vote {} (sender ", left_out.id)),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "anomalies description_hash,payment_hash, which are checks, never a reason to leave \
+             a receipt out) not counted"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("anomalies.payment_hash: published 0, recomputed 1"),
+        "{out}"
+    );
+
+    // The honest receipts, with wrong `anomalies`: the count alone is named.
+    let mut wrong = content.clone();
+    wrong.anomalies.description_hash = 0;
+    republish(&relays, &gov_keys, &honest, &wrong, 2).await;
+    let (code, out) = verify(&cfg, &relays).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("anomalies.description_hash: published 0, recomputed 3"),
+        "{out}"
+    );
+    assert!(!out.contains("not counted"), "{out}");
+
+    // And the honest tally again passes.
+    republish(&relays, &gov_keys, &honest, &content, 3).await;
+    let (code, out) = verify(&cfg, &relays).await;
+    assert_eq!(code, 0, "{out}");
+}
