@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use commons_nostr::configuration::GovernanceSettings;
 use commons_nostr::votes::{
-    receipts_root, tally, Contribution, Proposal, VoteBook, VoteRules, VoteType, SECONDS_PER_DAY,
+    receipts_root, tally, Contribution, Proposal, Targets, VoteBook, VoteRules, VoteType, SECONDS_PER_DAY,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 use nostr_sdk::{EventBuilder, EventId, Keys, PublicKey};
@@ -37,6 +37,7 @@ fn setup() -> (Proposal, PublicKey, PublicKey) {
         window_start: START,
         window_end: END,
         rules,
+        targets: Targets::new(),
     };
     (proposal, zapper, bot)
 }
@@ -59,6 +60,7 @@ fn vote(proposal: &Proposal, zapper: PublicKey, bot: PublicKey, n: u64) -> Contr
         event: Some(proposal.id),
         address: None,
         keyword,
+        poll_option: None,
     }
 }
 

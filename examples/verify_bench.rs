@@ -193,7 +193,7 @@ fn main() {
     let tally = votes::tally(&proposal, &judged.contributions, now);
     let tally_content = TallyContent::new(&proposal, &tally, false);
     let coordinate = Coordinate::parse(&proposal.address).expect("address");
-    let tally_event = events::vote_tally(proposal.id, &coordinate, &tally_content)
+    let tally_event = events::vote_tally(proposal.id, &coordinate, &tally_content, "Tally of the bench")
         .expect("tally")
         .custom_created_at(Timestamp::from_secs(now))
         .sign_with_keys(&gov)

@@ -85,6 +85,7 @@ fn synthetic(n: usize, start: u64) -> (Proposal, Vec<Contribution>) {
         window_start: start,
         window_end: start + 14 * 86_400,
         rules,
+        targets: votes::Targets::new(),
     };
     let senders: Vec<PublicKey> = build_many_keys(n);
     let words = ["support", "veto", "abstain", "", "yes"];
@@ -101,6 +102,7 @@ fn synthetic(n: usize, start: u64) -> (Proposal, Vec<Contribution>) {
             event: Some(proposal.id),
             address: None,
             keyword: votes::parse_keyword(words[i % words.len()]),
+            poll_option: None,
         })
         .collect();
     (proposal, contributions)

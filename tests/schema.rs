@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 9] = [
+const MIGRATIONS: [MigrationSpec; 10] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -109,6 +109,14 @@ const MIGRATIONS: [MigrationSpec; 9] = [
         name: "m20261205_000900_zap_receipt_anomalies",
         tables: &[],
         indexes: &[("zap_receipts", "ux_zap_receipts_payment_hash")],
+    },
+    MigrationSpec {
+        name: "m20261205_001700_vote_targets",
+        tables: &["proposal_targets"],
+        indexes: &[
+            ("proposal_targets", "ux_proposal_targets_target_event_id"),
+            ("proposal_targets", "ix_proposal_targets_proposal_event_id"),
+        ],
     },
 ];
 
@@ -315,6 +323,9 @@ fn zap_receipt(receipt_id: &str, payment_hash: &str) -> zap_receipt::ActiveModel
         event_json: Set("{}".to_owned()),
         anomalies: Set(String::new()),
         zapper_pubkey: Set(Some(hex64('e'))),
+        zapped_event_id: Set(Some(hex64('d'))),
+        zapped_address: Set(None),
+        poll_option: Set(None),
     }
 }
 

@@ -192,6 +192,7 @@ fn tally_event(gov: &Keys, proposal: &EventId, support: f64, is_final: bool) -> 
         *proposal,
         &address,
         &tally_content(proposal, support, is_final),
+        "Tally of Watch me",
     )
     .unwrap()
     .sign_with_keys(gov)

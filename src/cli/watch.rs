@@ -1017,6 +1017,7 @@ mod tests {
                     "action:btc-commons/governance:42:review-period",
                 ),
                 &tally_content(&action.id, 150.0, 0.0, true),
+                "Tally of Raise the weight cap",
             )
             .unwrap(),
             &w.gov,
@@ -1060,6 +1061,7 @@ mod tests {
                     "action:btc-commons/governance:42:review-period",
                 ),
                 &tally_content(&action.id, 150.0, 0.0, true),
+                "Tally of Raise the weight cap",
             )
             .unwrap(),
             &w.gov,

@@ -17,17 +17,26 @@
 //!    here releases the claim, so the request leaves nothing behind);
 //! 3. the action is appended to the audit log (`entry_type` = the action, `entry` = the event
 //!    content plus `event_id` and `address`);
-//! 4. the gov bot publishes the kind-1 announcement, with `e` and `a` tags to the action event.
+//! 4. a `review-period`'s kind-6969 zap poll (options 0 support, 1 veto, 2 abstain,
+//!    `closed_at` = the window's end, `e`/`a` to the proposal, `t` = `governance-proposal`) is
+//!    published by the gov bot and recorded as one of the proposal's vote targets
+//!    (`proposal_targets`);
+//! 5. the gov bot publishes the kind-1 announcement, with `e` and `a` tags to the action event
+//!    (a review period's also `t` = `governance-proposal`, a text saying how to vote, and a link
+//!    to the zap poll), recorded as a vote target too; then the vote aggregator is told of the
+//!    proposal, and loads it with its targets.
 //!
-//! Steps 3 and 4 come after the event is committed and cannot undo it: if one fails, the answer
+//! Steps 3 to 5 come after the event is committed and cannot undo it: if one fails, the answer
 //! is a 500 that says the event stands and what did not happen.
 //!
-//! Answer: `201 {"event_id": "<hex>", "address": "30078:<pubkey>:<d>", "announcement_id":
-//! "<hex>"}`.
+//! Answer: `201 {"event_id": "<hex>", "address": "30078:<pubkey>:<d>", "naddr": "naddr1...",
+//! "announcement_id": "<hex>", "announcement_nevent": "nevent1...", "poll_id": "<hex>",
+//! "poll_nevent": "nevent1..."}` (the poll only for a review period; the links carry relay
+//! hints).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use nostr_sdk::{EventId, Timestamp};
+use nostr_sdk::{EventId, Kind, Timestamp};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
 use serde::Serialize;
 use serde_json::Value;
@@ -44,6 +53,7 @@ use crate::nostr::governance_action::{GovernanceAction, GovernanceActionRequest}
 use crate::nostr::nip57::{ZapRecipients, Zapper};
 use crate::nostr::zap_recipients::RecipientTable;
 use crate::store::entities::governance_proposal;
+use crate::store::vote_ledger;
 use crate::votes::VoteRules;
 
 /// The bot that signs governance actions and their announcements.
@@ -53,7 +63,15 @@ pub const GOV_BOT: &str = "gov";
 struct ActionPublished {
     event_id: String,
     address: String,
+    /// The action's address as a NIP-19 link, with relay hints.
+    naddr: String,
     announcement_id: String,
+    announcement_nevent: String,
+    /// A review period's zap poll.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    poll_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    poll_nevent: Option<String>,
     /// What the operator should know, e.g. a bot whose LNURL provider key was not known when
     /// the proposal pinned its rules (receipts from that provider will not count for it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -167,10 +185,38 @@ pub async fn create(
         Err(e) => return Err(after_publishing("the audit log append", &e)),
     }
 
-    // 4. The announcement.
+    // 4. A review period's zap poll, then 5. the announcement (which links the poll). Both
+    // carry `t` = `governance-proposal`, which makes them vote targets; each is recorded as
+    // one once it is committed to the outbox, before the aggregator is told of the proposal.
+    let relays = &handles.relay_urls;
+    let poll = match (claim, action.zap_poll_content(content.rules.as_ref())) {
+        (Some(_), Some(text)) => {
+            let alt = action.zap_poll_alt().unwrap_or_default();
+            let closed_at = action.voting_window().map_or(now, |w| w.end());
+            let builder = events::zap_poll(&events::ZapPoll {
+                proposal: published.event_id,
+                address: &coordinate,
+                gov: gov.pubkey,
+                relay: relays.first(),
+                closed_at,
+                content: &text,
+                alt: &alt,
+            });
+            let poll = publish_as(&handles, GOV_BOT, builder)
+                .await
+                .map_err(|e| after_publishing("the zap poll", &e))?;
+            record_target(&handles, published.event_id, poll.event_id, events::kind::ZAP_POLL)
+                .await
+                .map_err(|e| after_publishing("recording the zap poll as a vote target", &e))?;
+            Some(poll.event_id)
+        }
+        _ => None,
+    };
+    let poll_nevent =
+        poll.map(|id| events::nevent(id, gov.pubkey, events::kind::ZAP_POLL, relays));
     let hashtags = action.announcement_hashtags();
     let note = events::announcement_note(
-        &action.announcement(Some(&coordinate)),
+        &action.announcement_with(Some(&coordinate), relays, poll_nevent.as_deref()),
         Some(published.event_id),
         Some(&coordinate),
         &hashtags,
@@ -178,6 +224,16 @@ pub async fn create(
     let announcement = publish_as(&handles, GOV_BOT, note)
         .await
         .map_err(|e| after_publishing("the announcement note", &e))?;
+    if claim.is_some() {
+        record_target(
+            &handles,
+            published.event_id,
+            announcement.event_id,
+            events::kind::TEXT_NOTE,
+        )
+        .await
+        .map_err(|e| after_publishing("recording the announcement as a vote target", &e))?;
+    }
 
     if claim.is_some() {
         // Once this answers, the tally routes know the proposal. If the aggregator is down,
@@ -202,11 +258,36 @@ pub async fn create(
     Ok(
         HttpResponse::build(StatusCode::CREATED).json(ActionPublished {
             event_id: published.event_id.to_hex(),
+            naddr: events::naddr(&coordinate, relays),
             address,
             announcement_id: announcement.event_id.to_hex(),
+            announcement_nevent: events::nevent(
+                announcement.event_id,
+                gov.pubkey,
+                events::kind::TEXT_NOTE,
+                relays,
+            ),
+            poll_id: poll.map(|id| id.to_hex()),
+            poll_nevent,
             warnings,
         }),
     )
+}
+
+/// Records `target` (published by the gov bot, tagging `proposal` with `t` =
+/// `governance-proposal`) as one of the proposal's vote targets.
+async fn record_target(
+    handles: &ServiceHandles,
+    proposal: EventId,
+    target: EventId,
+    kind: Kind,
+) -> Result<(), sea_orm::DbErr> {
+    let now = Timestamp::now().as_secs();
+    let recorded = vote_ledger::record_target(&handles.db, &proposal, &target, kind, now).await;
+    if recorded.is_err() {
+        handles.metrics.database_error("proposal_target");
+    }
+    recorded
 }
 
 /// The pull-request number of a review period, as the `governance_proposals.pr` column holds it.

@@ -5,6 +5,11 @@
 //! anything is written: an unknown bot is a 404 naming `bot`; missing or blank content a 400
 //! naming `content`; tags that are not a list of non-empty lists of strings a 400 naming
 //! `tags`; a body that is not a JSON object a 400 naming `body`.
+//!
+//! `t` = `governance-proposal` is refused too (400 naming `tags`): on a gov-bot event tagging a
+//! proposal it makes the event one of the proposal's vote targets (DESIGN.md "Votes",
+//! *Targets*), so only the announcement and zap poll the service publishes with a review period
+//! carry it, and the service knows every target it must count.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -55,6 +60,20 @@ impl NoteRequest {
 
     /// The tags as Nostr tags.
     pub fn nostr_tags(&self) -> Result<Vec<Tag>, ApiError> {
+        let reserved = self.tags.iter().position(|tag| {
+            tag.first().map(String::as_str) == Some(events::tag::T)
+                && tag.get(1).map(String::as_str) == Some(events::hashtag::GOVERNANCE_PROPOSAL)
+        });
+        if let Some(index) = reserved {
+            return Err(ApiError::invalid(
+                "tags",
+                format!(
+                    "tag {index}: t={} is reserved for the announcement and zap poll the service \
+                     publishes with a review period (it makes an event a vote target)",
+                    events::hashtag::GOVERNANCE_PROPOSAL
+                ),
+            ));
+        }
         events::note_tags(&self.tags).map_err(|e| match e {
             ParseError::NoteTag { index, reason } => {
                 ApiError::invalid("tags", format!("tag {index}: {reason}"))
@@ -157,6 +176,10 @@ mod tests {
             (r#"{"content": "x", "tags": [["t", 5]]}"#, "tags"),
             (r#"{"content": "x", "tags": [[]]}"#, "tags"),
             (r#"{"content": "x", "tags": [["", "v"]]}"#, "tags"),
+            (
+                r#"{"content": "x", "tags": [["t", "governance-proposal"]]}"#,
+                "tags",
+            ),
         ] {
             let e = refused(body);
             assert_eq!(e.field.as_deref(), Some(field), "{body}: {e}");

@@ -18,7 +18,11 @@
 //! | audit-log head | 30080 | `audit-head` | `server` | [`AuditHead`] |
 //! | governance action | 30078 | `action:...` (see [`d`]) | see [`crate::nostr::governance_action`] | [`ActionContent`](crate::nostr::governance_action::ActionContent) |
 //! | vote tally | 30078 | `tally:<proposal event id>` | `t`=`governance-tally`, `e`=proposal | the tally JSON |
-//! | announcement note | 1 | - | `e` / `a` to the structured event, `t` | text |
+//! | announcement note | 1 | - | `e` / `a` to the structured event, `t` (a review period's also `governance-proposal`) | text |
+//! | zap poll | 6969 | - | `p`, `poll_option` x3, `closed_at`, `e`, `a`, `t`=`governance-proposal` | title and how the vote is weighed |
+//!
+//! Every 30078, 30079, 30080 and 6969 event also carries a NIP-31 `alt` tag ([`tag::ALT`]): the
+//! line a client that does not know the kind shows instead of the raw content.
 //!
 //! # Addresses with colons
 //!
@@ -30,6 +34,7 @@
 use std::collections::BTreeMap;
 
 use nostr_sdk::nips::nip01::Coordinate;
+use nostr_sdk::nips::nip19::{Nip19Coordinate, Nip19Event, ToBech32};
 use nostr_sdk::{
     Event, EventBuilder, EventId, JsonUtil, Kind, Metadata, PublicKey, RelayUrl, Tag, TagKind,
     Timestamp,
@@ -61,6 +66,9 @@ pub mod kind {
     pub const ZAP_REQUEST: Kind = Kind::ZapRequest;
     /// NIP-57 zap receipt.
     pub const ZAP_RECEIPT: Kind = Kind::ZapReceipt;
+    /// Zap poll (draft NIP-B9, formerly NIP-69): one per review period, its options the vote
+    /// types.
+    pub const ZAP_POLL: Kind = Kind::Custom(6969);
 }
 
 /// Tag names. The single-letter ones are NIP-01's; the rest are ours.
@@ -95,6 +103,13 @@ pub mod tag {
     pub const ZAP: &str = "zap";
     /// Voting window of a review period: start, end (unix seconds).
     pub const VOTING_WINDOW: &str = "voting_window";
+    /// NIP-31: one line a person can read in a client that does not know the kind.
+    pub const ALT: &str = "alt";
+    /// Zap poll option (NIP-B9): on the poll `["poll_option", "<n>", "<label>"]`, in a zap
+    /// request `["poll_option", "<n>"]`.
+    pub const POLL_OPTION: &str = "poll_option";
+    /// When a zap poll closes (NIP-B9), unix seconds.
+    pub const CLOSED_AT: &str = "closed_at";
 }
 
 /// `d` values and the formats of the `d` values that carry a key.
@@ -144,6 +159,9 @@ pub mod hashtag {
     pub const GOVERNANCE_ACTION: &str = "governance-action";
     /// On vote tally events.
     pub const GOVERNANCE_TALLY: &str = "governance-tally";
+    /// On a review period's announcement and zap poll: with `e` = the proposal, it makes the
+    /// event one of the proposal's vote targets (DESIGN.md "Votes", *Targets*).
+    pub const GOVERNANCE_PROPOSAL: &str = "governance-proposal";
 }
 
 /// Values of the `action` tag and of `action` in the action request and content.
@@ -336,6 +354,10 @@ pub fn governance_status(status: &GovernanceStatus) -> EventBuilder {
         single_tag(tag::SERVER, status.server_id.as_str()),
         single_tag(tag::GOVERNANCE_CONFIG, status.governance_config.as_str()),
         Tag::hashtag(hashtag::GOVERNANCE),
+        Tag::alt(format!(
+            "Governance status of server {} ({}), version {}, audit log of {} entries",
+            status.server_id, status.governance_config, status.version, status.audit.entries
+        )),
     ])
 }
 
@@ -345,6 +367,13 @@ pub fn server_health(health: &ServerHealth) -> EventBuilder {
         Tag::identifier(d::SERVER_HEALTH),
         single_tag(tag::SERVER, health.server_id.as_str()),
         single_tag(tag::STATUS, health.status.as_str()),
+        Tag::alt(format!(
+            "Server health of {}: {}, {} of {} relays connected",
+            health.server_id,
+            health.status.as_str(),
+            health.relays_connected,
+            health.relays_total
+        )),
     ])
 }
 
@@ -353,6 +382,10 @@ pub fn audit_head(server_id: &str, head: &AuditHead) -> EventBuilder {
     EventBuilder::new(kind::AUDIT_HEAD, to_json(head)).tags([
         Tag::identifier(d::AUDIT_HEAD),
         single_tag(tag::SERVER, server_id),
+        Tag::alt(format!(
+            "Audit-log head of server {server_id}: {} entries, root {}",
+            head.entries, head.head
+        )),
     ])
 }
 
@@ -360,10 +393,14 @@ pub fn audit_head(server_id: &str, head: &AuditHead) -> EventBuilder {
 /// `t`=`governance-tally`, `e`=proposal, `a`=the proposal's address. `tally` is the content (the vote result, the
 /// parameters used and the counted receipts); it fails only if `tally` cannot be written as
 /// JSON.
+///
+/// `alt` is the NIP-31 line for clients that do not know the kind ("Tally of <title>: support
+/// 12.3, veto 1.0 ...").
 pub fn vote_tally<T: Serialize>(
     proposal: EventId,
     address: &Coordinate,
     tally: &T,
+    alt: &str,
 ) -> Result<EventBuilder, serde_json::Error> {
     let content = serde_json::to_string(tally)?;
     Ok(EventBuilder::new(kind::VOTE_TALLY, content).tags([
@@ -371,7 +408,55 @@ pub fn vote_tally<T: Serialize>(
         Tag::hashtag(hashtag::GOVERNANCE_TALLY),
         Tag::event(proposal),
         Tag::coordinate(address.clone(), None),
+        Tag::alt(alt),
     ]))
+}
+
+/// The options of every zap poll, as `(poll_option index, label)`: the index is what a zap
+/// request's `["poll_option", "<n>"]` carries (DESIGN.md "Votes", *Vote type*).
+pub const ZAP_POLL_OPTIONS: [(&str, &str); 3] = [("0", "support"), ("1", "veto"), ("2", "abstain")];
+
+/// What a review period's zap poll says (kind 6969, draft NIP-B9).
+#[derive(Debug, Clone)]
+pub struct ZapPoll<'a> {
+    /// The proposal (`e`).
+    pub proposal: EventId,
+    /// The proposal's address (`a`).
+    pub address: &'a Coordinate,
+    /// The gov bot, who receives the zaps (`p`).
+    pub gov: PublicKey,
+    /// Where the poll is hosted (the `p` tag's relay; NIP-B9 asks for one).
+    pub relay: Option<&'a RelayUrl>,
+    /// The end of the voting window (`closed_at`).
+    pub closed_at: Timestamp,
+    /// The content: the proposal's title and a line on how the vote is weighed.
+    pub content: &'a str,
+    /// The NIP-31 line.
+    pub alt: &'a str,
+}
+
+/// Zap poll, kind 6969, signed by the gov bot: `p` = the gov bot (with a relay), a
+/// `poll_option` per [`ZAP_POLL_OPTIONS`], `closed_at`, `e` = the proposal, `a` = its address,
+/// `t` = `governance-proposal` (which makes it one of the proposal's vote targets) and `alt`.
+pub fn zap_poll(poll: &ZapPoll<'_>) -> EventBuilder {
+    let mut p = vec![poll.gov.to_hex()];
+    if let Some(relay) = poll.relay {
+        p.push(relay.to_string());
+    }
+    let mut tags = vec![custom_tag(tag::P, p)];
+    tags.extend(
+        ZAP_POLL_OPTIONS
+            .iter()
+            .map(|(index, label)| custom_tag(tag::POLL_OPTION, [*index, *label])),
+    );
+    tags.extend([
+        single_tag(tag::CLOSED_AT, poll.closed_at.as_secs().to_string()),
+        Tag::event(poll.proposal),
+        Tag::coordinate(poll.address.clone(), None),
+        Tag::hashtag(hashtag::GOVERNANCE_PROPOSAL),
+        Tag::alt(poll.alt),
+    ]);
+    EventBuilder::new(kind::ZAP_POLL, poll.content).tags(tags)
 }
 
 /// Announcement note, kind 1: the human-readable text, an `e` tag to the structured event
@@ -423,6 +508,29 @@ pub fn proposal_address(pubkey: &PublicKey, d: &str) -> String {
 /// The proposal's address as a [`Coordinate`], for `a` tags and `naddr` links.
 pub fn proposal_coordinate(pubkey: &PublicKey, d: &str) -> Coordinate {
     Coordinate::new(kind::GOVERNANCE_ACTION, *pubkey).identifier(d)
+}
+
+/// Relays hinted in the `naddr` and `nevent` links we hand out: the first few is enough for a
+/// client to find the event, and keeps the link short.
+pub const LINK_RELAY_HINTS: usize = 3;
+
+/// `naddr1...` (NIP-19) of an address, with the first [`LINK_RELAY_HINTS`] of `relays`.
+pub fn naddr(address: &Coordinate, relays: &[RelayUrl]) -> String {
+    let hints = relays.iter().take(LINK_RELAY_HINTS).cloned();
+    Nip19Coordinate::new(address.clone(), hints)
+        .to_bech32()
+        .unwrap_or_default()
+}
+
+/// `nevent1...` (NIP-19) of an event with its author and kind, with the first
+/// [`LINK_RELAY_HINTS`] of `relays`.
+pub fn nevent(id: EventId, author: PublicKey, kind: Kind, relays: &[RelayUrl]) -> String {
+    Nip19Event::new(id)
+        .author(author)
+        .kind(kind)
+        .relays(relays.iter().take(LINK_RELAY_HINTS).cloned())
+        .to_bech32()
+        .unwrap_or_default()
 }
 
 /// Parses `<kind>:<hex pubkey>:<d>`, keeping every colon of `d` (see the module doc).
@@ -1072,7 +1180,8 @@ mod tests {
         let d = "action:btc-commons/governance:42:review-period";
         let address = proposal_coordinate(&keys.public_key(), d);
         let tally = json!({"pr_id": 42, "tier": 3, "threshold": 1000, "counted_receipts": []});
-        let (_, event) = sign(vote_tally(proposal.id, &address, &tally).unwrap());
+        let alt = "Tally of Raise the weight cap: support 0, veto 0, abstain 0";
+        let (_, event) = sign(vote_tally(proposal.id, &address, &tally, alt).unwrap());
         assert_eq!(event.kind.as_u16(), 30078);
         assert_eq!(
             tags(&event),
@@ -1081,6 +1190,7 @@ mod tests {
                 &["t", "governance-tally"],
                 &["e", &proposal.id.to_hex()],
                 &["a", &proposal_address(&keys.public_key(), d)],
+                &["alt", alt],
             ])
         );
         let parsed: VoteTallyEvent<Value> = parse_vote_tally(&event).unwrap();

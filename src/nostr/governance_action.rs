@@ -874,7 +874,40 @@ impl GovernanceAction {
             Self::Keyholder(a) => tags.push(Tag::public_key(a.pubkey)),
             Self::Merge(_) | Self::Fork(_) => {}
         }
+        tags.push(Tag::alt(self.alt(zap_address)));
         tags
+    }
+
+    /// The event's NIP-31 `alt` line: what a client that cannot show kind 30078 shows instead
+    /// ("Governance proposal: <title>. Zap to vote: ...").
+    pub fn alt(&self, zap_address: Option<&str>) -> String {
+        let title = self.title();
+        match self {
+            Self::ReviewPeriod(a) => {
+                let to = zap_address
+                    .map(|address| format!(" ({address})"))
+                    .unwrap_or_default();
+                format!(
+                    "Governance proposal: {title}, {} (tier {}). Zap to vote{to} until {}: \
+                     write support, veto or abstain in the zap comment, or tap an option of \
+                     its zap poll.",
+                    a.pull_request,
+                    self.tier().get(),
+                    utc(a.voting_window.end()),
+                )
+            }
+            Self::Merge(a) => format!("Governance action: merged {}: {title}", a.pull_request),
+            Self::Keyholder(a) => format!(
+                "Governance action: keyholder {} {}: {title}",
+                a.name,
+                a.change.as_str()
+            ),
+            Self::Fork(a) => format!(
+                "Governance action: ruleset {} {}: {title}",
+                a.ruleset,
+                a.decision.as_str()
+            ),
+        }
     }
 
     /// The event's JSON content.
@@ -921,22 +954,43 @@ impl GovernanceAction {
         content
     }
 
-    /// `t` tags for the announcement note: `governance` and the action.
-    pub fn announcement_hashtags(&self) -> [&'static str; 2] {
-        [hashtag::GOVERNANCE, self.kind().as_str()]
+    /// `t` tags for the announcement note: `governance` and the action; a review period's
+    /// also `governance-proposal`, which (with its `e` tag to the proposal) makes the note one
+    /// of the proposal's vote targets.
+    pub fn announcement_hashtags(&self) -> Vec<&'static str> {
+        let mut hashtags = vec![hashtag::GOVERNANCE, self.kind().as_str()];
+        if self.invites_zaps() {
+            hashtags.push(hashtag::GOVERNANCE_PROPOSAL);
+        }
+        hashtags
     }
 
     /// The text of the kind-1 announcement. With the action event's `address`, it ends with a
-    /// `nostr:naddr1...` link that clients render as the structured event (the one to zap).
+    /// `nostr:naddr1...` link that clients render as the structured event.
     pub fn announcement(&self, address: Option<&Coordinate>) -> String {
+        self.announcement_with(address, &[], None)
+    }
+
+    /// [`GovernanceAction::announcement`] with the relays to hint in the `naddr` link and, for
+    /// a review period, the zap poll's `nevent1...` (linked at the end, so clients that know
+    /// zap polls show its option buttons inside the note).
+    pub fn announcement_with(
+        &self,
+        address: Option<&Coordinate>,
+        relays: &[RelayUrl],
+        poll: Option<&str>,
+    ) -> String {
         let tier = self.tier().get();
         let title = self.title();
         let mut text = match self {
             Self::Merge(a) => format!("Merged {} (tier {tier}): {title}", a.pull_request),
             Self::ReviewPeriod(a) => format!(
                 "Review period open for {} (tier {tier}): {title}\n\n\
-                 Voting closes {} ({} days). To vote, zap the proposal event and write \
-                 support, veto or abstain in the zap comment.",
+                 Voting closes {} ({} days). To vote, zap this note and write support, \
+                 veto or abstain in the zap comment (yes or approve, oppose or against, \
+                 neutral count too; a comment without one of these words counts as \
+                 support), or tap support, veto or abstain in its zap poll. Each voter's \
+                 zaps add up, and a vote weighs the square root of the bitcoin zapped.",
                 a.pull_request,
                 utc(a.voting_window.end()),
                 a.voting_window.days(),
@@ -962,14 +1016,58 @@ impl GovernanceAction {
             text.push_str("\n\n");
             text.push_str(description);
         }
+        if let Some(poll) = poll {
+            text.push_str("\n\nZap poll: nostr:");
+            text.push_str(poll);
+        }
         if let Some(address) = address {
-            let naddr = Nip19Coordinate::new(address.clone(), Vec::<RelayUrl>::new()).to_bech32();
+            let naddr = Nip19Coordinate::new(address.clone(), relays.to_vec()).to_bech32();
             if let Ok(naddr) = naddr {
                 text.push_str("\n\nnostr:");
                 text.push_str(&naddr);
             }
         }
         text
+    }
+
+    /// A review period's zap poll `alt` line (NIP-31); `None` for other actions.
+    pub fn zap_poll_alt(&self) -> Option<String> {
+        let Self::ReviewPeriod(a) = self else {
+            return None;
+        };
+        Some(format!(
+            "Zap poll of governance proposal {}: {}. Zap an option (support, veto or abstain) \
+             to vote, until {}.",
+            a.pull_request,
+            self.title(),
+            utc(a.voting_window.end()),
+        ))
+    }
+
+    /// A review period's zap poll content (kind 6969): the title, and a line on how the vote
+    /// is weighed under its pinned `rules`. `None` for other actions.
+    pub fn zap_poll_content(&self, rules: Option<&VoteRules>) -> Option<String> {
+        let Self::ReviewPeriod(a) = self else {
+            return None;
+        };
+        let mut text = format!("{} ({}): {}", a.pull_request, self.kind().as_str(), self.title());
+        text.push_str(
+            "\n\nTap support, veto or abstain and zap any amount. Each voter's zaps add up; \
+             a vote weighs the square root of the bitcoin zapped (quadratic)",
+        );
+        if let Some(rules) = rules {
+            text.push_str(&format!(
+                ", at least {} x the voter's participation weight, and at most {} % of all \
+                 participation once enough people take part. It passes at {} support unless \
+                 veto reaches {} % of support and veto",
+                rules.participation_floor,
+                rules.weight_cap * 100.0,
+                rules.threshold,
+                rules.veto_threshold * 100.0,
+            ));
+        }
+        text.push('.');
+        Some(text)
     }
 }
 
@@ -1291,6 +1389,7 @@ mod tests {
                 &["pr", "42"],
                 &["tier", "2"],
                 &["governance_config", "commons_mainnet"],
+                &["alt", "Governance action: merged btc-commons/governance#42: Fix the tally rounding"],
             ])
         );
         let content: Value = serde_json::from_str(&event.content).unwrap();
@@ -1338,7 +1437,14 @@ mod tests {
                 &["governance_config", "commons_mainnet"],
                 &["voting_window", &NOW.to_string(), &end.to_string()],
                 &["zap", "gov@example.org"],
+                &["alt", &action.alt(Some("gov@example.org"))],
             ])
+        );
+        assert_eq!(
+            action.alt(Some("gov@example.org")),
+            "Governance proposal: Raise the weight cap, btc-commons/governance#43 (tier 3). \
+             Zap to vote (gov@example.org) until 2023-11-28 22:13 UTC: write support, veto or \
+             abstain in the zap comment, or tap an option of its zap poll."
         );
         let content: Value = serde_json::from_str(&event.content).unwrap();
         assert_eq!(
@@ -1354,10 +1460,24 @@ mod tests {
         ));
         assert!(text.contains("Voting closes 2023-11-28 22:13 UTC (14 days)"));
         assert!(text.contains("\n\nnostr:naddr1"));
+        assert!(text.contains("zap this note and write support, veto or abstain"));
+        assert!(text.contains("zap poll"));
         assert_eq!(
             action.announcement_hashtags(),
-            ["governance", "review-period"]
+            ["governance", "review-period", "governance-proposal"]
         );
+        // With relay hints and the poll's nevent.
+        let relay = RelayUrl::parse("wss://relay.example.org").unwrap();
+        let with = action.announcement_with(Some(&address), &[relay], Some("nevent1xyz"));
+        assert!(with.contains("\n\nZap poll: nostr:nevent1xyz"));
+        let naddr = with.rsplit("nostr:").next().unwrap();
+        let decoded = <Nip19Coordinate as nostr_sdk::FromBech32>::from_bech32(naddr).unwrap();
+        assert_eq!(decoded.relays.len(), 1);
+        assert_eq!(decoded.coordinate, address);
+        let poll = action.zap_poll_content(None).unwrap();
+        assert!(poll.starts_with("btc-commons/governance#43 (review-period): Raise the weight cap"));
+        assert!(poll.contains("square root of the bitcoin"));
+        assert_eq!(parse(merge_body()).unwrap().zap_poll_content(None), None);
         assert_eq!(
             parse_governance_action(&event).unwrap().content,
             action.content()
@@ -1388,6 +1508,7 @@ mod tests {
                 &["tier", "4"],
                 &["governance_config", "commons_mainnet"],
                 &["p", &pubkey.to_hex()],
+                &["alt", "Governance action: keyholder Alice added: Welcome Alice"],
             ])
         );
         let content: Value = serde_json::from_str(&event.content).unwrap();
@@ -1418,6 +1539,7 @@ mod tests {
                 &["pr", "50"],
                 &["tier", "5"],
                 &["governance_config", "commons_mainnet"],
+                &["alt", "Governance action: ruleset commons_v2 adopted: Adopt the v2 ruleset"],
             ])
         );
         let content: Value = serde_json::from_str(&event.content).unwrap();

@@ -90,6 +90,21 @@ mod tag {
     pub const DESCRIPTION: &str = "description";
     pub const AMOUNT: &str = "amount";
     pub const PREIMAGE: &str = "preimage";
+    pub const POLL_OPTION: &str = "poll_option";
+}
+
+/// The first value of the one tag called `name` of `event`; `None` when it has none or
+/// several.
+fn sole_value(event: &Event, name: &str) -> Option<String> {
+    let mut found = event
+        .tags
+        .iter()
+        .filter(|t| t.as_slice().first().map(String::as_str) == Some(name));
+    let only = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    only.as_slice().get(1).cloned()
 }
 
 /// Rule 8's allowance for the clocks of the Lightning node (the invoice's timestamp) and the
@@ -316,6 +331,7 @@ pub struct ValidZap {
     amount_msat: u64,
     event: Option<EventId>,
     address: Option<String>,
+    poll_option: Option<String>,
     content: String,
     created_at: Timestamp,
     invoice_timestamp: Timestamp,
@@ -364,6 +380,12 @@ impl ValidZap {
     /// The zapped address `kind:pubkey:d` (the zap request's `a` tag), if any.
     pub fn address(&self) -> Option<&str> {
         self.address.as_deref()
+    }
+
+    /// The value of the zap request's `poll_option` tag (draft NIP-B9: a zap poll vote), when
+    /// it has exactly one; `None` without one or with several (no single option chosen).
+    pub fn poll_option(&self) -> Option<&str> {
+        self.poll_option.as_deref()
     }
 
     /// The zap request's content (the vote text).
@@ -864,6 +886,7 @@ where
         amount_msat,
         event,
         address,
+        poll_option: sole_value(&request, tag::POLL_OPTION),
         content: request.content,
         created_at: receipt.created_at,
         invoice_timestamp: Timestamp::from_secs(invoice_at),

@@ -4,7 +4,10 @@
 //! outputs in and out of the tables, a handful of statements per call (never a round trip per
 //! receipt):
 //!
-//! - [`load_proposals`]: every proposal with pinned rules, with what its last tally was;
+//! - [`load_proposals`]: every proposal with pinned rules, its vote targets and what its last
+//!   tally was;
+//! - [`record_target`]: a vote target the service published for a proposal (its announcement,
+//!   its zap poll), so a restart counts zaps to it;
 //! - [`load_contributions`]: every recorded zap receipt from a moment on, as
 //!   [`Contribution`]s (the `zap_receipts` table is the source of truth: a contribution is a
 //!   valid receipt, and its vote is a function of the receipt and the proposal);
@@ -13,9 +16,9 @@
 //! - [`record_tally`]: what was last published for a proposal, so a restart neither goes back
 //!   in time (`created_at`) nor publishes the same numbers again (`tally_digest`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use nostr_sdk::{Event, EventId, JsonUtil, PublicKey};
+use nostr_sdk::{Event, EventId, JsonUtil, Kind, PublicKey};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -23,8 +26,10 @@ use sea_orm::{
 };
 
 use crate::store::db;
-use crate::store::entities::{governance_proposal, proposal_zap_vote, zap_receipt};
-use crate::votes::{parse_keyword, Contribution, Proposal, VoteRules, VoteType};
+use crate::store::entities::{governance_proposal, proposal_target, proposal_zap_vote, zap_receipt};
+use crate::votes::{
+    parse_keyword, parse_poll_option, Contribution, Proposal, Targets, VoteRules, VoteType,
+};
 
 /// Rows per `INSERT` (10 columns): far below both databases' parameter limits.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -60,7 +65,8 @@ pub struct VoteRow {
 }
 
 impl VoteRow {
-    /// The row for `contribution`, a vote on `proposal`.
+    /// The row for `contribution`, a vote on `proposal`: its type is the one it says itself
+    /// ([`Proposal::explicit_type`]), support when it says none.
     pub fn new(proposal: &Proposal, contribution: &Contribution) -> VoteRow {
         VoteRow {
             pr_id: proposal.pr,
@@ -68,7 +74,9 @@ impl VoteRow {
             sender: contribution.sender,
             receipt_id: contribution.receipt_id,
             amount_msat: contribution.amount_msat,
-            vote_type: contribution.keyword.unwrap_or(VoteType::Support),
+            vote_type: proposal
+                .explicit_type(contribution)
+                .unwrap_or(VoteType::Support),
             created_at: contribution.created_at,
         }
     }
@@ -81,9 +89,11 @@ pub async fn load_proposals(db: &DatabaseConnection) -> Result<Vec<StoredProposa
         .filter(governance_proposal::Column::Rules.is_not_null())
         .all(db)
         .await?;
+    let mut targets = load_targets(db, None).await?;
     let mut proposals = Vec::with_capacity(rows.len());
     for row in rows {
-        match stored_proposal(&row) {
+        let theirs = targets.remove(&row.event_id).unwrap_or_default();
+        match stored_proposal(&row, theirs) {
             Ok(stored) => proposals.push(stored),
             Err(e) => {
                 tracing::error!(proposal = %row.event_id, error = %e, "cannot read a proposal's pinned rules; it gets no tally")
@@ -105,11 +115,80 @@ pub async fn load_proposal(
         .await?;
     match row {
         None => Ok(None),
-        Some(row) => stored_proposal(&row).map(Some).map_err(DbErr::Custom),
+        Some(row) => {
+            let targets = load_targets(db, Some(&row.event_id))
+                .await?
+                .remove(&row.event_id)
+                .unwrap_or_default();
+            stored_proposal(&row, targets)
+                .map(Some)
+                .map_err(DbErr::Custom)
+        }
     }
 }
 
-fn stored_proposal(row: &governance_proposal::Model) -> Result<StoredProposal, String> {
+/// The stored vote targets of one proposal (`Some(event id hex)`) or of all, by proposal.
+/// A row that cannot be read back (which [`record_target`] never writes) is logged and left
+/// out.
+async fn load_targets(
+    db: &DatabaseConnection,
+    proposal: Option<&str>,
+) -> Result<HashMap<String, Targets>, DbErr> {
+    let mut query = proposal_target::Entity::find();
+    if let Some(proposal) = proposal {
+        query = query.filter(proposal_target::Column::ProposalEventId.eq(proposal));
+    }
+    let mut targets: HashMap<String, Targets> = HashMap::new();
+    for row in query.all(db).await? {
+        let kind = u16::try_from(row.kind).ok().map(Kind::from);
+        match (EventId::from_hex(&row.target_event_id).ok(), kind) {
+            (Some(id), Some(kind)) => targets
+                .entry(row.proposal_event_id)
+                .or_default()
+                .insert(id, kind),
+            _ => {
+                tracing::error!(target = %row.target_event_id, "unreadable proposal_targets row; zaps to it are not counted")
+            }
+        }
+    }
+    Ok(targets)
+}
+
+/// Records `target` (of kind `kind`) as a vote target of `proposal`; recording it again does
+/// nothing.
+pub async fn record_target(
+    db: &DatabaseConnection,
+    proposal: &EventId,
+    target: &EventId,
+    kind: Kind,
+    now: u64,
+) -> Result<(), DbErr> {
+    let mut insert = Query::insert();
+    insert
+        .into_table(proposal_target::Entity)
+        .columns([
+            proposal_target::Column::ProposalEventId,
+            proposal_target::Column::TargetEventId,
+            proposal_target::Column::Kind,
+            proposal_target::Column::CreatedAt,
+        ])
+        .values([
+            Expr::val(proposal.to_hex()),
+            Expr::val(target.to_hex()),
+            Expr::val(i32::from(kind.as_u16())),
+            Expr::val(i64::try_from(now).unwrap_or(i64::MAX)),
+        ])
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .on_conflict(OnConflict::new().do_nothing().to_owned());
+    let db = db.clone();
+    db::detached(async move { sea_orm::ConnectionTrait::execute(&db, &insert).await.map(drop) })
+        .await
+}
+
+fn stored_proposal(
+    row: &governance_proposal::Model,
+    targets: Targets,
+) -> Result<StoredProposal, String> {
     let rules: VoteRules = serde_json::from_str(row.rules.as_deref().unwrap_or_default())
         .map_err(|e| format!("rules: {e}"))?;
     let id = EventId::from_hex(&row.event_id).map_err(|e| format!("event_id: {e}"))?;
@@ -125,6 +204,7 @@ fn stored_proposal(row: &governance_proposal::Model) -> Result<StoredProposal, S
             window_start: non_negative("voting_start", row.voting_start)?,
             window_end: non_negative("voting_end", row.voting_end)?,
             rules,
+            targets,
         },
         repository: row.repository.clone(),
         title: row.title.clone(),
@@ -149,6 +229,7 @@ pub async fn load_contributions(
         i64,
         Option<String>,
         Option<String>,
+        Option<String>,
         String,
         i64,
     );
@@ -164,8 +245,9 @@ pub async fn load_contributions(
             .column(zap_receipt::Column::RecipientPubkey)
             .column(zap_receipt::Column::ZapperPubkey)
             .column(zap_receipt::Column::AmountMsat)
-            .column(zap_receipt::Column::ProposalEventId)
-            .column(zap_receipt::Column::ProposalAddress)
+            .column(zap_receipt::Column::ZappedEventId)
+            .column(zap_receipt::Column::ZappedAddress)
+            .column(zap_receipt::Column::PollOption)
             .column(zap_receipt::Column::ZapRequestContent)
             .column(zap_receipt::Column::ReceiptCreatedAt)
             .filter(zap_receipt::Column::ReceiptCreatedAt.gt(since))
@@ -179,7 +261,9 @@ pub async fn load_contributions(
         after_id = last.0;
         let full_page = rows.len() as u64 == CONTRIBUTIONS_PER_PAGE;
         contributions.reserve(rows.len());
-        for (_, receipt_id, sender, recipient, zapper, msat, event, address, content, at) in rows {
+        for (_, receipt_id, sender, recipient, zapper, msat, event, address, option, content, at) in
+            rows
+        {
             let zapper = match zapper {
                 Some(zapper) => Some(zapper),
                 None => zapper_from_json(db, &receipt_id).await?,
@@ -195,6 +279,7 @@ pub async fn load_contributions(
                     event: event.as_deref().and_then(|e| EventId::from_hex(e).ok()),
                     address,
                     keyword: parse_keyword(&content),
+                    poll_option: option.as_deref().and_then(parse_poll_option),
                 })
             })();
             match parsed {

@@ -68,7 +68,7 @@ pub const CONTRIBUTION_SOURCE_ZAP: &str = "zap";
 pub const JUNK_SIGNERS_KEPT: u64 = 1_000;
 
 /// Rows per `INSERT` statement: far below SQLite's and PostgreSQL's bound-parameter limits
-/// (14 columns x 256 rows = 3,584 parameters).
+/// (17 columns x 256 rows = 4,352 parameters).
 const ROWS_PER_STATEMENT: usize = 256;
 
 /// A zap receipt as a relay delivered it.
@@ -161,6 +161,12 @@ pub struct RecordedZap {
     pub proposal_address: Option<String>,
     /// The receipt's author: the LNURL provider's key.
     pub zapper: PublicKey,
+    /// The zap request's `e` and `a`: what the voter zapped, whatever it is (the vote rules
+    /// decide which proposal that names, [`crate::votes::Proposal::names`]).
+    pub zapped_event: Option<EventId>,
+    pub zapped_address: Option<String>,
+    /// The zap request's `poll_option` value, if it has exactly one.
+    pub poll_option: Option<String>,
     /// The zap request's content (where a vote's keyword is).
     pub content: String,
     /// The receipt's `created_at`: when the payment was made.
@@ -240,6 +246,9 @@ pub async fn record(
             zap_receipt::Column::EventJson,
             zap_receipt::Column::ZapperPubkey,
             zap_receipt::Column::Anomalies,
+            zap_receipt::Column::ZappedEventId,
+            zap_receipt::Column::ZappedAddress,
+            zap_receipt::Column::PollOption,
         ]);
         let mut rows: HashMap<String, RecordedZap> = HashMap::with_capacity(chunk.len());
         for (judged, zap) in chunk {
@@ -261,6 +270,9 @@ pub async fn record(
                     Expr::val(judged.json.as_str()),
                     Expr::val(zap.zapper().to_hex()),
                     Expr::val(zap.anomalies().to_string()),
+                    Expr::val(zap.event().map(|e| e.to_hex())),
+                    Expr::val(zap.address().map(str::to_owned)),
+                    Expr::val(zap.poll_option().map(str::to_owned)),
                 ])
                 .map_err(query_error)?;
             rows.insert(
@@ -274,6 +286,9 @@ pub async fn record(
                     proposal_event_id,
                     proposal_address,
                     zapper: zap.zapper(),
+                    zapped_event: zap.event(),
+                    zapped_address: zap.address().map(str::to_owned),
+                    poll_option: zap.poll_option().map(str::to_owned),
                     content: zap.content().to_owned(),
                     created_at: zap.created_at(),
                     anomalies: zap.anomalies(),

@@ -8,7 +8,7 @@
 use nostr_sdk::{EventId, PublicKey};
 
 use super::rules::VoteRules;
-use super::vote_type::{parse_keyword, VoteType};
+use super::vote_type::{parse_keyword, parse_poll_option, VoteType};
 use crate::nostr::nip57::ValidZap;
 
 /// Millisatoshis in one bitcoin.
@@ -33,12 +33,16 @@ pub struct Contribution {
     pub amount_msat: u64,
     /// The receipt's `created_at`, unix seconds.
     pub created_at: u64,
-    /// The zapped event (`e`), if any.
+    /// The zapped event (the zap request's `e`), if any.
     pub event: Option<EventId>,
-    /// The zapped address (`a`, `kind:pubkey:d`), if any.
+    /// The zapped address (the zap request's `a`, `kind:pubkey:d`), if any.
     pub address: Option<String>,
     /// The first vote keyword of the zap request's content.
     pub keyword: Option<VoteType>,
+    /// The type the zap request's `poll_option` names (`0`, `1`, `2`), if it has a valid one.
+    /// It is the vote's type only on a zap to the proposal's zap poll
+    /// ([`crate::votes::Proposal::explicit_type`]).
+    pub poll_option: Option<VoteType>,
 }
 
 impl Contribution {
@@ -53,6 +57,7 @@ impl Contribution {
             event: zap.event(),
             address: zap.address().map(str::to_owned),
             keyword: parse_keyword(zap.content()),
+            poll_option: zap.poll_option().and_then(parse_poll_option),
         }
     }
 
@@ -82,6 +87,7 @@ mod tests {
             event: None,
             address: None,
             keyword: None,
+            poll_option: None,
         }
     }
 
@@ -112,6 +118,7 @@ mod tests {
         assert_eq!(c.event, Some(proposal));
         assert_eq!(c.address, None);
         assert_eq!(c.keyword, Some(VoteType::Veto));
+        assert_eq!(c.poll_option, None);
     }
 
     #[test]

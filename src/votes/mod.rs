@@ -11,15 +11,18 @@
 //!   young ones when cooling off), `Z(s)` that of their votes (0 when cooling off), and a vote
 //!   weighs `max(Z, participation_floor * P)`, capped at `weight_cap * ΣP` once enough senders
 //!   participate ([`weight`]);
-//! - the vote type is the latest explicit keyword ([`parse_keyword`]), support by default;
+//! - a contribution names a proposal when its zap request's `e` is one of the proposal's
+//!   [`targets`] (its id, its announcement, its zap poll) or its `a` is the proposal's address;
+//! - the vote type is the latest explicit one: a `poll_option` on a zap to the zap poll
+//!   ([`parse_poll_option`]), else a keyword ([`parse_keyword`]); support by default;
 //! - sums are exact fixed point ([`ExactSum`]), so the [`tally()`] (full recompute) and the
 //!   incremental [`VoteBook`] agree bit for bit whatever order receipts arrive in;
 //! - the counted receipts are committed to by a Merkle root ([`receipts_root()`]) in the tally event
 //!   content ([`TallyContent`]).
 //!
-//! One file per concept: [`rules`], [`vote_type`], [`contribution`], [`proposal`], [`exact_sum`],
-//! [`weight`], [`mod@tally`], [`mod@receipts_root`], [`tally_content`], [`anomaly_counts`],
-//! [`vote_book`].
+//! One file per concept: [`rules`], [`vote_type`], [`contribution`], [`targets`], [`proposal`],
+//! [`exact_sum`], [`weight`], [`mod@tally`], [`mod@receipts_root`], [`tally_content`],
+//! [`anomaly_counts`], [`vote_book`].
 
 pub mod anomaly_counts;
 pub mod contribution;
@@ -29,6 +32,7 @@ pub mod receipts_root;
 pub mod rules;
 pub mod tally;
 pub mod tally_content;
+pub mod targets;
 pub mod vote_book;
 pub mod vote_type;
 pub mod weight;
@@ -41,8 +45,9 @@ pub use receipts_root::{inclusion, receipts_root, verify_receipt_inclusion, Rece
 pub use rules::{VoteRules, SECONDS_PER_DAY};
 pub use tally::{tally, Ballot, ProposalVoteResult, Tally};
 pub use tally_content::{TallyContent, MAX_TALLY_CONTENT_BYTES};
+pub use targets::{is_target_of, Targets};
 pub use vote_book::{Added, VoteBook};
-pub use vote_type::{parse_keyword, VoteKind, VoteType};
+pub use vote_type::{parse_keyword, parse_poll_option, VoteKind, VoteType};
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -1,12 +1,15 @@
 //! The proposal a vote is about: DESIGN.md "Votes", *Votes* and *Moment T*.
 //!
-//! A review-period event, reduced to what the tally reads: its id and address (what voters zap),
-//! its PR and tier, the voting window `[start, end]` (both inclusive) and its pinned rules.
+//! A review-period event, reduced to what the tally reads: its id and address, its other vote
+//! targets (the announcement and the zap poll, [`crate::votes::targets`]), its PR and tier, the
+//! voting window `[start, end]` (both inclusive) and its pinned rules.
 
 use nostr_sdk::EventId;
 
 use super::contribution::Contribution;
 use super::rules::VoteRules;
+use super::targets::Targets;
+use super::vote_type::VoteType;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proposal {
@@ -21,6 +24,9 @@ pub struct Proposal {
     /// Last second of the voting window (inclusive).
     pub window_end: u64,
     pub rules: VoteRules,
+    /// Its targets besides its own id: the gov bot's events tagging it with
+    /// `t` = `governance-proposal`.
+    pub targets: Targets,
 }
 
 /// Where a contribution's `created_at` falls relative to the voting window.
@@ -35,9 +41,29 @@ pub enum WindowPlace {
 }
 
 impl Proposal {
-    /// Whether the contribution zaps this proposal (`e` = its id, or `a` = its address).
+    /// Whether the contribution names this proposal: its zap request's `e` is one of the
+    /// targets (the proposal's id, its announcement, its zap poll), or its `a` is the
+    /// proposal's address.
     pub fn names(&self, c: &Contribution) -> bool {
-        c.event == Some(self.id) || c.address.as_deref() == Some(self.address.as_str())
+        c.event
+            .is_some_and(|e| e == self.id || self.targets.contains(&e))
+            || c.address.as_deref() == Some(self.address.as_str())
+    }
+
+    /// The vote type a contribution says explicitly (DESIGN.md "Votes", *Vote type*): the type
+    /// of a valid `poll_option` when its zap request's `e` is this proposal's zap poll; else the
+    /// first keyword of its content; else none (then an earlier explicit type of the sender
+    /// stands, or support).
+    pub fn explicit_type(&self, c: &Contribution) -> Option<VoteType> {
+        match (c.poll_option, c.event) {
+            (Some(option), Some(e)) if self.targets.is_zap_poll(&e) => Some(option),
+            _ => c.keyword,
+        }
+    }
+
+    /// The tally event's `targets`: the proposal's id first, then its other targets ascending.
+    pub fn listed_targets(&self) -> Vec<EventId> {
+        self.targets.listed(self.id)
     }
 
     /// The moment `T` of a tally made at `now`: `min(now, end)`.
@@ -75,6 +101,7 @@ mod tests {
             window_start: 100,
             window_end: 200,
             rules: VoteRules::new(&GovernanceSettings::default(), 1, vec![key], vec![]),
+            targets: Targets::new(),
         };
         let mut c = Contribution {
             receipt_id: EventId::from_byte_array([1; 32]),
@@ -86,6 +113,7 @@ mod tests {
             event: None,
             address: None,
             keyword: None,
+            poll_option: None,
         };
         assert!(!proposal.names(&c));
         c.event = Some(proposal.id);

@@ -11,7 +11,8 @@
 //!    counted (whatever its weight). After `end` it is a late vote, reported in `late_votes` and
 //!    never counted; before `start` it is only a contribution.
 //! 3. One ballot per sender: its votes' msat add up (`Z`), and its type is that of the latest
-//!    vote with an explicit keyword (by `created_at`, then receipt id), support when none has one.
+//!    vote with an explicit type (a `poll_option` on a zap to the zap poll, or a keyword:
+//!    [`Proposal::explicit_type`]; by `created_at`, then receipt id), support when none has one.
 //! 4. Weights as in [`crate::votes::weight`], capped, summed exactly per type
 //!    ([`crate::votes::ExactSum`]); `threshold_met = support >= threshold`; `veto_blocks = veto > 0
 //!    && veto >= veto_threshold * (support + veto)`. Abstain counts in `total_votes` only.
@@ -235,7 +236,7 @@ pub fn tally(proposal: &Proposal, contributions: &[Contribution], t: u64) -> Tal
             created_at: c.created_at,
             receipt_id: c.receipt_id,
             amount_msat: c.amount_msat,
-            keyword: c.keyword,
+            keyword: proposal.explicit_type(c),
             is_vote,
         });
     }

@@ -5,11 +5,16 @@
 //! {"result": {ProposalVoteResult}, "proposal": "<id>", "as_of": T, "final": false,
 //!  "rules": {the proposal's pinned rules}, "voters": 12, "late_votes": 1,
 //!  "receipts_count": 15, "receipts_root": "sha256:<hex>", "receipts": ["<receipt id>", ...],
+//!  "targets": ["<proposal id>", "<announcement id>", "<zap poll id>"],
 //!  "anomalies": {"description_hash": 3, "payment_hash": 0, "preimage": 0}}
 //! ```
 //!
 //! `anomalies` ([`AnomalyCounts`]) is set by [`TallyContent::with_anomalies`] from the counted
 //! receipts' checks; a tally read without it (published before it existed) reads as all zero.
+//!
+//! `targets` lists the proposal's vote targets ([`crate::votes::targets`]): its own id first,
+//! then the others ascending. A tally read back without it (published before targets existed)
+//! has an empty list.
 //!
 //! `receipts` lists the counted receipt ids (ascending) only while the content stays within
 //! [`MAX_TALLY_CONTENT_BYTES`], which leaves room for the tags and signature under a relay's
@@ -46,6 +51,9 @@ pub struct TallyContent {
     pub receipts_root: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipts: Option<Vec<String>>,
+    /// The proposal's vote targets, hex: its own id first, then the others ascending.
+    #[serde(default)]
+    pub targets: Vec<String>,
     /// Counted receipts per failed check of rules 4 and 7.
     #[serde(default)]
     pub anomalies: AnomalyCounts,
@@ -64,6 +72,11 @@ impl TallyContent {
             receipts_count: tally.counted.len() as u64,
             receipts_root: tally.receipts_root.to_prefixed(),
             receipts: None,
+            targets: proposal
+                .listed_targets()
+                .iter()
+                .map(EventId::to_hex)
+                .collect(),
             anomalies: AnomalyCounts::default(),
         };
         // Each id costs 64 hex digits, two quotes and a comma: skip listing what cannot fit.
@@ -96,10 +109,39 @@ impl TallyContent {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The tally event's NIP-31 `alt` line: "Tally of <title>: support 12.3, veto 1.0, abstain
+    /// 0 (12 voters, final)".
+    pub fn alt(&self, title: &str) -> String {
+        let r = &self.result;
+        let state = if self.is_final { "final" } else { "so far" };
+        let verdict = if r.veto_blocks {
+            "vetoed"
+        } else if r.threshold_met {
+            "threshold met"
+        } else {
+            "threshold not met"
+        };
+        format!(
+            "Tally of {title}: support {}, veto {}, abstain {} ({} voters, {state}; {verdict} at {})",
+            round(r.support_votes),
+            round(r.veto_votes),
+            round(r.abstain_votes),
+            self.voters,
+            round(r.threshold),
+        )
+    }
+
     /// `receipts_root` as a digest.
     pub fn receipts_root_digest(&self) -> Result<Digest, MerkleError> {
         Digest::parse_prefixed(&self.receipts_root)
     }
+}
+
+/// A weight as a person reads it: at most three decimals, no trailing zeros.
+fn round(weight: f64) -> String {
+    let text = format!("{weight:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_owned()
 }
 
 #[cfg(test)]
@@ -138,6 +180,24 @@ mod tests {
             json["anomalies"],
             serde_json::json!({"description_hash": 0, "payment_hash": 0, "preimage": 0})
         );
+        let targets: Vec<String> = p.listed_targets().iter().map(EventId::to_hex).collect();
+        assert_eq!(targets.len(), 3);
+        assert_eq!(targets[0], p.id.to_hex());
+        assert!(targets[1] < targets[2]);
+        assert_eq!(json["targets"], serde_json::json!(targets));
+        assert_eq!(
+            content.alt("Raise the cap"),
+            format!(
+                "Tally of Raise the cap: support {}, veto 0, abstain 0 (3 voters, final; \
+                 threshold not met at 100)",
+                round(t.result.support_votes)
+            )
+        );
+        // A tally published before targets existed reads back with none.
+        let mut old = json.clone();
+        old.as_object_mut().expect("object").remove("targets");
+        let old: TallyContent = serde_json::from_value(old).expect("reads");
+        assert!(old.targets.is_empty());
         let back: TallyContent = serde_json::from_str(&content.to_json()).expect("reads back");
         // serde_json (without its `float_roundtrip` feature) may read a float back one ulp off:
         // compare floats loosely here; a verifier compares the JSON text of recomputed numbers.

@@ -1,4 +1,5 @@
-//! Test fixtures for the vote rules: a proposal with a 60-day window, one zapper and one bot,
+//! Test fixtures for the vote rules: a proposal with a 60-day window, an announcement and a zap
+//! poll (its targets), one zapper and one bot,
 //! real sender keys, and contributions built from a few numbers.
 
 use std::sync::OnceLock;
@@ -7,6 +8,7 @@ use nostr_sdk::{EventId, Keys, PublicKey};
 
 use super::contribution::{Contribution, MSAT_PER_BTC};
 use super::proposal::Proposal;
+use super::targets::Targets;
 use super::rules::{VoteRules, SECONDS_PER_DAY};
 use super::vote_type::VoteType;
 use crate::configuration::GovernanceSettings;
@@ -14,6 +16,10 @@ use crate::configuration::GovernanceSettings;
 pub const START: u64 = 1_800_000_000;
 pub const END: u64 = START + 60 * SECONDS_PER_DAY;
 pub const BTC: u64 = MSAT_PER_BTC;
+/// The id of [`proposal`]'s announcement note (one of its targets).
+pub const ANNOUNCEMENT: EventId = EventId::from_byte_array([0xA1; 32]);
+/// The id of [`proposal`]'s zap poll (one of its targets).
+pub const POLL: EventId = EventId::from_byte_array([0xA2; 32]);
 
 /// `n` fixed sender keys (generated once per test binary).
 pub fn senders(n: usize) -> Vec<PublicKey> {
@@ -47,6 +53,12 @@ pub fn proposal() -> Proposal {
         window_start: START,
         window_end: END,
         rules,
+        targets: {
+            let mut targets = Targets::new();
+            targets.insert(ANNOUNCEMENT, nostr_sdk::Kind::TextNote);
+            targets.insert(POLL, crate::nostr::events::kind::ZAP_POLL);
+            targets
+        },
     }
 }
 
@@ -78,5 +90,6 @@ pub fn zap(
         event: vote.then(|| proposal().id),
         address: None,
         keyword,
+        poll_option: None,
     }
 }

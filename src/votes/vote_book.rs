@@ -228,7 +228,7 @@ impl VoteBook {
             amount_msat: c.amount_msat,
             receipt_id: c.receipt_id,
             is_vote: added == Added::Vote,
-            keyword: c.keyword,
+            keyword: self.proposal.explicit_type(&c),
         });
         self.place_held(held);
         self.refresh_dirty();
@@ -474,7 +474,9 @@ mod tests {
 
     use super::*;
     use crate::votes::tally::tally;
-    use crate::votes::testing::{proposal, receipt, senders, zap, BTC, END, START};
+    use crate::votes::testing::{
+        proposal, receipt, senders, zap, ANNOUNCEMENT, BTC, END, POLL, START,
+    };
     use crate::votes::SECONDS_PER_DAY;
 
     #[test]
@@ -560,7 +562,7 @@ mod tests {
                 Just(BTC / 10),
                 BTC / 5..60 * BTC,
             ],
-            0u8..4,
+            0u8..6,
             0u8..5,
         )
             .prop_map(|(sender, offset, msat, vote, keyword)| Draw {
@@ -594,8 +596,21 @@ mod tests {
                     d.vote == 0,
                     keyword,
                 );
-                if d.vote == 1 {
-                    c.address = Some(p.address.clone());
+                match d.vote {
+                    1 => c.address = Some(p.address.clone()),
+                    2 => c.event = Some(ANNOUNCEMENT),
+                    3 => {
+                        // A zap-poll vote: its option outranks (or, invalid, yields to) the
+                        // comment's keyword.
+                        c.event = Some(POLL);
+                        c.poll_option = match d.keyword {
+                            0 => Some(VoteType::Veto),
+                            1 => Some(VoteType::Abstain),
+                            3 => Some(VoteType::Support),
+                            _ => None,
+                        };
+                    }
+                    _ => {}
                 }
                 c
             })

@@ -5,6 +5,11 @@
 //! `abstain`/`neutral`). A word is a maximal run of alphanumeric characters and `_` (what a regex
 //! `\b` delimits), so "unsupported" is no keyword but "non-veto" holds "veto". [`VoteKind`] says
 //! which term of the vote weight won (see [`crate::votes::weight`]).
+//!
+//! A zap request's `poll_option` (a zap poll vote, draft NIP-B9) names a type by its option
+//! index ([`parse_poll_option`]: `0` support, `1` veto, `2` abstain, anything else none). It
+//! counts only when the request's `e` is the proposal's zap poll, and then outranks the content;
+//! that choice needs the proposal's targets, so it is [`crate::votes::Proposal::explicit_type`]'s.
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +54,17 @@ pub fn parse_keyword(content: &str) -> Option<VoteType> {
     content
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .find_map(|word| VoteType::from_word(&word.to_lowercase()))
+}
+
+/// The type a zap poll option index names: `0` support, `1` veto, `2` abstain (the options every
+/// zap poll of ours has, [`crate::nostr::events::ZAP_POLL_OPTIONS`]); any other value, `None`.
+pub fn parse_poll_option(value: &str) -> Option<VoteType> {
+    let (index, label) = crate::nostr::events::ZAP_POLL_OPTIONS
+        .iter()
+        .find(|(index, _)| *index == value)?;
+    let vote = VoteType::from_word(label);
+    debug_assert!(vote.is_some(), "poll option {index} is labelled {label}");
+    vote
 }
 
 /// Which term of the vote weight `max(Z, floor * P)` a ballot carries.
@@ -122,6 +138,16 @@ mod tests {
             parse_keyword("unsupported; neutral then veto"),
             Some(VoteType::Abstain)
         );
+    }
+
+    #[test]
+    fn poll_options_name_their_types_and_nothing_else_does() {
+        assert_eq!(parse_poll_option("0"), Some(VoteType::Support));
+        assert_eq!(parse_poll_option("1"), Some(VoteType::Veto));
+        assert_eq!(parse_poll_option("2"), Some(VoteType::Abstain));
+        for other in ["3", "-1", "00", " 0", "1.0", "veto", "", "support"] {
+            assert_eq!(parse_poll_option(other), None, "{other:?}");
+        }
     }
 
     #[test]

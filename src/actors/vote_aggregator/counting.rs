@@ -12,12 +12,13 @@ pub fn contribution_of(zap: &RecordedZap) -> Contribution {
         zapper: zap.zapper,
         amount_msat: zap.amount_msat,
         created_at: zap.created_at.as_secs(),
-        event: zap
-            .proposal_event_id
-            .as_deref()
-            .and_then(|e| EventId::from_hex(e).ok()),
-        address: zap.proposal_address.clone(),
+        event: zap.zapped_event,
+        address: zap.zapped_address.clone(),
         keyword: crate::votes::parse_keyword(&zap.content),
+        poll_option: zap
+            .poll_option
+            .as_deref()
+            .and_then(crate::votes::parse_poll_option),
     }
 }
 

@@ -16,6 +16,7 @@ pub(super) fn digest(content: &TallyContent) -> String {
         "late_votes": content.late_votes,
         "receipts_count": content.receipts_count,
         "receipts_root": content.receipts_root,
+        "targets": content.targets,
     });
     hex::encode(sha256::Hash::hash(said.to_string().as_bytes()).to_byte_array())
 }
@@ -103,7 +104,8 @@ impl VoteAggregatorActor {
                 return;
             }
         };
-        let builder = match events::vote_tally(id, &coordinate, &content) {
+        let alt = content.alt(&tracked.stored.title);
+        let builder = match events::vote_tally(id, &coordinate, &content, &alt) {
             Ok(builder) => builder.custom_created_at(created_at),
             Err(e) => {
                 tracing::error!(proposal = %id, error = %e, "cannot write the tally event");

@@ -368,6 +368,15 @@ pub async fn verify_vote(
             return report;
         }
     };
+    // Its vote targets: the author's events tagging it with t=governance-proposal.
+    let targets_filter = Filter::new()
+        .author(proposal_event.pubkey)
+        .event(proposal_id)
+        .hashtag(events::hashtag::GOVERNANCE_PROPOSAL);
+    let tagged = fetch_merged(relays, targets_filter, timeout, &mut problems).await;
+    report.notes.append(&mut problems);
+    let signed: Vec<&Event> = tagged.iter().filter(|e| e.verify().is_ok()).collect();
+    let proposal = tallies::with_targets(proposal, &proposal_event.pubkey, signed);
     let tally_filter = Filter::new()
         .kind(events::kind::VOTE_TALLY)
         .identifier(events::d::tally(&proposal_id));
@@ -381,6 +390,9 @@ pub async fn verify_vote(
         ));
         return report;
     };
+    report
+        .problems
+        .extend(tallies::target_differences(&proposal, &content));
     report.tally = Some(tally.id.to_hex());
     report.as_of = Some(content.as_of);
     report.receipts_root = Some(content.receipts_root.clone());

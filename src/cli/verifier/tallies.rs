@@ -1,7 +1,9 @@
 //! Recomputing every published vote tally from the zap receipts: DESIGN.md "Votes" and "Tally
 //! events", as the verifier checks them. Pure code: the events come in, the differences go out.
 //!
-//! 1. **Proposals** ([`proposal_of`]): review-period actions of a bot that pin `rules`.
+//! 1. **Proposals** ([`proposal_of`]): review-period actions of a bot that pin `rules`, with
+//!    their vote targets found among the bot's events ([`with_targets`]: its events tagging
+//!    the proposal with `t` = `governance-proposal`, the same rule the service applies).
 //! 2. **Receipts** are judged ([`judge`]) with the same [`nip57::validate`] the service runs, but
 //!    with the provider keys pinned in the proposal's `rules.zappers` instead of an HTTPS
 //!    lookup: a receipt signed by a pinned zapper is judged as if that zapper were the LNURL
@@ -12,8 +14,11 @@
 //!    [`crate::votes::tally()`] at its `as_of`, and every published field is compared with the recompute:
 //!    the result (floats within 1e-9 relative, verdicts and counts exactly), `voters`,
 //!    `late_votes`, `receipts_count`, `receipts_root`, the `receipts` list when present (which
-//!    must also hash to `receipts_root`), and `rules`, which must equal the proposal's pinned
-//!    rules. Every difference is named, down to the receipt and why it does or does not count.
+//!    must also hash to `receipts_root`), `rules`, which must equal the proposal's pinned
+//!    rules, and `targets` ([`target_differences`]: each listed one must be an event of the
+//!    proposal's author tagging it, and each such event must be listed). A valid in-window zap
+//!    to any target that the tally leaves out is named, receipt by receipt. Every difference
+//!    is named, down to the receipt and why it does or does not count.
 //!    `anomalies` is recomputed too ([`anomaly_differences`]): each counted receipt's failed
 //!    checks of rules 4 and 7, which never keep a receipt out (a receipt left out for them is
 //!    named as a valid vote not counted, with its anomalies).
@@ -29,7 +34,7 @@ use crate::nostr::governance_action::ActionKind;
 use crate::nostr::nip57::{self, Anomalies, Check, ZapRecipients, Zapper};
 use crate::votes::proposal::WindowPlace;
 use crate::votes::{
-    self, receipts_root, AnomalyCounts, Contribution, Proposal, TallyContent, VoteRules,
+    self, receipts_root, AnomalyCounts, Contribution, Proposal, TallyContent, Targets, VoteRules,
 };
 
 /// The proposal a review-period event is, with its pinned rules.
@@ -58,7 +63,57 @@ pub fn proposal_of(event: &Event) -> Result<Proposal, String> {
         window_start: start.as_secs(),
         window_end: end.as_secs(),
         rules,
+        targets: Targets::new(),
     })
+}
+
+/// `proposal` with its vote targets: the events among `events` (signatures checked) that its
+/// author signed with `e` = its id and `t` = `governance-proposal`.
+pub fn with_targets<'a>(
+    mut proposal: Proposal,
+    author: &PublicKey,
+    events: impl IntoIterator<Item = &'a Event>,
+) -> Proposal {
+    proposal.targets = Targets::from_events(&proposal.id, author, events);
+    proposal
+}
+
+/// How a tally's `targets` differ from the proposal's targets found on the relays: each
+/// listed target must be one (signed by the proposal's author, tagging the proposal with
+/// `t` = `governance-proposal`), the proposal's own id first and the others ascending, and
+/// each one found must be listed.
+pub fn target_differences(proposal: &Proposal, content: &TallyContent) -> Vec<String> {
+    let mut d = Vec::new();
+    let expected: Vec<String> = proposal.listed_targets().iter().map(EventId::to_hex).collect();
+    if content.targets == expected {
+        return d;
+    }
+    for hex in &content.targets {
+        let known = EventId::from_hex(hex)
+            .is_ok_and(|id| id == proposal.id || proposal.targets.contains(&id));
+        if !known {
+            d.push(format!(
+                "targets: {hex} is listed, but no relay holds it as an event of the proposal's \
+                 author tagging the proposal with t=governance-proposal"
+            ));
+        }
+    }
+    for hex in &expected {
+        if !content.targets.contains(hex) {
+            d.push(format!(
+                "targets: {hex} (an event of the proposal's author tagging it with \
+                 t=governance-proposal) is not listed"
+            ));
+        }
+    }
+    if d.is_empty() {
+        d.push(format!(
+            "targets: listed as {:?}, expected the proposal's id first and the others \
+             ascending: {expected:?}",
+            content.targets
+        ));
+    }
+    d
 }
 
 /// One pinned zapper standing as the LNURL provider of every pinned bot (of any bot when the
@@ -292,6 +347,7 @@ pub fn check_tally(
     }
     rule_differences(&content.rules, &proposal.rules, d);
     anomaly_differences(&content.anomalies, &check.recomputed_anomalies, d);
+    d.extend(target_differences(proposal, content));
 
     // The result, field by field.
     let (p, r) = (&content.result, &recomputed.result);
@@ -405,9 +461,9 @@ pub fn check_tally(
         ));
     }
     for id in counted.difference(&published) {
-        let sender = match judged.by_id.get(id) {
-            Some(Judgement::Valid(c)) => c.sender.to_hex(),
-            _ => "?".to_owned(),
+        let (sender, zapped) = match judged.by_id.get(id) {
+            Some(Judgement::Valid(c)) => (c.sender.to_hex(), zapped(proposal, c)),
+            _ => ("?".to_owned(), String::new()),
         };
         let anomalies = match judged.anomalies.get(id) {
             Some(set) => format!(
@@ -416,7 +472,7 @@ pub fn check_tally(
             None => String::new(),
         };
         d.push(format!(
-            "valid in-window vote {id} (sender {sender}{anomalies}) not counted"
+            "valid in-window vote {id} (sender {sender}{zapped}{anomalies}) not counted"
         ));
     }
     check
@@ -438,8 +494,25 @@ pub fn anomaly_differences(
     }
 }
 
-/// The review-period proposals among a bot's events (those that pin rules), by id.
+/// What a vote receipt zapped, when it is not the proposal itself: ", zapping target <id>".
+fn zapped(proposal: &Proposal, c: &Contribution) -> String {
+    match c.event {
+        Some(e) if proposal.targets.contains(&e) => format!(", zapping target {e}"),
+        _ => String::new(),
+    }
+}
+
+/// The review-period proposals among a bot's events (those that pin rules), by id, each with
+/// its vote targets among the same events ([`with_targets`]).
 pub fn proposals(bot_events: &[Event]) -> HashMap<EventId, (Event, Proposal)> {
+    let tagged: Vec<&Event> = bot_events
+        .iter()
+        .filter(|e| {
+            e.tags
+                .hashtags()
+                .any(|t| t == events::hashtag::GOVERNANCE_PROPOSAL)
+        })
+        .collect();
     bot_events
         .iter()
         .filter(|e| e.kind == events::kind::GOVERNANCE_ACTION)
@@ -448,7 +521,11 @@ pub fn proposals(bot_events: &[Event]) -> HashMap<EventId, (Event, Proposal)> {
                 .identifier()
                 .is_some_and(|d| d.starts_with(events::d::ACTION_PREFIX))
         })
-        .filter_map(|e| proposal_of(e).ok().map(|p| (e.id, (e.clone(), p))))
+        .filter_map(|e| {
+            let proposal = proposal_of(e).ok()?;
+            let proposal = with_targets(proposal, &e.pubkey, tagged.iter().copied());
+            Some((e.id, (e.clone(), proposal)))
+        })
         .collect()
 }
 
@@ -669,6 +746,7 @@ mod tests {
             window_start: START,
             window_end: START + 86_400,
             rules,
+            targets: crate::votes::Targets::new(),
         };
         World {
             provider,

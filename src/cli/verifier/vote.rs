@@ -282,6 +282,7 @@ mod tests {
             window_start: START,
             window_end: START + 1000,
             rules,
+            targets: crate::votes::Targets::new(),
         };
         let receipts: Vec<Event> = [("veto", START + 5), ("yes", START + 6), ("yes", START - 5)]
             .iter()

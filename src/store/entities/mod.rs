@@ -15,6 +15,7 @@
 //! | [`governance_proposal`] | `governance_proposals` | `event_id`, `address` |
 //! | [`contribution`] | `contributions` | `source_id` |
 //! | [`proposal_zap_vote`] | `proposal_zap_votes` | `receipt_id` |
+//! | [`proposal_target`] | `proposal_targets` | `target_event_id` |
 //! | [`relay_cursor`] | `relay_cursors` | (`relay_url`, `stream`) |
 //! | [`audit_log_entry`] | `audit_log` | `position` |
 
@@ -24,6 +25,7 @@ pub mod governance_proposal;
 pub mod junk_receipt_signer;
 pub mod outbox_delivery;
 pub mod outbox_event;
+pub mod proposal_target;
 pub mod proposal_zap_vote;
 pub mod rejected_receipt;
 pub mod relay_cursor;

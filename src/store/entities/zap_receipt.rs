@@ -47,6 +47,17 @@ pub struct Model {
     /// [`crate::nostr::nip57::Anomalies`].
     #[sea_orm(column_type = "Text")]
     pub anomalies: String,
+    /// The zap request's `e` tag: what the voter zapped (a proposal, its announcement, its zap
+    /// poll, or anything else). On receipts recorded before the column existed, the proposal it
+    /// named (`proposal_event_id`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub zapped_event_id: Option<String>,
+    /// The zap request's `a` tag (before the column existed, `proposal_address`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub zapped_address: Option<String>,
+    /// The zap request's `poll_option` value, when it has exactly one (a zap poll vote).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub poll_option: Option<String>,
     /// The full receipt as NIP-01 JSON.
     #[sea_orm(column_type = "Text")]
     pub event_json: String,

@@ -1,0 +1,746 @@
+//! Every voter's zap counts (DESIGN.md "Votes", *Targets* and *Vote type*; "Events published":
+//! the announcement, the zap poll, `alt`): a review period published through the admin API
+//! comes with an announcement and a zap poll on real in-process relays; zap requests are built
+//! the way real clients build them (`../shared/CLIENTS.md`), paid through an LNURL provider
+//! that signs real invoices and receipts, and sent to the relays. The tally on a relay must
+//! equal a naive recompute written here from DESIGN.md's text, on SQLite and PostgreSQL (when
+//! `TEST_DATABASE_URL` is set), also after a restart (the targets are kept); `verify` agrees,
+//! and fails naming the receipt when a zap to the announcement is left out of a tally re-signed
+//! without it.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::time::Duration;
+
+use common::app::TestConfig;
+use common::http::{Api, Auth};
+use common::relays::{fetch_all, TestRelay};
+use common::test_db::TestDb;
+use common::zaps::{publish, wait_until, zap_config};
+use commons_nostr::nostr::zap_provider::ZapProvider;
+use commons_nostr::votes::{receipts_root, TallyContent};
+use nostr_sdk::nips::nip19::{FromBech32, Nip19Coordinate, Nip19Event};
+use nostr_sdk::prelude::*;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_commons-nostr");
+const WAIT: Duration = Duration::from_secs(60);
+const DAY: u64 = 86_400;
+/// One bitcoin in millisatoshis.
+const BTC: u64 = 100_000_000_000;
+
+/// What a vote can zap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Zapped {
+    Proposal,
+    Announcement,
+    Poll,
+}
+
+/// The proposal as published: its event, address, announcement and zap poll.
+#[derive(Debug, Clone)]
+struct Published {
+    gov: PublicKey,
+    proposal: EventId,
+    address: String,
+    announcement: EventId,
+    poll: EventId,
+    relay: RelayUrl,
+}
+
+impl Published {
+    fn id(&self, zapped: Zapped) -> EventId {
+        match zapped {
+            Zapped::Proposal => self.proposal,
+            Zapped::Announcement => self.announcement,
+            Zapped::Poll => self.poll,
+        }
+    }
+
+    fn e(&self, zapped: Zapped) -> Tag {
+        Tag::parse(["e", &self.id(zapped).to_hex(), self.relay.as_str()]).expect("e")
+    }
+
+    fn a(&self) -> Tag {
+        Tag::parse(["a", self.address.as_str(), self.relay.as_str()]).expect("a")
+    }
+
+    fn p(&self) -> Tag {
+        Tag::public_key(self.gov)
+    }
+
+    fn relays(&self) -> Tag {
+        Tag::parse(["relays", self.relay.as_str()]).expect("relays")
+    }
+}
+
+fn amount(msat: u64) -> Tag {
+    Tag::parse(["amount", &msat.to_string()]).expect("amount")
+}
+
+fn tag(values: &[&str]) -> Tag {
+    Tag::parse(values).expect("tag")
+}
+
+/// The zap request shapes of CLIENTS.md: which tags each client sends, and its comment.
+#[derive(Debug, Clone, Copy)]
+enum Client {
+    /// Damus zapping the kind-1 announcement: `e`, `p`, `relays`; no `amount`.
+    DamusNote,
+    /// Snort / nostrudel / YakiHonne zapping the proposal (addressable): `a` only.
+    SnortAddress,
+    /// Amethyst / Iris / nostr-tools 2.16+: `e` + `a` + `k`, `amount`, `lnurl`.
+    AmethystBoth,
+    /// Primal (iOS, Android) voting in the zap poll: `e` = the poll, `p`, `poll_option`.
+    PrimalPoll(&'static str),
+    /// YakiHonne voting in the zap poll with B9's `k` = 6969.
+    YakiPoll(&'static str),
+    /// Primal's quick zap of the announcement: `e`, `k` = 1, the canned "Onward 🫡".
+    PrimalQuickZap,
+    /// Coracle zapping the proposal by `e` only.
+    CoracleEvent,
+}
+
+/// One zap as the test made it: what the naive recompute needs.
+#[derive(Debug, Clone)]
+struct Sent {
+    receipt: Event,
+    sender: PublicKey,
+    msat: u64,
+    at: u64,
+    /// What its zap request names: the targets (by `e`) and whether it has the address (`a`).
+    zapped: Option<Zapped>,
+    by_address: bool,
+    poll_option: Option<String>,
+    content: String,
+}
+
+/// Builds and pays zaps: `sender` signs the request, `provider` invoices it at `at` and signs
+/// the receipt (without `a` when `drop_a`, as some LNURL servers do).
+struct Wallet<'a> {
+    provider: &'a ZapProvider,
+    published: &'a Published,
+}
+
+impl Wallet<'_> {
+    fn vote(&self, sender: &Keys, client: Client, text: &str, msat: u64, at: u64) -> Sent {
+        let p = self.published;
+        let (mut tags, zapped, by_address, option, content): (
+            Vec<Tag>,
+            Option<Zapped>,
+            bool,
+            Option<&str>,
+            &str,
+        ) = match client {
+            Client::DamusNote => (
+                vec![p.e(Zapped::Announcement), p.p(), p.relays()],
+                Some(Zapped::Announcement),
+                false,
+                None,
+                text,
+            ),
+            Client::SnortAddress => (
+                vec![p.a(), p.p(), p.relays(), amount(msat)],
+                None,
+                true,
+                None,
+                text,
+            ),
+            Client::AmethystBoth => (
+                vec![
+                    p.e(Zapped::Proposal),
+                    p.a(),
+                    tag(&["k", "30078"]),
+                    p.p(),
+                    p.relays(),
+                    amount(msat),
+                    tag(&["lnurl", "lnurl1dp68gurn8ghj7"]),
+                ],
+                Some(Zapped::Proposal),
+                true,
+                None,
+                text,
+            ),
+            Client::PrimalPoll(option) => (
+                vec![
+                    p.e(Zapped::Poll),
+                    p.p(),
+                    tag(&["poll_option", option]),
+                    amount(msat),
+                    p.relays(),
+                ],
+                Some(Zapped::Poll),
+                false,
+                Some(option),
+                "",
+            ),
+            Client::YakiPoll(option) => (
+                vec![
+                    p.e(Zapped::Poll),
+                    p.p(),
+                    tag(&["k", "6969"]),
+                    tag(&["poll_option", option]),
+                    amount(msat),
+                    p.relays(),
+                ],
+                Some(Zapped::Poll),
+                false,
+                Some(option),
+                text,
+            ),
+            Client::PrimalQuickZap => (
+                vec![
+                    p.p(),
+                    amount(msat),
+                    p.relays(),
+                    p.e(Zapped::Announcement),
+                    tag(&["k", "1"]),
+                ],
+                Some(Zapped::Announcement),
+                false,
+                None,
+                "Onward 🫡",
+            ),
+            Client::CoracleEvent => (
+                vec![p.relays(), amount(msat), p.p(), p.e(Zapped::Proposal)],
+                Some(Zapped::Proposal),
+                false,
+                None,
+                text,
+            ),
+        };
+        let request = EventBuilder::new(Kind::ZapRequest, content)
+            .tags(std::mem::take(&mut tags))
+            .sign_with_keys(sender)
+            .expect("zap request");
+        Sent {
+            receipt: self.pay(&request, msat, at, matches!(client, Client::SnortAddress)),
+            sender: sender.public_key(),
+            msat,
+            at,
+            zapped,
+            by_address,
+            poll_option: option.map(str::to_owned),
+            content: content.to_owned(),
+        }
+    }
+
+    /// A zap to another bot, naming nothing: a contribution only.
+    fn contribution(&self, sender: &Keys, to: PublicKey, msat: u64, at: u64) -> Sent {
+        let request = EventBuilder::new(Kind::ZapRequest, "thanks")
+            .tags([Tag::public_key(to), amount(msat)])
+            .sign_with_keys(sender)
+            .expect("zap request");
+        Sent {
+            receipt: self.pay(&request, msat, at, false),
+            sender: sender.public_key(),
+            msat,
+            at,
+            zapped: None,
+            by_address: false,
+            poll_option: None,
+            content: "thanks".to_owned(),
+        }
+    }
+
+    fn pay(&self, request: &Event, msat: u64, at: u64, drop_a: bool) -> Event {
+        let at = Timestamp::from_secs(at);
+        let invoice = self
+            .provider
+            .invoice_at(request, msat, at)
+            .expect("invoice");
+        let receipt = self
+            .provider
+            .receipt(request, &invoice.bolt11, Some(&invoice.preimage), at)
+            .expect("receipt");
+        if !drop_a {
+            return receipt;
+        }
+        // An LNURL server that drops `a` from the receipt (lnbits lnurlp issue 114).
+        let tags: Vec<Tag> = receipt
+            .tags
+            .iter()
+            .filter(|t| t.as_slice().first().map(String::as_str) != Some("a"))
+            .cloned()
+            .collect();
+        EventBuilder::new(Kind::ZapReceipt, "")
+            .tags(tags)
+            .custom_created_at(at)
+            .sign_with_keys(self.provider.keys())
+            .expect("receipt")
+    }
+}
+
+// --- the naive recompute: DESIGN.md "Votes", sentence by sentence ----------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+struct Naive {
+    support: f64,
+    veto: f64,
+    abstain: f64,
+    voters: u64,
+    counted: Vec<EventId>,
+    types: BTreeMap<PublicKey, &'static str>,
+}
+
+fn keyword(content: &str) -> Option<&'static str> {
+    content
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .map(str::to_lowercase)
+        .find_map(|word| match word.as_str() {
+            "support" | "yes" | "approve" => Some("support"),
+            "veto" | "oppose" | "against" => Some("veto"),
+            "abstain" | "neutral" => Some("abstain"),
+            _ => None,
+        })
+}
+
+/// "A zap request with a poll_option tag that names the proposal's zap poll (its e is the
+/// poll) carries an explicit type: 0 support, 1 veto, 2 abstain (any other value: no explicit
+/// type). Otherwise the type comes from the zap request's content."
+fn explicit(s: &Sent) -> Option<&'static str> {
+    let from_poll = match (s.zapped, s.poll_option.as_deref()) {
+        (Some(Zapped::Poll), Some("0")) => Some("support"),
+        (Some(Zapped::Poll), Some("1")) => Some("veto"),
+        (Some(Zapped::Poll), Some("2")) => Some("abstain"),
+        _ => None,
+    };
+    from_poll.or_else(|| keyword(&s.content))
+}
+
+fn naive(sent: &[Sent], rules: &Value, start: u64, end: u64, t: u64) -> Naive {
+    let num = |k: &str| rules[k].as_f64().expect(k);
+    let days = |k: &str| rules[k].as_u64().expect(k) * DAY;
+    let btc = |msat: u64| msat as f64 / BTC as f64;
+    let exists: Vec<&Sent> = sent.iter().filter(|s| s.at <= t).collect();
+    let mut p = BTreeMap::new();
+    let mut cooling = BTreeMap::new();
+    for sender in exists.iter().map(|s| s.sender).collect::<BTreeSet<_>>() {
+        let mine: Vec<&&Sent> = exists.iter().filter(|s| s.sender == sender).collect();
+        let young: u64 = mine
+            .iter()
+            .filter(|s| s.at > t - days("cooling_off_days"))
+            .map(|s| s.msat)
+            .sum();
+        let is_cooling = btc(young) >= num("cooling_off_threshold_btc");
+        let counted: u64 = mine
+            .iter()
+            .filter(|s| s.at > t - days("participation_window_days"))
+            .filter(|s| !(is_cooling && s.at > t - days("cooling_off_days")))
+            .map(|s| s.msat)
+            .sum();
+        p.insert(sender, btc(counted).sqrt());
+        cooling.insert(sender, is_cooling);
+    }
+    let with_p = p.values().filter(|v| **v > 0.0).count();
+    let w: f64 = p.values().sum();
+    let cap = (with_p >= (1.0 / num("weight_cap")).ceil() as usize).then(|| num("weight_cap") * w);
+    // "A contribution names a proposal when its zap request has an e tag equal to one of the
+    // proposal's targets, or an a tag equal to the proposal's address."
+    let votes: Vec<&&Sent> = exists
+        .iter()
+        .filter(|s| s.zapped.is_some() || s.by_address)
+        .filter(|s| s.at >= start && s.at <= end)
+        .collect();
+    let mut out = Naive {
+        support: 0.0,
+        veto: 0.0,
+        abstain: 0.0,
+        voters: 0,
+        counted: votes.iter().map(|s| s.receipt.id).collect(),
+        types: BTreeMap::new(),
+    };
+    out.counted.sort();
+    let voters: BTreeSet<PublicKey> = votes.iter().map(|s| s.sender).collect();
+    out.voters = voters.len() as u64;
+    for voter in voters {
+        let mut mine: Vec<&&&Sent> = votes.iter().filter(|s| s.sender == voter).collect();
+        mine.sort_by_key(|s| (s.at, s.receipt.id));
+        let vote_type = mine
+            .iter()
+            .rev()
+            .find_map(|s| explicit(s))
+            .unwrap_or("support");
+        let total: u64 = mine.iter().map(|s| s.msat).sum();
+        let z = if cooling[&voter] {
+            0.0
+        } else {
+            btc(total).sqrt()
+        };
+        let mut weight = z.max(num("participation_floor") * p[&voter]);
+        if let Some(cap) = cap {
+            weight = weight.min(cap);
+        }
+        match vote_type {
+            "support" => out.support += weight,
+            "veto" => out.veto += weight,
+            _ => out.abstain += weight,
+        }
+        out.types.insert(voter, vote_type);
+    }
+    out
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-12)
+}
+
+/// The first difference between a tally's content and the naive recompute, if any.
+fn differs(content: &TallyContent, sent: &[Sent], rules: &Value, window: (u64, u64)) -> Option<String> {
+    let expected = naive(sent, rules, window.0, window.1, content.as_of);
+    let r = &content.result;
+    for (key, got, want) in [
+        ("support_votes", r.support_votes, expected.support),
+        ("veto_votes", r.veto_votes, expected.veto),
+        ("abstain_votes", r.abstain_votes, expected.abstain),
+    ] {
+        if !close(got, want) {
+            return Some(format!("{key}: {got} vs naive {want}"));
+        }
+    }
+    if content.voters != expected.voters {
+        return Some(format!("voters: {} vs naive {}", content.voters, expected.voters));
+    }
+    let ids: Vec<String> = expected.counted.iter().map(EventId::to_hex).collect();
+    if content.receipts.as_ref() != Some(&ids) {
+        return Some(format!("receipts: {:?} vs naive {ids:?}", content.receipts));
+    }
+    if content.receipts_root != receipts_root(&expected.counted).to_prefixed() {
+        return Some("receipts_root".to_owned());
+    }
+    None
+}
+
+/// The newest tally of the proposal on `relay`, once it equals the naive recompute of `sent`.
+async fn tally_matching(
+    relay: &RelayUrl,
+    published: &Published,
+    sent: &[Sent],
+    rules: &Value,
+    window: (u64, u64),
+) -> (Event, TallyContent) {
+    let filter = Filter::new()
+        .kind(Kind::ApplicationSpecificData)
+        .author(published.gov)
+        .identifier(format!("tally:{}", published.proposal.to_hex()));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let newest = fetch_all(relay, filter.clone())
+            .await
+            .into_iter()
+            .max_by_key(|e| e.created_at);
+        let difference = match &newest {
+            None => "no tally yet".to_owned(),
+            Some(event) => {
+                let content: TallyContent =
+                    serde_json::from_str(&event.content).expect("tally content");
+                match differs(&content, sent, rules, window) {
+                    None => return (event.clone(), content),
+                    Some(difference) => difference,
+                }
+            }
+        };
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no tally on {relay} equals the naive recompute: {difference}"
+        );
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn values(event: &Event, name: &str) -> Vec<Vec<String>> {
+    event
+        .tags
+        .iter()
+        .map(|t| t.as_slice().to_vec())
+        .filter(|t| t.first().map(String::as_str) == Some(name))
+        .map(|t| t[1..].to_vec())
+        .collect()
+}
+
+async fn one_event(relay: &RelayUrl, id: EventId) -> Event {
+    wait_until(WAIT, "the event on the relay", || async {
+        !fetch_all(relay, Filter::new().id(id)).await.is_empty()
+    })
+    .await;
+    fetch_all(relay, Filter::new().id(id)).await.remove(0)
+}
+
+/// Runs the binary on a blocking thread (the relays live on this test's runtime).
+async fn run(args: Vec<String>) -> (i32, String) {
+    let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output())
+        .await
+        .expect("joined")
+        .expect("runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+async fn verify(cfg: &TestConfig, relays: &[RelayUrl]) -> (i32, String) {
+    let mut args = vec![
+        "verify".to_owned(),
+        "--timeout".into(),
+        "5".into(),
+        "--server".into(),
+        cfg.server_keys.public_key().to_hex(),
+    ];
+    for relay in relays {
+        args.extend(["--relay".to_owned(), relay.to_string()]);
+    }
+    for keys in cfg.bot_keys.values() {
+        args.extend(["--bot".to_owned(), keys.public_key().to_hex()]);
+    }
+    run(args).await
+}
+
+async fn verify_vote(relays: &[RelayUrl], proposal: &EventId, receipt: &EventId) -> (i32, String) {
+    let mut args = vec![
+        "verify-vote".to_owned(),
+        "--timeout".into(),
+        "5".into(),
+        "--proposal".into(),
+        proposal.to_hex(),
+        "--receipt".into(),
+        receipt.to_hex(),
+    ];
+    for relay in relays {
+        args.extend(["--relay".to_owned(), relay.to_string()]);
+    }
+    run(args).await
+}
+
+/// Publishes a review period and checks what goes out with it: the answer's links, the
+/// announcement and the zap poll on the relay, the `alt` lines.
+async fn publish_review_period(
+    api: &Api,
+    relays: &[RelayUrl],
+    gov: PublicKey,
+) -> (Published, Value, (u64, u64)) {
+    let relay = &relays[0];
+    let answer = api
+        .post(
+            "/v1/actions",
+            Auth::Admin,
+            &json!({"action": "review-period", "repository": "btc-commons/governance",
+                    "pr": 17, "tier": 1, "title": "Count every zap", "voting_window_days": 1}),
+        )
+        .await;
+    assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
+    let proposal = EventId::from_hex(answer.text("event_id")).expect("event_id");
+    let announcement = EventId::from_hex(answer.text("announcement_id")).expect("announcement");
+    let poll = EventId::from_hex(answer.text("poll_id")).expect("poll_id");
+    let address = answer.text("address").to_owned();
+
+    // The links carry the ids, the author, the kinds and relay hints.
+    let naddr = Nip19Coordinate::from_bech32(answer.text("naddr")).expect("naddr");
+    assert_eq!(naddr.coordinate.to_string(), address);
+    assert_eq!(naddr.relays, relays);
+    for (field, id, kind) in [
+        ("announcement_nevent", announcement, 1),
+        ("poll_nevent", poll, 6969),
+    ] {
+        let nevent = Nip19Event::from_bech32(answer.text(field)).expect(field);
+        assert_eq!(nevent.event_id, id, "{field}");
+        assert_eq!(nevent.author, Some(gov), "{field}");
+        assert_eq!(nevent.kind.map(|k| k.as_u16()), Some(kind), "{field}");
+        assert_eq!(nevent.relays, relays, "{field}");
+    }
+
+    let proposal_event = one_event(relay, proposal).await;
+    let content: Value = serde_json::from_str(&proposal_event.content).expect("content");
+    let window = (
+        content["voting_window"]["start"].as_u64().expect("start"),
+        content["voting_window"]["end"].as_u64().expect("end"),
+    );
+    let alt = &values(&proposal_event, "alt")[0][0];
+    assert!(alt.starts_with("Governance proposal: Count every zap"), "{alt}");
+    assert!(alt.contains("Zap to vote"), "{alt}");
+
+    let note = one_event(relay, announcement).await;
+    assert_eq!(note.kind, Kind::TextNote);
+    assert_eq!(note.pubkey, gov);
+    assert!(values(&note, "e").contains(&vec![proposal.to_hex()]));
+    assert!(values(&note, "t").contains(&vec!["governance-proposal".to_owned()]));
+    assert!(note.content.contains("support, veto or abstain"), "{}", note.content);
+    assert!(note.content.contains(answer.text("poll_nevent")), "{}", note.content);
+
+    let poll_event = one_event(relay, poll).await;
+    assert_eq!(poll_event.kind, Kind::Custom(6969));
+    assert_eq!(poll_event.pubkey, gov);
+    assert_eq!(values(&poll_event, "p"), vec![vec![gov.to_hex(), relay.to_string()]]);
+    assert_eq!(
+        values(&poll_event, "poll_option"),
+        vec![
+            vec!["0".to_owned(), "support".to_owned()],
+            vec!["1".to_owned(), "veto".to_owned()],
+            vec!["2".to_owned(), "abstain".to_owned()],
+        ]
+    );
+    assert_eq!(values(&poll_event, "closed_at"), vec![vec![window.1.to_string()]]);
+    assert_eq!(values(&poll_event, "e"), vec![vec![proposal.to_hex()]]);
+    assert_eq!(values(&poll_event, "a"), vec![vec![address.clone()]]);
+    assert_eq!(values(&poll_event, "t"), vec![vec!["governance-proposal".to_owned()]]);
+    assert!(poll_event.content.starts_with("btc-commons/governance#17"));
+    assert!(poll_event.content.contains("Count every zap"));
+    assert!(poll_event.content.contains("square root"));
+    assert_eq!(values(&poll_event, "alt").len(), 1);
+
+    let published = Published {
+        gov,
+        proposal,
+        address,
+        announcement,
+        poll,
+        relay: relay.clone(),
+    };
+    (published, content["rules"].clone(), window)
+}
+
+#[actix_rt::test]
+async fn zaps_shaped_as_clients_send_them_count_and_verify() {
+    for test_db in TestDb::all().await {
+        let relays = [TestRelay::start().await, TestRelay::start().await];
+        let urls: Vec<RelayUrl> = relays.iter().map(TestRelay::url).collect();
+        let provider = ZapProvider::generate();
+        let cfg = zap_config(&test_db.url, urls.clone(), &provider.public_key())
+            .with("COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS", "1");
+        let gov = cfg.bot("gov");
+        let app = cfg.start().await;
+        let api = Api::new(app.http_addr(), &cfg.admin_token);
+        let (published, rules, window) = publish_review_period(&api, &urls, gov).await;
+        let wallet = Wallet {
+            provider: &provider,
+            published: &published,
+        };
+        let start = window.0;
+        let msat = |i: u64| 1_000_000 + 250_000 * i;
+
+        let changer = Keys::generate();
+        let mut sent = vec![
+            wallet.vote(&Keys::generate(), Client::DamusNote, "veto", msat(0), start),
+            wallet.vote(&Keys::generate(), Client::SnortAddress, "abstain", msat(1), start),
+            wallet.vote(&Keys::generate(), Client::AmethystBoth, "", msat(2), start),
+            wallet.vote(&Keys::generate(), Client::PrimalPoll("1"), "", msat(3), start),
+            wallet.vote(&Keys::generate(), Client::PrimalPoll("7"), "", msat(4), start),
+            wallet.vote(&Keys::generate(), Client::YakiPoll("2"), "veto!", msat(5), start),
+            wallet.vote(&Keys::generate(), Client::PrimalQuickZap, "", msat(6), start),
+            wallet.vote(&Keys::generate(), Client::CoracleEvent, "I oppose", msat(7), start),
+            // One voter taps veto in the poll, then zaps the announcement with "support".
+            wallet.vote(&changer, Client::PrimalPoll("1"), "", msat(8), start),
+            wallet.vote(&changer, Client::DamusNote, "support it", msat(9), start + 1),
+            // A zap before the window: a contribution, not a vote.
+            wallet.vote(&Keys::generate(), Client::DamusNote, "veto", msat(10), start - 600),
+            wallet.contribution(&Keys::generate(), cfg.bot("dev"), msat(11), start - DAY),
+        ];
+        // Damus sends no `amount`; Snort's receipt has no `a` though its request has one.
+        assert!(values(&sent[1].receipt, "a").is_empty());
+        wait_until(Duration::from_secs(5), "the window's second second", || async {
+            Timestamp::now().as_secs() > start + 1
+        })
+        .await;
+        publish(&urls, &sent.iter().map(|s| s.receipt.clone()).collect::<Vec<_>>()).await;
+        let (honest, content) = tally_matching(&urls[1], &published, &sent, &rules, window).await;
+        let expected = naive(&sent, &rules, window.0, window.1, content.as_of);
+        // What the shapes are for: every client's zap is a vote, with the type it meant.
+        assert_eq!(content.voters, 9, "{}", test_db.backend());
+        let type_of = |i: usize| expected.types[&sent[i].sender];
+        assert_eq!(
+            (0..8).map(type_of).collect::<Vec<_>>(),
+            ["veto", "abstain", "support", "veto", "support", "abstain", "support", "veto"]
+        );
+        assert_eq!(type_of(8), "support", "the latest explicit type stands");
+        assert_eq!(
+            content.targets,
+            {
+                let mut others = vec![published.announcement.to_hex(), published.poll.to_hex()];
+                others.sort();
+                [vec![published.proposal.to_hex()], others].concat()
+            }
+        );
+        let alt = &values(&honest, "alt")[0][0];
+        assert!(alt.starts_with("Tally of Count every zap: support "), "{alt}");
+
+        // A restart keeps the targets: a zap to the announcement after it still counts.
+        app.stop().await;
+        let app = cfg.start().await;
+        sent.push(wallet.vote(
+            &Keys::generate(),
+            Client::PrimalQuickZap,
+            "",
+            msat(12),
+            Timestamp::now().as_secs(),
+        ));
+        publish(&urls, std::slice::from_ref(&sent[12].receipt)).await;
+        let (honest, content) = tally_matching(&urls[0], &published, &sent, &rules, window).await;
+        assert_eq!(content.voters, 10);
+
+        // `verify` agrees once the server's own events are on the relays.
+        let server = cfg.server_keys.public_key();
+        wait_until(WAIT, "status, health and head on the relays", || async {
+            let kinds: Vec<u16> = fetch_all(&urls[0], Filter::new().author(server))
+                .await
+                .iter()
+                .map(|e| e.kind.as_u16())
+                .collect();
+            [30078, 30079, 30080].iter().all(|k| kinds.contains(k))
+        })
+        .await;
+        app.stop().await;
+        let (code, out) = verify(&cfg, &urls).await;
+        assert_eq!(code, 0, "{}: {out}", test_db.backend());
+        // A voter proves their zap-poll vote from relay data alone, with its type.
+        let (code, out) = verify_vote(&urls, &published.proposal, &sent[3].receipt.id).await;
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("vote: veto of weight"), "{out}");
+
+        // A tally re-signed without the zap to the announcement fails, naming the receipt.
+        let left_out = &sent[0].receipt;
+        let mut without = content.clone();
+        let ids: Vec<EventId> = expected_ids(&content)
+            .into_iter()
+            .filter(|id| id != &left_out.id)
+            .collect();
+        without.receipts = Some(ids.iter().map(EventId::to_hex).collect());
+        without.receipts_count = ids.len() as u64;
+        without.receipts_root = receipts_root(&ids).to_prefixed();
+        without.voters -= 1;
+        without.result.veto_votes -= naive_weight(&sent[0]);
+        let forged = EventBuilder::new(honest.kind, serde_json::to_string(&without).expect("json"))
+            .tags(honest.tags.clone())
+            .custom_created_at(honest.created_at + 1)
+            .sign_with_keys(&cfg.bot_keys["gov"])
+            .expect("signed");
+        publish(&urls, &[forged]).await;
+        let (code, out) = verify(&cfg, &urls).await;
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains(&format!(
+                "valid in-window vote {} (sender {}, zapping target {}) not counted",
+                left_out.id,
+                sent[0].sender.to_hex(),
+                published.announcement
+            )),
+            "{out}"
+        );
+    }
+}
+
+fn expected_ids(content: &TallyContent) -> Vec<EventId> {
+    content
+        .receipts
+        .iter()
+        .flatten()
+        .map(|hex| EventId::from_hex(hex).expect("id"))
+        .collect()
+}
+
+/// The weight of a lone zap vote (no cap, not cooling off): `sqrt(btc)`.
+fn naive_weight(sent: &Sent) -> f64 {
+    (sent.msat as f64 / BTC as f64).sqrt()
+}
