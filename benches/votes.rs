@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use commons_nostr::configuration::GovernanceSettings;
 use commons_nostr::votes::{
-    receipts_root, tally, Contribution, Proposal, Targets, VoteBook, VoteRules, VoteType, SECONDS_PER_DAY,
+    receipts_root, tally, Contribution, Proposal, Targets, VoteBook, VoteRules, VoteType,
+    SECONDS_PER_DAY,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 use nostr_sdk::{EventBuilder, EventId, Keys, PublicKey};

@@ -193,11 +193,16 @@ fn main() {
     let tally = votes::tally(&proposal, &judged.contributions, now);
     let tally_content = TallyContent::new(&proposal, &tally, false);
     let coordinate = Coordinate::parse(&proposal.address).expect("address");
-    let tally_event = events::vote_tally(proposal.id, &coordinate, &tally_content, "Tally of the bench")
-        .expect("tally")
-        .custom_created_at(Timestamp::from_secs(now))
-        .sign_with_keys(&gov)
-        .expect("signed");
+    let tally_event = events::vote_tally(
+        proposal.id,
+        &coordinate,
+        &tally_content,
+        "Tally of the bench",
+    )
+    .expect("tally")
+    .custom_created_at(Timestamp::from_secs(now))
+    .sign_with_keys(&gov)
+    .expect("signed");
     drop(judged);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -81,7 +81,7 @@ fn amount(msat: u64) -> Tag {
 }
 
 fn tag(values: &[&str]) -> Tag {
-    Tag::parse(values).expect("tag")
+    Tag::parse(values.iter().copied()).expect("tag")
 }
 
 /// The zap request shapes of CLIENTS.md: which tags each client sends, and its comment.
@@ -388,7 +388,12 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 /// The first difference between a tally's content and the naive recompute, if any.
-fn differs(content: &TallyContent, sent: &[Sent], rules: &Value, window: (u64, u64)) -> Option<String> {
+fn differs(
+    content: &TallyContent,
+    sent: &[Sent],
+    rules: &Value,
+    window: (u64, u64),
+) -> Option<String> {
     let expected = naive(sent, rules, window.0, window.1, content.as_of);
     let r = &content.result;
     for (key, got, want) in [
@@ -401,7 +406,10 @@ fn differs(content: &TallyContent, sent: &[Sent], rules: &Value, window: (u64, u
         }
     }
     if content.voters != expected.voters {
-        return Some(format!("voters: {} vs naive {}", content.voters, expected.voters));
+        return Some(format!(
+            "voters: {} vs naive {}",
+            content.voters, expected.voters
+        ));
     }
     let ids: Vec<String> = expected.counted.iter().map(EventId::to_hex).collect();
     if content.receipts.as_ref() != Some(&ids) {
@@ -559,7 +567,10 @@ async fn publish_review_period(
         content["voting_window"]["end"].as_u64().expect("end"),
     );
     let alt = &values(&proposal_event, "alt")[0][0];
-    assert!(alt.starts_with("Governance proposal: Count every zap"), "{alt}");
+    assert!(
+        alt.starts_with("Governance proposal: Count every zap"),
+        "{alt}"
+    );
     assert!(alt.contains("Zap to vote"), "{alt}");
 
     let note = one_event(relay, announcement).await;
@@ -567,13 +578,24 @@ async fn publish_review_period(
     assert_eq!(note.pubkey, gov);
     assert!(values(&note, "e").contains(&vec![proposal.to_hex()]));
     assert!(values(&note, "t").contains(&vec!["governance-proposal".to_owned()]));
-    assert!(note.content.contains("support, veto or abstain"), "{}", note.content);
-    assert!(note.content.contains(answer.text("poll_nevent")), "{}", note.content);
+    assert!(
+        note.content.contains("support, veto or abstain"),
+        "{}",
+        note.content
+    );
+    assert!(
+        note.content.contains(answer.text("poll_nevent")),
+        "{}",
+        note.content
+    );
 
     let poll_event = one_event(relay, poll).await;
     assert_eq!(poll_event.kind, Kind::Custom(6969));
     assert_eq!(poll_event.pubkey, gov);
-    assert_eq!(values(&poll_event, "p"), vec![vec![gov.to_hex(), relay.to_string()]]);
+    assert_eq!(
+        values(&poll_event, "p"),
+        vec![vec![gov.to_hex(), relay.to_string()]]
+    );
     assert_eq!(
         values(&poll_event, "poll_option"),
         vec![
@@ -582,10 +604,16 @@ async fn publish_review_period(
             vec!["2".to_owned(), "abstain".to_owned()],
         ]
     );
-    assert_eq!(values(&poll_event, "closed_at"), vec![vec![window.1.to_string()]]);
+    assert_eq!(
+        values(&poll_event, "closed_at"),
+        vec![vec![window.1.to_string()]]
+    );
     assert_eq!(values(&poll_event, "e"), vec![vec![proposal.to_hex()]]);
     assert_eq!(values(&poll_event, "a"), vec![vec![address.clone()]]);
-    assert_eq!(values(&poll_event, "t"), vec![vec!["governance-proposal".to_owned()]]);
+    assert_eq!(
+        values(&poll_event, "t"),
+        vec![vec!["governance-proposal".to_owned()]]
+    );
     assert!(poll_event.content.starts_with("btc-commons/governance#17"));
     assert!(poll_event.content.contains("Count every zap"));
     assert!(poll_event.content.contains("square root"));
@@ -624,27 +652,81 @@ async fn zaps_shaped_as_clients_send_them_count_and_verify() {
         let changer = Keys::generate();
         let mut sent = vec![
             wallet.vote(&Keys::generate(), Client::DamusNote, "veto", msat(0), start),
-            wallet.vote(&Keys::generate(), Client::SnortAddress, "abstain", msat(1), start),
+            wallet.vote(
+                &Keys::generate(),
+                Client::SnortAddress,
+                "abstain",
+                msat(1),
+                start,
+            ),
             wallet.vote(&Keys::generate(), Client::AmethystBoth, "", msat(2), start),
-            wallet.vote(&Keys::generate(), Client::PrimalPoll("1"), "", msat(3), start),
-            wallet.vote(&Keys::generate(), Client::PrimalPoll("7"), "", msat(4), start),
-            wallet.vote(&Keys::generate(), Client::YakiPoll("2"), "veto!", msat(5), start),
-            wallet.vote(&Keys::generate(), Client::PrimalQuickZap, "", msat(6), start),
-            wallet.vote(&Keys::generate(), Client::CoracleEvent, "I oppose", msat(7), start),
+            wallet.vote(
+                &Keys::generate(),
+                Client::PrimalPoll("1"),
+                "",
+                msat(3),
+                start,
+            ),
+            wallet.vote(
+                &Keys::generate(),
+                Client::PrimalPoll("7"),
+                "",
+                msat(4),
+                start,
+            ),
+            wallet.vote(
+                &Keys::generate(),
+                Client::YakiPoll("2"),
+                "veto!",
+                msat(5),
+                start,
+            ),
+            wallet.vote(
+                &Keys::generate(),
+                Client::PrimalQuickZap,
+                "",
+                msat(6),
+                start,
+            ),
+            wallet.vote(
+                &Keys::generate(),
+                Client::CoracleEvent,
+                "I oppose",
+                msat(7),
+                start,
+            ),
             // One voter taps veto in the poll, then zaps the announcement with "support".
             wallet.vote(&changer, Client::PrimalPoll("1"), "", msat(8), start),
-            wallet.vote(&changer, Client::DamusNote, "support it", msat(9), start + 1),
+            wallet.vote(
+                &changer,
+                Client::DamusNote,
+                "support it",
+                msat(9),
+                start + 1,
+            ),
             // A zap before the window: a contribution, not a vote.
-            wallet.vote(&Keys::generate(), Client::DamusNote, "veto", msat(10), start - 600),
+            wallet.vote(
+                &Keys::generate(),
+                Client::DamusNote,
+                "veto",
+                msat(10),
+                start - 600,
+            ),
             wallet.contribution(&Keys::generate(), cfg.bot("dev"), msat(11), start - DAY),
         ];
         // Damus sends no `amount`; Snort's receipt has no `a` though its request has one.
         assert!(values(&sent[1].receipt, "a").is_empty());
-        wait_until(Duration::from_secs(5), "the window's second second", || async {
-            Timestamp::now().as_secs() > start + 1
-        })
+        wait_until(
+            Duration::from_secs(5),
+            "the window's second second",
+            || async { Timestamp::now().as_secs() > start + 1 },
+        )
         .await;
-        publish(&urls, &sent.iter().map(|s| s.receipt.clone()).collect::<Vec<_>>()).await;
+        publish(
+            &urls,
+            &sent.iter().map(|s| s.receipt.clone()).collect::<Vec<_>>(),
+        )
+        .await;
         let (honest, content) = tally_matching(&urls[1], &published, &sent, &rules, window).await;
         let expected = naive(&sent, &rules, window.0, window.1, content.as_of);
         // What the shapes are for: every client's zap is a vote, with the type it meant.
@@ -655,16 +737,16 @@ async fn zaps_shaped_as_clients_send_them_count_and_verify() {
             ["veto", "abstain", "support", "veto", "support", "abstain", "support", "veto"]
         );
         assert_eq!(type_of(8), "support", "the latest explicit type stands");
-        assert_eq!(
-            content.targets,
-            {
-                let mut others = vec![published.announcement.to_hex(), published.poll.to_hex()];
-                others.sort();
-                [vec![published.proposal.to_hex()], others].concat()
-            }
-        );
+        assert_eq!(content.targets, {
+            let mut others = vec![published.announcement.to_hex(), published.poll.to_hex()];
+            others.sort();
+            [vec![published.proposal.to_hex()], others].concat()
+        });
         let alt = &values(&honest, "alt")[0][0];
-        assert!(alt.starts_with("Tally of Count every zap: support "), "{alt}");
+        assert!(
+            alt.starts_with("Tally of Count every zap: support "),
+            "{alt}"
+        );
 
         // A restart keeps the targets: a zap to the announcement after it still counts.
         app.stop().await;

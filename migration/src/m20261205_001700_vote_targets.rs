@@ -67,8 +67,14 @@ impl MigrationTrait for Migration {
         }
         let backfill = Query::update()
             .table(ZapReceipts::Table)
-            .value(ZapReceipts::ZappedEventId, Expr::col(ZapReceipts::ProposalEventId))
-            .value(ZapReceipts::ZappedAddress, Expr::col(ZapReceipts::ProposalAddress))
+            .value(
+                ZapReceipts::ZappedEventId,
+                Expr::col(ZapReceipts::ProposalEventId),
+            )
+            .value(
+                ZapReceipts::ZappedAddress,
+                Expr::col(ZapReceipts::ProposalAddress),
+            )
             .to_owned();
         manager.exec_stmt(backfill).await
     }

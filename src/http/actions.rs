@@ -205,15 +205,19 @@ pub async fn create(
             let poll = publish_as(&handles, GOV_BOT, builder)
                 .await
                 .map_err(|e| after_publishing("the zap poll", &e))?;
-            record_target(&handles, published.event_id, poll.event_id, events::kind::ZAP_POLL)
-                .await
-                .map_err(|e| after_publishing("recording the zap poll as a vote target", &e))?;
+            record_target(
+                &handles,
+                published.event_id,
+                poll.event_id,
+                events::kind::ZAP_POLL,
+            )
+            .await
+            .map_err(|e| after_publishing("recording the zap poll as a vote target", &e))?;
             Some(poll.event_id)
         }
         _ => None,
     };
-    let poll_nevent =
-        poll.map(|id| events::nevent(id, gov.pubkey, events::kind::ZAP_POLL, relays));
+    let poll_nevent = poll.map(|id| events::nevent(id, gov.pubkey, events::kind::ZAP_POLL, relays));
     let hashtags = action.announcement_hashtags();
     let note = events::announcement_note(
         &action.announcement_with(Some(&coordinate), relays, poll_nevent.as_deref()),

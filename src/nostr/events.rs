@@ -456,7 +456,11 @@ pub fn zap_poll(poll: &ZapPoll<'_>) -> EventBuilder {
         Tag::hashtag(hashtag::GOVERNANCE_PROPOSAL),
         Tag::alt(poll.alt),
     ]);
-    EventBuilder::new(kind::ZAP_POLL, poll.content).tags(tags)
+    // The poll's `p` is its own author (the gov bot receives the zaps): nostr's builder drops
+    // such a tag unless told otherwise.
+    EventBuilder::new(kind::ZAP_POLL, poll.content)
+        .tags(tags)
+        .allow_self_tagging()
 }
 
 /// Announcement note, kind 1: the human-readable text, an `e` tag to the structured event
@@ -873,8 +877,15 @@ mod tests {
     use crate::nostr::governance_action::{
         governance_action, parse_governance_action, ActionKind, GovernanceAction,
     };
+    use nostr_sdk::nips::nip19::FromBech32;
     use nostr_sdk::Keys;
     use serde_json::{json, Value};
+
+    fn sign_as(keys: &Keys, builder: EventBuilder) -> Event {
+        let event = builder.sign_with_keys(keys).expect("signing");
+        event.verify().expect("the signed event verifies");
+        event
+    }
 
     fn sign(builder: EventBuilder) -> (Keys, Event) {
         let keys = Keys::generate();
@@ -1044,6 +1055,11 @@ mod tests {
                 &["server", "commons-dev-01"],
                 &["governance_config", "commons_mainnet"],
                 &["t", "governance"],
+                &[
+                    "alt",
+                    "Governance status of server commons-dev-01 (commons_mainnet), version \
+                     0.1.0, audit log of 42 entries",
+                ],
             ])
         );
         assert_eq!(
@@ -1084,6 +1100,10 @@ mod tests {
                 &["d", "server-health"],
                 &["server", "commons-dev-01"],
                 &["status", "degraded"],
+                &[
+                    "alt",
+                    "Server health of commons-dev-01: degraded, 1 of 2 relays connected",
+                ],
             ])
         );
         let content: Value = serde_json::from_str(&event.content).unwrap();
@@ -1116,7 +1136,17 @@ mod tests {
         assert_eq!(event.kind.as_u16(), 30080);
         assert_eq!(
             tags(&event),
-            strings(&[&["d", "audit-head"], &["server", "commons-dev-01"]])
+            strings(&[
+                &["d", "audit-head"],
+                &["server", "commons-dev-01"],
+                &[
+                    "alt",
+                    &format!(
+                        "Audit-log head of server commons-dev-01: 7 entries, root sha256:{}",
+                        "04".repeat(32)
+                    ),
+                ],
+            ])
         );
         assert_eq!(
             content_keys(&event),
@@ -1155,6 +1185,7 @@ mod tests {
                 &["governance_config", "commons_mainnet"],
                 &["voting_window", "1700000000", &end],
                 &["zap", "gov@example.org"],
+                &["alt", &action.alt(Some("gov@example.org"))],
             ])
         );
         let parsed = parse_governance_action(&event).unwrap();
@@ -1172,6 +1203,57 @@ mod tests {
                 keys.public_key().to_hex()
             )
         );
+    }
+
+    #[test]
+    fn zap_poll_wire_format() {
+        let (keys, proposal) = sign(governance_action(&review_period(), "commons_mainnet", None));
+        let d = "action:btc-commons/governance:42:review-period";
+        let address = proposal_coordinate(&keys.public_key(), d);
+        let relay = RelayUrl::parse("wss://relay.example.org").unwrap();
+        // Signed by the gov bot itself, as the service does: its `p` tag must stay.
+        let poll = sign_as(
+            &keys,
+            zap_poll(&ZapPoll {
+                proposal: proposal.id,
+                address: &address,
+                gov: keys.public_key(),
+                relay: Some(&relay),
+                closed_at: Timestamp::from_secs(1_701_209_600),
+                content: "Raise the weight cap",
+                alt: "Zap poll of Raise the weight cap",
+            }),
+        );
+        assert_eq!(poll.kind.as_u16(), 6969);
+        assert_eq!(poll.content, "Raise the weight cap");
+        assert_eq!(
+            tags(&poll),
+            strings(&[
+                &["p", &keys.public_key().to_hex(), "wss://relay.example.org"],
+                &["poll_option", "0", "support"],
+                &["poll_option", "1", "veto"],
+                &["poll_option", "2", "abstain"],
+                &["closed_at", "1701209600"],
+                &["e", &proposal.id.to_hex()],
+                &["a", &proposal_address(&keys.public_key(), d)],
+                &["t", "governance-proposal"],
+                &["alt", "Zap poll of Raise the weight cap"],
+            ])
+        );
+        // The links: an naddr and an nevent with their relay hints, capped at three.
+        let relays: Vec<RelayUrl> = (0..5)
+            .map(|i| RelayUrl::parse(&format!("wss://r{i}.example.org")).unwrap())
+            .collect();
+        let decoded = Nip19Coordinate::from_bech32(&naddr(&address, &relays)).unwrap();
+        assert_eq!(decoded.coordinate, address);
+        assert_eq!(decoded.relays, relays[..3]);
+        let decoded =
+            Nip19Event::from_bech32(&nevent(poll.id, keys.public_key(), poll.kind, &relays))
+                .unwrap();
+        assert_eq!(decoded.event_id, poll.id);
+        assert_eq!(decoded.author, Some(keys.public_key()));
+        assert_eq!(decoded.kind, Some(kind::ZAP_POLL));
+        assert_eq!(decoded.relays.len(), 3);
     }
 
     #[test]

@@ -1050,7 +1050,12 @@ impl GovernanceAction {
         let Self::ReviewPeriod(a) = self else {
             return None;
         };
-        let mut text = format!("{} ({}): {}", a.pull_request, self.kind().as_str(), self.title());
+        let mut text = format!(
+            "{} ({}): {}",
+            a.pull_request,
+            self.kind().as_str(),
+            self.title()
+        );
         text.push_str(
             "\n\nTap support, veto or abstain and zap any amount. Each voter's zaps add up; \
              a vote weighs the square root of the bitcoin zapped (quadratic)",
@@ -1389,7 +1394,10 @@ mod tests {
                 &["pr", "42"],
                 &["tier", "2"],
                 &["governance_config", "commons_mainnet"],
-                &["alt", "Governance action: merged btc-commons/governance#42: Fix the tally rounding"],
+                &[
+                    "alt",
+                    "Governance action: merged btc-commons/governance#42: Fix the tally rounding"
+                ],
             ])
         );
         let content: Value = serde_json::from_str(&event.content).unwrap();
@@ -1508,7 +1516,10 @@ mod tests {
                 &["tier", "4"],
                 &["governance_config", "commons_mainnet"],
                 &["p", &pubkey.to_hex()],
-                &["alt", "Governance action: keyholder Alice added: Welcome Alice"],
+                &[
+                    "alt",
+                    "Governance action: keyholder Alice added: Welcome Alice"
+                ],
             ])
         );
         let content: Value = serde_json::from_str(&event.content).unwrap();
@@ -1539,7 +1550,10 @@ mod tests {
                 &["pr", "50"],
                 &["tier", "5"],
                 &["governance_config", "commons_mainnet"],
-                &["alt", "Governance action: ruleset commons_v2 adopted: Adopt the v2 ruleset"],
+                &[
+                    "alt",
+                    "Governance action: ruleset commons_v2 adopted: Adopt the v2 ruleset"
+                ],
             ])
         );
         let content: Value = serde_json::from_str(&event.content).unwrap();

@@ -26,7 +26,9 @@ use sea_orm::{
 };
 
 use crate::store::db;
-use crate::store::entities::{governance_proposal, proposal_target, proposal_zap_vote, zap_receipt};
+use crate::store::entities::{
+    governance_proposal, proposal_target, proposal_zap_vote, zap_receipt,
+};
 use crate::votes::{
     parse_keyword, parse_poll_option, Contribution, Proposal, Targets, VoteRules, VoteType,
 };
@@ -181,8 +183,12 @@ pub async fn record_target(
         .map_err(|e| DbErr::Custom(e.to_string()))?
         .on_conflict(OnConflict::new().do_nothing().to_owned());
     let db = db.clone();
-    db::detached(async move { sea_orm::ConnectionTrait::execute(&db, &insert).await.map(drop) })
-        .await
+    db::detached(async move {
+        sea_orm::ConnectionTrait::execute(&db, &insert)
+            .await
+            .map(drop)
+    })
+    .await
 }
 
 fn stored_proposal(

@@ -127,8 +127,20 @@ mod tests {
     use crate::votes::{tally, Contribution, Proposal, VoteType};
 
     /// A contribution zapping event `e` / address `a`, with this comment and `poll_option`.
-    fn zapping(e: Option<EventId>, a: Option<&str>, text: &str, option: Option<&str>) -> Contribution {
-        let mut c = zap(1, crate::votes::testing::senders(1)[0], START, 1_000, false, None);
+    fn zapping(
+        e: Option<EventId>,
+        a: Option<&str>,
+        text: &str,
+        option: Option<&str>,
+    ) -> Contribution {
+        let mut c = zap(
+            1,
+            crate::votes::testing::senders(1)[0],
+            START,
+            1_000,
+            false,
+            None,
+        );
         c.event = e;
         c.address = a.map(str::to_owned);
         c.keyword = crate::votes::parse_keyword(text);
@@ -146,7 +158,10 @@ mod tests {
     #[test]
     fn e_only_a_only_and_both_name_the_proposal() {
         let p = proposal();
-        let other_address = format!("30078:{}:action:o/r:1:review-period", Keys::generate().public_key());
+        let other_address = format!(
+            "30078:{}:action:o/r:1:review-period",
+            Keys::generate().public_key()
+        );
         assert!(p.names(&zapping(Some(p.id), None, "", None)));
         assert!(p.names(&zapping(None, Some(&p.address), "", None)));
         assert!(p.names(&zapping(Some(p.id), Some(&p.address), "", None)));
@@ -223,7 +238,8 @@ mod tests {
         let provider = ZapProvider::generate();
         let gov = Keys::generate();
         let sender = Keys::generate();
-        let coordinate = events::proposal_coordinate(&gov.public_key(), "action:o/r:1:review-period");
+        let coordinate =
+            events::proposal_coordinate(&gov.public_key(), "action:o/r:1:review-period");
         let request = zap_request(
             &sender,
             &ZapTarget::new(gov.public_key(), 21_000).address(coordinate),
@@ -280,9 +296,18 @@ mod tests {
         let author = gov.public_key();
         assert!(is_target_of(&announcement, &proposal, &author));
         assert!(is_target_of(&poll, &proposal, &author));
-        assert!(!is_target_of(&forged, &proposal, &author), "signed by someone else");
-        assert!(!is_target_of(&untagged, &proposal, &author), "no t=governance-proposal");
-        assert!(!is_target_of(&unrelated, &proposal, &author), "tags another proposal");
+        assert!(
+            !is_target_of(&forged, &proposal, &author),
+            "signed by someone else"
+        );
+        assert!(
+            !is_target_of(&untagged, &proposal, &author),
+            "no t=governance-proposal"
+        );
+        assert!(
+            !is_target_of(&unrelated, &proposal, &author),
+            "tags another proposal"
+        );
         let all = [&announcement, &forged, &untagged, &unrelated, &poll];
         let targets = Targets::from_events(&proposal, &author, all);
         assert_eq!(targets.len(), 2);

@@ -8,8 +8,8 @@ use nostr_sdk::{EventId, Keys, PublicKey};
 
 use super::contribution::{Contribution, MSAT_PER_BTC};
 use super::proposal::Proposal;
-use super::targets::Targets;
 use super::rules::{VoteRules, SECONDS_PER_DAY};
+use super::targets::Targets;
 use super::vote_type::VoteType;
 use crate::configuration::GovernanceSettings;
 

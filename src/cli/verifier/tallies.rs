@@ -84,7 +84,11 @@ pub fn with_targets<'a>(
 /// each one found must be listed.
 pub fn target_differences(proposal: &Proposal, content: &TallyContent) -> Vec<String> {
     let mut d = Vec::new();
-    let expected: Vec<String> = proposal.listed_targets().iter().map(EventId::to_hex).collect();
+    let expected: Vec<String> = proposal
+        .listed_targets()
+        .iter()
+        .map(EventId::to_hex)
+        .collect();
     if content.targets == expected {
         return d;
     }
