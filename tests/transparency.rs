@@ -60,7 +60,12 @@ fn expect_tags(event: &Event, expected: &[&[&str]]) {
         .map(|t| t.iter().map(|s| s.to_string()).collect())
         .collect();
     want.sort();
-    assert_eq!(tags(event), want, "tags of {}", event.id);
+    let (alt, rest): (Vec<Vec<String>>, Vec<Vec<String>>) =
+        tags(event).into_iter().partition(|t| t[0] == "alt");
+    assert_eq!(rest, want, "tags of {}", event.id);
+    // Every 30078/30079/30080 event also carries one NIP-31 `alt` line, naming the server.
+    assert_eq!(alt.len(), 1, "alt tags of {}: {alt:?}", event.id);
+    assert!(alt[0][1].contains(SERVER_ID), "{alt:?}");
 }
 
 /// Checks the signature and kind, and returns the content object after checking its keys.
