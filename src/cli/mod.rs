@@ -16,6 +16,9 @@
 //! commons-nostr tally <proposal event id>
 //! ```
 //!
+//! `zap` is a voter's client ([`crate::cli::zap`]): it talks to relays and to the bot's LNURL
+//! provider, not to the admin API.
+//!
 //! The public tools live here too: [`verifier`] (`verify`, `verify-vote`) and [`watch`] check from
 //! the relays alone what the service published; [`admin_client`] is the admin API's client.
 //!
@@ -25,6 +28,7 @@ pub mod admin_client;
 pub mod check_receipt;
 pub mod verifier;
 pub mod watch;
+pub mod zap;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -86,6 +90,10 @@ pub enum Command {
         /// The bot's name.
         bot: String,
     },
+    /// A voter's zap: signs a NIP-57 zap request for a proposal, its announcement or its zap
+    /// poll, asks the bot's LNURL provider for the invoice and prints it (with the development
+    /// provider, which pays at once, also the zap receipt's id once it is on a relay).
+    Zap(Box<crate::cli::zap::ZapArgs>),
     /// Prints a proposal's current vote tally (GET /v1/proposals/{id}/tally).
     Tally {
         /// The proposal's event id (hex, note1... or nevent1...).
@@ -250,6 +258,7 @@ pub fn main() -> ExitCode {
         Command::RestartBot { bot } => admin(cli.config.as_deref(), true, |client| {
             Box::pin(async move { Ok(client.restart_bot(&bot).await?) })
         }),
+        Command::Zap(args) => zap(cli.config.as_deref(), &args),
         Command::Tally { proposal } => admin(cli.config.as_deref(), false, |client| {
             Box::pin(async move { Ok(client.tally(&proposal).await?) })
         }),
@@ -588,6 +597,33 @@ fn verify(
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn zap(config: Option<&Path>, args: &crate::cli::zap::ZapArgs) -> ExitCode {
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mut notices = Vec::new();
+    let outcome =
+        actix_rt::System::new().block_on(crate::cli::zap::run(args, &settings, &mut notices));
+    for notice in &notices {
+        eprintln!("{notice}");
+    }
+    match outcome {
+        Ok(outcome) => {
+            crate::cli::zap::print(&outcome, args.json);
+            ExitCode::SUCCESS
+        }
+        Err(crate::cli::zap::ZapError::Usage(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(crate::cli::zap::ZapError::Failed(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod binary;
 pub mod http;
 pub mod raw_relay;
 pub mod relays;
