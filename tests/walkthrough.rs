@@ -44,6 +44,10 @@ fn the_readme_walkthrough_counts_a_veto_zap() {
 
     // Terminal 1.
     let mut service = Running::start(command("./target/release/commons-nostr", dir.path(), &env));
+    // It names where each bot is zapped: its own development LNURL provider.
+    service.wait_for(&format!(
+        "gov  zaps to gov@{http} (the development LNURL provider)"
+    ));
     service.wait_for(&format!("listening on http://{http}"));
 
     // Terminal 2, as written.

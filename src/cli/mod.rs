@@ -821,6 +821,14 @@ fn run(config: Option<&Path>) -> ExitCode {
         let app = Application::start(settings, keys)
             .await
             .map_err(|e| e.to_string())?;
+        for (name, bot) in &app.handles().settings.nostr.bots {
+            if bot.dev_provider {
+                println!(
+                    "{name:>10}  zaps to {} (the development LNURL provider)",
+                    bot.lightning_address
+                );
+            }
+        }
         println!("listening on http://{}", app.http_addr());
         shutdown.await;
         tracing::info!("shutting down");
