@@ -1,12 +1,13 @@
 //! Every voter's zap counts (DESIGN.md "Votes", *Targets* and *Vote type*; "Events published":
 //! the announcement, the zap poll, `alt`): a review period published through the admin API
-//! comes with an announcement and a zap poll on real in-process relays; zap requests are built
-//! the way real clients build them (`../shared/CLIENTS.md`), paid through an LNURL provider
-//! that signs real invoices and receipts, and sent to the relays. The tally on a relay must
-//! equal a naive recompute written here from DESIGN.md's text, on SQLite and PostgreSQL (when
-//! `TEST_DATABASE_URL` is set), also after a restart (the targets are kept); `verify` agrees,
-//! and fails naming the receipt when a zap to the announcement is left out of a tally re-signed
-//! without it.
+//! comes with an announcement and a zap poll on a real in-process relay; zap requests are built
+//! the way real clients build them (`../shared/CLIENTS.md`) and sent, as a wallet does, to the
+//! development LNURL provider's HTTP callback, which answers a real BOLT11 invoice and publishes
+//! the signed receipt to the relay. The tally on the relay must equal a naive recompute written
+//! here from DESIGN.md's text, on SQLite and PostgreSQL (when `TEST_DATABASE_URL` is set), also
+//! after a restart (the targets are kept); `verify` and `verify-vote` agree, and `verify` fails
+//! naming the receipt when a zap to the announcement is left out of a tally re-signed without
+//! it.
 
 mod common;
 
@@ -18,8 +19,9 @@ use common::app::TestConfig;
 use common::http::{Api, Auth};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
-use common::zaps::{publish, wait_until, zap_config};
+use common::zaps::{publish, wait_until};
 use commons_nostr::nostr::zap_provider::ZapProvider;
+use commons_nostr::startup::Application;
 use commons_nostr::votes::{receipts_root, TallyContent};
 use nostr_sdk::nips::nip19::{FromBech32, Nip19Coordinate, Nip19Event};
 use nostr_sdk::prelude::*;
@@ -117,17 +119,65 @@ struct Sent {
     content: String,
 }
 
-/// Builds and pays zaps: `sender` signs the request, `provider` invoices it at `at` and signs
-/// the receipt (without `a` when `drop_a`, as some LNURL servers do).
+/// Builds zap requests and pays them as a wallet does: through the LNURL callback of the
+/// gov bot's lightning address (the development provider), reading the receipt back from the
+/// relay. `lnbits` signs with the same provider key, for what the callback cannot make: a
+/// receipt dated before the window, and one without the request's `a` (some LNURL servers drop
+/// it).
 struct Wallet<'a> {
-    provider: &'a ZapProvider,
+    /// `http://<service>/lnurlp/gov/callback`, from the LUD-16 `payRequest`.
+    callback: String,
+    zapper: PublicKey,
+    lnbits: ZapProvider,
     published: &'a Published,
 }
 
 impl Wallet<'_> {
-    fn vote(&self, sender: &Keys, client: Client, text: &str, msat: u64, at: u64) -> Sent {
+    async fn vote(&self, sender: &Keys, client: Client, text: &str, msat: u64) -> Sent {
+        let request = self.request(sender, client, text, msat);
+        let receipt = self.pay(&request.0, msat).await;
+        request.sent(receipt, sender, msat)
+    }
+
+    /// A vote paid through a provider that drops `a` from receipts, or dated `at`.
+    fn vote_elsewhere(
+        &self,
+        sender: &Keys,
+        client: Client,
+        text: &str,
+        msat: u64,
+        at: u64,
+        drop_a: bool,
+    ) -> Sent {
+        let request = self.request(sender, client, text, msat);
+        let at = Timestamp::from_secs(at);
+        let invoice = self
+            .lnbits
+            .invoice_at(&request.0, msat, at)
+            .expect("invoice");
+        let mut receipt = self
+            .lnbits
+            .receipt(&request.0, &invoice.bolt11, Some(&invoice.preimage), at)
+            .expect("receipt");
+        if drop_a {
+            let tags: Vec<Tag> = receipt
+                .tags
+                .iter()
+                .filter(|t| t.as_slice().first().map(String::as_str) != Some("a"))
+                .cloned()
+                .collect();
+            receipt = EventBuilder::new(Kind::ZapReceipt, "")
+                .tags(tags)
+                .custom_created_at(at)
+                .sign_with_keys(self.lnbits.keys())
+                .expect("receipt");
+        }
+        request.sent(receipt, sender, msat)
+    }
+
+    fn request(&self, sender: &Keys, client: Client, text: &str, msat: u64) -> Request {
         let p = self.published;
-        let (mut tags, zapped, by_address, option, content): (
+        let (tags, zapped, by_address, option, content): (
             Vec<Tag>,
             Option<Zapped>,
             bool,
@@ -211,66 +261,88 @@ impl Wallet<'_> {
                 text,
             ),
         };
-        let request = EventBuilder::new(Kind::ZapRequest, content)
-            .tags(std::mem::take(&mut tags))
+        let event = EventBuilder::new(Kind::ZapRequest, content)
+            .tags(tags)
             .sign_with_keys(sender)
             .expect("zap request");
-        Sent {
-            receipt: self.pay(&request, msat, at, matches!(client, Client::SnortAddress)),
-            sender: sender.public_key(),
-            msat,
-            at,
-            zapped,
-            by_address,
-            poll_option: option.map(str::to_owned),
-            content: content.to_owned(),
-        }
+        Request(event, zapped, by_address, option.map(str::to_owned))
     }
 
-    /// A zap to another bot, naming nothing: a contribution only.
+    /// A zap to another bot, naming nothing, paid before the window: a contribution only.
     fn contribution(&self, sender: &Keys, to: PublicKey, msat: u64, at: u64) -> Sent {
         let request = EventBuilder::new(Kind::ZapRequest, "thanks")
             .tags([Tag::public_key(to), amount(msat)])
             .sign_with_keys(sender)
             .expect("zap request");
-        Sent {
-            receipt: self.pay(&request, msat, at, false),
-            sender: sender.public_key(),
-            msat,
-            at,
-            zapped: None,
-            by_address: false,
-            poll_option: None,
-            content: "thanks".to_owned(),
-        }
+        let at = Timestamp::from_secs(at);
+        let invoice = self.lnbits.invoice_at(&request, msat, at).expect("invoice");
+        let receipt = self
+            .lnbits
+            .receipt(&request, &invoice.bolt11, Some(&invoice.preimage), at)
+            .expect("receipt");
+        Request(request, None, false, None).sent(receipt, sender, msat)
     }
 
-    fn pay(&self, request: &Event, msat: u64, at: u64, drop_a: bool) -> Event {
-        let at = Timestamp::from_secs(at);
-        let invoice = self
-            .provider
-            .invoice_at(request, msat, at)
-            .expect("invoice");
-        let receipt = self
-            .provider
-            .receipt(request, &invoice.bolt11, Some(&invoice.preimage), at)
-            .expect("receipt");
-        if !drop_a {
-            return receipt;
-        }
-        // An LNURL server that drops `a` from the receipt (lnbits lnurlp issue 114).
-        let tags: Vec<Tag> = receipt
-            .tags
-            .iter()
-            .filter(|t| t.as_slice().first().map(String::as_str) != Some("a"))
-            .cloned()
-            .collect();
-        EventBuilder::new(Kind::ZapReceipt, "")
-            .tags(tags)
-            .custom_created_at(at)
-            .sign_with_keys(self.provider.keys())
-            .expect("receipt")
+    /// Asks the callback for an invoice for `request` (the comment repeated in `comment`, as
+    /// wallets send it), then waits for the receipt the provider publishes.
+    async fn pay(&self, request: &Event, msat: u64) -> Event {
+        let mut url = Url::parse(&self.callback).expect("callback");
+        url.query_pairs_mut()
+            .append_pair("amount", &msat.to_string())
+            .append_pair("nostr", &request.as_json())
+            .append_pair("comment", &request.content);
+        let (status, answer) = get(url.as_str()).await;
+        assert_eq!(status, 200, "{answer}");
+        let bolt11 = answer["pr"].as_str().expect("an invoice").to_owned();
+        let filter = Filter::new().kind(Kind::ZapReceipt).author(self.zapper);
+        let found = std::cell::RefCell::new(None);
+        wait_until(WAIT, "the receipt on the relay", || async {
+            let receipts = fetch_all(&self.published.relay, filter.clone()).await;
+            *found.borrow_mut() = receipts
+                .into_iter()
+                .find(|r| values(r, "bolt11") == vec![vec![bolt11.clone()]]);
+            found.borrow().is_some()
+        })
+        .await;
+        let receipt = found.into_inner().expect("found");
+        assert_eq!(
+            values(&receipt, "description"),
+            vec![vec![request.as_json()]]
+        );
+        receipt
     }
+}
+
+/// A signed zap request and what it names: (request, `e` target, has `a`, `poll_option`).
+struct Request(Event, Option<Zapped>, bool, Option<String>);
+
+impl Request {
+    fn sent(self, receipt: Event, sender: &Keys, msat: u64) -> Sent {
+        Sent {
+            at: receipt.created_at.as_secs(),
+            receipt,
+            sender: sender.public_key(),
+            msat,
+            zapped: self.1,
+            by_address: self.2,
+            poll_option: self.3,
+            content: self.0.content.clone(),
+        }
+    }
+}
+
+/// One GET: the status and the JSON body (`Null` when not JSON).
+async fn get(url: &str) -> (u16, Value) {
+    let mut response = awc::Client::default()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let body = response.body().await.expect("a body");
+    (
+        response.status().as_u16(),
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
 }
 
 // --- the naive recompute: DESIGN.md "Votes", sentence by sentence ----------------------------
@@ -630,113 +702,124 @@ async fn publish_review_period(
     (published, content["rules"].clone(), window)
 }
 
+/// The wallet of a voter whose client resolves `gov@<service>` (LUD-16) to its callback.
+async fn wallet<'a>(app: &Application, cfg: &TestConfig, published: &'a Published) -> Wallet<'a> {
+    let (status, pay) = get(&format!(
+        "http://{}/.well-known/lnurlp/gov",
+        app.http_addr()
+    ))
+    .await;
+    assert_eq!(status, 200, "{pay}");
+    assert_eq!(pay["allowsNostr"], true);
+    let zapper =
+        PublicKey::from_hex(pay["nostrPubkey"].as_str().expect("nostrPubkey")).expect("a key");
+    assert_eq!(zapper, cfg.dev_zapper.public_key());
+    let node_key =
+        nostr_sdk::secp256k1::SecretKey::new(&mut nostr_sdk::secp256k1::rand::thread_rng());
+    Wallet {
+        callback: pay["callback"].as_str().expect("callback").to_owned(),
+        zapper,
+        lnbits: ZapProvider::new(cfg.dev_zapper.clone(), node_key),
+        published,
+    }
+}
+
 #[actix_rt::test]
 async fn zaps_shaped_as_clients_send_them_count_and_verify() {
     for test_db in TestDb::all().await {
         let relays = [TestRelay::start().await, TestRelay::start().await];
         let urls: Vec<RelayUrl> = relays.iter().map(TestRelay::url).collect();
-        let provider = ZapProvider::generate();
-        let cfg = zap_config(&test_db.url, urls.clone(), &provider.public_key())
+        let cfg = TestConfig::new(&test_db.url, urls.clone())
+            .with_dev_provider()
+            .with("COMMONS__NOSTR__BACKFILL_MARGIN_SECS", "60")
             .with("COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS", "1");
         let gov = cfg.bot("gov");
         let app = cfg.start().await;
         let api = Api::new(app.http_addr(), &cfg.admin_token);
         let (published, rules, window) = publish_review_period(&api, &urls, gov).await;
-        let wallet = Wallet {
-            provider: &provider,
-            published: &published,
-        };
+        let wallet = wallet(&app, &cfg, &published).await;
         let start = window.0;
         let msat = |i: u64| 1_000_000 + 250_000 * i;
 
+        // Through the callback, as each client builds its zap request.
+        let mut sent = Vec::new();
+        for (i, (client, text)) in [
+            (Client::DamusNote, "veto"),
+            (Client::AmethystBoth, ""),
+            (Client::PrimalPoll("1"), ""),
+            (Client::PrimalPoll("7"), ""),
+            (Client::YakiPoll("2"), "veto!"),
+            (Client::PrimalQuickZap, ""),
+            (Client::CoracleEvent, "I oppose"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            sent.push(
+                wallet
+                    .vote(&Keys::generate(), client, text, msat(i as u64))
+                    .await,
+            );
+        }
+        // One voter taps veto in the poll, then (a second later) zaps the announcement with
+        // "support".
         let changer = Keys::generate();
-        let mut sent = vec![
-            wallet.vote(&Keys::generate(), Client::DamusNote, "veto", msat(0), start),
-            wallet.vote(
+        let first = wallet
+            .vote(&changer, Client::PrimalPoll("1"), "", msat(7))
+            .await;
+        wait_until(Duration::from_secs(5), "the next second", || async {
+            Timestamp::now().as_secs() > first.at
+        })
+        .await;
+        sent.push(first);
+        sent.push(
+            wallet
+                .vote(&changer, Client::DamusNote, "support it", msat(8))
+                .await,
+        );
+        // Snort's request has `a` only, and its LNURL server drops `a` from the receipt; a zap
+        // before the window is a contribution, not a vote; and a zap to another bot.
+        let elsewhere = [
+            wallet.vote_elsewhere(
                 &Keys::generate(),
                 Client::SnortAddress,
                 "abstain",
-                msat(1),
-                start,
-            ),
-            wallet.vote(&Keys::generate(), Client::AmethystBoth, "", msat(2), start),
-            wallet.vote(
-                &Keys::generate(),
-                Client::PrimalPoll("1"),
-                "",
-                msat(3),
-                start,
-            ),
-            wallet.vote(
-                &Keys::generate(),
-                Client::PrimalPoll("7"),
-                "",
-                msat(4),
-                start,
-            ),
-            wallet.vote(
-                &Keys::generate(),
-                Client::YakiPoll("2"),
-                "veto!",
-                msat(5),
-                start,
-            ),
-            wallet.vote(
-                &Keys::generate(),
-                Client::PrimalQuickZap,
-                "",
-                msat(6),
-                start,
-            ),
-            wallet.vote(
-                &Keys::generate(),
-                Client::CoracleEvent,
-                "I oppose",
-                msat(7),
-                start,
-            ),
-            // One voter taps veto in the poll, then zaps the announcement with "support".
-            wallet.vote(&changer, Client::PrimalPoll("1"), "", msat(8), start),
-            wallet.vote(
-                &changer,
-                Client::DamusNote,
-                "support it",
                 msat(9),
-                start + 1,
+                Timestamp::now().as_secs(),
+                true,
             ),
-            // A zap before the window: a contribution, not a vote.
-            wallet.vote(
+            wallet.vote_elsewhere(
                 &Keys::generate(),
                 Client::DamusNote,
                 "veto",
                 msat(10),
                 start - 600,
+                false,
             ),
             wallet.contribution(&Keys::generate(), cfg.bot("dev"), msat(11), start - DAY),
         ];
-        // Damus sends no `amount`; Snort's receipt has no `a` though its request has one.
-        assert!(values(&sent[1].receipt, "a").is_empty());
-        wait_until(
-            Duration::from_secs(5),
-            "the window's second second",
-            || async { Timestamp::now().as_secs() > start + 1 },
-        )
-        .await;
+        assert!(values(&elsewhere[0].receipt, "a").is_empty());
         publish(
             &urls,
-            &sent.iter().map(|s| s.receipt.clone()).collect::<Vec<_>>(),
+            &elsewhere
+                .iter()
+                .map(|s| s.receipt.clone())
+                .collect::<Vec<_>>(),
         )
         .await;
+        sent.extend(elsewhere);
+
         let (honest, content) = tally_matching(&urls[1], &published, &sent, &rules, window).await;
         let expected = naive(&sent, &rules, window.0, window.1, content.as_of);
         // What the shapes are for: every client's zap is a vote, with the type it meant.
         assert_eq!(content.voters, 9, "{}", test_db.backend());
         let type_of = |i: usize| expected.types[&sent[i].sender];
         assert_eq!(
-            (0..8).map(type_of).collect::<Vec<_>>(),
-            ["veto", "abstain", "support", "veto", "support", "abstain", "support", "veto"]
+            (0..7).map(type_of).collect::<Vec<_>>(),
+            ["veto", "support", "veto", "support", "abstain", "support", "veto"]
         );
         assert_eq!(type_of(8), "support", "the latest explicit type stands");
+        assert_eq!(type_of(9), "abstain", "a receipt without the request's a");
         assert_eq!(content.targets, {
             let mut others = vec![published.announcement.to_hex(), published.poll.to_hex()];
             others.sort();
@@ -751,14 +834,12 @@ async fn zaps_shaped_as_clients_send_them_count_and_verify() {
         // A restart keeps the targets: a zap to the announcement after it still counts.
         app.stop().await;
         let app = cfg.start().await;
-        sent.push(wallet.vote(
-            &Keys::generate(),
-            Client::PrimalQuickZap,
-            "",
-            msat(12),
-            Timestamp::now().as_secs(),
-        ));
-        publish(&urls, std::slice::from_ref(&sent[12].receipt)).await;
+        let wallet = self::wallet(&app, &cfg, &published).await;
+        sent.push(
+            wallet
+                .vote(&Keys::generate(), Client::PrimalQuickZap, "", msat(12))
+                .await,
+        );
         let (honest, content) = tally_matching(&urls[0], &published, &sent, &rules, window).await;
         assert_eq!(content.voters, 10);
 
@@ -777,7 +858,7 @@ async fn zaps_shaped_as_clients_send_them_count_and_verify() {
         let (code, out) = verify(&cfg, &urls).await;
         assert_eq!(code, 0, "{}: {out}", test_db.backend());
         // A voter proves their zap-poll vote from relay data alone, with its type.
-        let (code, out) = verify_vote(&urls, &published.proposal, &sent[3].receipt.id).await;
+        let (code, out) = verify_vote(&urls, &published.proposal, &sent[2].receipt.id).await;
         assert_eq!(code, 0, "{out}");
         assert!(out.contains("vote: veto of weight"), "{out}");
 
