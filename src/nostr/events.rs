@@ -843,6 +843,65 @@ pub fn parse_vote_tally<T: DeserializeOwned>(
     })
 }
 
+/// A zap poll (kind 6969), read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZapPollEvent {
+    /// The event it is about (`e`): for ours, the proposal.
+    pub proposal: EventId,
+    /// `(index, label)` of each `poll_option`, in order.
+    pub options: Vec<(String, String)>,
+    /// `closed_at`, when it has one.
+    pub closed_at: Option<Timestamp>,
+}
+
+/// Reads a zap poll (kind 6969, draft NIP-B9): an `e` tag, at least two `poll_option` tags
+/// with a numeric index and a label, distinct indexes, and a numeric `closed_at` if any.
+pub fn parse_zap_poll(event: &Event) -> Result<ZapPollEvent, ParseError> {
+    expect_kind(event, kind::ZAP_POLL)?;
+    let proposal_hex = tag_value(event, tag::E)?;
+    let proposal = EventId::from_hex(proposal_hex).map_err(|e| ParseError::InvalidTag {
+        tag: tag::E,
+        value: proposal_hex.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let mut options: Vec<(String, String)> = Vec::new();
+    for t in event.tags.iter().map(|t| t.as_slice()) {
+        let [name, rest @ ..] = t else { continue };
+        if name != tag::POLL_OPTION {
+            continue;
+        }
+        let invalid = |reason: &str| ParseError::InvalidTag {
+            tag: tag::POLL_OPTION,
+            value: rest.join(","),
+            reason: reason.to_owned(),
+        };
+        let [index, label, ..] = rest else {
+            return Err(invalid("expected an index and a label"));
+        };
+        if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("the index is not a number"));
+        }
+        if options.iter().any(|(i, _)| i == index) {
+            return Err(invalid("the index is repeated"));
+        }
+        options.push((index.clone(), label.clone()));
+    }
+    if options.len() < 2 {
+        return Err(ParseError::MissingTag {
+            tag: tag::POLL_OPTION,
+        });
+    }
+    let closed_at = match tag_values(event, tag::CLOSED_AT).and_then(|v| v.first()) {
+        Some(value) => Some(Timestamp::from_secs(parse_number(tag::CLOSED_AT, value)?)),
+        None => None,
+    };
+    Ok(ZapPollEvent {
+        proposal,
+        options,
+        closed_at,
+    })
+}
+
 /// Reads a kind-1 note: its text, `e` and `a` references and hashtags.
 pub fn parse_note(event: &Event) -> Result<AnnouncementNote, ParseError> {
     expect_kind(event, kind::TEXT_NOTE)?;
@@ -1254,6 +1313,41 @@ mod tests {
         assert_eq!(decoded.author, Some(keys.public_key()));
         assert_eq!(decoded.kind, Some(kind::ZAP_POLL));
         assert_eq!(decoded.relays.len(), 3);
+
+        // Read back; a malformed poll is a parse error, never a panic.
+        let parsed = parse_zap_poll(&poll).unwrap();
+        assert_eq!(parsed.proposal, proposal.id);
+        assert_eq!(parsed.options.len(), 3);
+        assert_eq!(parsed.options[1], ("1".to_owned(), "veto".to_owned()));
+        assert_eq!(parsed.closed_at, Some(Timestamp::from_secs(1_701_209_600)));
+        let mutated = |keep: &dyn Fn(&[String]) -> bool, extra: Vec<Tag>| {
+            let tags: Vec<Tag> = poll
+                .tags
+                .iter()
+                .filter(|t| keep(t.as_slice()))
+                .cloned()
+                .chain(extra)
+                .collect();
+            EventBuilder::new(kind::ZAP_POLL, "x")
+                .tags(tags)
+                .allow_self_tagging()
+                .sign_with_keys(&keys)
+                .unwrap()
+        };
+        let no_options = mutated(&|t| t[0] != "poll_option", vec![]);
+        assert!(parse_zap_poll(&no_options).is_err());
+        let no_e = mutated(&|t| t[0] != "e", vec![]);
+        assert!(parse_zap_poll(&no_e).is_err());
+        let bad_index = mutated(&|_| true, vec![custom_tag("poll_option", ["x", "maybe"])]);
+        assert!(parse_zap_poll(&bad_index).is_err());
+        let repeated = mutated(&|_| true, vec![custom_tag("poll_option", ["1", "again"])]);
+        assert!(parse_zap_poll(&repeated).is_err());
+        let bad_close = mutated(
+            &|t| t[0] != "closed_at",
+            vec![single_tag("closed_at", "soon")],
+        );
+        assert!(parse_zap_poll(&bad_close).is_err());
+        assert!(parse_zap_poll(&proposal).is_err());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! event those keys published and checks, relay by relay:
 //!
 //! - every event's id and signature (NIP-01), independently of any relay's word;
-//! - every event's wire format ([`crate::nostr::events`] parsers): kinds, `d` values, tags, content;
+//! - every event's wire format ([`crate::nostr::events`] parsers): kinds, `d` values, tags, content
+//!   (zap polls included);
 //! - the audit-log head (30080): its RFC 9162 consistency proof from `previous_head` to `head`;
 //! - that relays agree: two heads of the same size with different roots mean the log forked;
 //! - with a state file, that the newest head extends the one verified last time (a monitor in
@@ -102,6 +103,7 @@ pub fn check_event(event: &Event, server: &PublicKey) -> Result<(), String> {
                 }
                 _ => Ok(()),
             },
+            6969 => events::parse_zap_poll(event).map(|_| ()),
             _ => Ok(()),
         }
     };

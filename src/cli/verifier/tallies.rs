@@ -883,6 +883,84 @@ mod tests {
     }
 
     #[test]
+    fn targets_found_on_the_relays_are_applied_and_checked() {
+        let gov = Keys::generate();
+        let mut w = world();
+        w.proposal.address = format!("30078:{}:action:o/r:1:review-period", gov.public_key());
+        let note = |keys: &Keys, hashtag: &str| {
+            EventBuilder::text_note("vote")
+                .tags([Tag::event(w.proposal.id), Tag::hashtag(hashtag)])
+                .sign_with_keys(keys)
+                .unwrap()
+        };
+        let announcement = note(&gov, "governance-proposal");
+        let stranger = note(&Keys::generate(), "governance-proposal");
+        let untagged = note(&gov, "governance");
+        let events = [&announcement, &stranger, &untagged];
+        let proposal = with_targets(w.proposal.clone(), &gov.public_key(), events);
+        assert!(proposal.targets.contains(&announcement.id));
+        assert_eq!(proposal.targets.len(), 1);
+
+        // A zap to the announcement is a vote; a tally leaving it out names it.
+        let target = ZapTarget::new(w.bot.public_key(), 1_000_000)
+            .event(announcement.id)
+            .content("veto");
+        let request = zap_request(&Keys::generate(), &target).unwrap();
+        let at = Timestamp::from_secs(START + 10);
+        let invoice = w.provider.invoice_at(&request, 1_000_000, at).unwrap();
+        let receipt = w
+            .provider
+            .receipt(&request, &invoice.bolt11, Some(&invoice.preimage), at)
+            .unwrap();
+        let judged = judge(std::slice::from_ref(&receipt), &proposal.rules);
+        let honest = TallyContent::new(
+            &proposal,
+            &votes::tally(&proposal, &judged.contributions, START + 100),
+            false,
+        );
+        assert_eq!(honest.receipts_count, 1);
+        assert!(honest.result.veto_votes > 0.0 && honest.result.support_votes == 0.0);
+        let checked = |content: &TallyContent| {
+            check_tally(&proposal, EventId::all_zeros(), content, &judged).differences
+        };
+        assert_eq!(checked(&honest), Vec::<String>::new());
+        let blind = TallyContent::new(
+            &w.proposal,
+            &votes::tally(&w.proposal, &judged.contributions, START + 100),
+            false,
+        );
+        let differences = checked(&blind);
+        assert!(
+            differences.contains(&format!(
+                "valid in-window vote {} (sender {}, zapping target {}) not counted",
+                receipt.id,
+                request.pubkey.to_hex(),
+                announcement.id
+            )),
+            "{differences:?}"
+        );
+        assert!(
+            differences.iter().any(|d| d.starts_with(&format!(
+                "targets: {} (an event of the proposal's author",
+                announcement.id
+            ))),
+            "{differences:?}"
+        );
+
+        // A listed target no relay holds as the author's, and the wrong order, are named.
+        let mut fake = honest.clone();
+        fake.targets.push(stranger.id.to_hex());
+        assert!(checked(&fake)
+            .iter()
+            .any(|d| d.starts_with(&format!("targets: {} is listed", stranger.id))));
+        let mut reversed = honest.clone();
+        reversed.targets.reverse();
+        assert!(checked(&reversed)
+            .iter()
+            .any(|d| d.contains("expected the proposal's id first")));
+    }
+
+    #[test]
     fn rules_that_differ_from_the_pinned_ones_are_named() {
         let w = world();
         let (judged, mut content) = honest(&w, &[], START + 100);
