@@ -132,13 +132,14 @@ async fn every_way_of_naming_the_target_zaps_what_a_client_would() {
             EventId::from_hex(action.json()["event_id"].as_str().expect("id")).expect("hex");
         let announcement =
             EventId::from_hex(action.json()["announcement_id"].as_str().expect("id")).expect("hex");
+        let poll = EventId::from_hex(action.json()["poll_id"].as_str().expect("id")).expect("hex");
         let d = "action:o/r:3:review-period".to_owned();
         let coordinate = Coordinate::new(Kind::Custom(30078), gov).identifier(&d);
         // Let the proposal and its announcement reach the relay the voter reads.
         common::relays::wait_for_ids(
             &relay.url(),
             Filter::new().author(gov),
-            &[proposal, announcement],
+            &[proposal, announcement, poll],
             ARRIVAL,
         )
         .await;
@@ -187,19 +188,7 @@ async fn every_way_of_naming_the_target_zaps_what_a_client_would() {
         ])
         .await;
         assert_eq!(by_note.code, Some(0), "{by_note:?}");
-        // 4. A zap poll of the gov bot tagging the proposal, voted through --option.
-        let poll = EventBuilder::new(Kind::Custom(6969), "Zap me")
-            .tags([
-                Tag::public_key(gov),
-                Tag::parse(["poll_option", "0", "support"]).expect("tag"),
-                Tag::parse(["poll_option", "1", "veto"]).expect("tag"),
-                Tag::parse(["poll_option", "2", "abstain"]).expect("tag"),
-                Tag::event(proposal),
-                Tag::hashtag("governance-proposal"),
-            ])
-            .sign_with_keys(&cfg.bot_keys["gov"])
-            .expect("poll");
-        common::zaps::publish(&[relay.url()], std::slice::from_ref(&poll)).await;
+        // 4. The zap poll the service published with the proposal, voted through --option.
         let by_option = zap(vec![
             proposal.to_hex(),
             "--sats".into(),
@@ -264,7 +253,7 @@ async fn every_way_of_naming_the_target_zaps_what_a_client_would() {
         assert!(values(&r, "a").is_empty());
         assert_eq!(values(&r, "k"), ["1"]);
         let r = request(&receipts[3]);
-        assert_eq!(values(&r, "e"), [poll.id.to_hex()]);
+        assert_eq!(values(&r, "e"), [poll.to_hex()]);
         assert_eq!(values(&r, "poll_option"), ["2"]);
         assert_eq!(values(&r, "k"), ["6969"]);
         assert_eq!(r.content, "");
@@ -335,6 +324,23 @@ async fn bad_input_is_refused_before_anything_is_paid() {
     )
     .await;
 
+    // A review period signed by the gov key but put on the relay by hand, without the zap poll
+    // the service publishes with every review period.
+    let pollless = {
+        use commons_nostr::nostr::governance_action::{
+            governance_action, GovernanceAction, GovernanceActionRequest,
+        };
+        let request: GovernanceActionRequest = serde_json::from_value(serde_json::json!({
+            "action": "review-period", "repository": "o/r", "pr": 6, "tier": 1,
+            "title": "No poll", "voting_window_days": 1}))
+        .expect("request");
+        let action = GovernanceAction::parse(request, Timestamp::now()).expect("action");
+        let event = governance_action(&action, "commons_test", None)
+            .sign_with_keys(&cfg.bot_keys["gov"])
+            .expect("signed");
+        common::zaps::publish(&[relay.url()], std::slice::from_ref(&event)).await;
+        event.id.to_hex()
+    };
     let npub = cfg.bot("gov").to_bech32().expect("npub");
     let unknown = "ab".repeat(32);
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
@@ -362,7 +368,7 @@ async fn bad_input_is_refused_before_anything_is_paid() {
             "is a merge action, not a proposal",
         ),
         (
-            vec![&proposal, "--sats", "1", "--option", "veto"],
+            vec![&pollless, "--sats", "1", "--option", "veto"],
             1,
             "has no zap poll",
         ),
