@@ -15,7 +15,6 @@ use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::zaps::{is_recorded, wait_until};
 use commons_nostr::nostr::events;
-use commons_nostr::nostr::nip19;
 use commons_nostr::startup::Application;
 use commons_nostr::store::db;
 use nostr_sdk::prelude::*;
@@ -160,7 +159,7 @@ async fn every_way_of_naming_the_target_zaps_what_a_client_would() {
         .await;
         assert_eq!(by_id.code, Some(0), "{by_id:?}");
         // 2. The proposal by naddr1 (with the relay as its hint instead of --relay).
-        let naddr = nip19::naddr(&coordinate, &[relay.url()]).expect("naddr");
+        let naddr = events::naddr(&coordinate, &[relay.url()]);
         let by_naddr = zap(vec![
             naddr,
             "--sats".into(),
@@ -175,7 +174,7 @@ async fn every_way_of_naming_the_target_zaps_what_a_client_would() {
         assert_eq!(by_naddr.code, Some(0), "{by_naddr:?}");
         // 3. The announcement by nevent1: e = the note, k = 1.
         let nevent =
-            nip19::nevent(announcement, gov, Kind::TextNote, &[relay.url()]).expect("nevent");
+            events::nevent(announcement, gov, Kind::TextNote, &[relay.url()]);
         let by_note = zap(vec![
             nevent,
             "--sats".into(),
@@ -313,12 +312,24 @@ async fn bad_input_is_refused_before_anything_is_paid() {
     )
     .await;
     let merge = merge.json()["event_id"].as_str().expect("id").to_owned();
+    // A gov-bot note tagging the proposal, but not as a vote target (no t=governance-proposal).
+    let e_tag = format!("e={proposal}");
+    let aside = run(
+        &cfg,
+        &app,
+        &voter,
+        dir.path(),
+        &["note", "gov", "An aside", "--tag", &e_tag],
+    )
+    .await;
+    let aside = aside.json()["event_id"].as_str().expect("id").to_owned();
     common::relays::wait_for_ids(
         &relay.url(),
         Filter::new().author(cfg.bot("gov")),
         &[
             EventId::from_hex(&proposal).expect("hex"),
             EventId::from_hex(&merge).expect("hex"),
+            EventId::from_hex(&aside).expect("hex"),
         ],
         ARRIVAL,
     )
@@ -371,6 +382,11 @@ async fn bad_input_is_refused_before_anything_is_paid() {
             vec![&pollless, "--sats", "1", "--option", "veto"],
             1,
             "has no zap poll",
+        ),
+        (
+            vec![&aside, "--sats", "1", "--comment", "veto"],
+            1,
+            "is not one of proposal",
         ),
     ];
     for (args, code, message) in &cases {

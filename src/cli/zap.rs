@@ -37,15 +37,14 @@ use serde::Serialize;
 
 use crate::configuration::Settings;
 use crate::keys::{self, SecretSource};
+use crate::nostr::events::{self, tag};
 use crate::nostr::governance_action::{self, ActionKind};
 use crate::nostr::lnurl::{self, PayRequest};
 use crate::nostr::nip19::{self, EventRef};
+use crate::votes::is_target_of;
 
 /// The voter's key when `--key` names none: generated here on first use.
 pub const DEFAULT_VOTER_KEY: &str = "data/keys/voter.nsec";
-
-/// The kind of a zap poll (draft NIP-B9, formerly NIP-69).
-pub const ZAP_POLL: Kind = Kind::Custom(6969);
 
 /// `commons-nostr zap`.
 #[derive(Debug, Args)]
@@ -138,7 +137,7 @@ pub enum TargetRole {
 /// What a fetched target is: a proposal, or an event tagging one (its author's announcement
 /// or zap poll), or neither.
 pub fn target_role(target: &Event) -> Result<TargetRole, String> {
-    if target.kind == crate::nostr::events::kind::GOVERNANCE_ACTION {
+    if target.kind == events::kind::GOVERNANCE_ACTION {
         return match governance_action::parse_governance_action(target) {
             Ok(action) if action.action == ActionKind::ReviewPeriod => Ok(TargetRole::Proposal),
             Ok(action) => Err(format!(
@@ -152,7 +151,7 @@ pub fn target_role(target: &Event) -> Result<TargetRole, String> {
             )),
         };
     }
-    if target.kind == Kind::TextNote || target.kind == ZAP_POLL {
+    if target.kind == Kind::TextNote || target.kind == events::kind::ZAP_POLL {
         return target
             .tags
             .event_ids()
@@ -168,18 +167,24 @@ pub fn target_role(target: &Event) -> Result<TargetRole, String> {
     ))
 }
 
-/// Checks that `proposal` is the review period `tagger` tags, by the same author.
+/// Checks that `proposal` is a review period and `tagger` one of its vote targets (DESIGN.md
+/// "Votes": an event of the proposal's author tagging it with `e` and `t` =
+/// `governance-proposal`), so that a zap of `tagger` is a vote on `proposal`.
 pub fn check_proposal(proposal: &Event, tagger: &Event) -> Result<(), String> {
-    if proposal.pubkey != tagger.pubkey {
+    match target_role(proposal)? {
+        TargetRole::Proposal => {}
+        TargetRole::Tags(_) => return Err(format!("event {} is not a proposal", proposal.id)),
+    }
+    if !is_target_of(tagger, &proposal.id, &proposal.pubkey) {
         return Err(format!(
-            "event {} tags {}, but they have different authors: it is not the proposal's",
-            tagger.id, proposal.id
+            "event {} is not one of proposal {}'s vote targets (its author's announcement or zap \
+             poll, tagged t={}): a zap of it would not be a vote",
+            tagger.id,
+            proposal.id,
+            events::hashtag::GOVERNANCE_PROPOSAL
         ));
     }
-    match target_role(proposal)? {
-        TargetRole::Proposal => Ok(()),
-        TargetRole::Tags(_) => Err(format!("event {} is not a proposal", proposal.id)),
-    }
+    Ok(())
 }
 
 /// The `poll_option` index of `option` in `poll`: the option whose label is its name
@@ -188,7 +193,7 @@ pub fn poll_option_index(poll: &Event, option: VoteOption) -> Result<String, Str
     poll.tags
         .iter()
         .map(|t| t.as_slice())
-        .filter(|t| t.first().map(String::as_str) == Some("poll_option"))
+        .filter(|t| t.first().map(String::as_str) == Some(tag::POLL_OPTION))
         .find(|t| {
             t.get(2)
                 .is_some_and(|label| label.trim().eq_ignore_ascii_case(option.label()))
@@ -228,7 +233,7 @@ pub fn zap_request_tags(
         tags.extend(custom(values));
     }
     if let Some(index) = poll_option {
-        tags.extend(custom(vec!["poll_option".into(), index.to_owned()]));
+        tags.extend(custom(vec![tag::POLL_OPTION.into(), index.to_owned()]));
     }
     tags
 }
@@ -431,11 +436,11 @@ async fn zap(
 
     let (zapped, poll_option) = match args.option {
         Some(option) => {
-            let poll = if target.kind == ZAP_POLL {
+            let poll = if target.kind == events::kind::ZAP_POLL {
                 target.clone()
             } else {
                 let filter = Filter::new()
-                    .kind(ZAP_POLL)
+                    .kind(events::kind::ZAP_POLL)
                     .author(proposal.pubkey)
                     .event(proposal.id);
                 newest(client, filter, timeout).await?.ok_or_else(|| {
@@ -446,6 +451,12 @@ async fn zap(
                     ))
                 })?
             };
+            if !is_target_of(&poll, &proposal.id, &proposal.pubkey) {
+                return Err(failed(format!(
+                    "the zap poll {} is not one of proposal {}'s vote targets",
+                    poll.id, proposal.id
+                )));
+            }
             let index = poll_option_index(&poll, option).map_err(failed)?;
             (poll, Some(index))
         }
@@ -654,17 +665,28 @@ mod tests {
         assert_eq!(target_role(&proposal), Ok(TargetRole::Proposal));
         let note = EventBuilder::text_note("Vote on it")
             .tag(Tag::event(proposal.id))
+            .tag(Tag::hashtag("governance-proposal"))
             .sign_with_keys(&gov)
             .expect("note");
         assert_eq!(target_role(&note), Ok(TargetRole::Tags(proposal.id)));
         assert_eq!(check_proposal(&proposal, &note), Ok(()));
 
-        // Someone else's note tagging it is not the proposal's announcement.
+        // Someone else's note tagging it is not the proposal's announcement, nor is a gov-bot
+        // note without t=governance-proposal.
         let stranger = EventBuilder::text_note("me too")
             .tag(Tag::event(proposal.id))
+            .tag(Tag::hashtag("governance-proposal"))
             .sign_with_keys(&Keys::generate())
             .expect("note");
         assert!(check_proposal(&proposal, &stranger).is_err());
+        let untagged = EventBuilder::text_note("by the way")
+            .tag(Tag::event(proposal.id))
+            .sign_with_keys(&gov)
+            .expect("note");
+        assert_eq!(target_role(&untagged), Ok(TargetRole::Tags(proposal.id)));
+        assert!(
+            check_proposal(&proposal, &untagged).is_err_and(|e| e.contains("not one of proposal"))
+        );
         // A note tagging nothing, a profile, a note tagging a note: not targets.
         let bare = EventBuilder::text_note("hi")
             .sign_with_keys(&gov)
@@ -711,7 +733,7 @@ mod tests {
         assert!(tag(&tags, "poll_option").is_none());
 
         // A zap poll vote: e = the poll, no a, k = 6969, poll_option.
-        let poll = EventBuilder::new(ZAP_POLL, "Try a vote")
+        let poll = EventBuilder::new(events::kind::ZAP_POLL, "Try a vote")
             .tags([
                 Tag::event(proposal.id),
                 Tag::parse(["poll_option", "0", "support"]).expect("tag"),
@@ -743,7 +765,7 @@ mod tests {
         );
         assert_eq!(target_role(&poll), Ok(TargetRole::Tags(proposal.id)));
 
-        let unlabelled = EventBuilder::new(ZAP_POLL, "?")
+        let unlabelled = EventBuilder::new(events::kind::ZAP_POLL, "?")
             .sign_with_keys(&gov)
             .expect("poll");
         assert!(poll_option_index(&unlabelled, VoteOption::Support).is_err());

@@ -1,13 +1,13 @@
 //! NIP-19 references to events, as people paste them: a hex event id, `note1`, `nevent1` and
-//! `naddr1`, and the `nevent1` / `naddr1` links the service hands out (with relay hints).
+//! `naddr1` (the links the service hands out are made by [`crate::nostr::events::naddr`] and
+//! [`crate::nostr::events::nevent`]).
 //!
 //! The bech32 work is nostr-sdk's ([`nostr_sdk::nips::nip19`]); this module only says which
-//! forms name an event and turns them into one [`EventRef`], so the `zap` command, the API and
-//! the page read and write references the same way.
+//! forms name an event and turns them into one [`EventRef`].
 
 use nostr_sdk::nips::nip01::Coordinate;
-use nostr_sdk::nips::nip19::{Nip19, Nip19Coordinate, Nip19Event};
-use nostr_sdk::{EventId, FromBech32, Kind, PublicKey, RelayUrl, ToBech32};
+use nostr_sdk::nips::nip19::Nip19;
+use nostr_sdk::{EventId, FromBech32, Kind, PublicKey, RelayUrl};
 use thiserror::Error;
 
 /// An event named by what a person pasted.
@@ -90,25 +90,12 @@ pub fn parse_event_ref(text: &str) -> Result<EventRef, Nip19Error> {
     }
 }
 
-/// The `naddr1` of an addressable event, with relay hints.
-pub fn naddr(coordinate: &Coordinate, relays: &[RelayUrl]) -> Option<String> {
-    Nip19Coordinate::new(coordinate.clone(), relays.iter().cloned())
-        .to_bech32()
-        .ok()
-}
-
-/// The `nevent1` of an event, with its author, kind and relay hints.
-pub fn nevent(id: EventId, author: PublicKey, kind: Kind, relays: &[RelayUrl]) -> Option<String> {
-    let mut event = Nip19Event::new(id).author(author).kind(kind);
-    event.relays = relays.to_vec();
-    event.to_bech32().ok()
-}
-
 #[cfg(test)]
 mod tests {
-    use nostr_sdk::Keys;
+    use nostr_sdk::{Keys, ToBech32};
 
     use super::*;
+    use crate::nostr::events::{naddr, nevent};
 
     fn relay() -> RelayUrl {
         RelayUrl::parse("ws://127.0.0.1:7777").expect("relay url")
@@ -128,7 +115,7 @@ mod tests {
             Ok(EventRef::Id { author: None, .. })
         ));
 
-        let link = nevent(id, author, Kind::TextNote, &[relay()]).expect("nevent1");
+        let link = nevent(id, author, Kind::TextNote, &[relay()]);
         assert!(link.starts_with("nevent1"));
         assert_eq!(
             parse_event_ref(&link),
@@ -142,7 +129,7 @@ mod tests {
 
         let coordinate =
             Coordinate::new(Kind::Custom(30078), author).identifier("action:o/r:12:review-period");
-        let link = naddr(&coordinate, &[relay()]).expect("naddr1");
+        let link = naddr(&coordinate, &[relay()]);
         assert!(link.starts_with("naddr1"));
         let read = parse_event_ref(&link).expect("naddr");
         assert_eq!(read.relays(), [relay()]);
