@@ -173,8 +173,7 @@ async fn every_way_of_naming_the_target_zaps_what_a_client_would() {
         .await;
         assert_eq!(by_naddr.code, Some(0), "{by_naddr:?}");
         // 3. The announcement by nevent1: e = the note, k = 1.
-        let nevent =
-            events::nevent(announcement, gov, Kind::TextNote, &[relay.url()]);
+        let nevent = events::nevent(announcement, gov, Kind::TextNote, &[relay.url()]);
         let by_note = zap(vec![
             nevent,
             "--sats".into(),
