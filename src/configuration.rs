@@ -1008,9 +1008,16 @@ fn is_bot_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// `name@domain`, or `name@host:port` (a development provider's address, as
+/// [`dev_lightning_address`] makes them).
 fn is_lightning_address(address: &str) -> bool {
     match address.split_once('@') {
-        Some((name, domain)) => {
+        Some((name, authority)) => {
+            let domain = match authority.rsplit_once(':') {
+                Some((host, port)) if port.parse::<u16>().is_ok_and(|p| p > 0) => host,
+                Some(_) => return false,
+                None => authority,
+            };
             !name.is_empty()
                 && domain.contains('.')
                 && !domain.starts_with('.')
@@ -1366,6 +1373,27 @@ mod tests {
         assert!(!dev.dev_provider);
         assert_eq!(dev.lightning_address, "dev@pay.example.org");
         assert_eq!(dev.zapper_pubkey, Some(zapper));
+    }
+
+    #[test]
+    fn lightning_addresses_may_name_a_port() {
+        for good in [
+            "gov@example.org",
+            "gov@127.0.0.1:8080",
+            "dev.bot@pay.example.org:8443",
+        ] {
+            assert!(is_lightning_address(good), "{good}");
+        }
+        for bad in [
+            "gov",
+            "gov@localhost",
+            "gov@example.org:",
+            "gov@example.org:0",
+            "gov@example.org:http",
+            "gov@a:b:1",
+        ] {
+            assert!(!is_lightning_address(bad), "{bad}");
+        }
     }
 
     #[test]
