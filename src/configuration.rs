@@ -246,6 +246,13 @@ pub struct GovernanceSettings {
     pub veto_threshold: f64,
     /// A proposal's tally event is published at most this often while votes change (seconds).
     pub tally_debounce_secs: u64,
+    /// Several servers on one database: how long the tally lease (who publishes tallies)
+    /// holds unless its holder renews it; another server takes it over once it lapses
+    /// (seconds, at least 3: it is renewed every third of it).
+    pub tally_lease_secs: u64,
+    /// Several servers on one PostgreSQL database: how often each server reads the receipts
+    /// any server recorded, besides on every `NOTIFY` (seconds, at least 1).
+    pub receipt_poll_secs: u64,
 }
 
 impl Default for GovernanceSettings {
@@ -259,6 +266,8 @@ impl Default for GovernanceSettings {
             tier_thresholds: vec![100.0, 500.0, 1000.0, 2500.0, 5000.0],
             veto_threshold: 0.4,
             tally_debounce_secs: 10,
+            tally_lease_secs: 15,
+            receipt_poll_secs: 5,
         }
     }
 }
@@ -917,6 +926,18 @@ fn validate_governance(g: GovernanceSettings) -> Result<GovernanceSettings, Sett
         return Err(SettingsError::invalid(
             "governance.tally_debounce_secs",
             "must be at most 3600",
+        ));
+    }
+    if !(3..=3600).contains(&g.tally_lease_secs) {
+        return Err(SettingsError::invalid(
+            "governance.tally_lease_secs",
+            "must be from 3 to 3600",
+        ));
+    }
+    if !(1..=3600).contains(&g.receipt_poll_secs) {
+        return Err(SettingsError::invalid(
+            "governance.receipt_poll_secs",
+            "must be from 1 to 3600",
         ));
     }
     if g.participation_window_days == 0 {

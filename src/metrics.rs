@@ -79,6 +79,10 @@ pub struct Metrics {
     pub votes_counted: Counter,
     /// Tally events handed to the gov bot.
     pub tallies_published: Counter,
+    /// 1 while this server holds the tally lease (it is the one publishing tallies), else 0.
+    pub tally_leader: Gauge,
+    /// Receipts another server sharing the database recorded, counted by this one.
+    pub receipts_from_other_servers: Counter,
     /// Seconds to compute one proposal's full tally (weights, cap, receipts root).
     pub tally_compute_seconds: Histogram,
     /// 1 when the database answered the last probe, 0 when it did not.
@@ -180,6 +184,18 @@ impl Metrics {
             "Vote tally events published through the gov bot",
             tallies_published.clone(),
         );
+        let tally_leader = Gauge::default();
+        registry.register(
+            "tally_leader",
+            "1 while this server holds the tally lease and publishes the tallies, 0 otherwise",
+            tally_leader.clone(),
+        );
+        let receipts_from_other_servers = Counter::default();
+        registry.register(
+            "receipts_from_other_servers",
+            "Zap receipts recorded by another server sharing the database, counted by this one",
+            receipts_from_other_servers.clone(),
+        );
         // 50 us to about 1.6 s.
         let tally_compute_seconds = Histogram::new(exponential_buckets(0.00005, 2.0, 16));
         registry.register(
@@ -215,6 +231,8 @@ impl Metrics {
             zap_batch_commit_seconds,
             votes_counted,
             tallies_published,
+            tally_leader,
+            receipts_from_other_servers,
             tally_compute_seconds,
             database_up,
             database_errors,

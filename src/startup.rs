@@ -133,6 +133,9 @@ impl Application {
                 bots: bots.clone(),
                 gov_bot: crate::http::actions::GOV_BOT.to_string(),
                 debounce: Duration::from_secs(settings.governance.tally_debounce_secs),
+                server_id: Arc::from(settings.server.id.as_str()),
+                lease: Duration::from_secs(settings.governance.tally_lease_secs),
+                receipt_poll: Duration::from_secs(settings.governance.receipt_poll_secs),
             },
         });
         // Before any relay child: every relay spec carries the tracker supervisor's address.
@@ -166,6 +169,7 @@ impl Application {
                     zapper_cache: zapper_cache.clone(),
                     tuning: TrackerTuning::default(),
                     vote_sink: Some(votes.clone().recipient()),
+                    server_id: Arc::from(settings.server.id.as_str()),
                 },
             });
         }

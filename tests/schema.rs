@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 10] = [
+const MIGRATIONS: [MigrationSpec; 11] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -109,6 +109,11 @@ const MIGRATIONS: [MigrationSpec; 10] = [
         name: "m20261205_000900_zap_receipt_anomalies",
         tables: &[],
         indexes: &[("zap_receipts", "ux_zap_receipts_payment_hash")],
+    },
+    MigrationSpec {
+        name: "m20261205_001000_shared_tallies",
+        tables: &["tally_leases"],
+        indexes: &[("tally_leases", "ux_tally_leases_name")],
     },
     MigrationSpec {
         name: "m20261205_001700_vote_targets",
@@ -326,6 +331,7 @@ fn zap_receipt(receipt_id: &str, payment_hash: &str) -> zap_receipt::ActiveModel
         zapped_event_id: Set(Some(hex64('d'))),
         zapped_address: Set(None),
         poll_option: Set(None),
+        recorded_by: Set(None),
     }
 }
 

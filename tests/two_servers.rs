@@ -7,25 +7,39 @@
 //! Then one server dies abruptly with deliveries queued for a relay that was down, and the other
 //! must deliver them once their lease runs out.
 //!
+//! Then "two servers, one truth" (DESIGN.md "Several servers on one database"): each server
+//! follows a relay of its own (plus a shared one) and receipts are published to one own relay
+//! each, so each server records about half; both servers' tallies, and the newest tally on the
+//! relays, count all of them and equal a naive recompute, including a receipt whose transaction
+//! committed after one with a higher id was counted. One server holds the tally lease; killed,
+//! the other publishes the next tally within one lease plus the debounce; no two tallies of a
+//! proposal share a `created_at`. And a database outage while receipts arrive on both servers:
+//! afterwards the newest tally counts every recorded receipt.
+//!
 //! PostgreSQL only (`TEST_DATABASE_URL`); skipped with a message otherwise.
 
 mod common;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::app::TestConfig;
 use common::http::{metric, Api, Auth};
 use common::relays::{fetch_all, wait_for_ids, TestRelay};
+use common::tcp_proxy::TcpProxy;
 use common::test_db::TestDb;
-use common::zaps::{publish, receipt_rows, wait_until, zap_config, Zaps};
+use common::zaps::{paid_zap, publish, receipt_rows, wait_until, zap_config, Zaps};
 use commons_nostr::nostr::events;
-use commons_nostr::nostr::zap_provider::ZapProvider;
-use commons_nostr::store::entities::{audit_log_entry, outbox_event};
+use commons_nostr::nostr::nip57::Zapper;
+use commons_nostr::nostr::zap_provider::{ZapProvider, ZapTarget};
+use commons_nostr::store::entities::{audit_log_entry, outbox_event, zap_receipt};
 use commons_nostr::store::outbox;
+use commons_nostr::store::zap_ledger::{self, Incoming};
 use nostr_sdk::prelude::*;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 use serde_json::json;
 
 const WITHIN: Duration = Duration::from_secs(30);
@@ -266,5 +280,413 @@ async fn two_servers_share_one_database() {
     )
     .await;
     assert_eq!(late_actions.len(), actions.len() + 1, "{late_actions:?}");
+    b.stop().await;
+}
+
+// --- every server counts every receipt; one publishes the tallies ---------------------------------
+
+/// The tally lease of the servers below, and their debounce (seconds).
+const TALLY_LEASE_SECS: u64 = 3;
+const TALLY_DEBOUNCE_SECS: u64 = 1;
+/// What a relay round trip, a poll and a loaded 2-core machine may add to "one lease plus
+/// the debounce".
+const TAKEOVER_SLACK: Duration = Duration::from_secs(3);
+/// One bitcoin in millisatoshis.
+const BTC_MSAT: f64 = 100_000_000_000.0;
+
+/// One vote as the test made it: what the naive recompute needs.
+#[derive(Debug, Clone)]
+struct Vote {
+    receipt: Event,
+    msat: u64,
+    veto: bool,
+}
+
+/// A vote on `proposal` from a new sender (one zap each, below the cooling-off threshold and
+/// fewer than 20 senders in all, so neither cooling-off nor the cap applies).
+fn vote(provider: &ZapProvider, gov: PublicKey, proposal: EventId, n: u64, veto: bool) -> Vote {
+    let msat = 21_000 * (n + 1);
+    let text = if veto { "veto: not yet" } else { "support" };
+    let target = ZapTarget::new(gov, msat).event(proposal).content(text);
+    Vote {
+        receipt: paid_zap(provider, &Keys::generate(), &target, Timestamp::now()),
+        msat,
+        veto,
+    }
+}
+
+/// Where a tally's content differs from the naive recompute of `votes` (DESIGN.md "Votes"
+/// for distinct senders with one zap each, no cooling-off, no cap: each vote weighs
+/// `sqrt(btc)`), or `None`.
+fn differs_from_naive(content: &serde_json::Value, votes: &[Vote]) -> Option<String> {
+    let weight = |veto: bool| -> f64 {
+        votes
+            .iter()
+            .filter(|v| v.veto == veto)
+            .map(|v| (v.msat as f64 / BTC_MSAT).sqrt())
+            .sum()
+    };
+    let mut ids: Vec<String> = votes.iter().map(|v| v.receipt.id.to_hex()).collect();
+    ids.sort();
+    let close = |key: &str, expected: f64| {
+        let found = content["result"][key].as_f64().unwrap_or(f64::NAN);
+        ((found - expected).abs() > 1e-9).then(|| format!("{key} {found}, naive {expected}"))
+    };
+    if content["receipts_count"] != json!(votes.len()) {
+        return Some(format!(
+            "receipts_count {}, naive {}",
+            content["receipts_count"],
+            votes.len()
+        ));
+    }
+    if content["voters"] != json!(votes.len()) {
+        return Some(format!(
+            "voters {}, naive {}",
+            content["voters"],
+            votes.len()
+        ));
+    }
+    if content["receipts"] != json!(ids) {
+        return Some("the counted receipts differ".into());
+    }
+    close("support_votes", weight(false)).or_else(|| close("veto_votes", weight(true)))
+}
+
+/// The newest tally of `proposal` on `relay`, if any.
+async fn newest_tally(relay: &RelayUrl, gov: PublicKey, proposal: EventId) -> Option<Event> {
+    let filter = Filter::new()
+        .kind(Kind::ApplicationSpecificData)
+        .author(gov)
+        .identifier(format!("tally:{}", proposal.to_hex()));
+    fetch_all(relay, filter)
+        .await
+        .into_iter()
+        .max_by_key(|e| e.created_at)
+}
+
+/// Whether the newest tally on `relay` says what the naive recompute of `votes` says.
+async fn relay_agrees(relay: &RelayUrl, gov: PublicKey, proposal: EventId, votes: &[Vote]) -> bool {
+    match newest_tally(relay, gov, proposal).await {
+        Some(event) => serde_json::from_str::<serde_json::Value>(&event.content)
+            .ok()
+            .is_some_and(|content| differs_from_naive(&content, votes).is_none()),
+        None => false,
+    }
+}
+
+/// Whether a server's own tally (`GET /v1/proposals/{id}/tally`) says what the naive
+/// recompute of `votes` says.
+async fn server_agrees(api: &Api, proposal: EventId, votes: &[Vote]) -> bool {
+    let answer = api
+        .get(&format!("/v1/proposals/{}/tally", proposal.to_hex()))
+        .await;
+    answer.status == 200 && differs_from_naive(&answer.json, votes).is_none()
+}
+
+/// Each server's `commons_tally_leader`.
+async fn leaders(apis: &[&Api]) -> Vec<f64> {
+    let mut found = Vec::new();
+    for api in apis {
+        found.push(metric(&api.metrics().await, "commons_tally_leader"));
+    }
+    found
+}
+
+/// Two servers on one database, each following a relay of its own plus a shared one.
+fn server_pair(
+    db_url: &str,
+    provider: &ZapProvider,
+    own_a: &TestRelay,
+    own_b: &TestRelay,
+    shared: &TestRelay,
+) -> (TestConfig, TestConfig) {
+    let cfg_a = zap_config(
+        db_url,
+        vec![own_a.url(), shared.url()],
+        &provider.public_key(),
+    )
+    .with("COMMONS__SERVER__ID", "commons-a")
+    .with("COMMONS__OUTBOX__LEASE_SECS", LEASE_SECS)
+    .with(
+        "COMMONS__GOVERNANCE__TALLY_LEASE_SECS",
+        &TALLY_LEASE_SECS.to_string(),
+    )
+    .with(
+        "COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS",
+        &TALLY_DEBOUNCE_SECS.to_string(),
+    )
+    .with("COMMONS__GOVERNANCE__RECEIPT_POLL_SECS", "1");
+    let mut cfg_b = cfg_a.clone().with("COMMONS__SERVER__ID", "commons-b");
+    cfg_b.server_keys = Keys::generate();
+    cfg_b.relays = vec![own_b.url(), shared.url()];
+    (cfg_a, cfg_b)
+}
+
+/// Publishes a review period through `api`; its event id.
+async fn open_vote(api: &Api, pr: u64) -> EventId {
+    let answer = api
+        .post(
+            "/v1/actions",
+            Auth::Admin,
+            &json!({"action": "review-period", "repository": "btc-commons/governance",
+                    "pr": pr, "tier": 1, "title": format!("Vote {pr}"), "voting_window_days": 1}),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{:?}", answer.json);
+    EventId::from_hex(answer.text("event_id")).expect("an event id")
+}
+
+/// The `zap_receipts.id` of a receipt.
+async fn row_id(db: &DatabaseConnection, receipt: &EventId) -> i64 {
+    zap_receipt::Entity::find()
+        .filter(zap_receipt::Column::ReceiptId.eq(receipt.to_hex()))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("recorded")
+        .id
+}
+
+#[actix_rt::test]
+async fn every_server_counts_every_receipt_and_one_publishes_the_tallies() {
+    let Some(db) = TestDb::postgres().await else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set (this test needs PostgreSQL)");
+        return;
+    };
+    let (own_a, own_b, shared) = (
+        TestRelay::start().await,
+        TestRelay::start().await,
+        TestRelay::start().await,
+    );
+    let provider = ZapProvider::generate();
+    let (cfg_a, cfg_b) = server_pair(&db.url, &provider, &own_a, &own_b, &shared);
+    let gov = cfg_a.bot("gov");
+    let mut servers = [Doomed::start(cfg_a.clone()), Doomed::start(cfg_b.clone())];
+    let apis = [
+        Api::new(servers[0].http_addr, &cfg_a.admin_token),
+        Api::new(servers[1].http_addr, &cfg_b.admin_token),
+    ];
+    let own = [own_a.url(), own_b.url()];
+    let direct = commons_nostr::store::db::connect(&db.url)
+        .await
+        .expect("direct");
+
+    // --- one lease holder ------------------------------------------------------------------------
+    wait_until(WITHIN, "one server to hold the tally lease", || async {
+        leaders(&[&apis[0], &apis[1]]).await.iter().sum::<f64>() == 1.0
+    })
+    .await;
+    let proposal = open_vote(&apis[0], 11).await;
+
+    // --- each server records about half; both count all ---------------------------------------
+    let mut votes: Vec<Vote> = (0..12)
+        .map(|n| vote(&provider, gov, proposal, n, n % 5 == 4))
+        .collect();
+    let halves: Vec<Event> = votes.iter().map(|v| v.receipt.clone()).collect();
+    publish(&[own[0].clone()], &halves[..6]).await;
+    publish(&[own[1].clone()], &halves[6..]).await;
+    wait_until(WITHIN, "both servers to count all twelve", || async {
+        server_agrees(&apis[0], proposal, &votes).await
+            && server_agrees(&apis[1], proposal, &votes).await
+    })
+    .await;
+    for api in &apis {
+        let text = api.metrics().await;
+        assert_eq!(
+            metric(&text, "commons_zap_receipts_accepted_total"),
+            6.0,
+            "each server recorded the receipts of its own relay"
+        );
+        assert_eq!(
+            metric(&text, "commons_receipts_from_other_servers_total"),
+            6.0,
+            "and counted the other server's"
+        );
+    }
+
+    // --- a receipt committed late, with a lower id than one already counted -----------------
+    let late = vote(&provider, gov, proposal, 12, false);
+    let next = vote(&provider, gov, proposal, 13, true);
+    let recipients = HashMap::from([(gov, Zapper::Known(provider.public_key()))]);
+    let judged = zap_ledger::judge(
+        vec![Incoming {
+            event: std::sync::Arc::new(late.receipt.clone()),
+            relay: own[0].clone(),
+            received_at: std::time::Instant::now(),
+        }],
+        &recipients,
+    );
+    let open = direct.begin().await.expect("a transaction");
+    let recorded = zap_ledger::record_in(
+        &open,
+        Some("a-slow-writer"),
+        &judged.judged,
+        &[],
+        Timestamp::now(),
+    )
+    .await
+    .expect("recorded, not committed");
+    assert_eq!(recorded.recorded.len(), 1);
+    publish(&[own[0].clone()], &[next.receipt.clone()]).await;
+    let mut with_next = votes.clone();
+    with_next.push(next.clone());
+    wait_until(
+        WITHIN,
+        "both servers to count the newer receipt",
+        || async {
+            server_agrees(&apis[0], proposal, &with_next).await
+                && server_agrees(&apis[1], proposal, &with_next).await
+        },
+    )
+    .await;
+    open.commit().await.expect("committed late");
+    assert!(
+        row_id(&direct, &late.receipt.id).await < row_id(&direct, &next.receipt.id).await,
+        "the late receipt has the lower id"
+    );
+    votes.push(late);
+    votes.push(next);
+    wait_until(WITHIN, "both servers to count the late receipt", || async {
+        server_agrees(&apis[0], proposal, &votes).await
+            && server_agrees(&apis[1], proposal, &votes).await
+    })
+    .await;
+
+    // --- the holder's relays carry a tally of every receipt --------------------------------------
+    let leader_flags = leaders(&[&apis[0], &apis[1]]).await;
+    let holder = leader_flags
+        .iter()
+        .position(|flag| *flag == 1.0)
+        .expect("a holder");
+    let survivor = 1 - holder;
+    for relay in [&own[holder], &shared.url()] {
+        wait_until(WITHIN, &format!("the newest tally on {relay}"), || async {
+            relay_agrees(relay, gov, proposal, &votes).await
+        })
+        .await;
+    }
+    assert_eq!(
+        leader_flags[survivor], 0.0,
+        "the other server does not publish"
+    );
+
+    // --- the holder dies; the other publishes the next tally ----------------------------------
+    servers[holder].kill();
+    let killed_at = std::time::Instant::now();
+    let after: Vec<Vote> = (14..16)
+        .map(|n| vote(&provider, gov, proposal, n, false))
+        .collect();
+    let receipts: Vec<Event> = after.iter().map(|v| v.receipt.clone()).collect();
+    publish(&[own[survivor].clone()], &receipts).await;
+    votes.extend(after);
+    let within = Duration::from_secs(TALLY_LEASE_SECS + TALLY_DEBOUNCE_SECS) + TAKEOVER_SLACK;
+    wait_until(
+        within,
+        "the survivor's tally on the shared relay",
+        || async { relay_agrees(&shared.url(), gov, proposal, &votes).await },
+    )
+    .await;
+    eprintln!(
+        "the survivor published the next tally {:?} after the holder died",
+        killed_at.elapsed()
+    );
+    assert!(relay_agrees(&own[survivor], gov, proposal, &votes).await);
+    assert!(server_agrees(&apis[survivor], proposal, &votes).await);
+    assert_eq!(leaders(&[&apis[survivor]]).await, [1.0]);
+
+    // --- no two tallies of the proposal share a created_at -------------------------------------
+    let tallies = outbox_event::Entity::find()
+        .filter(outbox_event::Column::DTag.eq(format!("tally:{}", proposal.to_hex())))
+        .all(&direct)
+        .await
+        .expect("tally rows");
+    let times: HashSet<i64> = tallies.iter().map(|row| row.created_at).collect();
+    assert!(tallies.len() >= 2, "{tallies:?}");
+    assert_eq!(
+        times.len(),
+        tallies.len(),
+        "created_at repeated: {tallies:?}"
+    );
+    servers[survivor].kill();
+}
+
+/// The host and port of a `postgres://` URL.
+fn postgres_addr(url: &str) -> SocketAddr {
+    let parsed = url::Url::parse(url).expect("a database URL");
+    let host = parsed.host_str().expect("a host").to_owned();
+    let port = parsed.port().unwrap_or(5432);
+    std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+        .expect("resolvable host")
+        .next()
+        .expect("an address")
+}
+
+#[actix_rt::test]
+async fn after_a_database_outage_the_newest_tally_counts_every_receipt() {
+    let Some(db) = TestDb::postgres().await else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set (this test needs PostgreSQL)");
+        return;
+    };
+    let proxy = TcpProxy::start(postgres_addr(&db.url)).await;
+    let (own_a, own_b, shared) = (
+        TestRelay::start().await,
+        TestRelay::start().await,
+        TestRelay::start().await,
+    );
+    let provider = ZapProvider::generate();
+    let (cfg_a, cfg_b) = server_pair(&proxy.url_for(&db.url), &provider, &own_a, &own_b, &shared);
+    let gov = cfg_a.bot("gov");
+    let a = cfg_a.start().await;
+    let b = cfg_b.start().await;
+    let apis = [
+        Api::new(a.http_addr(), &cfg_a.admin_token),
+        Api::new(b.http_addr(), &cfg_b.admin_token),
+    ];
+    let own = [own_a.url(), own_b.url()];
+    let direct = commons_nostr::store::db::connect(&db.url)
+        .await
+        .expect("direct");
+    let proposal = open_vote(&apis[0], 12).await;
+    let mut votes: Vec<Vote> = (0..4)
+        .map(|n| vote(&provider, gov, proposal, n, n == 3))
+        .collect();
+    let before: Vec<Event> = votes.iter().map(|v| v.receipt.clone()).collect();
+    publish(&[own[0].clone()], &before[..2]).await;
+    publish(&[own[1].clone()], &before[2..]).await;
+    wait_until(WITHIN, "the first tally", || async {
+        relay_agrees(&shared.url(), gov, proposal, &votes).await
+    })
+    .await;
+
+    // Receipts keep arriving on both servers' relays while the database is away.
+    proxy.cut();
+    for api in &apis {
+        wait_until(WITHIN, "/healthz to report the database", || async {
+            api.get("/healthz").await.json["database"] == "unreachable"
+        })
+        .await;
+    }
+    let during: Vec<Vote> = (4..12)
+        .map(|n| vote(&provider, gov, proposal, n, n % 4 == 0))
+        .collect();
+    let receipts: Vec<Event> = during.iter().map(|v| v.receipt.clone()).collect();
+    publish(&[own[0].clone()], &receipts[..4]).await;
+    publish(&[own[1].clone()], &receipts[4..]).await;
+    votes.extend(during);
+    proxy.restore();
+
+    wait_until(
+        Duration::from_secs(60),
+        "the newest tally to count every receipt",
+        || async {
+            relay_agrees(&shared.url(), gov, proposal, &votes).await
+                && receipt_rows(&direct).await == votes.len() as u64
+        },
+    )
+    .await;
+    for api in &apis {
+        assert!(server_agrees(api, proposal, &votes).await);
+    }
+    a.stop().await;
     b.stop().await;
 }

@@ -13,6 +13,7 @@
 //! | [`m20261202_000700_create_junk_receipt_signers`] | `junk_receipt_signers` |
 //! | [`m20261202_000800_outbox_lease`] | `outbox_deliveries.claimed_by`, `lease_until` (no new table) |
 //! | [`m20261205_000900_zap_receipt_anomalies`] | `zap_receipts.anomalies`; the payment hash unique only when present |
+//! | [`m20261205_001000_shared_tallies`] | `zap_receipts.recorded_by`, `recorded_txid` (PostgreSQL); `tally_leases` |
 //! | [`m20261205_001700_vote_targets`] | `proposal_targets`; `zap_receipts.zapped_event_id`, `zapped_address`, `poll_option` |
 //!
 //! Conventions every migration follows, so the schema reads the same on SQLite and PostgreSQL:
@@ -37,6 +38,7 @@ pub mod m20261202_000600_proposal_rules_and_tallies;
 pub mod m20261202_000700_create_junk_receipt_signers;
 pub mod m20261202_000800_outbox_lease;
 pub mod m20261205_000900_zap_receipt_anomalies;
+pub mod m20261205_001000_shared_tallies;
 pub mod m20261205_001700_vote_targets;
 
 /// Every migration of the service, oldest first.
@@ -55,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000700_create_junk_receipt_signers::Migration),
             Box::new(m20261202_000800_outbox_lease::Migration),
             Box::new(m20261205_000900_zap_receipt_anomalies::Migration),
+            Box::new(m20261205_001000_shared_tallies::Migration),
             Box::new(m20261205_001700_vote_targets::Migration),
         ]
     }

@@ -1,7 +1,9 @@
 //! The database: sea-orm entities ([`entities`]), the connection and migrations ([`db`]), and one
 //! module for each kind of record: the outbox of signed events to deliver ([`outbox`]), zap
 //! receipts recorded exactly once ([`zap_ledger`]), proposals and their vote rows
-//! ([`vote_ledger`]) and the append-only audit log ([`audit_log`]).
+//! ([`vote_ledger`]) and the append-only audit log ([`audit_log`]); for several servers on one
+//! database, the feed of receipts any server recorded ([`receipt_feed`]) and the lease of the
+//! one server that publishes tallies ([`tally_lease`]).
 //!
 //! Uses: settings, metrics, the wire, and the pure rules ([`crate::votes`], [`crate::audit`]).
 //! Never an actor, HTTP or the CLI: who must hear of a change is told through types that live
@@ -11,5 +13,7 @@ pub mod audit_log;
 pub mod db;
 pub mod entities;
 pub mod outbox;
+pub mod receipt_feed;
+pub mod tally_lease;
 pub mod vote_ledger;
 pub mod zap_ledger;

@@ -274,21 +274,20 @@ pub async fn load_contributions(
                 Some(zapper) => Some(zapper),
                 None => zapper_from_json(db, &receipt_id).await?,
             };
-            let parsed = (|| {
-                Some(Contribution {
-                    receipt_id: EventId::from_hex(&receipt_id).ok()?,
-                    sender: PublicKey::from_hex(&sender).ok()?,
-                    recipient: PublicKey::from_hex(&recipient).ok()?,
-                    zapper: PublicKey::from_hex(zapper.as_deref()?).ok()?,
-                    amount_msat: u64::try_from(msat).ok()?,
-                    created_at: u64::try_from(at).ok()?,
-                    event: event.as_deref().and_then(|e| EventId::from_hex(e).ok()),
-                    address,
-                    keyword: parse_keyword(&content),
-                    poll_option: option.as_deref().and_then(parse_poll_option),
-                })
-            })();
-            match parsed {
+            let row = ReceiptRow {
+                receipt_id,
+                sender,
+                recipient,
+                zapper,
+                amount_msat: msat,
+                zapped_event_id: event,
+                zapped_address: address,
+                poll_option: option,
+                content,
+                created_at: at,
+            };
+            let receipt_id = row.receipt_id.clone();
+            match row.contribution() {
                 Some(contribution) => contributions.push(contribution),
                 None => {
                     tracing::error!(receipt = %receipt_id, "unreadable zap_receipts row; left out of tallies")
@@ -300,6 +299,75 @@ pub async fn load_contributions(
         }
     }
     Ok(contributions)
+}
+
+/// The `zap_receipts` columns a contribution is made of, as stored.
+#[derive(Debug, Clone)]
+pub struct ReceiptRow {
+    pub receipt_id: String,
+    pub sender: String,
+    pub recipient: String,
+    /// `None` on rows recorded before the column existed (read from the JSON instead).
+    pub zapper: Option<String>,
+    pub amount_msat: i64,
+    /// The zap request's `e` and `a` tags, and its `poll_option`.
+    pub zapped_event_id: Option<String>,
+    pub zapped_address: Option<String>,
+    pub poll_option: Option<String>,
+    pub content: String,
+    pub created_at: i64,
+}
+
+impl ReceiptRow {
+    /// The contribution the row is; `None` when a column cannot be read back (the ledger never
+    /// writes such a row).
+    pub fn contribution(self) -> Option<Contribution> {
+        Some(Contribution {
+            receipt_id: EventId::from_hex(&self.receipt_id).ok()?,
+            sender: PublicKey::from_hex(&self.sender).ok()?,
+            recipient: PublicKey::from_hex(&self.recipient).ok()?,
+            zapper: PublicKey::from_hex(self.zapper.as_deref()?).ok()?,
+            amount_msat: u64::try_from(self.amount_msat).ok()?,
+            created_at: u64::try_from(self.created_at).ok()?,
+            event: self
+                .zapped_event_id
+                .as_deref()
+                .and_then(|e| EventId::from_hex(e).ok()),
+            address: self.zapped_address,
+            keyword: parse_keyword(&self.content),
+            poll_option: self.poll_option.as_deref().and_then(parse_poll_option),
+        })
+    }
+}
+
+/// The event id of every proposal with pinned rules, with how many vote targets it has
+/// stored (the cheap check for what another server published: a proposal's targets are
+/// recorded after its row).
+pub async fn proposal_ids(db: &DatabaseConnection) -> Result<Vec<(EventId, usize)>, DbErr> {
+    let rows: Vec<String> = governance_proposal::Entity::find()
+        .select_only()
+        .column(governance_proposal::Column::EventId)
+        .filter(governance_proposal::Column::Rules.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let targets: Vec<String> = proposal_target::Entity::find()
+        .select_only()
+        .column(proposal_target::Column::ProposalEventId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for proposal in targets {
+        *counts.entry(proposal).or_default() += 1;
+    }
+    Ok(rows
+        .iter()
+        .filter_map(|id| {
+            let count = counts.get(id).copied().unwrap_or(0);
+            EventId::from_hex(id).ok().map(|id| (id, count))
+        })
+        .collect())
 }
 
 /// The author of a receipt recorded before `zapper_pubkey` existed, from its stored JSON.

@@ -29,7 +29,10 @@
 //!      [`JUNK_SIGNERS_KEPT`] rows (the least recently seen signer is evicted): anyone can sign
 //!      such receipts in any number, so none of them is kept whole;
 //!    - the relay cursors (`relay_cursors`, stream [`ZAP_RECEIPT_STREAM`]), which only move
-//!      forward, in the same transaction as the receipts they vouch for.
+//!      forward, in the same transaction as the receipts they vouch for;
+//!    - on PostgreSQL, when anything was recorded, a `NOTIFY` that tells every server sharing
+//!      the database to read the new receipts ([`receipt_feed`]); each row names the server
+//!      that recorded it (`recorded_by`, [`record_by`]).
 //!
 //! What was new and what was already there comes back in a [`LedgerOutcome`], for the metrics
 //! (accepted, duplicate, rejected by reason) and for whoever watches the ledger.
@@ -44,18 +47,18 @@ use std::time::Instant;
 use nostr_sdk::{Event, EventId, JsonUtil, PublicKey, RelayUrl, Timestamp};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::nostr::nip57::{
     signed_by_known_zapper, validate_batch, Anomalies, Rejection, ValidZap, ZapRecipients,
 };
-use crate::store::db;
 use crate::store::entities::zap_receipt;
 use crate::store::entities::{
     contribution, governance_proposal, junk_receipt_signer, rejected_receipt, relay_cursor,
 };
+use crate::store::{db, receipt_feed};
 
 /// The `relay_cursors.stream` of the zap receipt subscription.
 pub const ZAP_RECEIPT_STREAM: &str = "zap-receipts";
@@ -209,9 +212,21 @@ pub struct LedgerOutcome {
 }
 
 /// Writes a judged batch and the relay cursors in one transaction (see the module doc).
-/// `cursors` must name each relay at most once. On error nothing is written.
+/// `cursors` must name each relay at most once. On error nothing is written. The rows name no
+/// recorder: the service records through [`record_by`].
 pub async fn record(
     db: &DatabaseConnection,
+    judged: &[Judged],
+    cursors: &[CursorUpdate],
+    now: Timestamp,
+) -> Result<LedgerOutcome, DbErr> {
+    record_by(db, None, judged, cursors, now).await
+}
+
+/// [`record`], the rows' `recorded_by` set to `recorder` (this server's `server.id`).
+pub async fn record_by(
+    db: &DatabaseConnection,
+    recorder: Option<&str>,
     judged: &[Judged],
     cursors: &[CursorUpdate],
     now: Timestamp,
@@ -220,6 +235,24 @@ pub async fn record(
         return Ok(LedgerOutcome::default());
     }
     let txn = db::begin_write(db).await?;
+    let outcome = record_in(&txn, recorder, judged, cursors, now).await?;
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+/// [`record_by`]'s statements inside the caller's transaction: nothing is visible (nor
+/// announced to the other servers) before the caller commits it.
+///
+/// On PostgreSQL, when it recorded any receipt, it ends with a `NOTIFY` on
+/// [`receipt_feed::CHANNEL`], which PostgreSQL delivers to every listening server at commit
+/// (and never when the transaction rolls back).
+pub async fn record_in(
+    txn: &DatabaseTransaction,
+    recorder: Option<&str>,
+    judged: &[Judged],
+    cursors: &[CursorUpdate],
+    now: Timestamp,
+) -> Result<LedgerOutcome, DbErr> {
     let now = seconds(now);
     let mut outcome = LedgerOutcome::default();
 
@@ -227,7 +260,7 @@ pub async fn record(
         .iter()
         .filter_map(|j| j.verdict.as_ref().ok().map(|zap| (j, zap)))
         .collect();
-    let proposals = Proposals::lookup(&txn, valid.iter().map(|(_, zap)| *zap)).await?;
+    let proposals = Proposals::lookup(txn, valid.iter().map(|(_, zap)| *zap)).await?;
 
     for chunk in valid.chunks(ROWS_PER_STATEMENT) {
         let mut insert = Query::insert();
@@ -249,6 +282,7 @@ pub async fn record(
             zap_receipt::Column::ZappedEventId,
             zap_receipt::Column::ZappedAddress,
             zap_receipt::Column::PollOption,
+            zap_receipt::Column::RecordedBy,
         ]);
         let mut rows: HashMap<String, RecordedZap> = HashMap::with_capacity(chunk.len());
         for (judged, zap) in chunk {
@@ -273,6 +307,7 @@ pub async fn record(
                     Expr::val(zap.event().map(|e| e.to_hex())),
                     Expr::val(zap.address().map(str::to_owned)),
                     Expr::val(zap.poll_option().map(str::to_owned)),
+                    Expr::val(recorder),
                 ])
                 .map_err(query_error)?;
             rows.insert(
@@ -299,7 +334,7 @@ pub async fn record(
         insert
             .on_conflict(OnConflict::new().do_nothing().to_owned())
             .returning_col(zap_receipt::Column::ReceiptId);
-        let inserted = returned_ids(&txn, &insert, "receipt_id").await?;
+        let inserted = returned_ids(txn, &insert, "receipt_id").await?;
         let before = outcome.recorded.len();
         for id in inserted {
             if let Some(zap) = rows.remove(&id) {
@@ -373,7 +408,7 @@ pub async fn record(
         insert
             .on_conflict(OnConflict::new().do_nothing().to_owned())
             .returning_col(rejected_receipt::Column::ReceiptId);
-        let inserted = returned_ids(&txn, &insert, "receipt_id").await?;
+        let inserted = returned_ids(txn, &insert, "receipt_id").await?;
         let before = outcome.rejected.len();
         for id in inserted {
             if let Some(rejection) = rows.remove(&id) {
@@ -383,7 +418,7 @@ pub async fn record(
         outcome.duplicates += count(chunk.len() - (outcome.rejected.len() - before));
     }
 
-    outcome.junk = count_junk(&txn, judged, now).await?;
+    outcome.junk = count_junk(txn, judged, now).await?;
 
     if !cursors.is_empty() {
         let mut upsert = Query::insert();
@@ -420,7 +455,9 @@ pub async fn record(
         txn.execute(&upsert).await?;
     }
 
-    txn.commit().await?;
+    if !outcome.recorded.is_empty() {
+        receipt_feed::notify(txn).await?;
+    }
     Ok(outcome)
 }
 

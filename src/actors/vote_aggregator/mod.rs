@@ -24,6 +24,23 @@
 //! newest. What was published (time, digest of the numbers, final) is kept with the proposal
 //! row, so a restart neither republishes the same numbers nor goes back in time.
 //!
+//! # Several servers on one database
+//!
+//! Every server counts every receipt; one publishes (the `sharing` file):
+//!
+//! - **Counting.** Besides its own tracker's batches, the aggregator reads every receipt any
+//!   server recorded, through the receipt feed ([`crate::store::receipt_feed`]): at once on
+//!   each `NOTIFY` the recording transaction sends, and every `governance.receipt_poll_secs`
+//!   whatever happened. Its cursor never skips a row committed late. Proposals another server
+//!   published are picked up at the same poll. So the books of every server hold the same
+//!   receipts within a few seconds. (PostgreSQL only; with SQLite there is one server.)
+//! - **Publishing.** Only the holder of the tally lease ([`crate::store::tally_lease`])
+//!   publishes; every `governance.tally_lease_secs / 3` each server takes or renews it. A
+//!   server that is not the holder keeps its books current and its proposals dirty, so when it
+//!   takes the lease over it reads what was last published and publishes every changed tally
+//!   at once. Each tally's `created_at` is claimed in the database, in one transaction with a
+//!   check that the lease is held: strictly after the newest any server published.
+//!
 //! # Start
 //!
 //! The state is rebuilt from the database: every proposal with pinned rules, and every
@@ -45,10 +62,10 @@ use serde::Serialize;
 use crate::actors::bot::{BotActor, PublishEvent};
 use crate::actors::supervision::{ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
 use crate::actors::zap_tracker::ZapsCommitted;
-use crate::audit::chain::strictly_after;
 use crate::metrics::Metrics;
 use crate::nostr::events;
 use crate::nostr::nip57::Anomalies;
+use crate::store::receipt_feed;
 use crate::store::vote_ledger::{self, StoredProposal, VoteRow};
 use crate::store::zap_ledger::{self, RecordedZap};
 use crate::votes::{
@@ -58,6 +75,7 @@ use crate::votes::{
 
 mod counting;
 mod publication;
+mod sharing;
 mod start;
 
 pub use counting::contribution_of;
@@ -80,6 +98,13 @@ pub struct VoteAggregatorSpec {
     pub gov_bot: String,
     /// `governance.tally_debounce_secs`.
     pub debounce: Duration,
+    /// This server's `server.id`: the tally lease's holder name, and how it tells its own
+    /// recorded receipts from other servers'.
+    pub server_id: Arc<str>,
+    /// `governance.tally_lease_secs`.
+    pub lease: Duration,
+    /// `governance.receipt_poll_secs`.
+    pub receipt_poll: Duration,
 }
 
 // --- messages ---------------------------------------------------------------------------------
@@ -193,6 +218,12 @@ pub struct VoteAggregatorActor {
     /// The anomalies of the recorded receipts that have any (failed checks of rules 4 and 7),
     /// for each tally's `anomalies`: loaded with the receipts, then from each committed batch.
     anomalies: HashMap<EventId, Anomalies>,
+    /// The receipts every server records (PostgreSQL only).
+    feed: Option<sharing::Feed>,
+    /// This server holds the tally lease: it publishes the tallies.
+    leader: bool,
+    /// A lease renewal is under way.
+    lease_busy: bool,
 }
 
 impl SupervisedActor for VoteAggregatorActor {
@@ -208,6 +239,9 @@ impl SupervisedActor for VoteAggregatorActor {
             arriving: HashMap::new(),
             proposals: HashMap::new(),
             anomalies: HashMap::new(),
+            feed: None,
+            leader: false,
+            lease_busy: false,
         }
     }
 }
@@ -218,9 +252,18 @@ impl Actor for VoteAggregatorActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         let db = self.spec.db.clone();
         let started = Instant::now();
-        ctx.spawn(async move { load(&db).await }.into_actor(self).map(
-            move |res, act, ctx| match res {
-                Ok(loaded) => {
+        ctx.spawn(
+            crate::store::db::detached(async move {
+                // The feed's first floor is taken before the load: see `receipt_feed`.
+                let floor = match db.get_database_backend() {
+                    sea_orm::DbBackend::Postgres => Some(receipt_feed::horizon(&db).await?),
+                    _ => None,
+                };
+                Ok::<_, DbErr>((floor, load(&db).await?))
+            })
+            .into_actor(self)
+            .map(move |res, act, ctx| match res {
+                Ok((floor, loaded)) => {
                     tracing::info!(
                         proposals = loaded.proposals.len(),
                         contributions = loaded.contributions.len(),
@@ -228,16 +271,19 @@ impl Actor for VoteAggregatorActor {
                         "vote state loaded"
                     );
                     act.install(loaded, ctx);
+                    act.start_sharing(floor, ctx);
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "cannot load the vote state; restarting");
                     ctx.stop();
                 }
-            },
-        ));
+            }),
+        );
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        // A stopped aggregator publishes nothing; its successor takes the lease again.
+        self.spec.metrics.tally_leader.set(0);
         self.guard.mark_stopped();
     }
 }

@@ -2,6 +2,14 @@
 //! last and never the same numbers twice (see the parent module doc, "Publication").
 
 use super::*;
+use crate::store::{db, tally_lease};
+
+/// Why a tally was not published.
+enum Unpublished {
+    /// This server no longer holds the tally lease.
+    NotHolder,
+    Failed(String),
+}
 
 pub(super) fn unix_now() -> u64 {
     Timestamp::now().as_secs()
@@ -76,6 +84,9 @@ impl VoteAggregatorActor {
         if tracked.publishing || !tracked.dirty {
             return;
         }
+        if !self.leader {
+            return; // still dirty: published if this server takes the lease over
+        }
         tracked.dirty = false;
         let now = unix_now();
         let proposal = tracked.stored.proposal.clone();
@@ -93,10 +104,6 @@ impl VoteAggregatorActor {
         {
             return; // the relays already hold these numbers
         }
-        let created_at = strictly_after(
-            Timestamp::from_secs(now),
-            tracked.stored.tally_created_at.map(Timestamp::from_secs),
-        );
         let coordinate = match events::parse_address(&proposal.address) {
             Ok(coordinate) => coordinate,
             Err(e) => {
@@ -106,7 +113,7 @@ impl VoteAggregatorActor {
         };
         let alt = content.alt(&tracked.stored.title);
         let builder = match events::vote_tally(id, &coordinate, &content, &alt) {
-            Ok(builder) => builder.custom_created_at(created_at),
+            Ok(builder) => builder,
             Err(e) => {
                 tracing::error!(proposal = %id, error = %e, "cannot write the tally event");
                 return;
@@ -120,17 +127,31 @@ impl VoteAggregatorActor {
         let result = content.result.clone();
         let counted = content.receipts_count;
         let digest_sent = digest.clone();
+        let server = self.spec.server_id.clone();
+        let lease = self.spec.lease;
         ctx.spawn(
             async move {
+                // Strictly after the newest tally of this proposal any server published, and
+                // only while this server holds the lease (see `tally_lease`).
+                let now = i64::try_from(now).unwrap_or(i64::MAX);
+                let claiming = db.clone();
+                let created_at = db::detached(async move {
+                    tally_lease::claim_tally_time(&claiming, &server, row_id, now, lease).await
+                })
+                .await
+                        .map_err(|e| Unpublished::Failed(format!("claiming a created_at: {e}")))?
+                        .ok_or(Unpublished::NotHolder)?;
+                let created_at = Timestamp::from_secs(created_at);
+                let builder = builder.custom_created_at(created_at);
                 let published = bots
                     .send(ToChild {
                         name: gov,
                         msg: PublishEvent(builder),
                     })
                     .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| Unpublished::Failed(e.to_string()))?
+                    .map_err(|e| Unpublished::Failed(e.to_string()))?
+                    .map_err(|e| Unpublished::Failed(e.to_string()))?;
                 vote_ledger::record_tally(
                     &db,
                     row_id,
@@ -140,9 +161,12 @@ impl VoteAggregatorActor {
                 )
                 .await
                 .map_err(|e| {
-                    format!("published as {}, but not recorded: {e}", published.event_id)
+                    Unpublished::Failed(format!(
+                        "published as {}, but not recorded: {e}",
+                        published.event_id
+                    ))
                 })?;
-                Ok::<EventId, String>(published.event_id)
+                Ok::<_, Unpublished>((published.event_id, created_at))
             }
             .into_actor(self)
             .map(move |res, act, ctx| {
@@ -151,7 +175,7 @@ impl VoteAggregatorActor {
                 };
                 tracked.publishing = false;
                 match res {
-                    Ok(event_id) => {
+                    Ok((event_id, created_at)) => {
                         tracked.stored.tally_created_at = Some(created_at.as_secs());
                         tracked.stored.tally_digest = Some(digest);
                         tracked.stored.tally_final = is_final;
@@ -173,7 +197,12 @@ impl VoteAggregatorActor {
                             act.schedule(id, ctx, debounce);
                         }
                     }
-                    Err(e) => {
+                    Err(Unpublished::NotHolder) => {
+                        // Another server took the lease: it publishes these numbers.
+                        tracked.dirty = true;
+                        act.set_leader(false, ctx);
+                    }
+                    Err(Unpublished::Failed(e)) => {
                         tracing::error!(proposal = %id, error = %e, "cannot publish the tally; retrying");
                         tracked.dirty = true;
                         let delay = RETRY_AFTER.max(act.spec.debounce);

@@ -186,6 +186,8 @@ pub struct ZapTrackerSpec {
     pub tuning: TrackerTuning,
     /// Told of every committed batch that recorded receipts: the vote aggregator's supervisor.
     pub vote_sink: Option<Recipient<Broadcast<ZapsCommitted>>>,
+    /// This server's `server.id`, written with every receipt it records (`recorded_by`).
+    pub server_id: Arc<str>,
 }
 
 // --- messages ---------------------------------------------------------------------------------

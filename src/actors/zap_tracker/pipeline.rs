@@ -220,11 +220,13 @@ impl ZapTrackerActor {
         self.committing = true;
         let db = self.spec.db.clone();
         let metrics = self.spec.metrics.clone();
+        let server = self.spec.server_id.clone();
         // A task of its own, like every transaction (`db::detached`): it never waits for this
         // actor to be polled. It hands the batch back, for a retry if it failed.
         let write = db::detached(async move {
             let started = Instant::now();
-            let result = zap_ledger::record(&db, &batch, &cursors, Timestamp::now()).await;
+            let result =
+                zap_ledger::record_by(&db, Some(&server), &batch, &cursors, Timestamp::now()).await;
             let took = started.elapsed();
             metrics.zap_batch_commit_seconds.observe(took.as_secs_f64());
             tracing::debug!(

@@ -18,6 +18,7 @@
 //! | [`proposal_target`] | `proposal_targets` | `target_event_id` |
 //! | [`relay_cursor`] | `relay_cursors` | (`relay_url`, `stream`) |
 //! | [`audit_log_entry`] | `audit_log` | `position` |
+//! | [`tally_lease`] | `tally_leases` | `name` |
 
 pub mod audit_log_entry;
 pub mod contribution;
@@ -29,4 +30,5 @@ pub mod proposal_target;
 pub mod proposal_zap_vote;
 pub mod rejected_receipt;
 pub mod relay_cursor;
+pub mod tally_lease;
 pub mod zap_receipt;

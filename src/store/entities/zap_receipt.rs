@@ -61,6 +61,11 @@ pub struct Model {
     /// The full receipt as NIP-01 JSON.
     #[sea_orm(column_type = "Text")]
     pub event_json: String,
+    /// The `server.id` of the server that recorded it; `None` on rows recorded before the
+    /// column existed. (PostgreSQL also keeps `recorded_txid`, read by
+    /// [`crate::store::receipt_feed`] only, and not mapped here: SQLite has no such column.)
+    #[sea_orm(column_type = "Text", nullable)]
+    pub recorded_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
