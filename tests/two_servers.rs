@@ -684,9 +684,91 @@ async fn after_a_database_outage_the_newest_tally_counts_every_receipt() {
         },
     )
     .await;
-    for api in &apis {
-        assert!(server_agrees(api, proposal, &votes).await);
-    }
+    wait_until(
+        Duration::from_secs(10),
+        "both servers' own tallies to count every receipt",
+        || async {
+            server_agrees(&apis[0], proposal, &votes).await
+                && server_agrees(&apis[1], proposal, &votes).await
+        },
+    )
+    .await;
     a.stop().await;
     b.stop().await;
+}
+
+/// The lease and the `created_at` claims on their own, at chosen moments, on every backend.
+#[actix_rt::test]
+async fn the_tally_lease_passes_on_only_when_it_lapses() {
+    use commons_nostr::store::entities::governance_proposal;
+    use commons_nostr::store::tally_lease::{claim_tally_time, hold};
+    use sea_orm::{ActiveModelTrait, Set};
+
+    const LEASE: Duration = Duration::from_secs(10);
+    for test_db in TestDb::all().await {
+        let backend = test_db.backend();
+        let db = commons_nostr::store::db::connect(&test_db.url)
+            .await
+            .expect("connect");
+        commons_nostr::store::db::migrate(&db)
+            .await
+            .expect("migrate");
+        let row = governance_proposal::ActiveModel {
+            event_id: Set("11".repeat(32)),
+            address: Set(format!("30078:{}:proposal", "22".repeat(32))),
+            repository: Set("btc-commons/governance".into()),
+            pr: Set(1),
+            tier: Set(1),
+            title: Set("Lease".into()),
+            voting_start: Set(1_000),
+            voting_end: Set(2_000),
+            created_at: Set(1_000),
+            tally_final: Set(false),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .expect("a proposal row")
+        .id;
+        let t0 = 1_000_000;
+
+        assert!(hold(&db, "a", t0, LEASE).await.unwrap(), "{backend}: free");
+        assert!(
+            !hold(&db, "b", t0 + 1, LEASE).await.unwrap(),
+            "{backend}: held"
+        );
+        assert!(
+            hold(&db, "a", t0 + 3, LEASE).await.unwrap(),
+            "{backend}: renewed"
+        );
+        assert!(
+            !hold(&db, "b", t0 + 12, LEASE).await.unwrap(),
+            "{backend}: renewal counts"
+        );
+
+        // Claims: strictly after the newest, whatever the clock says.
+        let claim = |holder: &'static str, now: i64| {
+            let db = db.clone();
+            async move { claim_tally_time(&db, holder, row, now).await.unwrap() }
+        };
+        assert_eq!(claim("a", t0 + 4).await, Some(t0 as u64 + 4), "{backend}");
+        assert_eq!(claim("a", t0 + 4).await, Some(t0 as u64 + 5), "{backend}");
+        assert_eq!(
+            claim("a", t0 + 2).await,
+            Some(t0 as u64 + 6),
+            "{backend}: never back"
+        );
+        assert_eq!(claim("b", t0 + 7).await, None, "{backend}: not the holder");
+
+        // A's last renewal (at t0 + 3) holds until t0 + 13; from then B takes over, and its
+        // claims continue after A's newest.
+        assert!(!hold(&db, "b", t0 + 12, LEASE).await.unwrap(), "{backend}");
+        assert!(
+            hold(&db, "b", t0 + 13, LEASE).await.unwrap(),
+            "{backend}: lapsed"
+        );
+        assert_eq!(claim("a", t0 + 13).await, None, "{backend}: A lost it");
+        assert_eq!(claim("b", t0 + 5).await, Some(t0 as u64 + 7), "{backend}");
+        assert_eq!(claim("b", t0 + 20).await, Some(t0 as u64 + 20), "{backend}");
+    }
 }

@@ -3,8 +3,9 @@
 //! Every server counts every receipt (see [`crate::store::receipt_feed`]), but two servers
 //! publishing tallies signed by the same gov key would race on every relay, each relay keeping
 //! whichever came last. So one server at a time holds the lease, a `tally_leases` row: its
-//! holder's `server.id` and the unix second the lease ends. The holder renews it ([`hold`])
-//! well before then; any other server takes it over once it has lapsed. The clocks of the
+//! holder's `server.id` and the unix second the lease ends (it holds while `now` is before
+//! that second). The holder renews it ([`hold`]) every third of the lease; any other server
+//! takes it over from that second on. The clocks of the
 //! servers are assumed to agree to within a fraction of the lease (the same assumption as the
 //! outbox's delivery leases).
 //!
@@ -56,7 +57,7 @@ pub async fn hold(
                         .eq(holder)
                         .or(
                             Expr::col((tally_lease::Entity, tally_lease::Column::LeaseUntil))
-                                .lt(now),
+                                .lte(now),
                         ),
                 )
                 .to_owned(),
@@ -71,28 +72,31 @@ pub async fn hold(
 /// The `created_at` of the next tally of the proposal in row `proposal_row`: `now`, or one
 /// second after the newest tally of it any server published, whichever is later; recorded as
 /// that proposal's newest at once. `None` (and nothing changed) when `holder` does not hold
-/// the lease at `now`; holding it, the lease is renewed for `duration`.
+/// the lease at `now`. The check locks the lease row until the claim commits, so the lease
+/// cannot change hands in between.
 pub async fn claim_tally_time(
     db: &DatabaseConnection,
     holder: &str,
     proposal_row: i64,
     now: i64,
-    duration: Duration,
 ) -> Result<Option<u64>, DbErr> {
-    let until = now.saturating_add(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX));
     let txn = db::begin_write(db).await?;
-    let renewed = txn
+    let held = txn
         .execute(
             Query::update()
                 .table(tally_lease::Entity)
-                .value(tally_lease::Column::LeaseUntil, until)
+                // Changes nothing; the row lock is the point.
+                .value(
+                    tally_lease::Column::LeaseUntil,
+                    Expr::col(tally_lease::Column::LeaseUntil),
+                )
                 .and_where(Expr::col(tally_lease::Column::Name).eq(TALLIES))
                 .and_where(Expr::col(tally_lease::Column::Holder).eq(holder))
-                .and_where(Expr::col(tally_lease::Column::LeaseUntil).gte(now)),
+                .and_where(Expr::col(tally_lease::Column::LeaseUntil).gt(now)),
         )
         .await?
         .rows_affected();
-    if renewed != 1 {
+    if held != 1 {
         return Ok(None); // dropping the transaction rolls it back
     }
     let last = Expr::col(governance_proposal::Column::TallyCreatedAt);

@@ -128,7 +128,6 @@ impl VoteAggregatorActor {
         let counted = content.receipts_count;
         let digest_sent = digest.clone();
         let server = self.spec.server_id.clone();
-        let lease = self.spec.lease;
         ctx.spawn(
             async move {
                 // Strictly after the newest tally of this proposal any server published, and
@@ -136,7 +135,7 @@ impl VoteAggregatorActor {
                 let now = i64::try_from(now).unwrap_or(i64::MAX);
                 let claiming = db.clone();
                 let created_at = db::detached(async move {
-                    tally_lease::claim_tally_time(&claiming, &server, row_id, now, lease).await
+                    tally_lease::claim_tally_time(&claiming, &server, row_id, now).await
                 })
                 .await
                         .map_err(|e| Unpublished::Failed(format!("claiming a created_at: {e}")))?
