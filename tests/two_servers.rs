@@ -527,7 +527,7 @@ async fn every_server_counts_every_receipt_and_one_publishes_the_tallies() {
     .await
     .expect("recorded, not committed");
     assert_eq!(recorded.recorded.len(), 1);
-    publish(&[own[0].clone()], &[next.receipt.clone()]).await;
+    publish(&[own[0].clone()], std::slice::from_ref(&next.receipt)).await;
     let mut with_next = votes.clone();
     with_next.push(next.clone());
     wait_until(

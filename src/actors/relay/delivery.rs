@@ -98,8 +98,12 @@ impl RelayActor {
         // The row is updated before the id leaves `in_flight`, so a drain cannot pick the
         // entry up again between the answer and its record.
         ctx.spawn(
-            async move { outbox::record_outcome(&db, outbox_id, &url, &outcome).await }
-                .into_actor(self)
+            // A task of its own (`db::detached`): a server torn down mid-write (killed) drops
+            // the write with its runtime, never outside it.
+            crate::store::db::detached(async move {
+                outbox::record_outcome(&db, outbox_id, &url, &outcome).await
+            })
+            .into_actor(self)
                 .map(move |res, act, ctx| {
                     let recorded = match res {
                         Ok(()) => true,
