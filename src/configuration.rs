@@ -1207,6 +1207,16 @@ mod tests {
                 "governance.tier_thresholds",
             ),
             (
+                "COMMONS__GOVERNANCE__TALLY_LEASE_SECS",
+                "2",
+                "governance.tally_lease_secs",
+            ),
+            (
+                "COMMONS__GOVERNANCE__RECEIPT_POLL_SECS",
+                "0",
+                "governance.receipt_poll_secs",
+            ),
+            (
                 "COMMONS__NOSTR__BOTS__GOV__NPUB",
                 "npub1garbage",
                 "nostr.bots.gov.npub",
