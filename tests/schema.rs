@@ -739,3 +739,75 @@ async fn postgres_errors_name_the_cause_not_the_password() {
     assert!(message.contains("does not exist"), "{message}");
     assert!(!message.contains("topsecret"), "{message}");
 }
+
+#[actix_rt::test]
+async fn receipts_recorded_before_vote_targets_keep_what_they_named() {
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    use sea_orm::QueryOrder;
+
+    for test_db in TestDb::all().await {
+        let backend = test_db.backend();
+        let conn = connect(&test_db).await;
+        // The schema as it was before `m20261205_001700_vote_targets`.
+        Migrator::up(&conn, Some(MIGRATIONS.len() as u32 - 1))
+            .await
+            .unwrap();
+        let mut insert = Query::insert();
+        insert.into_table(Alias::new("zap_receipts")).columns(
+            [
+                "receipt_id",
+                "payment_hash",
+                "recipient_pubkey",
+                "sender_pubkey",
+                "amount_msat",
+                "proposal_event_id",
+                "proposal_address",
+                "zap_request_content",
+                "receipt_created_at",
+                "recorded_at",
+                "relay_url",
+                "event_json",
+            ]
+            .map(Alias::new),
+        );
+        for (n, event, address) in [
+            ('1', Some(hex64('d')), Some("30078:x:d".to_owned())),
+            ('2', None, None),
+        ] {
+            insert
+                .values([
+                    Expr::val(hex64(n)),
+                    Expr::val(hex64(n)),
+                    Expr::val(hex64('b')),
+                    Expr::val(hex64('c')),
+                    Expr::val(21_000i64),
+                    Expr::val(event),
+                    Expr::val(address),
+                    Expr::val("veto"),
+                    Expr::val(1_700_000_000i64),
+                    Expr::val(1_700_000_001i64),
+                    Expr::val("wss://relay.example.org"),
+                    Expr::val("{}"),
+                ])
+                .unwrap();
+        }
+        conn.execute(&insert).await.unwrap();
+        Migrator::up(&conn, None).await.unwrap();
+        let rows = zap_receipt::Entity::find()
+            .order_by_asc(zap_receipt::Column::ReceiptId)
+            .all(&conn)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2, "{backend}");
+        assert_eq!(rows[0].zapped_event_id, Some(hex64('d')), "{backend}");
+        assert_eq!(rows[0].zapped_address.as_deref(), Some("30078:x:d"));
+        assert_eq!(rows[0].poll_option, None);
+        assert_eq!(
+            (
+                rows[1].zapped_event_id.clone(),
+                rows[1].zapped_address.clone()
+            ),
+            (None, None)
+        );
+    }
+}

@@ -834,6 +834,26 @@ async fn zaps_shaped_as_clients_send_them_count_and_verify() {
             others.sort();
             [vec![published.proposal.to_hex()], others].concat()
         });
+        // The API lists the targets with their kinds.
+        let listed = api.get("/v1/proposals").await;
+        let mut targets: Vec<(String, u64)> = listed.json["proposals"][0]["targets"]
+            .as_array()
+            .expect("targets")
+            .iter()
+            .map(|t| {
+                (
+                    t["event_id"].as_str().expect("id").to_owned(),
+                    t["kind"].as_u64().expect("kind"),
+                )
+            })
+            .collect();
+        targets.sort();
+        let mut want = vec![
+            (published.announcement.to_hex(), 1),
+            (published.poll.to_hex(), 6969),
+        ];
+        want.sort();
+        assert_eq!(targets, want);
         let alt = &values(&honest, "alt")[0][0];
         assert!(
             alt.starts_with("Tally of Count every zap: support "),

@@ -183,6 +183,16 @@ pub struct ProposalSummary {
     pub state: &'static str,
     pub voters: usize,
     pub result: ProposalVoteResult,
+    /// Its vote targets besides itself (its announcement note and zap poll), ascending.
+    pub targets: Vec<TargetSummary>,
+}
+
+/// One vote target of a proposal: the event id and its kind (1: the announcement, 6969: the
+/// zap poll).
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetSummary {
+    pub event_id: String,
+    pub kind: u16,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -451,6 +461,14 @@ impl Handler<ListProposals> for VoteAggregatorActor {
                     },
                     voters: tracked.book.voters(),
                     result,
+                    targets: proposal
+                        .targets
+                        .others()
+                        .map(|(id, kind)| TargetSummary {
+                            event_id: id.to_hex(),
+                            kind: kind.as_u16(),
+                        })
+                        .collect(),
                 }
             })
             .collect();
