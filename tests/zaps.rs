@@ -375,6 +375,90 @@ async fn rule_6_receipt_naming_another_event_than_the_request_is_rejected() {
     forged_receipt_is_rejected(6).await;
 }
 
+/// After an upgrade: receipts an earlier version rejected for what is now only a check are
+/// judged again when the service starts (the relays' cursors are past them), recorded with
+/// their anomalies and their rejection rows removed; one still rejected keeps its row.
+#[actix_rt::test]
+async fn receipts_rejected_by_an_earlier_version_for_a_check_count_after_a_restart() {
+    for test_db in TestDb::all().await {
+        let relay = TestRelay::start().await;
+        let (cfg, zaps) = service(&test_db, vec![relay.url()]);
+        let db = database(&test_db).await;
+        let backend = test_db.backend();
+
+        // What the earlier version kept (never on the relay now, so only the rows can tell).
+        let now = Timestamp::now();
+        let old_rejections = [
+            (
+                zaps.anomalous(Anomalous::ConstantDescriptionHash, "support", now),
+                "description_hash_mismatch",
+            ),
+            (
+                zaps.anomalous(Anomalous::NoPaymentHash, "yes", now),
+                "bolt11_invalid",
+            ),
+            (zaps.forged(4, "still bad", now).0, "bolt11_invalid"),
+        ];
+        for (receipt, reason) in &old_rejections {
+            rejected_receipt::ActiveModel {
+                receipt_id: Set(receipt.id.to_hex()),
+                reason: Set((*reason).to_owned()),
+                detail: Set("rejected by an earlier version".to_owned()),
+                relay_url: Set(relay.url().to_string()),
+                event_json: Set(receipt.as_json()),
+                received_at: Set(1_700_000_000),
+                ..Default::default()
+            }
+            .insert(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: old rejection: {e}"));
+        }
+
+        let app = cfg.start().await;
+        wait_until(ARRIVAL, "the old rejections judged again", || async {
+            receipt_rows(&db).await == 2
+        })
+        .await;
+        for (receipt, anomalies) in [
+            (&old_rejections[0].0, "description_hash"),
+            (&old_rejections[1].0, "description_hash,payment_hash"),
+        ] {
+            let row = zap_receipt::Entity::find()
+                .filter(zap_receipt::Column::ReceiptId.eq(receipt.id.to_hex()))
+                .one(&db)
+                .await
+                .expect("query")
+                .expect("recorded");
+            assert_eq!(row.anomalies, anomalies, "{backend}");
+            wait_until(ARRIVAL, "its old rejection removed", || async {
+                rejection_of(&db, &receipt.id).await.is_none()
+            })
+            .await;
+        }
+        assert_eq!(
+            rejection_of(&db, &old_rejections[2].0.id).await.as_deref(),
+            Some("bolt11_invalid"),
+            "{backend}"
+        );
+        assert_eq!(contribution_rows(&db).await, 2, "{backend}");
+        wait_for_metrics(&app, ARRIVAL, "the re-judged receipts counted", |text| {
+            metric(text, "commons_zap_receipts_accepted_total") >= 2.0
+        })
+        .await;
+        let text = metrics(&app).await;
+        assert_eq!(
+            metric(
+                &text,
+                r#"commons_zap_receipt_anomalies_total{check="payment_hash"}"#
+            ),
+            1.0,
+            "{text}"
+        );
+        assert_eq!(rejected_rows(&db).await, 1, "{backend}");
+        app.stop().await;
+    }
+}
+
 // --- exactly once -----------------------------------------------------------------------------
 
 #[actix_rt::test]

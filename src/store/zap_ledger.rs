@@ -561,6 +561,84 @@ pub async fn cursor<C: ConnectionTrait>(
     Ok(row.map(|secs| Timestamp::from_secs(u64::try_from(secs).unwrap_or(0))))
 }
 
+/// Reasons earlier versions rejected receipts for that the rules now only flag (DESIGN.md "Zaps
+/// accepted": rules 4 and 7 are checks), or, for `bolt11_invalid`, may now accept (an invoice
+/// without a payment hash or payment secret).
+pub const REASONS_NOW_CHECKS: [&str; 5] = [
+    "description_hash_mismatch",
+    "invoice_without_description_hash",
+    "preimage_mismatch",
+    "preimage_not_unique",
+    "bolt11_invalid",
+];
+
+/// How many kept rejections [`load_rejudgeable`] reads at most in one go.
+pub const REJUDGE_AT_ONCE: u64 = 10_000;
+
+/// The kept rejected receipts whose reason is one of [`REASONS_NOW_CHECKS`] (oldest first, at
+/// most [`REJUDGE_AT_ONCE`]), as deliveries from the relay they came from, to be judged again
+/// by today's rules ([`judge`], then [`record_rejudged`]). A row whose JSON or relay no longer
+/// reads is skipped with a warning.
+pub async fn load_rejudgeable<C: ConnectionTrait>(db: &C) -> Result<Vec<Incoming>, DbErr> {
+    let rows: Vec<(String, String, String)> = rejected_receipt::Entity::find()
+        .select_only()
+        .column(rejected_receipt::Column::ReceiptId)
+        .column(rejected_receipt::Column::RelayUrl)
+        .column(rejected_receipt::Column::EventJson)
+        .filter(rejected_receipt::Column::Reason.is_in(REASONS_NOW_CHECKS))
+        .order_by_asc(rejected_receipt::Column::Id)
+        .limit(REJUDGE_AT_ONCE)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut incoming = Vec::with_capacity(rows.len());
+    for (receipt_id, relay, json) in rows {
+        match (Event::from_json(&json), RelayUrl::parse(&relay)) {
+            (Ok(event), Ok(relay)) => incoming.push(Incoming {
+                event: Arc::new(event),
+                relay,
+                received_at: Instant::now(),
+            }),
+            (Err(e), _) => {
+                tracing::warn!(receipt = %receipt_id, error = %e, "kept rejected receipt does not read back")
+            }
+            (_, Err(e)) => {
+                tracing::warn!(receipt = %receipt_id, error = %e, "kept rejected receipt's relay does not read back")
+            }
+        }
+    }
+    Ok(incoming)
+}
+
+/// Records the receipts of `judged` (from [`load_rejudgeable`]) that today's rules accept, and
+/// removes their old rejection rows; the others keep their rows as they are. Idempotent: a
+/// receipt recorded before (a crash between the two steps) is a duplicate whose row is then
+/// removed.
+pub async fn record_rejudged(
+    db: &DatabaseConnection,
+    judged: Vec<Judged>,
+    now: Timestamp,
+) -> Result<LedgerOutcome, DbErr> {
+    let accepted: Vec<Judged> = judged.into_iter().filter(|j| j.verdict.is_ok()).collect();
+    if accepted.is_empty() {
+        return Ok(LedgerOutcome::default());
+    }
+    let outcome = record(db, &accepted, &[], now).await?;
+    let ids: Vec<String> = accepted
+        .iter()
+        .map(|j| j.incoming.event.id.to_hex())
+        .collect();
+    let txn = db::begin_write(db).await?;
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        rejected_receipt::Entity::delete_many()
+            .filter(rejected_receipt::Column::ReceiptId.is_in(chunk.iter().cloned()))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(outcome)
+}
+
 /// The anomalies of the recorded receipts created after `since` (unix seconds) that have any,
 /// by receipt id: what a tally's `anomalies` counts among its counted receipts. Rows whose
 /// column cannot be read (a name this version does not know) are skipped with a warning.

@@ -4,8 +4,9 @@
 //! One tracker runs per service (child `zaps` of its supervisor). It holds state and routes; the
 //! rules live in [`crate::nostr::nip57`] and the writing in [`crate::store::zap_ledger`].
 //! Its mechanisms have a file each: `relay_sync` (following the relays), `pipeline` (intake,
-//! judging, committing), `provider_keys` (LNURL provider keys and pending receipts), and the
-//! bounded memories `seen_ids`, `uncommitted` and `junk_log`.
+//! judging, committing), `provider_keys` (LNURL provider keys and pending receipts), `rejudge`
+//! (earlier rejections that are now only checks), and the bounded memories `seen_ids`,
+//! `uncommitted` and `junk_log`.
 //!
 //! # Following the relays
 //!
@@ -89,6 +90,7 @@ use crate::store::zap_ledger::{self, CursorUpdate, Incoming, Judged, Judgement, 
 mod junk_log;
 mod pipeline;
 mod provider_keys;
+mod rejudge;
 mod relay_sync;
 mod seen_ids;
 mod uncommitted;
@@ -266,6 +268,8 @@ pub struct ZapTrackerActor {
     resolve_failures: HashMap<PublicKey, u32>,
     watchers: Vec<Recipient<ZapsCommitted>>,
     junk_log: JunkLog,
+    /// The earlier rejections that are now only checks were judged again (`rejudge`).
+    rejudged: bool,
 }
 
 impl SupervisedActor for ZapTrackerActor {
@@ -299,6 +303,7 @@ impl SupervisedActor for ZapTrackerActor {
             lost_floor: None,
             lost_waiting_for: HashSet::new(),
             resolve_failures: HashMap::new(),
+            rejudged: false,
             watchers: Vec::new(),
             junk_log: JunkLog::default(),
             spec: spec.clone(),
@@ -327,6 +332,7 @@ impl Actor for ZapTrackerActor {
         for bot in unresolved {
             self.resolve(bot, ctx);
         }
+        self.rejudge_old_rejections(ctx);
         ctx.run_interval(CURSOR_FLUSH_EVERY, |act, ctx| {
             act.cursors_wanted = true;
             act.kick_commit(ctx);

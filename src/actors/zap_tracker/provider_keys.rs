@@ -26,6 +26,7 @@ impl ZapTrackerActor {
                 act.release_pending(bot.pubkey, ctx);
                 if was_pending && act.recipients.known_zappers().is_some() {
                     act.narrow_subscriptions(ctx);
+                    act.rejudge_old_rejections(ctx);
                 }
             }
             Err(error) => {
