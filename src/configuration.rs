@@ -129,6 +129,9 @@ pub struct DatabaseSettings {
 pub struct HttpSettings {
     pub bind: SocketAddr,
     pub admin_token: SecretSource,
+    /// `http.public_url`: where people reach the public page (behind a reverse proxy), without
+    /// a trailing slash. Links in events and the NIP-89 handler use it.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -386,6 +389,8 @@ struct RawDatabase {
 struct RawHttp {
     bind: String,
     admin_token: String,
+    #[serde(default)]
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -640,6 +645,14 @@ impl RawSettings {
         let http = HttpSettings {
             bind: parse_socket_addr("http.bind", &self.http.bind)?,
             admin_token: SecretSource::parse("http.admin_token", &self.http.admin_token)?,
+            public_url: self
+                .http
+                .public_url
+                .as_deref()
+                .map(str::trim)
+                .filter(|raw| !raw.is_empty())
+                .map(|raw| parse_public_url("http.public_url", raw))
+                .transpose()?,
         };
 
         let format = match self.logging.format.as_str() {
@@ -1019,6 +1032,26 @@ fn parse_lnurlp_url(key: &str, raw: &str) -> Result<url::Url, SettingsError> {
         )),
         _ => Err(SettingsError::invalid(key, "must be an https:// URL")),
     }
+}
+
+/// `http.public_url`: an `http://` or `https://` URL with a host and no query or fragment;
+/// returned without its trailing slash, so paths can be appended.
+fn parse_public_url(key: &str, raw: &str) -> Result<String, SettingsError> {
+    let url = url::Url::parse(raw)
+        .map_err(|_| SettingsError::invalid(key, format!("{raw:?} is not a URL")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(SettingsError::invalid(
+            key,
+            "must be an https:// (or http://) URL with a host",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(SettingsError::invalid(
+            key,
+            "must not carry a query, a fragment or credentials",
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 fn is_bot_name(name: &str) -> bool {
@@ -1485,5 +1518,28 @@ mod tests {
         let urls = s.relay_urls(Some(addr));
         assert_eq!(urls.len(), 1);
         assert_eq!(urls[0].as_str(), "ws://127.0.0.1:4321");
+    }
+
+    #[test]
+    fn public_url_is_optional_and_checked() {
+        assert_eq!(load(None, &[]).unwrap().http.public_url, None);
+        let s = load(
+            None,
+            &[("COMMONS__HTTP__PUBLIC_URL", "https://vote.example.org/commons/")],
+        )
+        .unwrap();
+        assert_eq!(
+            s.http.public_url.as_deref(),
+            Some("https://vote.example.org/commons")
+        );
+        for bad in [
+            "vote.example.org",
+            "ftp://vote.example.org",
+            "https://vote.example.org/?x=1",
+            "https://user:pw@vote.example.org",
+        ] {
+            let r = load(None, &[("COMMONS__HTTP__PUBLIC_URL", bad)]);
+            assert_eq!(key_of(r), "http.public_url", "{bad}");
+        }
     }
 }

@@ -17,10 +17,10 @@ use nostr_sdk::{PublicKey, RelayUrl};
 use sea_orm::DatabaseConnection;
 
 use crate::actors::audit_head::{self, AuditHeadActor, AuditSpec};
-use crate::actors::bot::{BotActor, BotSpec};
+use crate::actors::bot::{BotActor, BotSpec, PublishEvent};
 use crate::actors::relay::{self, Deliver, RelayActor, RelaySpec, PUBLISH_TIMEOUT};
 use crate::actors::status_ticker::{self, StatusSpec, StatusTickerActor};
-use crate::actors::supervision::{Broadcast, StartChild, StopAll, Supervisor};
+use crate::actors::supervision::{Broadcast, StartChild, StopAll, Supervisor, ToChild};
 use crate::actors::vote_aggregator::{self, VoteAggregatorActor, VoteAggregatorSpec};
 use crate::actors::zap_tracker::{self, TrackerTuning, ZapTrackerActor, ZapTrackerSpec};
 use crate::configuration::{redact_url, Settings};
@@ -254,6 +254,12 @@ impl Application {
             }
         }
 
+        if settings.nostr.enabled {
+            if let Some(public_url) = &settings.http.public_url {
+                publish_client_handler(&bots, public_url);
+            }
+        }
+
         let handles = ServiceHandles {
             settings: settings.clone(),
             db,
@@ -365,6 +371,29 @@ async fn monitor_database(db: DatabaseConnection, metrics: Arc<Metrics>) {
             }
         }
     }
+}
+
+/// Publishes the page's NIP-89 handler event (kind 31990) from the gov bot, so clients offer
+/// "open in" the page at `public_url` for proposals, tallies and zap polls. Once per start:
+/// the event is addressable, so the newest replaces the last.
+fn publish_client_handler(bots: &Addr<Supervisor<BotActor>>, public_url: &str) {
+    let bots = bots.clone();
+    let builder = crate::nostr::nip89::client_handler(public_url);
+    actix_rt::spawn(async move {
+        let sent = bots
+            .send(ToChild {
+                name: crate::http::actions::GOV_BOT.to_string(),
+                msg: PublishEvent(builder),
+            })
+            .await;
+        match sent {
+            Ok(Ok(Ok(published))) => {
+                tracing::info!(event_id = %published.event_id, "published the page's NIP-89 handler")
+            }
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "cannot publish the page's NIP-89 handler"),
+            _ => tracing::warn!("cannot publish the page's NIP-89 handler: the gov bot is not running"),
+        }
+    });
 }
 
 /// The public keys a service with these keys would publish under, for start-up output.

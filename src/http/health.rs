@@ -27,11 +27,10 @@ pub struct BotHealth {
     pub restarts: u64,
 }
 
-/// Collects the health of every part. Degraded: fewer than half the relays connected, the
-/// database not answering (probed now, with a short timeout: [`db::probe`]), or a bot down.
-pub async fn collect(h: &ServiceHandles) -> Health {
-    let database_ok = db::probe(&h.db, &h.metrics).await;
-    let relays = join_all(h.relay_urls.iter().map(|url| {
+/// Every relay's health, asked of its actor (a relay whose actor does not answer is
+/// disconnected).
+pub async fn relay_health(h: &ServiceHandles) -> Vec<RelayHealth> {
+    join_all(h.relay_urls.iter().map(|url| {
         let relays = h.relays.clone();
         let url = url.to_string();
         async move {
@@ -52,15 +51,32 @@ pub async fn collect(h: &ServiceHandles) -> Health {
             }
         }
     }))
-    .await;
-    let bots: Vec<ChildStatus> = h.bots.send(ListChildren).await.unwrap_or_default();
+    .await
+}
+
+/// Every bot's supervision status.
+pub async fn bot_health(h: &ServiceHandles) -> Vec<ChildStatus> {
+    h.bots.send(ListChildren).await.unwrap_or_default()
+}
+
+/// Whether the parts make a healthy service: at least half the relays connected (or none
+/// configured), the database answering, every bot running.
+pub fn is_healthy(relays: &[RelayHealth], database_ok: bool, bots: &[ChildStatus]) -> bool {
     let connected = relays
         .iter()
         .filter(|r| r.state == LinkState::Connected)
         .count();
     let relays_ok = relays.is_empty() || connected * 2 >= relays.len();
-    let bots_ok = bots.iter().all(|b| b.running);
-    let healthy = database_ok && relays_ok && bots_ok;
+    database_ok && relays_ok && bots.iter().all(|b| b.running)
+}
+
+/// Collects the health of every part. Degraded: fewer than half the relays connected, the
+/// database not answering (probed now, with a short timeout: [`db::probe`]), or a bot down.
+pub async fn collect(h: &ServiceHandles) -> Health {
+    let database_ok = db::probe(&h.db, &h.metrics).await;
+    let relays = relay_health(h).await;
+    let bots = bot_health(h).await;
+    let healthy = is_healthy(&relays, database_ok, &bots);
     Health {
         status: if healthy { "healthy" } else { "degraded" },
         uptime_secs: h.started_at.elapsed().as_secs(),

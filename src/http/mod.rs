@@ -17,6 +17,9 @@
 //! is any other path under `/v1/` that is not public. A bot that is restarting, or a service
 //! part that is down, is a 503.
 //!
+//! The public page (`/`, `/proposals/{id}`, its CSV, the live stream, assets) is [`page`]:
+//! HTML for people, served from the page's memory, with security headers on every response.
+//!
 //! Every error is a JSON body `{"error": "...", "field": "..."}` with a 4xx or 5xx status
 //! ([`error::ApiError`]).
 
@@ -28,6 +31,7 @@ pub mod handles;
 pub mod health;
 pub mod lnurlp;
 pub mod notes;
+pub mod page;
 pub mod proposals;
 
 use std::net::SocketAddr;
@@ -66,8 +70,17 @@ pub fn serve_on(
     handles: ServiceHandles,
 ) -> std::io::Result<(ServerHandle, SocketAddr)> {
     let addr = listener.local_addr()?;
+    let context = page::context(&handles);
+    let csp = page::content_security_policy(&context);
+    let feed = web::Data::new(page::feed::start(handles.clone(), context));
     let data = web::Data::new(handles);
-    let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(page::security::headers(&csp))
+            .app_data(data.clone())
+            .app_data(feed.clone())
+            .configure(routes)
+    })
         .workers(2)
         .disable_signals()
         .shutdown_timeout(5)
@@ -98,6 +111,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(lnurlp::pay_request),
         )
         .route("/lnurlp/{bot}/callback", web::get().to(lnurlp::callback))
+        .configure(page::routes)
         .service(
             web::scope("/v1")
                 .wrap(from_fn(auth::require_admin))

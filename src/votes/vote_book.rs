@@ -182,6 +182,13 @@ impl VoteBook {
         self.voters
     }
 
+    /// How many distinct receipts the book has taken in (votes, contributions and late votes):
+    /// it grows with every receipt that can change the tally, so a reader can tell cheaply
+    /// whether anything changed since it last looked.
+    pub fn receipts_seen(&self) -> usize {
+        self.seen.len()
+    }
+
     /// Receipts naming the proposal paid after `end`.
     pub fn late_votes(&self) -> u64 {
         self.late_votes

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod binary;
+pub mod browser;
 pub mod http;
 pub mod raw_relay;
 pub mod relays;

@@ -8,7 +8,8 @@
 //!   trip per receipt), and the receipts that became votes get their `proposal_zap_votes` rows
 //!   in one transaction per batch;
 //! - the admin API tells it of each new proposal ([`ProposalAdded`]);
-//! - the HTTP routes ask it for tallies, receipts and inclusion proofs.
+//! - the HTTP routes ask it for tallies, receipts and inclusion proofs, and the public page
+//!   for what changed and each proposal's voters (`page_view`).
 //!
 //! Its mechanisms have a file each: `start` (the state rebuilt from the database, proposals
 //! taken in), `counting` (zaps into contributions, vote rows) and `publication`.
@@ -74,11 +75,13 @@ use crate::votes::{
 };
 
 mod counting;
+mod page_view;
 mod publication;
 mod sharing;
 mod start;
 
 pub use counting::contribution_of;
+pub use page_view::{GetProposalVoters, ProposalChanges, ProposalChange, ProposalVoters};
 use publication::unix_now;
 use start::{contributions_since, load};
 
