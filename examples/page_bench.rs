@@ -223,7 +223,10 @@ fn render_times(n: usize, renders: usize) {
         relays,
         public_url: None,
     };
-    let big_page = snapshot.find(&big.id.to_hex()).expect("the big proposal").clone();
+    let big_page = snapshot
+        .find(&big.id.to_hex())
+        .expect("the big proposal")
+        .clone();
     let last = n.div_ceil(proposal::VOTERS_PER_PAGE);
     let (times, bytes) = timed(renders, || list::render(&snapshot, now).into_string().len());
     report("list (20 proposals)", &times, bytes);
@@ -232,17 +235,29 @@ fn render_times(n: usize, renders: usize) {
             .into_string()
             .len()
     });
-    report(&format!("proposal page, {n} voters, first page"), &times, bytes);
+    report(
+        &format!("proposal page, {n} voters, first page"),
+        &times,
+        bytes,
+    );
     let (times, bytes) = timed(renders, || {
         proposal::render(&context, &snapshot, &big_page, last, now)
             .into_string()
             .len()
     });
-    report(&format!("proposal page, {n} voters, page {last}"), &times, bytes);
+    report(
+        &format!("proposal page, {n} voters, page {last}"),
+        &times,
+        bytes,
+    );
 }
 
 /// Stores the proposal and its receipts as the service's tables hold them.
-async fn store(conn: &sea_orm::DatabaseConnection, proposal: &Proposal, contributions: &[Contribution]) {
+async fn store(
+    conn: &sea_orm::DatabaseConnection,
+    proposal: &Proposal,
+    contributions: &[Contribution],
+) {
     governance_proposal::ActiveModel {
         event_id: Set(proposal.id.to_hex()),
         address: Set(proposal.address.clone()),
@@ -322,11 +337,18 @@ async fn throughput(n: usize, secs: u64, connections: u64) {
     let want = format!("data-value=\"{n}\"");
     loop {
         if let Ok(mut r) = client.get(&page).send().await {
-            if r.body().limit(1 << 24).await.is_ok_and(|b| String::from_utf8_lossy(&b).contains(&want)) {
+            if r.body()
+                .limit(1 << 24)
+                .await
+                .is_ok_and(|b| String::from_utf8_lossy(&b).contains(&want))
+            {
                 break;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(300), "the page never showed {n} voters");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the page never showed {n} voters"
+        );
         actix_rt::time::sleep(Duration::from_millis(200)).await;
     }
     println!(
@@ -369,7 +391,9 @@ async fn throughput(n: usize, secs: u64, connections: u64) {
         .find(|l| l.starts_with("Requests/sec:"))
         .unwrap_or("Requests/sec: ?");
     println!("wrk -t2 -c{connections} -d{secs}s GET /proposals/{{id}} ({n} voters): {rate} (target >= 2,000)");
-    for line in text.lines().filter(|l| l.trim_start().starts_with("99%") || l.contains("Non-2xx") || l.contains("Socket errors")) {
+    for line in text.lines().filter(|l| {
+        l.trim_start().starts_with("99%") || l.contains("Non-2xx") || l.contains("Socket errors")
+    }) {
         println!("  wrk: {}", line.trim());
     }
     health.sort();

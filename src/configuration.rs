@@ -1525,7 +1525,10 @@ mod tests {
         assert_eq!(load(None, &[]).unwrap().http.public_url, None);
         let s = load(
             None,
-            &[("COMMONS__HTTP__PUBLIC_URL", "https://vote.example.org/commons/")],
+            &[(
+                "COMMONS__HTTP__PUBLIC_URL",
+                "https://vote.example.org/commons/",
+            )],
         )
         .unwrap();
         assert_eq!(

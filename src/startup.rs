@@ -390,8 +390,12 @@ fn publish_client_handler(bots: &Addr<Supervisor<BotActor>>, public_url: &str) {
             Ok(Ok(Ok(published))) => {
                 tracing::info!(event_id = %published.event_id, "published the page's NIP-89 handler")
             }
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "cannot publish the page's NIP-89 handler"),
-            _ => tracing::warn!("cannot publish the page's NIP-89 handler: the gov bot is not running"),
+            Ok(Ok(Err(e))) => {
+                tracing::warn!(error = %e, "cannot publish the page's NIP-89 handler")
+            }
+            _ => tracing::warn!(
+                "cannot publish the page's NIP-89 handler: the gov bot is not running"
+            ),
         }
     });
 }

@@ -152,20 +152,31 @@ fn assert_same_numbers(page: &Value, tally: &Value, keys: &[&str]) {
             .or_else(|| tally.get(*key))
             .unwrap_or_else(|| panic!("no {key} in the tally"));
         let want = want.as_f64().unwrap_or_else(|| panic!("{key}: {want}"));
-        assert_eq!(number(&page[*key]), want, "{key}: page {page}, tally {tally}");
+        assert_eq!(
+            number(&page[*key]),
+            want,
+            "{key}: page {page}, tally {tally}"
+        );
     }
 }
 
 async fn no_horizontal_scroll(client: &Client, url: &str) {
     client.goto(url).await.expect("open");
     let width = eval(client, "return window.innerWidth;").await;
-    assert!(width.as_u64().is_some_and(|w| w <= 400), "a phone-wide window: {width}");
+    assert!(
+        width.as_u64().is_some_and(|w| w <= 400),
+        "a phone-wide window: {width}"
+    );
     let fits = eval(
         client,
         "return document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth;",
     )
     .await;
-    assert_eq!(fits, Value::Bool(true), "{url} scrolls sideways at {width} px");
+    assert_eq!(
+        fits,
+        Value::Bool(true),
+        "{url} scrolls sideways at {width} px"
+    );
 }
 
 async fn screenshot(client: &Client, name: &str) {
@@ -178,8 +189,8 @@ async fn screenshot(client: &Client, name: &str) {
 }
 
 #[actix_rt::test]
-async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_without_javascript(
-) {
+async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_without_javascript()
+{
     for test_db in TestDb::all().await {
         let scene = Scene::start(&test_db.url, "Raise the <b>weight</b> cap").await;
         let (alice, bob, mallory) = (Keys::generate(), Keys::generate(), Keys::generate());
@@ -192,7 +203,10 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
         let client = browser.session(SessionOptions::default()).await;
 
         // The list: the proposal's card has the tally's numbers, its title as text.
-        client.goto(&format!("{}/", scene.base)).await.expect("open /");
+        client
+            .goto(&format!("{}/", scene.base))
+            .await
+            .expect("open /");
         let card = format!("article[data-proposal='{}']", scene.proposal.to_hex());
         wait_for_script(
             &client,
@@ -202,22 +216,47 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
         )
         .await;
         let on_list = fields(&client, &card).await;
-        assert_same_numbers(&on_list, &tally, &["support_votes", "veto_votes", "abstain_votes", "voters"]);
+        assert_same_numbers(
+            &on_list,
+            &tally,
+            &["support_votes", "veto_votes", "abstain_votes", "voters"],
+        );
         assert_eq!(on_list["state"], "open");
-        let title = eval(&client, &format!("return document.querySelector({card:?} + ' h2').textContent;")).await;
+        let title = eval(
+            &client,
+            &format!("return document.querySelector({card:?} + ' h2').textContent;"),
+        )
+        .await;
         assert_eq!(title, "Raise the <b>weight</b> cap");
         screenshot(&client, "list").await;
 
         // The proposal: every number of the tally.
-        client.goto(&scene.page_url()).await.expect("open the proposal");
+        client
+            .goto(&scene.page_url())
+            .await
+            .expect("open the proposal");
         let on_page = fields(&client, "#summary").await;
         assert_same_numbers(
             &on_page,
             &tally,
-            &["support_votes", "veto_votes", "abstain_votes", "total_votes", "threshold",
-              "zap_vote_count", "participation_vote_count", "voters", "receipts_count", "late_votes"],
+            &[
+                "support_votes",
+                "veto_votes",
+                "abstain_votes",
+                "total_votes",
+                "threshold",
+                "zap_vote_count",
+                "participation_vote_count",
+                "voters",
+                "receipts_count",
+                "late_votes",
+            ],
         );
-        let root = eval(&client, "return document.querySelector('[data-field=receipts_root]').textContent;").await;
+        let root = eval(
+            &client,
+            "return document.querySelector('[data-field=receipts_root]').textContent;",
+        )
+        .await;
         assert_eq!(root, tally["receipts_root"]);
 
         // The comment is text: no element made of it, no alert (an open alert would fail every
@@ -229,7 +268,11 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
         )
         .await;
         assert_eq!(comment, XSS);
-        let injected = eval(&client, "return document.querySelectorAll('td.comment *').length;").await;
+        let injected = eval(
+            &client,
+            "return document.querySelectorAll('td.comment *').length;",
+        )
+        .await;
         assert_eq!(injected, 0);
         assert!(client.get_alert_text().await.is_err(), "an alert is open");
 
@@ -245,22 +288,54 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
             &format!("return !!document.querySelector('tr[data-voter={carol_npub:?}]');"),
         )
         .await;
-        assert!(took <= LIVE, "the new zap took {took:?} to show (at most {LIVE:?})");
-        assert_eq!(eval(&client, "return window.stillTheSamePage === true;").await, true, "the page reloaded");
+        assert!(
+            took <= LIVE,
+            "the new zap took {took:?} to show (at most {LIVE:?})"
+        );
+        assert_eq!(
+            eval(&client, "return window.stillTheSamePage === true;").await,
+            true,
+            "the page reloaded"
+        );
         let tally = scene.wait_for_voters(4).await;
-        wait_for_script(&client, LIVE, "4 voters on the page", "return document.querySelector('#summary [data-field=voters]').dataset.value === '4';").await;
-        assert_same_numbers(&fields(&client, "#summary").await, &tally, &["support_votes", "veto_votes", "total_votes", "voters"]);
+        wait_for_script(
+            &client,
+            LIVE,
+            "4 voters on the page",
+            "return document.querySelector('#summary [data-field=voters]').dataset.value === '4';",
+        )
+        .await;
+        assert_same_numbers(
+            &fields(&client, "#summary").await,
+            &tally,
+            &["support_votes", "veto_votes", "total_votes", "voters"],
+        );
         assert!(client.get_alert_text().await.is_err(), "an alert is open");
         screenshot(&client, "proposal").await;
         client.close().await.expect("close");
 
         // Without JavaScript: the proposal, its result and its voters are in the HTML.
         let no_js = browser
-            .session(SessionOptions { javascript: false, ..SessionOptions::default() })
+            .session(SessionOptions {
+                javascript: false,
+                ..SessionOptions::default()
+            })
             .await;
-        no_js.goto(&scene.page_url()).await.expect("open without js");
-        let html_class = no_js.find(Locator::Css("html")).await.expect("html").attr("data-js").await.expect("attr");
-        assert_eq!(html_class, None, "the page script ran with JavaScript disabled");
+        no_js
+            .goto(&scene.page_url())
+            .await
+            .expect("open without js");
+        let html_class = no_js
+            .find(Locator::Css("html"))
+            .await
+            .expect("html")
+            .attr("data-js")
+            .await
+            .expect("attr");
+        assert_eq!(
+            html_class, None,
+            "the page script ran with JavaScript disabled"
+        );
         let support = no_js
             .find(Locator::Css("#summary [data-field=support_votes]"))
             .await
@@ -268,16 +343,32 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
             .attr("data-value")
             .await
             .expect("attr");
-        assert_eq!(support.as_deref().map(|s| s.parse::<f64>().expect("f64")), tally["result"]["support_votes"].as_f64());
-        let rows = no_js.find_all(Locator::Css("tr[data-voter]")).await.expect("rows");
+        assert_eq!(
+            support.as_deref().map(|s| s.parse::<f64>().expect("f64")),
+            tally["result"]["support_votes"].as_f64()
+        );
+        let rows = no_js
+            .find_all(Locator::Css("tr[data-voter]"))
+            .await
+            .expect("rows");
         assert_eq!(rows.len(), 4);
-        let title = no_js.find(Locator::Css("h1")).await.expect("h1").text().await.expect("text");
+        let title = no_js
+            .find(Locator::Css("h1"))
+            .await
+            .expect("h1")
+            .text()
+            .await
+            .expect("text");
         assert_eq!(title, "Raise the <b>weight</b> cap");
         no_js.close().await.expect("close");
 
         // A phone: 375 px wide, no horizontal scroll on the list or the proposal.
         let phone = browser
-            .session(SessionOptions { width: 375, height: 800, ..SessionOptions::default() })
+            .session(SessionOptions {
+                width: 375,
+                height: 800,
+                ..SessionOptions::default()
+            })
             .await;
         no_horizontal_scroll(&phone, &format!("{}/", scene.base)).await;
         no_horizontal_scroll(&phone, &scene.page_url()).await;
@@ -311,15 +402,24 @@ async fn the_csv_equals_the_tally_and_every_response_has_the_security_headers() 
         let deadline = tokio::time::Instant::now() + ARRIVAL;
         let csv = loop {
             let (status, _, body) = scene.get_text(&csv_path).await;
-            let listed = body.split([',', ' ', '\n', '\r']).filter(|w| w.len() == 64).count();
+            let listed = body
+                .split([',', ' ', '\n', '\r'])
+                .filter(|w| w.len() == 64)
+                .count();
             if status == StatusCode::OK && listed == 6 {
                 break body;
             }
-            assert!(tokio::time::Instant::now() < deadline, "the CSV never listed 6 receipts: {body}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the CSV never listed 6 receipts: {body}"
+            );
             actix_rt::time::sleep(Duration::from_millis(50)).await;
         };
         let mut lines = csv.lines();
-        assert_eq!(lines.next(), Some("npub,type,vote,amount_msat,weight,first_zap,last_zap,receipts"));
+        assert_eq!(
+            lines.next(),
+            Some("npub,type,vote,amount_msat,weight,first_zap,last_zap,receipts")
+        );
         let (mut support, mut veto, mut abstain) = (0.0, 0.0, 0.0);
         let mut receipts = BTreeSet::new();
         let mut senders = BTreeSet::new();
@@ -344,12 +444,26 @@ async fn the_csv_equals_the_tally_and_every_response_has_the_security_headers() 
         }
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-12);
         let result = &tally["result"];
-        assert!(close(support, result["support_votes"].as_f64().expect("support")), "{support} vs {result}");
+        assert!(
+            close(support, result["support_votes"].as_f64().expect("support")),
+            "{support} vs {result}"
+        );
         assert!(close(veto, result["veto_votes"].as_f64().expect("veto")));
-        assert!(close(abstain, result["abstain_votes"].as_f64().expect("abstain")));
+        assert!(close(
+            abstain,
+            result["abstain_votes"].as_f64().expect("abstain")
+        ));
         assert_eq!(zap_votes, result["zap_vote_count"].as_u64().expect("zap"));
-        assert_eq!(participation_votes, result["participation_vote_count"].as_u64().expect("participation"));
-        assert_eq!(senders.len() as u64, tally["voters"].as_u64().expect("voters"));
+        assert_eq!(
+            participation_votes,
+            result["participation_vote_count"]
+                .as_u64()
+                .expect("participation")
+        );
+        assert_eq!(
+            senders.len() as u64,
+            tally["voters"].as_u64().expect("voters")
+        );
         let counted: BTreeSet<String> = scene
             .api
             .get(&format!("/v1/proposals/{id}/receipts"))
@@ -363,28 +477,50 @@ async fn the_csv_equals_the_tally_and_every_response_has_the_security_headers() 
         assert_eq!(receipts, counted);
 
         // Security headers on pages, assets, the CSV and the API; no inline script anywhere.
-        for path in ["/", &format!("/proposals/{id}"), &csv_path, "/assets/page.js", "/v1/proposals", "/healthz"] {
+        for path in [
+            "/",
+            &format!("/proposals/{id}"),
+            &csv_path,
+            "/assets/page.js",
+            "/v1/proposals",
+            "/healthz",
+        ] {
             let (_, headers, body) = scene.get_text(path).await;
             let csp = headers
                 .get("content-security-policy")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_else(|| panic!("{path}: no Content-Security-Policy"));
-            assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+            assert!(
+                csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+                "{csp}"
+            );
             assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-            assert_eq!(headers.get("x-content-type-options").map(|v| v.as_bytes()), Some(&b"nosniff"[..]), "{path}");
+            assert_eq!(
+                headers.get("x-content-type-options").map(|v| v.as_bytes()),
+                Some(&b"nosniff"[..]),
+                "{path}"
+            );
             if path == "/" || path.starts_with("/proposals/") && !path.ends_with(".csv") {
                 for script in body.split("<script").skip(1) {
                     let tag = &script[..script.find('>').expect("tag end")];
-                    assert!(tag.contains(" src="), "{path}: an inline script: <script{tag}>");
+                    assert!(
+                        tag.contains(" src="),
+                        "{path}: an inline script: <script{tag}>"
+                    );
                     assert!(script[script.find('>').expect("end") + 1..].starts_with("</script>"));
                 }
                 assert!(!body.contains(" style="), "{path}: an inline style");
-                assert!(!body.contains("://cdn") && !body.contains("https://fonts."), "{path}: an outside asset");
+                assert!(
+                    !body.contains("://cdn") && !body.contains("https://fonts."),
+                    "{path}: an outside asset"
+                );
             }
         }
 
         // Unknown and malformed ids.
-        let (status, _, body) = scene.get_text(&format!("/proposals/{}", "ab".repeat(32))).await;
+        let (status, _, body) = scene
+            .get_text(&format!("/proposals/{}", "ab".repeat(32)))
+            .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(body.contains("No proposal with this id"));
         let (status, _, _) = scene.get_text("/proposals/not-an-id").await;
@@ -414,7 +550,10 @@ async fn with_a_public_url_the_gov_bot_publishes_a_nip89_handler_for_the_page() 
     let has = |tag: &[&str]| tags.iter().any(|t| t == tag);
     assert!(has(&["k", "30078"]) && has(&["k", "6969"]), "{tags:?}");
     let web = "https://vote.example.org/proposals/<bech32>";
-    assert!(has(&["web", web, "naddr"]) && has(&["web", web, "nevent"]) && has(&["web", web]), "{tags:?}");
+    assert!(
+        has(&["web", web, "naddr"]) && has(&["web", web, "nevent"]) && has(&["web", web]),
+        "{tags:?}"
+    );
     app.stop().await;
 
     // Without it, none.
@@ -425,9 +564,18 @@ async fn with_a_public_url_the_gov_bot_publishes_a_nip89_handler_for_the_page() 
     let app = cfg.start().await;
     // The gov bot's profile is published at start: once it is there, so would the handler be.
     wait_until(ARRIVAL, "the gov bot's profile", || async {
-        !fetch_all(&quiet_relay.url(), Filter::new().kind(Kind::Metadata).author(quiet_gov)).await.is_empty()
+        !fetch_all(
+            &quiet_relay.url(),
+            Filter::new().kind(Kind::Metadata).author(quiet_gov),
+        )
+        .await
+        .is_empty()
     })
     .await;
-    assert!(fetch_all(&quiet_relay.url(), Filter::new().kind(Kind::Custom(31990))).await.is_empty());
+    assert!(
+        fetch_all(&quiet_relay.url(), Filter::new().kind(Kind::Custom(31990)))
+            .await
+            .is_empty()
+    );
     app.stop().await;
 }

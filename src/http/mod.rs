@@ -81,10 +81,10 @@ pub fn serve_on(
             .app_data(feed.clone())
             .configure(routes)
     })
-        .workers(2)
-        .disable_signals()
-        .shutdown_timeout(5)
-        .listen(listener)?;
+    .workers(2)
+    .disable_signals()
+    .shutdown_timeout(5)
+    .listen(listener)?;
     let server = server.run();
     let handle = server.handle();
     actix_rt::spawn(server);

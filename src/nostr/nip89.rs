@@ -58,7 +58,11 @@ pub fn client_handler(public_url: &str) -> EventBuilder {
             .iter()
             .map(|k| Tag::custom(TagKind::k(), [k.to_string()])),
     )
-    .tags([web_tag(Some("naddr")), web_tag(Some("nevent")), web_tag(None)])
+    .tags([
+        web_tag(Some("naddr")),
+        web_tag(Some("nevent")),
+        web_tag(None),
+    ])
 }
 
 #[cfg(test)]

@@ -57,7 +57,9 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {driver_path} (apt-get install chromium-driver): {e}"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start {driver_path} (apt-get install chromium-driver): {e}")
+            });
         let url = format!("http://127.0.0.1:{port}");
         let client = awc::Client::default();
         let deadline = tokio::time::Instant::now() + DRIVER_START;
@@ -107,6 +109,11 @@ impl Browser {
             args.push("--blink-settings=scriptEnabled=false".to_owned());
         }
         let mut chrome = json!({ "binary": chromium, "args": args });
+        if options.width < 500 {
+            // Chromium's windows are at least 500 px wide: a phone is emulated instead.
+            chrome["mobileEmulation"] = json!({ "deviceMetrics": {
+                "width": options.width, "height": options.height, "pixelRatio": 2.0 } });
+        }
         if !options.javascript {
             chrome["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
         }
@@ -139,7 +146,12 @@ pub async fn eval(client: &Client, script: &str) -> Value {
 
 /// Polls `script` every 20 ms until it returns `true`; panics with `what` after `timeout`.
 /// Returns how long it took.
-pub async fn wait_for_script(client: &Client, timeout: Duration, what: &str, script: &str) -> Duration {
+pub async fn wait_for_script(
+    client: &Client,
+    timeout: Duration,
+    what: &str,
+    script: &str,
+) -> Duration {
     let started = tokio::time::Instant::now();
     loop {
         if eval(client, script).await == Value::Bool(true) {

@@ -81,7 +81,7 @@ mod sharing;
 mod start;
 
 pub use counting::contribution_of;
-pub use page_view::{GetProposalVoters, ProposalChanges, ProposalChange, ProposalVoters};
+pub use page_view::{GetProposalVoters, ProposalChange, ProposalChanges, ProposalVoters};
 use publication::unix_now;
 use start::{contributions_since, load};
 

@@ -90,11 +90,7 @@ struct FeedState {
     version: u64,
 }
 
-async fn run(
-    handles: ServiceHandles,
-    context: Arc<PageContext>,
-    tx: watch::Sender<Arc<Snapshot>>,
-) {
+async fn run(handles: ServiceHandles, context: Arc<PageContext>, tx: watch::Sender<Arc<Snapshot>>) {
     let mut state = FeedState::default();
     let mut poll = actix_rt::time::interval(POLL_EVERY);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -145,7 +141,12 @@ where
 }
 
 /// Whether the page of `change` must be built again now.
-fn is_due(change: &ProposalChange, page: Option<&ProposalPage>, built: Option<&(Instant, Duration)>, now: u64) -> bool {
+fn is_due(
+    change: &ProposalChange,
+    page: Option<&ProposalPage>,
+    built: Option<&(Instant, Duration)>,
+    now: u64,
+) -> bool {
     let (Some(page), Some(&(at, took))) = (page, built) else {
         return true;
     };
@@ -186,7 +187,10 @@ async fn refresh_proposals(
             continue;
         }
         let started = Instant::now();
-        let Some(voters) = ask_votes(handles, GetProposalVoters(change.id)).await.flatten() else {
+        let Some(voters) = ask_votes(handles, GetProposalVoters(change.id))
+            .await
+            .flatten()
+        else {
             continue;
         };
         let missing: Vec<EventId> = voters
@@ -214,7 +218,9 @@ async fn refresh_proposals(
         };
         state.comments = comments;
         state.pages.insert(change.id, Arc::new(page));
-        state.built.insert(change.id, (Instant::now(), started.elapsed()));
+        state
+            .built
+            .insert(change.id, (Instant::now(), started.elapsed()));
         changed = true;
     }
     changed

@@ -60,7 +60,7 @@ pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{2009}');
         }
         out.push(c);
@@ -133,19 +133,32 @@ pub fn short(id: &str) -> String {
     format!("{head}…{tail}")
 }
 
-/// The scale the result bars share: the largest of the threshold and the three sums, so the
-/// threshold marker always fits and bars of different proposals read alike.
+/// The scale the result bars share. When the threshold is within reach (at most four times
+/// the largest sum) the scale takes it in, so its marker shows how far support has come;
+/// beyond that the largest sum fills 80 % of its bar (the bars compare with each other) and
+/// the marker sits at the end ([`threshold_beyond`]). With no votes, the threshold.
 pub fn bar_scale(result: &ProposalVoteResult) -> f64 {
-    let scale = result
-        .threshold
-        .max(result.support_votes)
+    let largest = result
+        .support_votes
         .max(result.veto_votes)
         .max(result.abstain_votes);
+    let scale = if largest > 0.0 && result.threshold <= 4.0 * largest {
+        result.threshold.max(largest) * 1.05
+    } else {
+        largest * 1.25
+    };
     if scale.is_finite() && scale > 0.0 {
         scale
+    } else if result.threshold.is_finite() && result.threshold > 0.0 {
+        result.threshold
     } else {
         1.0
     }
+}
+
+/// Whether the threshold lies beyond the end of the bars' scale.
+pub fn threshold_beyond(result: &ProposalVoteResult) -> bool {
+    result.threshold > bar_scale(result)
 }
 
 /// `part` of `scale` in percent, clamped to 0 to 100, two decimals (an SVG width).
@@ -162,7 +175,12 @@ pub fn percent(part: f64, scale: f64) -> String {
 mod tests {
     use super::*;
 
-    fn result(support: f64, veto: f64, threshold_met: bool, veto_blocks: bool) -> ProposalVoteResult {
+    fn result(
+        support: f64,
+        veto: f64,
+        threshold_met: bool,
+        veto_blocks: bool,
+    ) -> ProposalVoteResult {
         ProposalVoteResult {
             pr_id: 1,
             tier: 1,
@@ -220,14 +238,26 @@ mod tests {
 
     #[test]
     fn bars_share_a_scale_that_fits_the_threshold() {
+        // Within reach: the threshold is on the scale.
         let r = result(50.0, 10.0, false, false);
-        assert_eq!(bar_scale(&r), 100.0);
-        assert_eq!(percent(r.support_votes, bar_scale(&r)), "50.00");
+        assert_eq!(bar_scale(&r), 105.0);
+        assert!(!threshold_beyond(&r));
         let over = result(400.0, 0.0, true, false);
-        assert_eq!(percent(over.threshold, bar_scale(&over)), "25.00");
+        assert_eq!(percent(over.threshold, bar_scale(&over)), "23.81");
+        // Far below: the largest sum fills 80 %, the threshold is off the end.
+        let small = result(0.02, 0.01, false, false);
+        assert_eq!(percent(small.support_votes, bar_scale(&small)), "80.00");
+        assert!(threshold_beyond(&small));
+        assert_eq!(percent(small.threshold, bar_scale(&small)), "100.00");
+        // No votes: the threshold.
+        let none = result(0.0, 0.0, false, false);
+        assert_eq!(bar_scale(&none), 100.0);
         assert_eq!(percent(5.0, 0.0), "0.00");
         assert_eq!(percent(500.0, 100.0), "100.00");
-        assert_eq!(short("npub1abcdefghijklmnopqrstuvwxyz0123456789"), "npub1abcdefg…456789");
+        assert_eq!(
+            short("npub1abcdefghijklmnopqrstuvwxyz0123456789"),
+            "npub1abcdefg…456789"
+        );
         assert_eq!(short("short"), "short");
     }
 }

@@ -8,7 +8,7 @@
 use maud::{html, Markup, DOCTYPE};
 
 use super::assets;
-use super::format::{bar_scale, percent, short, weight};
+use super::format::{bar_scale, percent, short, threshold_beyond, weight};
 use super::snapshot::{Header, Snapshot};
 use crate::votes::ProposalVoteResult;
 
@@ -70,7 +70,8 @@ pub fn header(h: &Header) -> Markup {
             }
             @if let Some((head, entries)) = &h.audit {
                 span.audit title=(head) {
-                    "audit head " code { (short(head)) } " · " (entries) " entries"
+                    "audit head " code { (short(head)) } " · " (entries)
+                    @if *entries == 1 { " entry" } @else { " entries" }
                 }
             }
         }
@@ -85,7 +86,11 @@ pub fn bars(result: &ProposalVoteResult, veto_threshold: f64) -> Markup {
     let blocks_at = veto_threshold * (result.support_votes + result.veto_votes);
     let rows = [
         ("support", result.support_votes, Some(result.threshold)),
-        ("veto", result.veto_votes, (blocks_at > 0.0).then_some(blocks_at)),
+        (
+            "veto",
+            result.veto_votes,
+            (blocks_at > 0.0).then_some(blocks_at),
+        ),
         ("abstain", result.abstain_votes, None),
     ];
     html! {
@@ -109,6 +114,10 @@ pub fn bars(result: &ProposalVoteResult, veto_threshold: f64) -> Markup {
             }
             p.bar-note {
                 "marker on support: the threshold, " (weight(result.threshold))
+                @if threshold_beyond(result) {
+                    " (beyond the end of the bar: support is "
+                    (weight(result.support_votes / result.threshold * 100.0)) " % of it)"
+                }
                 @if blocks_at > 0.0 {
                     "; on veto: where a veto blocks, " (weight(blocks_at))
                 }

@@ -6,9 +6,9 @@ use maud::{html, Markup};
 
 use super::feed::PageFeed;
 use super::format::{rfc3339, time_left, PageState};
+use super::html_response;
 use super::layout::{bars, document};
 use super::snapshot::{ProposalPage, Snapshot};
-use super::html_response;
 
 /// `GET /`.
 pub async fn list(feed: web::Data<PageFeed>) -> HttpResponse {

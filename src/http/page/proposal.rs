@@ -52,7 +52,10 @@ pub async fn show(
 /// The page for an id that names no proposal: 400 when it is not even an id, 404 otherwise.
 pub fn not_found(snapshot: &Snapshot, raw: &str) -> HttpResponse {
     let (status, text) = if is_id_shaped(raw) {
-        (StatusCode::NOT_FOUND, "No proposal with this id is known here.")
+        (
+            StatusCode::NOT_FOUND,
+            "No proposal with this id is known here.",
+        )
     } else {
         (
             StatusCode::BAD_REQUEST,
@@ -322,11 +325,7 @@ fn rules_in_words(rules: &VoteRules, tier: u8) -> Markup {
 }
 
 fn verify(ctx: &PageContext, page: &ProposalPage) -> Markup {
-    let relays: String = ctx
-        .relays
-        .iter()
-        .map(|r| format!(" --relay {r}"))
-        .collect();
+    let relays: String = ctx.relays.iter().map(|r| format!(" --relay {r}")).collect();
     let example_receipt = page
         .voters
         .first()

@@ -209,7 +209,11 @@ impl Snapshot {
                     c.coordinate.public_key,
                     c.coordinate.identifier
                 );
-                match c.coordinate.identifier.strip_prefix(events::d::TALLY_PREFIX) {
+                match c
+                    .coordinate
+                    .identifier
+                    .strip_prefix(events::d::TALLY_PREFIX)
+                {
                     Some(proposal) if !self.index.contains_key(&address) => proposal.to_owned(),
                     _ => address,
                 }
@@ -347,7 +351,11 @@ mod tests {
             page.naddr.clone(),
         ] {
             assert!(is_id_shaped(&raw), "{raw}");
-            assert_eq!(snapshot.find(&raw).map(|p| p.proposal.id), Some(id), "{raw}");
+            assert_eq!(
+                snapshot.find(&raw).map(|p| p.proposal.id),
+                Some(id),
+                "{raw}"
+            );
         }
         let tally = nostr_sdk::nips::nip01::Coordinate::new(
             Kind::ApplicationSpecificData,
