@@ -70,7 +70,8 @@ impl Handler<GetProposalVoters> for VoteAggregatorActor {
         let now = unix_now();
         let proposal = tracked.stored.proposal.clone();
         let tally = tracked.book.tally(proposal.moment(now));
-        let mut content = TallyContent::new(&proposal, &tally, now > proposal.window_end);
+        let mut content = TallyContent::new(&proposal, &tally, now > proposal.window_end)
+            .with_anomalies(&tally, &self.anomalies);
         content.receipts = None;
         let mut by_sender: HashMap<PublicKey, Vec<(EventId, u64)>> = HashMap::new();
         for id in &tally.counted {

@@ -339,6 +339,13 @@ fn verify(ctx: &PageContext, page: &ProposalPage) -> Markup {
                 " counted receipt ids): "
                 code.root data-field="receipts_root" { (page.tally.receipts_root) }
             }
+            @let a = &page.tally.anomalies;
+            p {
+                "Counted receipts that failed a provider check (counted anyway, DESIGN.md rules 4 and 7): "
+                "description hash " span data-field="anomalies_description_hash" data-value=(a.description_hash) { (a.description_hash) }
+                ", payment hash " span data-field="anomalies_payment_hash" data-value=(a.payment_hash) { (a.payment_hash) }
+                ", preimage " span data-field="anomalies_preimage" data-value=(a.preimage) { (a.preimage) } "."
+            }
             p { "Recompute every tally from the relays, trusting nothing here:" }
             pre { code { "commons-nostr verify" (relays) " --server " (ctx.server_npub) " --bot " (ctx.gov_npub) } }
             p { "Check that one zap was counted, against the signed root:" }

@@ -290,6 +290,7 @@ mod tests {
             receipts_count: 2,
             receipts_root: "sha256:00".into(),
             receipts: None,
+            anomalies: Default::default(),
         };
         ProposalVoters {
             proposal,
