@@ -74,10 +74,30 @@ impl Scene {
         }
     }
 
+    /// Opens another review period; its event id.
+    async fn another_proposal(&self, pr: u64, tier: u8, title: &str) -> EventId {
+        let answer = self
+            .api
+            .post(
+                "/v1/actions",
+                Auth::Admin,
+                &json!({"action": "review-period", "repository": "btc-commons/governance",
+                        "pr": pr, "tier": tier, "title": title, "voting_window_days": 3}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json);
+        EventId::from_hex(answer.text("event_id")).expect("event id")
+    }
+
     /// A zap of the proposal by `sender`, paid now, published to the relay.
     async fn zap(&self, sender: &Keys, msat: u64, comment: &str) -> Event {
+        self.zap_to(self.proposal, sender, msat, comment).await
+    }
+
+    /// A zap of `proposal` by `sender`, paid now, published to the relay.
+    async fn zap_to(&self, proposal: EventId, sender: &Keys, msat: u64, comment: &str) -> Event {
         let target = ZapTarget::new(self.cfg.bot("gov"), msat)
-            .event(self.proposal)
+            .event(proposal)
             .content(comment);
         let receipt = paid_zap(&self.provider, sender, &target, Timestamp::now());
         publish(&[self.relay.url()], std::slice::from_ref(&receipt)).await;
@@ -198,6 +218,11 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
         scene.zap(&bob, 1_000_000, "VETO").await;
         scene.zap(&mallory, 2_000_000, XSS).await;
         let tally = scene.wait_for_voters(3).await;
+        // A second proposal, so the list has two, the one closing sooner first.
+        let fees = scene.another_proposal(43, 2, "Adopt the v2 fee table").await;
+        for (i, text) in ["support", "yes", "veto", "abstain", "approve"].iter().enumerate() {
+            scene.zap_to(fees, &Keys::generate(), 40_000_000 * (i as u64 + 1), text).await;
+        }
 
         let mut browser = Browser::start().await;
         let client = browser.session(SessionOptions::default()).await;
@@ -228,6 +253,9 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
         )
         .await;
         assert_eq!(title, "Raise the <b>weight</b> cap");
+        let order = eval(&client, "return Array.from(document.querySelectorAll('article[data-proposal]')).map(function (a) { return a.dataset.proposal; });").await;
+        assert_eq!(order, json!([fees.to_hex(), scene.proposal.to_hex()]), "open proposals, the soonest to close first");
+        wait_for_script(&client, ARRIVAL, "the second proposal's 5 voters", &format!("return document.querySelector(\"article[data-proposal='{}'] [data-field=voters]\").dataset.value === '5';", fees.to_hex())).await;
         screenshot(&client, "list").await;
 
         // The proposal: every number of the tally.
@@ -312,6 +340,10 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
         );
         assert!(client.get_alert_text().await.is_err(), "an alert is open");
         screenshot(&client, "proposal").await;
+        if std::env::var("PAGE_SCREENSHOTS").is_ok() {
+            eval(&client, "document.getElementById('voters').scrollIntoView(); return true;").await;
+            screenshot(&client, "voters").await;
+        }
         client.close().await.expect("close");
 
         // Without JavaScript: the proposal, its result and its voters are in the HTML.

@@ -33,7 +33,7 @@ impl Default for SessionOptions {
         SessionOptions {
             javascript: true,
             width: 1280,
-            height: 900,
+            height: 1400,
         }
     }
 }

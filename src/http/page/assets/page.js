@@ -159,4 +159,12 @@
     tick();
   }
   window.addEventListener("load", setUpPanel, { once: true });
+  // Some signers inject window.nostr a while after the page loaded: look again for 10 s.
+  var looks = 0;
+  var look = setInterval(function () {
+    setUpPanel();
+    looks += 1;
+    var panel = document.getElementById("vote");
+    if (looks >= 20 || !panel || panel.dataset.ready) { clearInterval(look); }
+  }, 500);
 })();
