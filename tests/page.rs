@@ -219,9 +219,16 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
         scene.zap(&mallory, 2_000_000, XSS).await;
         let tally = scene.wait_for_voters(3).await;
         // A second proposal, so the list has two, the one closing sooner first.
-        let fees = scene.another_proposal(43, 2, "Adopt the v2 fee table").await;
-        for (i, text) in ["support", "yes", "veto", "abstain", "approve"].iter().enumerate() {
-            scene.zap_to(fees, &Keys::generate(), 40_000_000 * (i as u64 + 1), text).await;
+        let fees = scene
+            .another_proposal(43, 2, "Adopt the v2 fee table")
+            .await;
+        for (i, text) in ["support", "yes", "veto", "abstain", "approve"]
+            .iter()
+            .enumerate()
+        {
+            scene
+                .zap_to(fees, &Keys::generate(), 40_000_000 * (i as u64 + 1), text)
+                .await;
         }
 
         let mut browser = Browser::start().await;
@@ -254,7 +261,11 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
         .await;
         assert_eq!(title, "Raise the <b>weight</b> cap");
         let order = eval(&client, "return Array.from(document.querySelectorAll('article[data-proposal]')).map(function (a) { return a.dataset.proposal; });").await;
-        assert_eq!(order, json!([fees.to_hex(), scene.proposal.to_hex()]), "open proposals, the soonest to close first");
+        assert_eq!(
+            order,
+            json!([fees.to_hex(), scene.proposal.to_hex()]),
+            "open proposals, the soonest to close first"
+        );
         wait_for_script(&client, ARRIVAL, "the second proposal's 5 voters", &format!("return document.querySelector(\"article[data-proposal='{}'] [data-field=voters]\").dataset.value === '5';", fees.to_hex())).await;
         screenshot(&client, "list").await;
 
@@ -341,7 +352,11 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
         assert!(client.get_alert_text().await.is_err(), "an alert is open");
         screenshot(&client, "proposal").await;
         if std::env::var("PAGE_SCREENSHOTS").is_ok() {
-            eval(&client, "document.getElementById('voters').scrollIntoView(); return true;").await;
+            eval(
+                &client,
+                "document.getElementById('voters').scrollIntoView(); return true;",
+            )
+            .await;
             screenshot(&client, "voters").await;
         }
         client.close().await.expect("close");
@@ -610,4 +625,167 @@ async fn with_a_public_url_the_gov_bot_publishes_a_nip89_handler_for_the_page() 
             .is_empty()
     );
     app.stop().await;
+}
+
+/// A NIP-07 signer as a browser extension injects it: `window.nostr`. Each `signEvent` waits
+/// in `window.signRequests` until the test signs it (in Rust, with the voter's key) and hands
+/// it back through WebDriver, so no key or signing code is in the page.
+const TEST_SIGNER: &str = "
+    var pubkey = arguments[0];
+    window.signRequests = [];
+    window.nostr = {
+        getPublicKey: function () { return Promise.resolve(pubkey); },
+        signEvent: function (event) {
+            return new Promise(function (resolve) { window.signRequests.push({ event: event, resolve: resolve }); });
+        }
+    };
+    return true;";
+
+/// The zap request the page asked to sign, signed by `keys`.
+fn sign_as(keys: &Keys, unsigned: &Value) -> Event {
+    let tags: Vec<Tag> = unsigned["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|t| {
+            let parts: Vec<String> = t
+                .as_array()
+                .expect("a tag")
+                .iter()
+                .map(|p| p.as_str().expect("a string").to_owned())
+                .collect();
+            Tag::parse(parts).expect("tag")
+        })
+        .collect();
+    assert_eq!(unsigned["kind"], 9734);
+    EventBuilder::new(
+        Kind::ZapRequest,
+        unsigned["content"].as_str().expect("content"),
+    )
+    .tags(tags)
+    .custom_created_at(Timestamp::from(
+        unsigned["created_at"].as_u64().expect("created_at"),
+    ))
+    .sign_with_keys(keys)
+    .expect("signed")
+}
+
+#[actix_rt::test]
+async fn a_nip07_signer_votes_through_the_panel_and_the_development_provider() {
+    for test_db in TestDb::all().await {
+        let relay = TestRelay::start().await;
+        let cfg = TestConfig::new(&test_db.url, vec![relay.url()])
+            .with_dev_provider()
+            .with("COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS", "1");
+        let gov = cfg.bot("gov");
+        let app = cfg.start().await;
+        let api = Api::new(app.http_addr(), &cfg.admin_token);
+        let answer = api
+            .post(
+                "/v1/actions",
+                Auth::Admin,
+                &json!({"action": "review-period", "repository": "btc-commons/governance",
+                        "pr": 7, "tier": 1, "title": "Vote from the page", "voting_window_days": 7}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json);
+        let proposal = answer.text("event_id").to_owned();
+        let address = answer.text("address").to_owned();
+        let page = format!("http://{}/proposals/{proposal}", app.http_addr());
+
+        let mut browser = Browser::start().await;
+        let client = browser.session(SessionOptions::default()).await;
+        client.goto(&page).await.expect("open the proposal");
+        // Without a signer the panel says how to vote from a client, and shows no form.
+        let hint = eval(&client, "return !document.querySelector('#vote .no-signer').hidden && document.querySelector('#vote form.signer').hidden;").await;
+        assert_eq!(hint, true);
+
+        let voter = Keys::generate();
+        client
+            .execute(TEST_SIGNER, vec![json!(voter.public_key().to_hex())])
+            .await
+            .expect("inject the signer");
+        wait_for_script(&client, ARRIVAL, "the vote form for a browser with a signer",
+            "return !document.querySelector('#vote form.signer').hidden && document.querySelector('#vote .no-signer').hidden;").await;
+        eval(
+            &client,
+            "document.querySelector('#vote input[value=veto]').checked = true; \
+             document.querySelector('#vote input[name=sats]').value = '2100'; \
+             document.querySelector('#vote button[type=submit]').click(); return true;",
+        )
+        .await;
+        wait_for_script(
+            &client,
+            ARRIVAL,
+            "a zap request to sign",
+            "return window.signRequests.length === 1;",
+        )
+        .await;
+        let unsigned = eval(&client, "return window.signRequests[0].event;").await;
+        let tags = unsigned["tags"].as_array().expect("tags");
+        let has = |tag: Value| tags.contains(&tag);
+        assert!(has(json!(["p", gov.to_hex()])), "{unsigned}");
+        assert!(has(json!(["e", proposal])), "{unsigned}");
+        assert!(has(json!(["a", address])), "{unsigned}");
+        assert!(has(json!(["amount", "2100000"])), "{unsigned}");
+        assert!(
+            tags.iter()
+                .any(|t| t[0] == "relays" && t[1] == relay.url().to_string()),
+            "{unsigned}"
+        );
+        assert_eq!(unsigned["content"], "veto");
+        let signed = sign_as(&voter, &unsigned);
+        let signed_json: Value = serde_json::from_str(&signed.as_json()).expect("json");
+        client
+            .execute(
+                "window.signRequests[0].resolve(arguments[0]); return true;",
+                vec![signed_json],
+            )
+            .await
+            .expect("hand back the signed request");
+
+        // The invoice from the development provider: a QR code drawn by the server and a link.
+        wait_for_script(&client, ARRIVAL, "the invoice",
+            "var i = document.querySelector('#vote .invoice'); return !i.hidden && i.querySelector('.bolt11').textContent.indexOf('ln') === 0;").await;
+        let bolt11 = eval(
+            &client,
+            "return document.querySelector('#vote .bolt11').textContent;",
+        )
+        .await;
+        let bolt11 = bolt11.as_str().expect("bolt11").to_owned();
+        let invoice: lightning_invoice::Bolt11Invoice = bolt11.parse().expect("a BOLT11 invoice");
+        assert_eq!(invoice.amount_milli_satoshis(), Some(2_100_000));
+        let link = eval(
+            &client,
+            "return document.querySelector('#vote a.pay').getAttribute('href');",
+        )
+        .await;
+        assert_eq!(link, format!("lightning:{bolt11}"));
+        wait_for_script(&client, ARRIVAL, "the QR code drawn",
+            "var q = document.querySelector('#vote img.qr'); return q.complete && q.naturalWidth > 0;").await;
+
+        // The development provider pays at once: the receipt reaches the relay, the tracker
+        // counts it, and the new voter shows on the open page (veto, 2,100 sats).
+        let npub = voter.public_key().to_bech32().expect("npub");
+        wait_for_script(&client, ARRIVAL, "the new voter on the page",
+            &format!("var r = document.querySelector('tr[data-voter={npub:?}]'); return !!r && r.querySelector('.vote').textContent === 'veto';")).await;
+        let amount = eval(
+            &client,
+            &format!(
+                "return document.querySelector('tr[data-voter={npub:?}] td.num').dataset.value;"
+            ),
+        )
+        .await;
+        assert_eq!(amount, "2100000");
+        let tally = api
+            .get(&format!("/v1/proposals/{proposal}/tally"))
+            .await
+            .json;
+        assert_eq!(tally["voters"], 1, "{tally}");
+        assert!(tally["result"]["veto_votes"].as_f64().expect("veto") > 0.0);
+        assert!(client.get_alert_text().await.is_err(), "an alert is open");
+        client.close().await.expect("close");
+        drop(browser);
+        app.stop().await;
+    }
 }
