@@ -11,6 +11,7 @@
 //! | `GET /v1/proposals/{event_id}/tally` | none | the tally event's content now; 400, 404 | [`proposals`] |
 //! | `GET /v1/proposals/{event_id}/receipts` | none | counted receipts; `?receipt=` its vote and inclusion proof; 400, 404 | [`proposals`] |
 //! | `GET /.well-known/lnurlp/{bot}`, `GET /lnurlp/{bot}/callback` | none | the development LNURL provider; LUD-06 errors, 400, 404 | [`lnurlp`] |
+//! | `GET /`, `GET /proposals/{id}`, `GET /proposals/{id}/votes.csv`, `GET /live`, `GET /assets/{name}`, `GET /qr.svg` | none | the public page: HTML, CSV, server-sent events; 400, 404 pages | [`page`] |
 //!
 //! The admin routes (bearer) sit in one scope behind [`auth::require_admin`]: a request without
 //! the right `Authorization: Bearer <http.admin_token>` is a 401 before its body is read, and so
@@ -20,7 +21,7 @@
 //! The public page (`/`, `/proposals/{id}`, its CSV, the live stream, assets) is [`page`]:
 //! HTML for people, served from the page's memory, with security headers on every response.
 //!
-//! Every error is a JSON body `{"error": "...", "field": "..."}` with a 4xx or 5xx status
+//! Every error of the API is a JSON body `{"error": "...", "field": "..."}` with a 4xx or 5xx status
 //! ([`error::ApiError`]).
 
 pub mod actions;
