@@ -81,6 +81,7 @@ fn synthetic(n: usize, start: u64, pr: u64) -> (Proposal, Vec<Contribution>) {
         window_start: start,
         window_end: start + 14 * 86_400,
         rules,
+        targets: votes::Targets::new(),
     };
     let senders = keys(n);
     let contributions = senders
@@ -96,6 +97,7 @@ fn synthetic(n: usize, start: u64, pr: u64) -> (Proposal, Vec<Contribution>) {
             event: Some(proposal.id),
             address: None,
             keyword: votes::parse_keyword(WORDS[i % WORDS.len()]),
+            poll_option: None,
         })
         .collect();
     (proposal, contributions)

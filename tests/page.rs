@@ -725,7 +725,24 @@ async fn a_nip07_signer_votes_through_the_panel_and_the_development_provider() {
         let tags = unsigned["tags"].as_array().expect("tags");
         let has = |tag: Value| tags.contains(&tag);
         assert!(has(json!(["p", gov.to_hex()])), "{unsigned}");
-        assert!(has(json!(["e", proposal])), "{unsigned}");
+        // With a zap poll the choice is its `poll_option` on the poll (veto is option 1); the
+        // proposal's address names the proposal either way.
+        let poll = eval(
+            &client,
+            "return document.getElementById('vote').dataset.poll || null;",
+        )
+        .await;
+        match poll.as_str() {
+            Some(poll) => {
+                assert!(has(json!(["e", poll])), "{unsigned}");
+                assert!(has(json!(["poll_option", "1"])), "{unsigned}");
+                assert!(has(json!(["k", "6969"])), "{unsigned}");
+            }
+            None => {
+                assert!(has(json!(["e", proposal])), "{unsigned}");
+                assert!(has(json!(["k", "30078"])), "{unsigned}");
+            }
+        }
         assert!(has(json!(["a", address])), "{unsigned}");
         assert!(has(json!(["amount", "2100000"])), "{unsigned}");
         assert!(

@@ -178,6 +178,12 @@ fn how_to_vote(ctx: &PageContext, page: &ProposalPage) -> Markup {
             ul.links {
                 li { "The proposal: " a href=(format!("nostr:{}", page.naddr)) { code { (short(&page.naddr)) } } }
                 li { "The same, by event id: " a href=(format!("nostr:{}", page.nevent)) { code { (short(&page.nevent)) } } }
+                @if let Some((_, nevent)) = &page.announcement {
+                    li { "Its announcement (a note every client shows and can zap): " a href=(format!("nostr:{nevent}")) { code { (short(nevent)) } } }
+                }
+                @if let Some((_, nevent)) = &page.poll {
+                    li { "Its zap poll (tap support, veto or abstain in clients with zap polls): " a href=(format!("nostr:{nevent}")) { code { (short(nevent)) } } }
+                }
                 @if let Some(address) = &ctx.lightning_address {
                     li { "Lightning address: " code { (address) } }
                 }

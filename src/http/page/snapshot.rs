@@ -86,6 +86,10 @@ pub struct ProposalPage {
     pub naddr: String,
     /// `nevent1...` of the proposal.
     pub nevent: String,
+    /// The gov bot's announcement note (kind 1) and zap poll (kind 6969) of the proposal, with
+    /// their `nevent1...`, where known.
+    pub announcement: Option<(EventId, String)>,
+    pub poll: Option<(EventId, String)>,
     pub repository: String,
     pub title: String,
     /// The tally now (`receipts` left out).
@@ -117,10 +121,29 @@ impl ProposalPage {
             })
             .unwrap_or_default();
         let nevent = Nip19Event::new(proposal.id)
-            .relays(hints)
+            .relays(hints.clone())
             .kind(Kind::ApplicationSpecificData)
             .to_bech32()
             .unwrap_or_default();
+        let author = events::parse_address(&proposal.address)
+            .ok()
+            .map(|c| c.public_key);
+        let target = |kind: u16| {
+            proposal
+                .targets
+                .others()
+                .find(|(_, k)| k.as_u16() == kind)
+                .map(|(id, k)| {
+                    let mut link = Nip19Event::new(id).relays(hints.clone()).kind(k);
+                    if let Some(author) = author {
+                        link = link.author(author);
+                    }
+                    let link = link.to_bech32().unwrap_or_default();
+                    (id, link)
+                })
+        };
+        let announcement = target(1);
+        let poll = target(6969);
         let mut voters: Vec<VoterRow> = v
             .ballots
             .into_iter()
@@ -153,6 +176,8 @@ impl ProposalPage {
             id_hex: proposal.id.to_hex(),
             naddr,
             nevent,
+            announcement,
+            poll,
             repository: v.repository,
             title: v.title,
             tally: v.content,
@@ -188,6 +213,10 @@ impl Snapshot {
         for (i, page) in proposals.iter().enumerate() {
             index.insert(page.id_hex.clone(), i);
             index.insert(page.proposal.address.clone(), i);
+            // Its announcement and zap poll open it too (NIP-89 `nevent` links).
+            for (target, _) in page.proposal.targets.others() {
+                index.entry(target.to_hex()).or_insert(i);
+            }
         }
         Snapshot {
             version,
@@ -254,6 +283,7 @@ mod tests {
             window_start: 1_000 + u64::from(n),
             window_end: 2_000,
             rules: VoteRules::new(&GovernanceSettings::default(), 1, vec![], vec![]),
+            targets: crate::votes::Targets::new(),
         };
         let result = ProposalVoteResult {
             pr_id: u64::from(n),
@@ -290,6 +320,7 @@ mod tests {
             receipts_count: 2,
             receipts_root: "sha256:00".into(),
             receipts: None,
+            targets: Vec::new(),
             anomalies: Default::default(),
         };
         ProposalVoters {

@@ -44,6 +44,7 @@ pub fn panel(ctx: &PageContext, page: &ProposalPage, now: u64) -> Markup {
             data-gov=(ctx.gov.to_hex())
             data-relays=(relays.join(" "))
             data-lnurlp=[lnurlp.as_deref()]
+            data-poll=[page.poll.as_ref().map(|(id, _)| id.to_hex())]
             data-open=(open) {
             h2 { "Vote from this page" }
             @if !open {
