@@ -296,6 +296,10 @@ pub struct LnurlProviderSettings {
     pub dev_provider: bool,
     /// The development zapper key (the provider's `nostrPubkey`), generated like the bots' keys.
     pub zapper_nsec_path: SecretSource,
+    /// The default settings only, and only with `dev_provider` (off without it): on a database
+    /// with no proposal yet, the service opens a demonstration review period and zaps it once
+    /// it is up, so its first start shows a zap becoming a vote (`crate::cli::demo`).
+    pub demo_vote: bool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,6 +329,8 @@ struct RawLnurlProvider {
     dev_provider: bool,
     #[serde(default = "default_zapper_nsec_path")]
     zapper_nsec_path: String,
+    #[serde(default)]
+    demo_vote: bool,
 }
 
 impl Default for RawLnurlProvider {
@@ -332,6 +338,7 @@ impl Default for RawLnurlProvider {
         RawLnurlProvider {
             dev_provider: false,
             zapper_nsec_path: default_zapper_nsec_path(),
+            demo_vote: false,
         }
     }
 }
@@ -685,6 +692,8 @@ impl RawSettings {
                 "lnurl.zapper_nsec_path",
                 &self.lnurl.zapper_nsec_path,
             )?,
+            // The development provider pays the demonstration zap: without it there is none.
+            demo_vote: self.lnurl.demo_vote && self.lnurl.dev_provider,
         };
         if lnurl.dev_provider && !http.bind.ip().is_loopback() {
             return Err(SettingsError::invalid(

@@ -108,6 +108,17 @@ fn runs_on_embedded_defaults_with_generated_keys_and_exits_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut run = Running::start(service(dir.path(), &[]));
     run.wait_for("listening on http://127.0.0.1:");
+    // The main job on the defaults alone (`lnurl.demo_vote`): a review period is opened and
+    // its announcement zapped 1,000 sats with "support" through the development provider, and
+    // the tally counts it with the weight sqrt(0.00001 BTC).
+    let counted = run.wait_for("counted as a vote");
+    assert!(
+        counted.contains("1 voter(s), support 0.00316228 = sqrt(0.00001000 BTC)"),
+        "{counted}"
+    );
+    let page = run.wait_for("see it at http://127.0.0.1:");
+    let proposal = page.split("commons-nostr tally ").nth(1).unwrap().trim();
+    assert!(EventId::from_hex(proposal).is_ok(), "{page}");
     let (code, output) = run.terminate();
     assert_eq!(code, Some(0), "{output}");
 
@@ -120,8 +131,15 @@ fn runs_on_embedded_defaults_with_generated_keys_and_exits_0_on_sigterm() {
         assert_eq!(mode, 0o600, "{}", path.display());
     }
     assert!(dir.path().join("data/commons.db").exists());
-    // The printed npubs are the generated keys' public keys.
-    let printed = npubs_in(&output);
+    // The printed npubs are the generated keys' public keys (the demonstration's throwaway
+    // voter aside).
+    let printed = npubs_in(
+        &output
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("demo "))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     let gov = std::fs::read_to_string(keys_dir.join("gov.nsec")).unwrap();
     let gov = Keys::parse(gov.trim()).unwrap().public_key();
     assert!(printed.contains(&gov), "{output}");
@@ -141,8 +159,10 @@ fn runs_on_embedded_defaults_with_generated_keys_and_exits_0_on_sigterm() {
     assert!(about_addresses.is_empty(), "{about_addresses:?}");
 
     // A second start reuses the keys instead of generating new ones.
+    // The demonstration is made once per database.
     let mut again = Running::start(service(dir.path(), &[]));
     again.wait_for("listening on");
+    again.wait_for("was made on an earlier start");
     let (code, output) = again.terminate();
     assert_eq!(code, Some(0));
     assert!(npubs_in(&output).contains(&gov));

@@ -26,6 +26,7 @@
 
 pub mod admin_client;
 pub mod check_receipt;
+pub mod demo;
 pub mod verifier;
 pub mod watch;
 pub mod zap;
@@ -830,6 +831,24 @@ fn run(config: Option<&Path>) -> ExitCode {
             }
         }
         println!("listening on http://{}", app.http_addr());
+        let service_settings = app.handles().settings.clone();
+        if service_settings.lnurl.demo_vote {
+            let http_addr = app.http_addr();
+            let relays = app.handles().relay_urls.clone();
+            actix_rt::spawn(async move {
+                let page = admin_client::base_url(http_addr).to_string();
+                match demo::run(&service_settings, http_addr, &relays).await {
+                    Ok(vote) => {
+                        for line in demo::describe(&vote, &page) {
+                            println!("{:>10}  {line}", "demo");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("the demonstration vote (lnurl.demo_vote) failed: {e}")
+                    }
+                }
+            });
+        }
         shutdown.await;
         tracing::info!("shutting down");
         app.stop().await;

@@ -344,6 +344,15 @@ async fn newest(
         .max_by_key(|e| e.created_at))
 }
 
+/// `--sats` in millisatoshis.
+fn amount_msat(sats: u64) -> Result<u64, ZapError> {
+    if sats == 0 {
+        return Err(ZapError::Usage("--sats: must be at least 1".to_owned()));
+    }
+    sats.checked_mul(1_000)
+        .ok_or_else(|| ZapError::Usage("--sats: too large".to_owned()))
+}
+
 /// Makes the zap. `settings` give the default relays; `notices` collects what to tell the
 /// voter on stderr.
 pub async fn run(
@@ -351,18 +360,25 @@ pub async fn run(
     settings: &Settings,
     notices: &mut Vec<String>,
 ) -> Result<ZapOutcome, ZapError> {
-    if args.sats == 0 {
-        return Err(ZapError::Usage("--sats: must be at least 1".to_owned()));
-    }
-    let amount_msat = args
-        .sats
-        .checked_mul(1_000)
-        .ok_or_else(|| ZapError::Usage("--sats: too large".to_owned()))?;
+    // The arguments are checked before a voter key is generated.
+    amount_msat(args.sats)?;
+    let keys = voter_keys(args.key.as_deref(), notices)?;
+    run_with_keys(args, settings, &keys, notices).await
+}
+
+/// Makes the zap with the voter key given (`args.key` is not read): what [`run`] does once it
+/// has the key, and what the demonstration vote uses with a throwaway one.
+pub async fn run_with_keys(
+    args: &ZapArgs,
+    settings: &Settings,
+    keys: &Keys,
+    notices: &mut Vec<String>,
+) -> Result<ZapOutcome, ZapError> {
+    let amount_msat = amount_msat(args.sats)?;
     let target_ref = nip19::parse_event_ref(&args.target)
         .map_err(|e| ZapError::Usage(format!("target: {e}")))?;
     let relay_urls = relays(args, settings, &target_ref)?;
     let timeout = Duration::from_secs(args.timeout.max(1));
-    let keys = voter_keys(args.key.as_deref(), notices)?;
 
     let client = Client::default();
     for url in &relay_urls {
@@ -378,7 +394,7 @@ pub async fn run(
         &client,
         &relay_urls,
         &target_ref,
-        &keys,
+        keys,
         amount_msat,
         timeout,
         notices,
