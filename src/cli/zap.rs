@@ -328,6 +328,42 @@ fn relays(
     Ok(urls)
 }
 
+/// How long a target not on the relays yet is waited for: one published a moment ago (an
+/// action the API just answered) may still be on its way from the service's outbox.
+const ARRIVAL_WAIT: Duration = Duration::from_secs(10);
+
+/// The newest event matching `filter` on the client's relays or, when none holds one yet, the
+/// first to arrive within [`ARRIVAL_WAIT`] (bounded by `timeout`).
+async fn newest_or_arriving(
+    client: &Client,
+    filter: Filter,
+    timeout: Duration,
+) -> Result<Option<Event>, ZapError> {
+    let mut arrivals = client.notifications();
+    if let Some(found) = newest(client, filter.clone(), timeout).await? {
+        return Ok(Some(found));
+    }
+    let subscription = client
+        .subscribe(filter.clone(), None)
+        .await
+        .map_err(|e| failed(format!("cannot read the relays: {e}")))?;
+    let deadline = tokio::time::Instant::now() + ARRIVAL_WAIT.min(timeout);
+    let found = loop {
+        match tokio::time::timeout_at(deadline, arrivals.recv()).await {
+            Ok(Ok(RelayPoolNotification::Event { event, .. }))
+                if filter.match_event(&event, MatchEventOptions::default())
+                    && event.verify().is_ok() =>
+            {
+                break Some(*event);
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) | Err(_) => break None,
+        }
+    };
+    client.unsubscribe(&subscription.val).await;
+    Ok(found)
+}
+
 /// The newest event matching `filter` on the client's relays.
 async fn newest(
     client: &Client,
@@ -427,7 +463,7 @@ async fn zap(
             .author(coordinate.public_key)
             .identifier(coordinate.identifier.clone()),
     };
-    let target = newest(client, target_filter, timeout)
+    let target = newest_or_arriving(client, target_filter, timeout)
         .await?
         .ok_or_else(|| {
             failed(format!(
@@ -438,7 +474,7 @@ async fn zap(
     let proposal = match target_role(&target).map_err(failed)? {
         TargetRole::Proposal => target.clone(),
         TargetRole::Tags(id) => {
-            let proposal = newest(client, Filter::new().id(id), timeout)
+            let proposal = newest_or_arriving(client, Filter::new().id(id), timeout)
                 .await?
                 .ok_or_else(|| {
                     failed(format!(
