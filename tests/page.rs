@@ -267,7 +267,7 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
             "open proposals, the soonest to close first"
         );
         wait_for_script(&client, ARRIVAL, "the second proposal's 5 voters", &format!("return document.querySelector(\"article[data-proposal='{}'] [data-field=voters]\").dataset.value === '5';", fees.to_hex())).await;
-        screenshot(&client, "list").await;
+        screenshot(&client, "page-list").await;
 
         // The proposal: every number of the tally.
         client
@@ -350,14 +350,14 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
             &["support_votes", "veto_votes", "total_votes", "voters"],
         );
         assert!(client.get_alert_text().await.is_err(), "an alert is open");
-        screenshot(&client, "proposal").await;
+        screenshot(&client, "page-proposal").await;
         if std::env::var("PAGE_SCREENSHOTS").is_ok() {
             eval(
                 &client,
                 "document.getElementById('voters').scrollIntoView(); return true;",
             )
             .await;
-            screenshot(&client, "voters").await;
+            screenshot(&client, "page-voters").await;
         }
         client.close().await.expect("close");
 
@@ -419,7 +419,7 @@ async fn the_page_shows_the_tally_follows_zaps_live_escapes_comments_and_reads_w
             .await;
         no_horizontal_scroll(&phone, &format!("{}/", scene.base)).await;
         no_horizontal_scroll(&phone, &scene.page_url()).await;
-        screenshot(&phone, "proposal-phone").await;
+        screenshot(&phone, "page-phone").await;
         phone.close().await.expect("close");
 
         drop(browser);
