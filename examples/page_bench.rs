@@ -25,104 +25,20 @@ mod app;
 #[path = "support/bench.rs"]
 #[allow(dead_code)]
 mod bench;
+#[path = "support/synthetic.rs"]
+mod synthetic;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use commons_nostr::actors::vote_aggregator::ProposalVoters;
-use commons_nostr::configuration::GovernanceSettings;
 use commons_nostr::http::page::snapshot::{Header, PageContext, ProposalPage, Snapshot};
 use commons_nostr::http::page::{list, proposal};
 use commons_nostr::nostr::events::LinkState;
 use commons_nostr::store::db;
-use commons_nostr::store::entities::{governance_proposal, zap_receipt};
-use commons_nostr::votes::{self, Contribution, Proposal, TallyContent, VoteBook, VoteRules};
+use commons_nostr::votes::{Contribution, Proposal, TallyContent, VoteBook};
 use nostr_sdk::prelude::*;
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
-
-fn yardstick() -> f64 {
-    let keys = Keys::generate();
-    let events: Vec<Event> = (0..2_000)
-        .map(|i| {
-            EventBuilder::text_note(format!("yardstick {i}"))
-                .sign_with_keys(&keys)
-                .expect("signed")
-        })
-        .collect();
-    bench::schnorr_rate(&events, 15)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-const WORDS: [&str; 5] = ["support", "veto", "abstain", "great <idea> & more", "yes"];
-
-/// N voters (distinct senders, in the window) of one proposal.
-fn synthetic(n: usize, start: u64, pr: u64) -> (Proposal, Vec<Contribution>) {
-    let zapper = Keys::generate().public_key();
-    let bot = Keys::generate().public_key();
-    let rules = VoteRules::new(&GovernanceSettings::default(), 1, vec![zapper], vec![bot]);
-    let proposal = Proposal {
-        id: EventId::from_byte_array(rand::random()),
-        address: format!("30078:{}:action:o/r:{pr}:review-period", bot.to_hex()),
-        pr,
-        tier: 1,
-        window_start: start,
-        window_end: start + 14 * 86_400,
-        rules,
-        targets: votes::Targets::new(),
-    };
-    let senders = keys(n);
-    let contributions = senders
-        .into_iter()
-        .enumerate()
-        .map(|(i, sender)| Contribution {
-            receipt_id: EventId::from_byte_array(rand::random()),
-            sender,
-            recipient: bot,
-            zapper,
-            amount_msat: 1_000_000 + (i as u64 % 977) * 10_000,
-            created_at: start + (i as u64 % 3_600),
-            event: Some(proposal.id),
-            address: None,
-            keyword: votes::parse_keyword(WORDS[i % WORDS.len()]),
-            poll_option: None,
-        })
-        .collect();
-    (proposal, contributions)
-}
-
-fn keys(n: usize) -> Vec<PublicKey> {
-    std::thread::scope(|scope| {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let per = n.div_ceil(threads);
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let count = per.min(n.saturating_sub(t * per));
-                scope.spawn(move || {
-                    (0..count)
-                        .map(|_| Keys::generate().public_key())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("key thread"))
-            .collect()
-    })
-}
 
 /// What the aggregator answers the feed for `proposal` (the same steps as its handler).
 fn voters_of(proposal: &Proposal, contributions: &[Contribution], t: u64) -> ProposalVoters {
@@ -171,9 +87,9 @@ fn timed<F: FnMut() -> usize>(renders: usize, mut render: F) -> (Vec<Duration>, 
 fn report(what: &str, times: &[Duration], bytes: usize) {
     println!(
         "{what}: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms ({} renders, {} KiB; target p99 <= 20 ms)",
-        ms(percentile(times, 0.5)),
-        ms(percentile(times, 0.99)),
-        ms(times.last().copied().unwrap_or_default()),
+        bench::ms(bench::percentile(times, 0.5)),
+        bench::ms(bench::percentile(times, 0.99)),
+        bench::ms(times.last().copied().unwrap_or_default()),
         times.len(),
         bytes / 1024
     );
@@ -182,11 +98,11 @@ fn report(what: &str, times: &[Duration], bytes: usize) {
 fn render_times(n: usize, renders: usize) {
     let now = Timestamp::now().as_secs();
     let start = now - 7_200;
-    let (big, contributions) = synthetic(n, start, 1);
+    let (big, contributions) = synthetic::synthetic(n, start, 1);
     let comments: HashMap<EventId, String> = contributions
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.receipt_id, WORDS[i % WORDS.len()].to_owned()))
+        .map(|(i, c)| (c.receipt_id, synthetic::word(i).to_owned()))
         .collect();
     let relays = vec![RelayUrl::parse("wss://relay.example.org").expect("url")];
     let started = Instant::now();
@@ -196,12 +112,12 @@ fn render_times(n: usize, renders: usize) {
     let page = ProposalPage::build(voters, &comments, &relays);
     println!(
         "the page's memory of a {n}-voter proposal: tally {:.0} ms, rows built {:.0} ms (once per change, off the request path)",
-        ms(tallied),
-        ms(started.elapsed())
+        bench::ms(tallied),
+        bench::ms(started.elapsed())
     );
     let mut pages = vec![Arc::new(page)];
     for pr in 2..=20 {
-        let (p, c) = synthetic(50, start - pr * 3_600, pr);
+        let (p, c) = synthetic::synthetic(50, start - pr * 3_600, pr);
         pages.push(Arc::new(ProposalPage::build(
             voters_of(&p, &c, now),
             &HashMap::new(),
@@ -254,77 +170,13 @@ fn render_times(n: usize, renders: usize) {
     );
 }
 
-/// Stores the proposal and its receipts as the service's tables hold them.
-async fn store(
-    conn: &sea_orm::DatabaseConnection,
-    proposal: &Proposal,
-    contributions: &[Contribution],
-) {
-    governance_proposal::ActiveModel {
-        event_id: Set(proposal.id.to_hex()),
-        address: Set(proposal.address.clone()),
-        repository: Set("btc-commons/governance".into()),
-        pr: Set(proposal.pr as i64),
-        tier: Set(1),
-        title: Set("A proposal with many voters".into()),
-        voting_start: Set(proposal.window_start as i64),
-        voting_end: Set(proposal.window_end as i64),
-        created_at: Set(proposal.window_start as i64),
-        rules: Set(Some(serde_json::to_string(&proposal.rules).expect("rules"))),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await
-    .expect("proposal row");
-    let txn = db::begin_write(conn).await.expect("txn");
-    for (n, chunk) in contributions.chunks(250).enumerate() {
-        let mut insert = Query::insert();
-        insert.into_table(zap_receipt::Entity).columns([
-            zap_receipt::Column::ReceiptId,
-            zap_receipt::Column::PaymentHash,
-            zap_receipt::Column::RecipientPubkey,
-            zap_receipt::Column::SenderPubkey,
-            zap_receipt::Column::AmountMsat,
-            zap_receipt::Column::ProposalEventId,
-            zap_receipt::Column::ProposalAddress,
-            zap_receipt::Column::ZapRequestContent,
-            zap_receipt::Column::ReceiptCreatedAt,
-            zap_receipt::Column::RecordedAt,
-            zap_receipt::Column::RelayUrl,
-            zap_receipt::Column::EventJson,
-            zap_receipt::Column::ZapperPubkey,
-        ]);
-        for (i, c) in chunk.iter().enumerate() {
-            insert
-                .values([
-                    Expr::val(c.receipt_id.to_hex()),
-                    Expr::val(hex::encode(rand::random::<[u8; 32]>())),
-                    Expr::val(c.recipient.to_hex()),
-                    Expr::val(c.sender.to_hex()),
-                    Expr::val(c.amount_msat as i64),
-                    Expr::val(proposal.id.to_hex()),
-                    Expr::val(proposal.address.clone()),
-                    Expr::val(WORDS[(n * 250 + i) % WORDS.len()]),
-                    Expr::val(c.created_at as i64),
-                    Expr::val(c.created_at as i64),
-                    Expr::val("ws://127.0.0.1:1"),
-                    Expr::val("{}"),
-                    Expr::val(c.zapper.to_hex()),
-                ])
-                .expect("row");
-        }
-        txn.execute(&insert).await.expect("insert");
-    }
-    txn.commit().await.expect("commit");
-}
-
 async fn throughput(n: usize, secs: u64, connections: u64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
     let conn = db::connect(&url).await.expect("sqlite");
     db::migrate(&conn).await.expect("migrate");
-    let (big, contributions) = synthetic(n, Timestamp::now().as_secs() - 7_200, 7);
-    store(&conn, &big, &contributions).await;
+    let (big, contributions) = synthetic::synthetic(n, Timestamp::now().as_secs() - 7_200, 7);
+    synthetic::store(&conn, &big, &contributions, "A proposal with many voters").await;
     drop(conn);
     // Nostr off: the relay is never dialled, the page reads the database only.
     let unused = RelayUrl::parse("ws://127.0.0.1:9").expect("url");
@@ -404,9 +256,9 @@ async fn throughput(n: usize, secs: u64, connections: u64) {
     println!(
         "GET /healthz meanwhile: {} probes, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (target < 50 ms)",
         health.len(),
-        ms(percentile(&health, 0.5)),
-        ms(percentile(&health, 0.99)),
-        ms(health.last().copied().unwrap_or_default())
+        bench::ms(bench::percentile(&health, 0.5)),
+        bench::ms(bench::percentile(&health, 0.99)),
+        bench::ms(health.last().copied().unwrap_or_default())
     );
     app.stop().await;
 }
@@ -417,7 +269,7 @@ fn main() {
     let secs = bench::arg("--secs", 10);
     let connections = bench::arg("--connections", 8);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let rate_1 = yardstick();
+    let rate_1 = bench::yardstick();
     println!("yardstick: {rate_1:.0} schnorr verifications/s on one core ({cores} cores)");
     render_times(voters, renders);
     actix_rt::System::new().block_on(throughput(voters, secs, connections));

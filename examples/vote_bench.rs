@@ -30,168 +30,21 @@ mod zaps;
 #[path = "support/bench.rs"]
 #[allow(dead_code)]
 mod bench;
+#[path = "support/synthetic.rs"]
+#[allow(dead_code)]
+mod synthetic;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use commons_nostr::configuration::GovernanceSettings;
 use commons_nostr::nostr::zap_provider::{ZapProvider, ZapTarget};
-use commons_nostr::store::entities::{governance_proposal, zap_receipt};
 use commons_nostr::store::{db, vote_ledger};
-use commons_nostr::votes::{self, Contribution, Proposal, VoteBook, VoteRules};
+use commons_nostr::votes::{self, Contribution, VoteBook};
 use futures::StreamExt;
 use nostr_sdk::prelude::*;
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::{json, Value};
 
 use zaps::{build_many, zap_config, AMOUNT_MSAT};
-
-fn yardstick() -> f64 {
-    let keys = Keys::generate();
-    let events: Vec<Event> = (0..2_000)
-        .map(|i| {
-            EventBuilder::text_note(format!("yardstick {i}"))
-                .sign_with_keys(&keys)
-                .expect("signed")
-        })
-        .collect();
-    // About a second's worth on this machine.
-    bench::schnorr_rate(&events, 15)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// N synthetic but well-formed votes (distinct senders, in the window) and their proposal.
-fn synthetic(n: usize, start: u64) -> (Proposal, Vec<Contribution>) {
-    let zapper = Keys::generate().public_key();
-    let bot = Keys::generate().public_key();
-    let rules = VoteRules::new(&GovernanceSettings::default(), 1, vec![zapper], vec![bot]);
-    let proposal = Proposal {
-        id: EventId::from_byte_array(rand::random()),
-        address: format!("30078:{}:action:o/r:1:review-period", bot.to_hex()),
-        pr: 1,
-        tier: 1,
-        window_start: start,
-        window_end: start + 14 * 86_400,
-        rules,
-        targets: votes::Targets::new(),
-    };
-    let senders: Vec<PublicKey> = build_many_keys(n);
-    let words = ["support", "veto", "abstain", "", "yes"];
-    let contributions = senders
-        .into_iter()
-        .enumerate()
-        .map(|(i, sender)| Contribution {
-            receipt_id: EventId::from_byte_array(rand::random()),
-            sender,
-            recipient: bot,
-            zapper,
-            amount_msat: 1_000_000 + (i as u64 % 977) * 10_000,
-            created_at: start + (i as u64 % 3_600),
-            event: Some(proposal.id),
-            address: None,
-            keyword: votes::parse_keyword(words[i % words.len()]),
-            poll_option: None,
-        })
-        .collect();
-    (proposal, contributions)
-}
-
-fn build_many_keys(n: usize) -> Vec<PublicKey> {
-    std::thread::scope(|scope| {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let per = n.div_ceil(threads);
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let count = per.min(n.saturating_sub(t * per));
-                scope.spawn(move || {
-                    (0..count)
-                        .map(|_| Keys::generate().public_key())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("key thread"))
-            .collect()
-    })
-}
-
-/// Stores `contributions` as `zap_receipts` rows and the proposal as its row.
-async fn store(
-    db: &sea_orm::DatabaseConnection,
-    proposal: &Proposal,
-    contributions: &[Contribution],
-) {
-    governance_proposal::ActiveModel {
-        event_id: Set(proposal.id.to_hex()),
-        address: Set(proposal.address.clone()),
-        repository: Set("o/r".into()),
-        pr: Set(1),
-        tier: Set(1),
-        title: Set("bench".into()),
-        voting_start: Set(proposal.window_start as i64),
-        voting_end: Set(proposal.window_end as i64),
-        created_at: Set(proposal.window_start as i64),
-        rules: Set(Some(serde_json::to_string(&proposal.rules).expect("rules"))),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .expect("proposal row");
-    let txn = db::begin_write(db).await.expect("txn");
-    for chunk in contributions.chunks(250) {
-        let mut insert = Query::insert();
-        insert.into_table(zap_receipt::Entity).columns([
-            zap_receipt::Column::ReceiptId,
-            zap_receipt::Column::PaymentHash,
-            zap_receipt::Column::RecipientPubkey,
-            zap_receipt::Column::SenderPubkey,
-            zap_receipt::Column::AmountMsat,
-            zap_receipt::Column::ProposalEventId,
-            zap_receipt::Column::ProposalAddress,
-            zap_receipt::Column::ZapRequestContent,
-            zap_receipt::Column::ReceiptCreatedAt,
-            zap_receipt::Column::RecordedAt,
-            zap_receipt::Column::RelayUrl,
-            zap_receipt::Column::EventJson,
-            zap_receipt::Column::ZapperPubkey,
-        ]);
-        for c in chunk {
-            insert
-                .values([
-                    Expr::val(c.receipt_id.to_hex()),
-                    Expr::val(hex::encode(rand::random::<[u8; 32]>())),
-                    Expr::val(c.recipient.to_hex()),
-                    Expr::val(c.sender.to_hex()),
-                    Expr::val(c.amount_msat as i64),
-                    Expr::val(proposal.id.to_hex()),
-                    Expr::val(proposal.address.clone()),
-                    Expr::val(c.keyword.map_or("", |k| k.as_str())),
-                    Expr::val(c.created_at as i64),
-                    Expr::val(c.created_at as i64),
-                    Expr::val("ws://127.0.0.1:1"),
-                    Expr::val("{}"),
-                    Expr::val(c.zapper.to_hex()),
-                ])
-                .expect("row");
-        }
-        txn.execute(&insert).await.expect("insert");
-    }
-    txn.commit().await.expect("commit");
-}
 
 async fn recompute_from_database(n: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -199,8 +52,8 @@ async fn recompute_from_database(n: usize) {
     let conn = db::connect(&url).await.expect("sqlite");
     db::migrate(&conn).await.expect("migrate");
     let start = Timestamp::now().as_secs() - 7_200;
-    let (proposal, contributions) = synthetic(n, start);
-    store(&conn, &proposal, &contributions).await;
+    let (proposal, contributions) = synthetic::synthetic(n, start, 1);
+    synthetic::store(&conn, &proposal, &contributions, "bench").await;
 
     let t = start + 3_600;
     let mut best = Duration::MAX;
@@ -217,7 +70,7 @@ async fn recompute_from_database(n: usize) {
     let tally = tally.expect("tally");
     println!(
         "full recompute from SQLite: {n} votes read and tallied in {:.1} ms (best of 3; {} counted, root {})",
-        ms(best),
+        bench::ms(best),
         tally.counted.len(),
         tally.receipts_root.to_prefixed()
     );
@@ -226,7 +79,7 @@ async fn recompute_from_database(n: usize) {
     let in_memory = votes::tally(&proposal, &contributions, t);
     println!(
         "full recompute in memory: {n} votes in {:.1} ms",
-        ms(started.elapsed())
+        bench::ms(started.elapsed())
     );
     assert_eq!(in_memory, tally, "database and memory agree");
 
@@ -235,7 +88,7 @@ async fn recompute_from_database(n: usize) {
         book.add(c.clone());
     }
     book.result(t);
-    let (_, extra) = synthetic(10_000, start);
+    let (_, extra) = synthetic::synthetic(10_000, start, 1);
     let extra: Vec<Contribution> = extra
         .into_iter()
         .map(|mut c| {
@@ -370,9 +223,9 @@ async fn receipt_to_tally(rate: u64, secs: u64, debounce: u64) {
     println!(
         "receipt -> tally on the relay, {rate}/s for {secs} s, debounce {debounce} s: {} tallies, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms, {missing} receipts never in a tally (target p99 <= {} ms)",
         arrivals.len(),
-        ms(percentile(&latencies, 0.50)),
-        ms(percentile(&latencies, 0.99)),
-        ms(latencies.last().copied().unwrap_or_default()),
+        bench::ms(bench::percentile(&latencies, 0.50)),
+        bench::ms(bench::percentile(&latencies, 0.99)),
+        bench::ms(latencies.last().copied().unwrap_or_default()),
         (debounce + 1) * 1000
     );
     watcher.shutdown().await;
@@ -386,7 +239,7 @@ fn main() {
     let secs = bench::arg("--secs", 20);
     let debounce = bench::arg("--debounce", 2);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let rate_1 = yardstick();
+    let rate_1 = bench::yardstick();
     println!("yardstick: {rate_1:.0} schnorr verifications/s on one core ({cores} cores)");
     actix_rt::System::new().block_on(async move {
         recompute_from_database(votes).await;
