@@ -473,6 +473,12 @@ fn verify_vote(
                 ),
                 None => println!("          vote: unknown"),
             }
+            if !report.anomalies.is_empty() {
+                println!(
+                    "          anomalies: {} (checks of rules 4 and 7 the receipt failed; it counts all the same)",
+                    report.anomalies.join(", ")
+                );
+            }
         } else {
             println!("NOT counted   receipt {} in {tally}", report.receipt);
         }

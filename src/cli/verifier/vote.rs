@@ -47,6 +47,9 @@ pub struct VoteReport {
     pub inclusion: Option<ReceiptInclusion>,
     /// The sender's vote (type, weight, ...), when known.
     pub vote: Option<Ballot>,
+    /// The checks (rules 4 and 7) the counted receipt failed, by name: it counts all the same
+    /// (known when the receipts were judged from the relays, not with `--api`).
+    pub anomalies: Vec<String>,
     /// Why the receipt is not counted, or why the proof failed.
     pub problems: Vec<String>,
     pub notes: Vec<String>,
@@ -233,6 +236,9 @@ pub fn check_from_relays(
         )),
     }
     if report.counted {
+        if let Some(anomalies) = judged.anomalies.get(receipt) {
+            report.anomalies = anomalies.iter().map(|c| c.name().to_owned()).collect();
+        }
         let sender: Option<PublicKey> = match judged.by_id.get(receipt) {
             Some(Judgement::Valid(c)) => Some(c.sender),
             _ => None,
@@ -323,6 +329,37 @@ mod tests {
             assert!(!early.ok());
             assert!(early.problems[0].contains("before the window"), "{early:?}");
         }
+    }
+
+    #[test]
+    fn a_counted_receipt_with_an_anomaly_is_counted_and_names_it() {
+        let (proposal, mut receipts, _) = setup();
+        // The provider publishes a preimage that is not the payment's: rule 7 only flags it.
+        let provider = ZapProvider::generate();
+        let target = ZapTarget::new(proposal.rules.bots[0], 5_000_000)
+            .event(proposal.id)
+            .content("support");
+        let request = zap_request(&Keys::generate(), &target).unwrap();
+        let at = Timestamp::from_secs(START + 7);
+        let invoice = provider.invoice_at(&request, 5_000_000, at).unwrap();
+        let flagged = provider
+            .receipt(&request, &invoice.bolt11, Some(&[7u8; 32]), at)
+            .unwrap();
+        receipts.push(flagged.clone());
+        let mut rules = proposal.rules.clone();
+        rules.zappers.push(provider.public_key());
+        let proposal = Proposal { rules, ..proposal };
+        let judged = tallies::judge(&receipts, &proposal.rules);
+        let tally = votes::tally(&proposal, &judged.contributions, START + 100);
+        let content = TallyContent::new(&proposal, &tally, false);
+
+        let mut report = VoteReport::default();
+        check_from_relays(&mut report, &flagged.id, &proposal, &content, &judged);
+        assert!(report.ok(), "{report:?}");
+        assert_eq!(report.anomalies, vec!["preimage".to_owned()]);
+        let mut clean = VoteReport::default();
+        check_from_relays(&mut clean, &receipts[0].id, &proposal, &content, &judged);
+        assert!(clean.ok() && clean.anomalies.is_empty(), "{clean:?}");
     }
 
     #[test]
