@@ -344,3 +344,25 @@ fn json_logging_writes_one_json_object_per_line() {
         .iter()
         .any(|l| l.get("message").and_then(|m| m.as_str()) == Some("service started")));
 }
+
+#[test]
+fn the_development_provider_serves_on_an_ipv6_loopback_bind() {
+    // Machines without IPv6 on loopback cannot run this: say so rather than fail.
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here: nothing to test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut run = Running::start(service(dir.path(), &[("COMMONS__HTTP__BIND", "[::1]:0")]));
+    // The bots' addresses name the bracketed literal, and the whole loop (LUD-16 lookup over
+    // http on loopback, invoice, receipt, tally) runs through it: the demonstration vote.
+    let served = run.wait_for("gov  zaps to gov@[::1]:");
+    assert!(
+        served.contains("(the development LNURL provider)"),
+        "{served}"
+    );
+    let counted = run.wait_for("counted as a vote");
+    assert!(counted.contains("1 voter(s)"), "{counted}");
+    let (code, output) = run.terminate();
+    assert_eq!(code, Some(0), "{output}");
+}

@@ -144,24 +144,41 @@ pub fn lnurlp_url(lightning_address: &str) -> Result<Url, LnurlError> {
         address: address.to_owned(),
         domain: domain.to_owned(),
     };
-    let (host, port) = match domain.split_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (domain, None),
+    // `[ipv6]` or `[ipv6]:port` (a development provider bound to `[::1]`), else
+    // `host` or `host:port`.
+    let (host, port, ipv6) = match domain.strip_prefix('[') {
+        Some(bracketed) => {
+            let (literal, rest) = bracketed.split_once(']').ok_or_else(invalid_domain)?;
+            let port = match rest {
+                "" => None,
+                _ => Some(rest.strip_prefix(':').ok_or_else(invalid_domain)?),
+            };
+            let ip = literal
+                .parse::<std::net::Ipv6Addr>()
+                .map_err(|_| invalid_domain())?;
+            (literal, port, Some(ip))
+        }
+        None => match domain.split_once(':') {
+            Some((host, port)) => (host, Some(port), None),
+            None => (domain, None, None),
+        },
     };
-    let host_ok = host.split('.').all(|label| {
-        !label.is_empty()
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    });
+    let host_ok = ipv6.is_some()
+        || host.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
     let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
     if !host_ok || !port_ok {
         return Err(invalid_domain());
     }
     let host = host.to_ascii_lowercase();
-    let scheme = if host.ends_with(".onion") || is_loopback_host(&host) {
+    let loopback = ipv6.map_or_else(|| is_loopback_host(&host), |ip| ip.is_loopback());
+    let scheme = if host.ends_with(".onion") || loopback {
         "http"
     } else {
         "https"
@@ -449,6 +466,15 @@ mod tests {
             lnurlp_url("gov@abcdef.onion")?.as_str(),
             "http://abcdef.onion/.well-known/lnurlp/gov"
         );
+        // IPv6 literals in brackets: loopback over http (a development provider on [::1]).
+        assert_eq!(
+            lnurlp_url("gov@[::1]:8080")?.as_str(),
+            "http://[::1]:8080/.well-known/lnurlp/gov"
+        );
+        assert_eq!(
+            lnurlp_url("gov@[2001:db8::1]")?.as_str(),
+            "https://[2001:db8::1]/.well-known/lnurlp/gov"
+        );
         Ok(())
     }
 
@@ -477,6 +503,11 @@ mod tests {
             "gov@example.org:",
             "gov@example.org:99999",
             "gov@user:pw@example.org",
+            "gov@[::1",
+            "gov@[::1]x",
+            "gov@[::1]:",
+            "gov@[not-an-ip]:80",
+            "gov@::1",
         ] {
             assert!(lnurlp_url(address).is_err(), "{address:?}");
         }
