@@ -129,6 +129,7 @@ impl Authors {
                 kind::GOVERNANCE_ACTION,
                 kind::SERVER_HEALTH,
                 kind::AUDIT_HEAD,
+                kind::ZAP_POLL,
             ])
             .since(since);
         let notes = Filter::new().kind(kind::TEXT_NOTE).since(since);
@@ -165,6 +166,8 @@ pub enum What {
     Health,
     Status,
     Note,
+    /// A zap poll (kind 6969): a proposal's one-tap vote buttons.
+    Poll,
 }
 
 impl What {
@@ -179,6 +182,7 @@ impl What {
             },
             30079 => Some(What::Health),
             30080 => Some(What::AuditHead),
+            6969 => Some(What::Poll),
             1 => {
                 let governance = event.tags.hashtags().any(|t| t == hashtag::GOVERNANCE);
                 let from_bot = matches!(authors.role(&event.pubkey), Role::Bot(_));
@@ -197,6 +201,7 @@ impl What {
             What::Health => "health",
             What::Status => "status",
             What::Note => "note",
+            What::Poll => "poll",
         }
     }
 
@@ -363,6 +368,34 @@ fn facts(what: What, event: &Event) -> Result<Facts, String> {
                     json!({"server_id": s.server_id, "governance_config": s.governance_config,
                 "version": s.version, "audit": s.audit, "relays": s.relays,
                 "uptime_secs": s.uptime_secs}),
+                ),
+                summary,
+            ))
+        }
+        What::Poll => {
+            let poll = events::parse_zap_poll(event).map_err(wire)?;
+            let options: Vec<String> = poll
+                .options
+                .iter()
+                .map(|(index, label)| format!("{index} {label}"))
+                .collect();
+            let mut summary = format!(
+                "zap poll on {}: {}",
+                short(&poll.proposal.to_hex()),
+                options.join(", ")
+            );
+            if let Some(closed) = poll.closed_at {
+                summary.push_str(&format!(", closes {}", time(closed.as_secs())));
+            }
+            let listed: Vec<Value> = poll
+                .options
+                .iter()
+                .map(|(index, label)| json!({"index": index, "label": label}))
+                .collect();
+            Ok((
+                object(
+                    json!({"proposal": poll.proposal.to_hex(), "options": listed,
+                "closed_at": poll.closed_at.map(|t| t.as_secs())}),
                 ),
                 summary,
             ))
@@ -992,6 +1025,56 @@ mod tests {
             .unwrap_err()
             .contains("not the proposal"));
         assert!(tally_facts(&proposal, &json!([])).is_err());
+    }
+
+    #[test]
+    fn a_zap_poll_is_shown_with_its_options_and_a_broken_one_is_flagged() {
+        let w = world();
+        let proposal = EventId::from_byte_array([9; 32]);
+        let address = events::proposal_coordinate(
+            &w.gov.public_key(),
+            "action:btc-commons/governance:42:review-period",
+        );
+        let poll = events::ZapPoll {
+            proposal,
+            address: &address,
+            gov: w.gov.public_key(),
+            relay: None,
+            closed_at: Timestamp::from_secs(1_800_000_000),
+            content: "Raise the weight cap",
+            alt: "Zap poll",
+        };
+        let good = sign(events::zap_poll(&poll), &w.gov);
+        let j = judge(&good, &w.authors).unwrap();
+        assert_eq!(j.problem, None, "{:?}", j.problem);
+        assert_eq!((j.what, j.author.as_str()), (What::Poll, "gov"));
+        assert_eq!(
+            j.summary,
+            format!(
+                "zap poll on {}: 0 support, 1 veto, 2 abstain, closes 2027-01-15T08:00:00Z",
+                short(&proposal.to_hex())
+            )
+        );
+        assert_eq!(j.facts["options"][1]["label"], "veto");
+
+        // One option only: not a poll anyone can vote in.
+        let one_option = sign(
+            EventBuilder::new(kind::ZAP_POLL, "?").tags([
+                Tag::event(proposal),
+                Tag::parse(["poll_option", "0", "support"]).unwrap(),
+            ]),
+            &w.gov,
+        );
+        let j = judge(&one_option, &w.authors).unwrap();
+        assert!(matches!(j.problem, Some(Problem::Malformed(_))), "{j:?}");
+        // Signed by the server key: the gov bot publishes polls.
+        let j = judge(&sign(events::zap_poll(&poll), &w.server), &w.authors).unwrap();
+        assert!(
+            j.problem
+                .as_ref()
+                .is_some_and(|p| p.reason().contains("server key")),
+            "{j:?}"
+        );
     }
 
     #[test]
