@@ -6,15 +6,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix::Addr;
+use actix::dev::ToEnvelope;
+use actix::{Addr, Handler, Message};
 use nostr_sdk::{PublicKey, RelayUrl};
 use sea_orm::DatabaseConnection;
 
 use crate::actors::audit_head::AuditHeadActor;
 use crate::actors::bot::BotActor;
 use crate::actors::relay::RelayActor;
-use crate::actors::supervision::Supervisor;
-use crate::actors::vote_aggregator::VoteAggregatorActor;
+use crate::actors::supervision::{Supervisor, ToChild};
+use crate::actors::vote_aggregator::{self, VoteAggregatorActor};
 use crate::actors::zap_tracker::ZapTrackerActor;
 use crate::configuration::Settings;
 use crate::http::lnurlp::DevProvider;
@@ -50,4 +51,24 @@ pub struct ServiceHandles {
     pub started_at: Instant,
     /// The development LNURL provider, when `lnurl.dev_provider` serves a bot.
     pub dev_provider: Option<Arc<DevProvider>>,
+}
+
+impl ServiceHandles {
+    /// Asks the vote aggregator; `Err` says why it cannot answer (not running, or restarting).
+    pub async fn ask_votes<M>(&self, msg: M) -> Result<M::Result, String>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        VoteAggregatorActor: Handler<M>,
+        <VoteAggregatorActor as actix::Actor>::Context: ToEnvelope<VoteAggregatorActor, M>,
+    {
+        self.votes
+            .send(ToChild {
+                name: vote_aggregator::CHILD_NAME.to_owned(),
+                msg,
+            })
+            .await
+            .map_err(|_| "the vote aggregator is not running".to_owned())?
+            .map_err(|e| e.to_string())
+    }
 }

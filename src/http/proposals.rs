@@ -19,9 +19,8 @@ use nostr_sdk::EventId;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use crate::actors::supervision::ToChild;
 use crate::actors::vote_aggregator::{
-    self, GetReceipts, GetTally, ListProposals, ReceiptsError, VoteAggregatorActor,
+    GetReceipts, GetTally, ListProposals, ReceiptsError, VoteAggregatorActor,
 };
 use crate::http::handles::ServiceHandles;
 
@@ -39,7 +38,7 @@ fn parse_id(field: &str, raw: &str) -> Result<EventId, ApiError> {
     })
 }
 
-/// Asks the vote aggregator.
+/// Asks the vote aggregator; a 503 when it cannot answer.
 async fn ask_votes<M>(handles: &ServiceHandles, msg: M) -> Result<M::Result, ApiError>
 where
     M: Message + Send + 'static,
@@ -47,15 +46,7 @@ where
     VoteAggregatorActor: Handler<M>,
     <VoteAggregatorActor as actix::Actor>::Context: ToEnvelope<VoteAggregatorActor, M>,
 {
-    handles
-        .votes
-        .send(ToChild {
-            name: vote_aggregator::CHILD_NAME.to_owned(),
-            msg,
-        })
-        .await
-        .map_err(|_| ApiError::unavailable("the vote aggregator is not running"))?
-        .map_err(|e| ApiError::unavailable(format!("{e}")))
+    handles.ask_votes(msg).await.map_err(ApiError::unavailable)
 }
 
 /// `GET /v1/proposals`.

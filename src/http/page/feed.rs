@@ -18,17 +18,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix::dev::ToEnvelope;
-use actix::{Handler, Message};
 use nostr_sdk::EventId;
 use tokio::sync::watch;
 
 use super::snapshot::{Header, PageContext, ProposalPage, Snapshot};
 use crate::actors::audit_head::{self, GetHead};
 use crate::actors::supervision::ToChild;
-use crate::actors::vote_aggregator::{
-    self, GetProposalVoters, ProposalChange, ProposalChanges, VoteAggregatorActor,
-};
+use crate::actors::vote_aggregator::{GetProposalVoters, ProposalChange, ProposalChanges};
 use crate::http::handles::ServiceHandles;
 use crate::http::health;
 use crate::store::zap_comments::zap_comments;
@@ -122,24 +118,6 @@ async fn run(handles: ServiceHandles, context: Arc<PageContext>, tx: watch::Send
     }
 }
 
-async fn ask_votes<M>(handles: &ServiceHandles, msg: M) -> Option<M::Result>
-where
-    M: Message + Send + 'static,
-    M::Result: Send,
-    VoteAggregatorActor: Handler<M>,
-    <VoteAggregatorActor as actix::Actor>::Context: ToEnvelope<VoteAggregatorActor, M>,
-{
-    handles
-        .votes
-        .send(ToChild {
-            name: vote_aggregator::CHILD_NAME.to_owned(),
-            msg,
-        })
-        .await
-        .ok()?
-        .ok()
-}
-
 /// Whether the page of `change` must be built again now.
 fn is_due(
     change: &ProposalChange,
@@ -168,7 +146,7 @@ async fn refresh_proposals(
     context: &PageContext,
     state: &mut FeedState,
 ) -> bool {
-    let Some(changes) = ask_votes(handles, ProposalChanges).await else {
+    let Some(changes) = handles.ask_votes(ProposalChanges).await.ok() else {
         return false;
     };
     let now = nostr_sdk::Timestamp::now().as_secs();
@@ -187,8 +165,10 @@ async fn refresh_proposals(
             continue;
         }
         let started = Instant::now();
-        let Some(voters) = ask_votes(handles, GetProposalVoters(change.id))
+        let Some(voters) = handles
+            .ask_votes(GetProposalVoters(change.id))
             .await
+            .ok()
             .flatten()
         else {
             continue;

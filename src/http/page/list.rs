@@ -51,16 +51,25 @@ pub fn card(page: &ProposalPage, now: u64) -> Markup {
         article.card data-proposal=(page.id_hex) {
             h2 { a href=(format!("/proposals/{}", page.id_hex)) { (page.title) } }
             p.meta {
-                (repository_link(&page.repository, p.pr))
-                " · tier " (p.tier)
-                " · " span.pill.(state.as_str()) data-field="state" { (state.as_str()) }
-                " · " time data-end=(p.window_end) datetime=(rfc3339(p.window_end)) {
-                    (time_left(now, p.window_end))
-                }
+                (meta_items(page, state, now))
                 " · " span data-field="voters" data-value=(page.tally.voters) { (page.tally.voters) }
                 " voters"
             }
             (bars(result, page.tally.rules.veto_threshold))
+        }
+    }
+}
+
+/// What a proposal's meta line says in the list and on its page: the pull request, the tier,
+/// the state pill and the time left.
+pub fn meta_items(page: &ProposalPage, state: PageState, now: u64) -> Markup {
+    let p = &page.proposal;
+    html! {
+        (repository_link(&page.repository, p.pr))
+        " · tier " (p.tier)
+        " · " span.pill.(state.as_str()) data-field="state" { (state.as_str()) }
+        " · " time data-end=(p.window_end) datetime=(rfc3339(p.window_end)) {
+            (time_left(now, p.window_end))
         }
     }
 }

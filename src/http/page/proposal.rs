@@ -12,9 +12,9 @@ use nostr_sdk::ToBech32;
 use serde::Deserialize;
 
 use super::feed::PageFeed;
-use super::format::{grouped, rfc3339, sats, short, time_left, utc, weight, PageState};
+use super::format::{grouped, rfc3339, sats, short, utc, weight, PageState};
 use super::layout::{bars, document};
-use super::list::repository_link;
+use super::list::meta_items;
 use super::snapshot::{is_id_shaped, PageContext, ProposalPage, Snapshot, VoterRow};
 use super::{html_response, vote_panel};
 use crate::votes::{VoteKind, VoteRules};
@@ -88,14 +88,7 @@ pub fn render(
         article.proposal data-proposal=(page.id_hex) {
             div #summary data-live {
                 h1 { (page.title) }
-                p.meta {
-                    (repository_link(&page.repository, p.pr))
-                    " · tier " (p.tier)
-                    " · " span.pill.(state.as_str()) data-field="state" { (state.as_str()) }
-                    " · " time data-end=(p.window_end) datetime=(rfc3339(p.window_end)) {
-                        (time_left(now, p.window_end))
-                    }
-                }
+                p.meta { (meta_items(page, state, now)) }
                 (bars(result, t.rules.veto_threshold))
                 dl.numbers {
                     (number("support", "support_votes", result.support_votes))
