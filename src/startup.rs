@@ -169,6 +169,7 @@ impl Application {
                     zapper_cache: zapper_cache.clone(),
                     tuning: TrackerTuning::default(),
                     vote_sink: Some(votes.clone().recipient()),
+                    target_sink: Some(votes.clone().recipient()),
                     server_id: Arc::from(settings.server.id.as_str()),
                 },
             });

@@ -291,7 +291,7 @@ async fn record_target(
     if recorded.is_err() {
         handles.metrics.database_error("proposal_target");
     }
-    recorded
+    recorded.map(drop)
 }
 
 /// The pull-request number of a review period, as the `governance_proposals.pr` column holds it.

@@ -6,8 +6,10 @@
 //!
 //! - [`load_proposals`]: every proposal with pinned rules, its vote targets and what its last
 //!   tally was;
-//! - [`record_target`]: a vote target the service published for a proposal (its announcement,
-//!   its zap poll), so a restart counts zaps to it;
+//! - [`record_target`]: a vote target of a proposal, one the service published (its
+//!   announcement, its zap poll) or one the zap tracker learned from the relays, so a restart
+//!   counts zaps to it; [`proposal_authors`]: which events are known proposals, and by whom,
+//!   for deciding what a relay event is a target of;
 //! - [`load_contributions`]: every recorded zap receipt from a moment on, as
 //!   [`Contribution`]s (the `zap_receipts` table is the source of truth: a contribution is a
 //!   valid receipt, and its vote is a function of the receipt and the proposal);
@@ -25,6 +27,7 @@ use sea_orm::{
     QuerySelect,
 };
 
+use crate::nostr::events;
 use crate::store::db;
 use crate::store::entities::{
     governance_proposal, proposal_target, proposal_zap_vote, zap_receipt,
@@ -157,14 +160,15 @@ async fn load_targets(
 }
 
 /// Records `target` (of kind `kind`) as a vote target of `proposal`; recording it again does
-/// nothing.
+/// nothing (the unique index on the target decides, so several relays, or several servers,
+/// delivering it make one row). Returns whether the row is new.
 pub async fn record_target(
     db: &DatabaseConnection,
     proposal: &EventId,
     target: &EventId,
     kind: Kind,
     now: u64,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let mut insert = Query::insert();
     insert
         .into_table(proposal_target::Entity)
@@ -186,9 +190,45 @@ pub async fn record_target(
     db::detached(async move {
         sea_orm::ConnectionTrait::execute(&db, &insert)
             .await
-            .map(drop)
+            .map(|done| done.rows_affected() > 0)
     })
     .await
+}
+
+/// The known proposals (with pinned rules) among `ids`, each with its author (the pubkey of
+/// its address). A row whose address cannot be read is logged and left out.
+pub async fn proposal_authors(
+    db: &DatabaseConnection,
+    ids: &[EventId],
+) -> Result<HashMap<EventId, PublicKey>, DbErr> {
+    let mut authors = HashMap::new();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let hex: Vec<String> = chunk.iter().map(EventId::to_hex).collect();
+        let rows: Vec<(String, String)> = governance_proposal::Entity::find()
+            .select_only()
+            .column(governance_proposal::Column::EventId)
+            .column(governance_proposal::Column::Address)
+            .filter(governance_proposal::Column::EventId.is_in(hex))
+            .filter(governance_proposal::Column::Rules.is_not_null())
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, address) in rows {
+            let id = EventId::from_hex(&id).ok();
+            let author = events::parse_address(&address)
+                .ok()
+                .map(|coordinate| coordinate.public_key);
+            match id.zip(author) {
+                Some((id, author)) => {
+                    authors.insert(id, author);
+                }
+                None => {
+                    tracing::error!(%address, "unreadable governance_proposals row; it gets no learned vote target")
+                }
+            }
+        }
+    }
+    Ok(authors)
 }
 
 fn stored_proposal(

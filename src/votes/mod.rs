@@ -45,7 +45,7 @@ pub use receipts_root::{inclusion, receipts_root, verify_receipt_inclusion, Rece
 pub use rules::{VoteRules, SECONDS_PER_DAY};
 pub use tally::{tally, Ballot, ProposalVoteResult, Tally};
 pub use tally_content::{TallyContent, MAX_TALLY_CONTENT_BYTES};
-pub use targets::{is_target_of, Targets};
+pub use targets::{is_target_of, LearnedTarget, NotATarget, TargetClaim, Targets};
 pub use vote_book::{Added, VoteBook};
 pub use vote_type::{parse_keyword, parse_poll_option, VoteKind, VoteType};
 

@@ -20,9 +20,13 @@
 //! of its `a` still names what the voter zapped.
 //!
 //! The service knows the targets it published (stored with the proposal); a verifier finds them
-//! on the relays with [`Targets::from_events`]. Both then apply the same rules.
+//! on the relays with [`Targets::from_events`]. Both then apply the same rules. The service also
+//! learns targets from the relays, so one the gov key signed elsewhere counts for it too: a
+//! relay event is parsed into a [`TargetClaim`] (its id and signature verified, its `t` tag
+//! checked, the proposals its `e` tags name), and once the caller has looked those proposals up,
+//! [`TargetClaim::targets`] applies [`is_target_of`] to each.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use nostr_sdk::{Event, EventId, Kind, PublicKey};
 
@@ -110,6 +114,105 @@ impl Targets {
         std::iter::once(proposal)
             .chain(self.others.keys().copied().filter(|id| *id != proposal))
             .collect()
+    }
+}
+
+/// Why an event from the relays is not a vote target of any proposal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotATarget {
+    #[error("its id or signature does not verify")]
+    BadSignature,
+    #[error("it has no t=governance-proposal tag")]
+    NotGovernanceProposal,
+    #[error("it has no e tag naming an event")]
+    NamesNoEvent,
+    #[error("none of the events its e tags name is a known proposal")]
+    UnknownProposal,
+    #[error("it is not signed by the author of the proposal it tags")]
+    NotTheAuthor,
+}
+
+/// One target learned from the relays: `target` (of kind `kind`) is a vote target of
+/// `proposal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LearnedTarget {
+    pub proposal: EventId,
+    pub target: EventId,
+    pub kind: Kind,
+}
+
+/// An event from the relays that may be a vote target: its id and signature verify, it
+/// carries `t` = `governance-proposal`, and its `e` tags name these events. Whether it is a
+/// target of one of them depends on those being proposals, and on who wrote them
+/// ([`TargetClaim::targets`]).
+#[derive(Debug, Clone)]
+pub struct TargetClaim {
+    event: Event,
+    proposals: Vec<EventId>,
+}
+
+impl TargetClaim {
+    /// Checks `event`'s id and signature, its `t` tag, and reads the ids its `e` tags name.
+    pub fn parse(event: Event) -> Result<TargetClaim, NotATarget> {
+        event.verify().map_err(|_| NotATarget::BadSignature)?;
+        if !has_tag(&event, tag::T, |value| {
+            value == hashtag::GOVERNANCE_PROPOSAL
+        }) {
+            return Err(NotATarget::NotGovernanceProposal);
+        }
+        let mut proposals: Vec<EventId> = event
+            .tags
+            .iter()
+            .filter_map(|t| match t.as_slice() {
+                [first, value, ..] if first == tag::E => EventId::from_hex(value).ok(),
+                _ => None,
+            })
+            .filter(|id| *id != event.id)
+            .collect();
+        proposals.sort();
+        proposals.dedup();
+        if proposals.is_empty() {
+            return Err(NotATarget::NamesNoEvent);
+        }
+        Ok(TargetClaim { event, proposals })
+    }
+
+    /// The event's id.
+    pub fn id(&self) -> EventId {
+        self.event.id
+    }
+
+    /// The events its `e` tags name (ascending, once each): the proposals it may target.
+    pub fn proposals(&self) -> &[EventId] {
+        &self.proposals
+    }
+
+    /// The proposals it is a target of, given the known ones among [`Self::proposals`] with
+    /// their authors: each one it [`is_target_of`].
+    pub fn targets(
+        &self,
+        known: &HashMap<EventId, PublicKey>,
+    ) -> Result<Vec<LearnedTarget>, NotATarget> {
+        let mut any_known = false;
+        let mut learned = Vec::new();
+        for proposal in &self.proposals {
+            let Some(author) = known.get(proposal) else {
+                continue;
+            };
+            any_known = true;
+            if is_target_of(&self.event, proposal, author) {
+                learned.push(LearnedTarget {
+                    proposal: *proposal,
+                    target: self.event.id,
+                    kind: self.event.kind,
+                });
+            }
+        }
+        match (any_known, learned.is_empty()) {
+            (false, _) => Err(NotATarget::UnknownProposal),
+            (true, true) => Err(NotATarget::NotTheAuthor),
+            (true, false) => Ok(learned),
+        }
     }
 }
 
@@ -339,5 +442,104 @@ mod tests {
         assert_eq!(other.explicit_type(&c), Some(VoteType::Veto));
         let t = tally(&p, &[c], START);
         assert_eq!(t.voters, 0);
+    }
+
+    #[test]
+    fn a_claim_is_a_target_only_of_known_proposals_by_its_signer() {
+        let gov = Keys::generate();
+        let stranger = Keys::generate();
+        let proposal = EventId::from_byte_array([9; 32]);
+        let other = EventId::from_byte_array([8; 32]);
+        let tagged = vec![Tag::event(proposal), Tag::hashtag("governance-proposal")];
+        let known = HashMap::from([(proposal, gov.public_key())]);
+
+        let announcement = note(&gov, tagged.clone());
+        let claim = TargetClaim::parse(announcement.clone()).expect("a claim");
+        assert_eq!(claim.id(), announcement.id);
+        assert_eq!(claim.proposals(), &[proposal]);
+        assert_eq!(
+            claim.targets(&known),
+            Ok(vec![LearnedTarget {
+                proposal,
+                target: announcement.id,
+                kind: Kind::TextNote,
+            }])
+        );
+        // Nothing known about the tagged event: not a target (yet).
+        assert_eq!(
+            claim.targets(&HashMap::new()),
+            Err(NotATarget::UnknownProposal)
+        );
+
+        // A look-alike signed by another key.
+        let forged = TargetClaim::parse(note(&stranger, tagged.clone())).expect("parses");
+        assert_eq!(forged.targets(&known), Err(NotATarget::NotTheAuthor));
+
+        // The gov bot's note without the `t`, or with no `e`.
+        let untagged = note(&gov, vec![Tag::event(proposal), Tag::hashtag("governance")]);
+        assert_eq!(
+            TargetClaim::parse(untagged).map(|c| c.id()),
+            Err(NotATarget::NotGovernanceProposal)
+        );
+        let no_e = note(&gov, vec![Tag::hashtag("governance-proposal")]);
+        assert_eq!(
+            TargetClaim::parse(no_e).map(|c| c.id()),
+            Err(NotATarget::NamesNoEvent)
+        );
+
+        // Two `e` tags: a target of the known proposal only.
+        let both = note(
+            &gov,
+            vec![
+                Tag::event(other),
+                Tag::event(proposal),
+                Tag::hashtag("governance-proposal"),
+            ],
+        );
+        let claim = TargetClaim::parse(both.clone()).expect("a claim");
+        assert_eq!(claim.proposals(), &[other, proposal]);
+        let learned = claim.targets(&known).expect("a target");
+        assert_eq!(learned.len(), 1);
+        assert_eq!(learned[0].proposal, proposal);
+        // `e` to an unknown id only: not a target.
+        let elsewhere = note(
+            &gov,
+            vec![Tag::event(other), Tag::hashtag("governance-proposal")],
+        );
+        assert_eq!(
+            TargetClaim::parse(elsewhere)
+                .expect("parses")
+                .targets(&known),
+            Err(NotATarget::UnknownProposal)
+        );
+    }
+
+    #[test]
+    fn a_claim_whose_signature_or_id_does_not_verify_is_rejected() {
+        let gov = Keys::generate();
+        let proposal = EventId::from_byte_array([9; 32]);
+        let note = note(
+            &gov,
+            vec![Tag::event(proposal), Tag::hashtag("governance-proposal")],
+        );
+        // The content changed after signing: the id no longer matches.
+        let mut json: serde_json::Value = serde_json::from_str(&note.as_json()).expect("json");
+        json["content"] = serde_json::Value::from("vote on something else");
+        let tampered = Event::from_json(json.to_string()).expect("an event");
+        assert_eq!(
+            TargetClaim::parse(tampered).map(|c| c.id()),
+            Err(NotATarget::BadSignature)
+        );
+        // Another key's signature under the gov bot's pubkey.
+        let mut json: serde_json::Value = serde_json::from_str(&note.as_json()).expect("json");
+        let other = EventBuilder::text_note("x")
+            .sign_with_keys(&Keys::generate())
+            .expect("signed");
+        json["sig"] = serde_json::Value::from(other.sig.to_string());
+        let forged = Event::from_json(json.to_string()).expect("an event");
+        assert_eq!(
+            TargetClaim::parse(forged).map(|c| c.id()),
+            Err(NotATarget::BadSignature)
+        );
     }
 }

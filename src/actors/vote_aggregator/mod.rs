@@ -8,6 +8,10 @@
 //!   trip per receipt), and the receipts that became votes get their `proposal_zap_votes` rows
 //!   in one transaction per batch;
 //! - the admin API tells it of each new proposal ([`ProposalAdded`]);
+//! - the zap tracker tells it of each vote target it learned from the relays
+//!   ([`TargetLearned`]: an event of a proposal's author tagging it with `t` =
+//!   `governance-proposal`, recorded in `proposal_targets`); the proposal is loaded again with
+//!   it, as a new one is, so the receipts already recorded that zapped it count;
 //! - the HTTP routes ask it for tallies, receipts and inclusion proofs, and the public page
 //!   for what changed and each proposal's voters (`page_view`).
 //!
@@ -83,13 +87,16 @@ mod start;
 pub use counting::contribution_of;
 pub use page_view::{GetProposalVoters, ProposalChange, ProposalChanges, ProposalVoters};
 use publication::unix_now;
-use start::{contributions_since, load};
+use start::load;
 
 /// The child name of the one vote aggregator under its supervisor.
 pub const CHILD_NAME: &str = "votes";
 
 /// Wait before trying a failed publication again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Wait before looking again at a learned target whose proposal was being loaded.
+const TARGET_RECHECK: Duration = Duration::from_millis(200);
 
 /// What the aggregator needs to be created (and re-created after a failure).
 #[derive(Clone)]
@@ -117,6 +124,18 @@ pub struct VoteAggregatorSpec {
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct ProposalAdded(pub EventId);
+
+/// `target` was recorded as a vote target of `proposal` (learned from the relays). If the
+/// proposal's book lacks it, the proposal is loaded again from the database, with its targets
+/// and every receipt its tally can need, and replaces the one tracked: contributions recorded
+/// before the target was known are judged again, and the changed tally is published after the
+/// usual debounce.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct TargetLearned {
+    pub proposal: EventId,
+    pub target: EventId,
+}
 
 /// The current tally of a proposal, as the tally event's content at `T = min(now, end)`;
 /// `None` for an unknown proposal.
@@ -335,37 +354,30 @@ impl Handler<ProposalAdded> for VoteAggregatorActor {
         if self.proposals.contains_key(&id) || self.arriving.contains_key(&id) {
             return Box::pin(fut::ready(()));
         }
-        self.arriving.insert(id, Vec::new());
-        let db = self.spec.db.clone();
-        Box::pin(
-            async move {
-                let Some(stored) = vote_ledger::load_proposal(&db, &id).await? else {
-                    return Ok(None);
-                };
-                let since = contributions_since(&stored.proposal);
-                let seed = vote_ledger::load_contributions(&db, since).await?;
-                let anomalies = zap_ledger::load_anomalies(&db, since).await?;
-                Ok::<_, DbErr>(Some((stored, seed, anomalies)))
-            }
-            .into_actor(self)
-            .map(move |res, act, ctx| {
-                let arrived = act.arriving.remove(&id).unwrap_or_default();
-                match res {
-                    Ok(Some((stored, mut seed, anomalies))) => {
-                        act.anomalies.extend(anomalies);
-                        seed.extend(arrived);
-                        act.add_proposal(stored, seed, ctx);
-                    }
-                    Ok(None) => {
-                        tracing::warn!(proposal = %id, "told of a proposal with no pinned rules in the database")
-                    }
-                    Err(e) => {
-                        tracing::error!(proposal = %id, error = %e, "cannot load a new proposal; restarting to load everything");
-                        ctx.stop();
-                    }
-                }
-            }),
-        )
+        self.load_proposal(id)
+    }
+}
+
+impl Handler<TargetLearned> for VoteAggregatorActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: TargetLearned, ctx: &mut Context<Self>) {
+        if !self.loaded || self.arriving.contains_key(&msg.proposal) {
+            // A load under way may have read the targets before this one was recorded: look
+            // again once it is done.
+            ctx.notify_later(msg, TARGET_RECHECK);
+            return;
+        }
+        let Some(tracked) = self.proposals.get(&msg.proposal) else {
+            // Not tracked yet: `ProposalAdded` (or, on a shared database, the discovery of
+            // other servers' proposals) loads it with every target recorded.
+            return;
+        };
+        if tracked.stored.proposal.targets.contains(&msg.target) {
+            return;
+        }
+        tracing::info!(proposal = %msg.proposal, target = %msg.target, "a vote target learned from the relays; loading the proposal again");
+        self.reload_proposal(msg.proposal, ctx);
     }
 }
 

@@ -172,7 +172,8 @@ impl VoteAggregatorActor {
 
     /// Tracks the proposals another server published (each one as [`ProposalAdded`] does),
     /// and loads again a proposal whose stored vote targets changed since it was loaded (its
-    /// announcement and zap poll are recorded just after its row).
+    /// announcement and zap poll are recorded just after its row; another server's tracker
+    /// may have learned one from the relays).
     fn discover_proposals(&mut self, ctx: &mut Context<Self>) {
         let db = self.spec.db.clone();
         ctx.spawn(
@@ -192,14 +193,8 @@ impl VoteAggregatorActor {
                                     if tracked.stored.proposal.targets.len() < targets =>
                                 {
                                     tracing::info!(proposal = %id, targets, "a proposal's vote targets changed; loading it again");
-                                    if let Some(tracked) = act.proposals.remove(&id) {
-                                        for timer in [tracked.timer, tracked.end_timer]
-                                            .into_iter()
-                                            .flatten()
-                                        {
-                                            ctx.cancel_future(timer);
-                                        }
-                                    }
+                                    act.reload_proposal(id, ctx);
+                                    continue;
                                 }
                                 Some(_) => continue,
                             }

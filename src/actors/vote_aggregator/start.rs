@@ -110,7 +110,58 @@ impl VoteAggregatorActor {
         votes
     }
 
-    /// A proposal published while running: tracked with the receipts it can need.
+    /// Loads proposal `id` from the database (its row, its vote targets, every receipt its
+    /// tally can need) and tracks it, replacing the one tracked if any ([`Self::add_proposal`]).
+    /// What arrives meanwhile is kept and added too.
+    pub(super) fn load_proposal(&mut self, id: EventId) -> ResponseActFuture<Self, ()> {
+        self.arriving.insert(id, Vec::new());
+        let db = self.spec.db.clone();
+        Box::pin(
+            async move {
+                let Some(stored) = vote_ledger::load_proposal(&db, &id).await? else {
+                    return Ok(None);
+                };
+                let since = contributions_since(&stored.proposal);
+                let seed = vote_ledger::load_contributions(&db, since).await?;
+                let anomalies = zap_ledger::load_anomalies(&db, since).await?;
+                Ok::<_, DbErr>(Some((stored, seed, anomalies)))
+            }
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                let arrived = act.arriving.remove(&id).unwrap_or_default();
+                match res {
+                    Ok(Some((stored, mut seed, anomalies))) => {
+                        act.anomalies.extend(anomalies);
+                        seed.extend(arrived);
+                        act.add_proposal(stored, seed, ctx);
+                    }
+                    Ok(None) => {
+                        tracing::warn!(proposal = %id, "told of a proposal with no pinned rules in the database")
+                    }
+                    Err(e) => {
+                        tracing::error!(proposal = %id, error = %e, "cannot load a new proposal; restarting to load everything");
+                        ctx.stop();
+                    }
+                }
+            }),
+        )
+    }
+
+    /// Loads a tracked proposal again (its stored vote targets changed): the one tracked keeps
+    /// answering until the new one replaces it. Nothing to do while it is being loaded.
+    pub(super) fn reload_proposal(&mut self, id: EventId, ctx: &mut Context<Self>) {
+        if self.arriving.contains_key(&id) {
+            return;
+        }
+        let loading = self.load_proposal(id);
+        ctx.spawn(loading);
+    }
+
+    /// A proposal published (or loaded again) while running: tracked with the receipts it can
+    /// need. One loaded again replaces the one tracked: its book is built anew from every
+    /// receipt with the targets now stored, so a receipt that zapped a target before it was
+    /// known counts now; it is tallied after the debounce (a changed target list alone is a
+    /// change), and waits for a publication of the old one still under way.
     pub(super) fn add_proposal(
         &mut self,
         stored: StoredProposal,
@@ -118,11 +169,28 @@ impl VoteAggregatorActor {
         ctx: &mut Context<Self>,
     ) {
         let id = stored.proposal.id;
-        if self.proposals.contains_key(&id) {
-            return;
+        let replaced = self.proposals.remove(&id);
+        let mut publishing = false;
+        if let Some(old) = &replaced {
+            for timer in [old.timer, old.end_timer].into_iter().flatten() {
+                ctx.cancel_future(timer);
+            }
+            publishing = old.publishing;
         }
-        let votes = self.track(stored, &seed, false, self.spec.debounce, ctx);
-        tracing::info!(proposal = %id, votes = votes.len(), "proposal tracked");
+        let votes = self.track(stored, &seed, replaced.is_some(), self.spec.debounce, ctx);
+        if publishing {
+            // Its end re-schedules the proposal, which is dirty.
+            if let Some(tracked) = self.proposals.get_mut(&id) {
+                tracked.publishing = true;
+                if let Some(timer) = tracked.timer.take() {
+                    ctx.cancel_future(timer);
+                }
+            }
+        }
+        match replaced {
+            None => tracing::info!(proposal = %id, votes = votes.len(), "proposal tracked"),
+            Some(_) => tracing::info!(proposal = %id, votes = votes.len(), "proposal loaded again"),
+        }
         self.write_votes(votes, ctx);
     }
 }

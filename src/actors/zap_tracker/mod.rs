@@ -5,8 +5,9 @@
 //! rules live in [`crate::nostr::nip57`] and the writing in [`crate::store::zap_ledger`].
 //! Its mechanisms have a file each: `relay_sync` (following the relays), `pipeline` (intake,
 //! judging, committing), `provider_keys` (LNURL provider keys and pending receipts), `rejudge`
-//! (earlier rejections that are now only checks), and the bounded memories `seen_ids`,
-//! `uncommitted` and `junk_log`.
+//! (earlier rejections that are now only checks), `targets` (vote targets learned from the
+//! relays: our bots' events tagged `governance-proposal`), and the bounded memories
+//! `seen_ids`, `uncommitted` and `junk_log`.
 //!
 //! # Following the relays
 //!
@@ -26,6 +27,10 @@
 //!    at a time, newest first, moving `until` down to the oldest `created_at` of each page until
 //!    a page brings nothing new. Relays cap what one `REQ` returns, so a short page does not
 //!    mean the end; only an empty or all-known page does.
+//!
+//! Each sync also follows the vote targets on that relay (the `targets` file): the live
+//! subscription `governance-targets` is opened with `zap-receipts`, and what the relay stored
+//! is read after it.
 //!
 //! Every `nostr.catch_up_secs` each connected relay that is not syncing is synced again, from
 //! where its last completed sync started (minus the margin): a relay may store a receipt and
@@ -80,6 +85,7 @@ use crate::actors::relay::{
 use crate::actors::supervision::{
     Broadcast, ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild,
 };
+use crate::actors::vote_aggregator::TargetLearned;
 use crate::configuration::LnurlSettings;
 use crate::metrics::Metrics;
 use crate::nostr::lnurl;
@@ -93,7 +99,10 @@ mod provider_keys;
 mod rejudge;
 mod relay_sync;
 mod seen_ids;
+mod targets;
 mod uncommitted;
+
+pub use targets::TARGET_SUBSCRIPTION;
 
 use junk_log::JunkLog;
 use relay_sync::{RelaySync, SyncFrom};
@@ -188,6 +197,9 @@ pub struct ZapTrackerSpec {
     pub tuning: TrackerTuning,
     /// Told of every committed batch that recorded receipts: the vote aggregator's supervisor.
     pub vote_sink: Option<Recipient<Broadcast<ZapsCommitted>>>,
+    /// Told of every vote target learned from the relays (once recorded): the vote
+    /// aggregator's supervisor.
+    pub target_sink: Option<Recipient<Broadcast<TargetLearned>>>,
     /// This server's `server.id`, written with every receipt it records (`recorded_by`).
     pub server_id: Arc<str>,
 }
@@ -270,6 +282,8 @@ pub struct ZapTrackerActor {
     junk_log: JunkLog,
     /// The earlier rejections that are now only checks were judged again (`rejudge`).
     rejudged: bool,
+    /// Events taken as possible vote targets (`targets`), each once.
+    targets_seen: SeenIds,
 }
 
 impl SupervisedActor for ZapTrackerActor {
@@ -304,6 +318,7 @@ impl SupervisedActor for ZapTrackerActor {
             lost_waiting_for: HashSet::new(),
             resolve_failures: HashMap::new(),
             rejudged: false,
+            targets_seen: SeenIds::new(targets::TARGETS_REMEMBERED),
             watchers: Vec::new(),
             junk_log: JunkLog::default(),
             spec: spec.clone(),
@@ -385,6 +400,14 @@ impl Handler<RelayEvent> for ZapTrackerActor {
     fn handle(&mut self, msg: RelayEvent, ctx: &mut Context<Self>) {
         if msg.subscription_id.as_str() == ZAP_SUBSCRIPTION {
             return self.deliver(msg.event, &msg.relay, ctx);
+        }
+        // Vote targets, from their live subscription or from a read's (the same rule as for
+        // receipts below: an event comes under the subscription it came on first).
+        if self.may_be_target(&msg.event) {
+            return self.learn_target(msg.event, ctx);
+        }
+        if msg.subscription_id.as_str() == TARGET_SUBSCRIPTION {
+            return;
         }
         // Another subscription on this relay: a backfill page's, or another actor's. nostr-sdk
         // forwards each event once per relay, under the subscription it came on *first*: a

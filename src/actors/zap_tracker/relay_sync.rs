@@ -51,6 +51,12 @@ pub(super) struct RelaySync {
     /// and in a page's result); it is one delivery, so at most one duplicate.
     pub(super) delivered: SeenIds,
     pub(super) backfills_completed: u64,
+    /// The relay's vote target events are being read (`targets`), for the sync of this
+    /// generation.
+    pub(super) targets_reading: Option<u64>,
+    /// When the last completed read of its target events started (`None`: none yet in this
+    /// incarnation; the next one reads everything).
+    pub(super) targets_read_through: Option<Timestamp>,
 }
 
 impl RelaySync {
@@ -70,6 +76,8 @@ impl RelaySync {
             parked: None,
             delivered: SeenIds::new(DELIVERIES_REMEMBERED),
             backfills_completed: 0,
+            targets_reading: None,
+            targets_read_through: None,
         }
     }
 }
@@ -117,24 +125,29 @@ impl ZapTrackerActor {
         let db = self.spec.db.clone();
         let metrics = self.spec.metrics.clone();
         let name = url.to_string();
-        let live = self.base_filter().limit(0);
+        let live = [
+            (ZAP_SUBSCRIPTION, self.base_filter().limit(0)),
+            (TARGET_SUBSCRIPTION, self.target_filter().limit(0)),
+        ];
         let url_for_cursor = url.clone();
         let subscribe_then_cursor = async move {
-            let subscribed = relays
-                .send(ToChild {
-                    name,
-                    msg: Subscribe {
-                        id: SubscriptionId::new(ZAP_SUBSCRIPTION),
-                        filter: live,
-                    },
-                })
-                .await;
-            match subscribed {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(RelayError::NotConnected(_)))) | Ok(Err(_)) | Err(_) => {
-                    return Err(SyncError::Down)
+            for (id, filter) in live {
+                let subscribed = relays
+                    .send(ToChild {
+                        name: name.clone(),
+                        msg: Subscribe {
+                            id: SubscriptionId::new(id),
+                            filter,
+                        },
+                    })
+                    .await;
+                match subscribed {
+                    Ok(Ok(Ok(()))) => {}
+                    Ok(Ok(Err(RelayError::NotConnected(_)))) | Ok(Err(_)) | Err(_) => {
+                        return Err(SyncError::Down)
+                    }
+                    Ok(Ok(Err(e))) => return Err(SyncError::Other(e.to_string())),
                 }
-                Ok(Ok(Err(e))) => return Err(SyncError::Other(e.to_string())),
             }
             match from {
                 SyncFrom::Since(at) => Ok(Some(at)),
@@ -167,6 +180,7 @@ impl ZapTrackerActor {
                             }
                             .map(|at| Timestamp::from_secs(at.as_secs().saturating_sub(margin)));
                             tracing::debug!(relay = %url, since = ?since.map(|s| s.as_secs()), "zap receipts: live; backfilling");
+                            act.read_targets(&url, ctx);
                             let page = Page {
                                 generation,
                                 since,
