@@ -26,9 +26,9 @@ use crate::actors::zap_tracker::{self, TrackerTuning, ZapTrackerActor, ZapTracke
 use crate::configuration::{redact_url, Settings};
 use crate::http;
 use crate::http::handles::ServiceHandles;
-use crate::http::lnurlp::DevProvider;
 use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
+use crate::nostr::dev_provider::DevProvider;
 use crate::nostr::embedded_relay::EmbeddedRelay;
 use crate::nostr::zap_provider::ZapProvider;
 use crate::nostr::zap_recipients::{BotZapConfig, ZapperCache};

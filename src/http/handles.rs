@@ -18,9 +18,9 @@ use crate::actors::supervision::{Supervisor, ToChild};
 use crate::actors::vote_aggregator::{self, VoteAggregatorActor};
 use crate::actors::zap_tracker::ZapTrackerActor;
 use crate::configuration::Settings;
-use crate::http::lnurlp::DevProvider;
 use crate::keys::Secret;
 use crate::metrics::Metrics;
+use crate::nostr::dev_provider::DevProvider;
 use crate::nostr::zap_recipients::{BotZapConfig, ZapperCache};
 use crate::store::outbox::Outbox;
 

@@ -17,16 +17,15 @@
 //! is published: 404 for a bot the provider does not serve (or with the provider off), 400 for
 //! a bad query or zap request.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use nostr_sdk::{Event, PublicKey, RelayUrl, Timestamp, Url};
+use nostr_sdk::{Event, PublicKey, RelayUrl, Timestamp};
 use serde_json::json;
 
 use crate::http::handles::ServiceHandles;
-use crate::nostr::dev_provider::{self, CallbackQuery};
+use crate::nostr::dev_provider::{self, CallbackQuery, DevProvider};
 use crate::nostr::zap_provider::ZapProvider;
 
 /// The outbox `signer` of the receipts the provider publishes.
@@ -37,31 +36,6 @@ const ELSEWHERE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// At most this many of a zap request's relays get the receipt besides the service's own.
 const MAX_EXTRA_RELAYS: usize = 8;
-
-/// The running provider: its keys and where it is reached.
-#[derive(Debug, Clone)]
-pub struct DevProvider {
-    provider: ZapProvider,
-    /// `http://<bound address>/`.
-    base: Url,
-}
-
-impl DevProvider {
-    /// The provider with these keys, on the HTTP server bound to `http_addr`.
-    pub fn new(provider: ZapProvider, http_addr: SocketAddr) -> Option<DevProvider> {
-        let base = Url::parse(&format!("http://{http_addr}/")).ok()?;
-        Some(DevProvider { provider, base })
-    }
-
-    /// The key that signs the receipts (the `nostrPubkey`).
-    pub fn zapper(&self) -> PublicKey {
-        self.provider.public_key()
-    }
-
-    fn callback(&self, bot: &str) -> Option<Url> {
-        self.base.join(&format!("lnurlp/{bot}/callback")).ok()
-    }
-}
 
 fn lud06_error(status: StatusCode, reason: &str) -> HttpResponse {
     HttpResponse::build(status).json(dev_provider::lud06_error(reason))
@@ -139,7 +113,7 @@ pub async fn callback(
             return lud06_error(StatusCode::BAD_REQUEST, &refusal.to_string());
         }
     };
-    let receipt = match pay(&provider.provider, &zap.request, zap.amount_msat) {
+    let receipt = match pay(provider.zap_provider(), &zap.request, zap.amount_msat) {
         Ok(paid) => paid,
         Err(reason) => return lud06_error(StatusCode::BAD_REQUEST, &reason),
     };

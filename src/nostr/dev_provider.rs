@@ -9,12 +9,17 @@
 //!   NIP-57's `allowsNostr` and `nostrPubkey` and LUD-12's `commentAllowed`;
 //! - [`check_callback`]: the callback's query (`amount`, `nostr`, `comment`) checked as LUD-06
 //!   and NIP-57 appendix D tell a provider to, before any invoice is made. A [`Refusal`] is
-//!   answered as a LUD-06 error (`{"status": "ERROR", "reason": ...}`) and nothing is published.
+//!   answered as a LUD-06 error (`{"status": "ERROR", "reason": ...}`) and nothing is published;
+//! - [`DevProvider`]: the running provider, its keys and the base URL it is reached at.
+
+use std::net::SocketAddr;
 
 use nostr_sdk::nips::nip01::Coordinate;
 use nostr_sdk::{Event, JsonUtil, Kind, PublicKey, RelayUrl, Url};
 use serde_json::{json, Value};
 use thiserror::Error;
+
+use crate::nostr::zap_provider::ZapProvider;
 
 /// The smallest amount the provider invoices (1 sat), in millisatoshis.
 pub const MIN_SENDABLE_MSAT: u64 = 1_000;
@@ -191,6 +196,37 @@ pub fn is_loopback_relay(url: &RelayUrl) -> bool {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
+    }
+}
+
+/// The running provider: its keys and where it is reached.
+#[derive(Debug, Clone)]
+pub struct DevProvider {
+    provider: ZapProvider,
+    /// `http://<bound address>/`.
+    base: Url,
+}
+
+impl DevProvider {
+    /// The provider with these keys, on the HTTP server bound to `http_addr`.
+    pub fn new(provider: ZapProvider, http_addr: SocketAddr) -> Option<DevProvider> {
+        let base = Url::parse(&format!("http://{http_addr}/")).ok()?;
+        Some(DevProvider { provider, base })
+    }
+
+    /// The key that signs the receipts (the `nostrPubkey`).
+    pub fn zapper(&self) -> PublicKey {
+        self.provider.public_key()
+    }
+
+    /// What signs the invoices and receipts.
+    pub fn zap_provider(&self) -> &ZapProvider {
+        &self.provider
+    }
+
+    /// The LUD-06 callback of `bot` (`<base>lnurlp/<bot>/callback`).
+    pub fn callback(&self, bot: &str) -> Option<Url> {
+        self.base.join(&format!("lnurlp/{bot}/callback")).ok()
     }
 }
 

@@ -66,7 +66,7 @@ use serde::Serialize;
 
 use crate::actors::bot::{BotActor, PublishEvent};
 use crate::actors::supervision::{ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild};
-use crate::actors::zap_tracker::ZapsCommitted;
+use crate::actors::zap_tracker::{TargetLearned, ZapsCommitted};
 use crate::metrics::Metrics;
 use crate::nostr::events;
 use crate::nostr::nip57::Anomalies;
@@ -124,18 +124,6 @@ pub struct VoteAggregatorSpec {
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct ProposalAdded(pub EventId);
-
-/// `target` was recorded as a vote target of `proposal` (learned from the relays). If the
-/// proposal's book lacks it, the proposal is loaded again from the database, with its targets
-/// and every receipt its tally can need, and replaces the one tracked: contributions recorded
-/// before the target was known are judged again, and the changed tally is published after the
-/// usual debounce.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct TargetLearned {
-    pub proposal: EventId,
-    pub target: EventId,
-}
 
 /// The current tally of a proposal, as the tally event's content at `T = min(now, end)`;
 /// `None` for an unknown proposal.

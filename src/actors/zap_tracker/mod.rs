@@ -85,7 +85,6 @@ use crate::actors::relay::{
 use crate::actors::supervision::{
     Broadcast, ChildGuard, StopChild, SupervisedActor, Supervisor, ToChild,
 };
-use crate::actors::vote_aggregator::TargetLearned;
 use crate::configuration::LnurlSettings;
 use crate::metrics::Metrics;
 use crate::nostr::lnurl;
@@ -205,6 +204,18 @@ pub struct ZapTrackerSpec {
 }
 
 // --- messages ---------------------------------------------------------------------------------
+
+/// Sent to the vote aggregator when `target` was recorded as a vote target of `proposal`
+/// (learned from the relays). If the proposal's book lacks it, the proposal is loaded again from the database, with its targets
+/// and every receipt its tally can need, and replaces the one tracked: contributions recorded
+/// before the target was known are judged again, and the changed tally is published after the
+/// usual debounce.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct TargetLearned {
+    pub proposal: EventId,
+    pub target: EventId,
+}
 
 /// Sent to every watcher after each batch is committed.
 #[derive(Message, Clone, Debug)]

@@ -20,9 +20,9 @@
 //! receipts recorded before the target was known count too. An event that is no target is
 //! logged with the reason and dropped; a database error is retried with backoff.
 
+use super::TargetLearned;
 use super::*;
 use crate::actors::backoff;
-use crate::actors::vote_aggregator::TargetLearned;
 use crate::nostr::events::{hashtag, tag};
 use crate::store::vote_ledger;
 use crate::votes::{NotATarget, TargetClaim};
