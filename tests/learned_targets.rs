@@ -13,13 +13,13 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::time::Duration;
 
 use common::app::TestConfig;
 use common::http::{Api, Auth};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
+use common::verifier::verify;
 use common::zaps::{is_recorded, publish, wait_until};
 use commons_nostr::startup::Application;
 use commons_nostr::store::entities::proposal_target;
@@ -28,7 +28,6 @@ use nostr_sdk::prelude::*;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_commons-nostr");
 const WAIT: Duration = Duration::from_secs(60);
 const DAY: u64 = 86_400;
 /// One bitcoin in millisatoshis.
@@ -375,33 +374,6 @@ async fn target_rows(db: &sea_orm::DatabaseConnection, target: &EventId) -> u64 
         .count(db)
         .await
         .expect("count")
-}
-
-/// Runs `verify` on a blocking thread (the relays live on this test's runtime).
-async fn verify(cfg: &TestConfig, relays: &[RelayUrl]) -> (i32, String) {
-    let mut args = vec![
-        "verify".to_owned(),
-        "--timeout".into(),
-        "5".into(),
-        "--server".into(),
-        cfg.server_keys.public_key().to_hex(),
-    ];
-    for relay in relays {
-        args.extend(["--relay".to_owned(), relay.to_string()]);
-    }
-    for keys in cfg.bot_keys.values() {
-        args.extend(["--bot".to_owned(), keys.public_key().to_hex()]);
-    }
-    let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output())
-        .await
-        .expect("joined")
-        .expect("runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 async fn publish_review_period(api: &Api, relay: &RelayUrl, gov: PublicKey) -> Published {

@@ -6,48 +6,19 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
-use common::app::TestConfig;
 use common::http::{Api, Auth};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
+use common::verifier::verify;
 use common::zaps::{publish, wait_until, zap_config, Anomalous, Zaps};
 use commons_nostr::nostr::zap_provider::ZapProvider;
 use commons_nostr::votes::{receipts_root, AnomalyCounts, TallyContent};
 use nostr_sdk::prelude::*;
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_commons-nostr");
 const WAIT: Duration = Duration::from_secs(60);
-
-/// `commons-nostr verify` against `relays` for the service of `cfg`: exit code and output.
-async fn verify(cfg: &TestConfig, relays: &[RelayUrl]) -> (i32, String) {
-    let mut args = vec![
-        "verify".to_owned(),
-        "--timeout".into(),
-        "5".into(),
-        "--server".into(),
-        cfg.server_keys.public_key().to_hex(),
-    ];
-    for relay in relays {
-        args.extend(["--relay".to_owned(), relay.to_string()]);
-    }
-    for keys in cfg.bot_keys.values() {
-        args.extend(["--bot".to_owned(), keys.public_key().to_hex()]);
-    }
-    let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output())
-        .await
-        .expect("the blocking task ran")
-        .expect("the binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
 
 /// The newest tally of `proposal` on `relay` once `ready` holds for its content.
 async fn tally_where(

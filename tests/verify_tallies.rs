@@ -8,10 +8,10 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::app::TestConfig;
 use common::http::{Api, Auth};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
+use common::verifier::{verify, verify_vote};
 use common::zaps::{paid_zap, publish, wait_until, zap_config};
 use commons_nostr::nostr::zap_provider::{ZapProvider, ZapTarget};
 use commons_nostr::votes::{receipts_root, TallyContent};
@@ -40,65 +40,6 @@ fn zap(
         &target,
         Timestamp::from_secs(at),
     )
-}
-
-/// Runs the binary on a blocking thread (the relays live on this test's runtime): exit code and
-/// everything it printed.
-async fn run(args: Vec<String>) -> (i32, String) {
-    let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output())
-        .await
-        .unwrap()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
-
-fn relay_args(relays: &[RelayUrl]) -> Vec<String> {
-    relays
-        .iter()
-        .flat_map(|r| ["--relay".to_owned(), r.to_string()])
-        .collect()
-}
-
-async fn verify(cfg: &TestConfig, relays: &[RelayUrl]) -> (i32, String) {
-    let mut args = vec![
-        "verify".to_owned(),
-        "--timeout".into(),
-        "5".into(),
-        "--server".into(),
-        cfg.server_keys.public_key().to_hex(),
-    ];
-    args.extend(relay_args(relays));
-    for keys in cfg.bot_keys.values() {
-        args.extend(["--bot".to_owned(), keys.public_key().to_hex()]);
-    }
-    run(args).await
-}
-
-async fn verify_vote(
-    relays: &[RelayUrl],
-    proposal: &EventId,
-    receipt: &EventId,
-    api: Option<String>,
-) -> (i32, String) {
-    let mut args = vec![
-        "verify-vote".to_owned(),
-        "--timeout".into(),
-        "5".into(),
-        "--proposal".into(),
-        proposal.to_hex(),
-        "--receipt".into(),
-        receipt.to_hex(),
-    ];
-    args.extend(relay_args(relays));
-    if let Some(api) = api {
-        args.extend(["--api".to_owned(), api]);
-    }
-    run(args).await
 }
 
 /// The newest tally of `proposal` on `relay`, once `ready` holds for its content.

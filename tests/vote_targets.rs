@@ -12,13 +12,13 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::time::Duration;
 
 use common::app::TestConfig;
 use common::http::{Api, Auth};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
+use common::verifier::{verify, verify_vote};
 use common::zaps::{publish, wait_until};
 use commons_nostr::nostr::zap_provider::ZapProvider;
 use commons_nostr::startup::Application;
@@ -27,7 +27,6 @@ use nostr_sdk::nips::nip19::{FromBech32, Nip19Coordinate, Nip19Event};
 use nostr_sdk::prelude::*;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_commons-nostr");
 const WAIT: Duration = Duration::from_secs(60);
 const DAY: u64 = 86_400;
 /// One bitcoin in millisatoshis.
@@ -557,53 +556,6 @@ async fn one_event(relay: &RelayUrl, id: EventId) -> Event {
     fetch_all(relay, Filter::new().id(id)).await.remove(0)
 }
 
-/// Runs the binary on a blocking thread (the relays live on this test's runtime).
-async fn run(args: Vec<String>) -> (i32, String) {
-    let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output())
-        .await
-        .expect("joined")
-        .expect("runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
-
-async fn verify(cfg: &TestConfig, relays: &[RelayUrl]) -> (i32, String) {
-    let mut args = vec![
-        "verify".to_owned(),
-        "--timeout".into(),
-        "5".into(),
-        "--server".into(),
-        cfg.server_keys.public_key().to_hex(),
-    ];
-    for relay in relays {
-        args.extend(["--relay".to_owned(), relay.to_string()]);
-    }
-    for keys in cfg.bot_keys.values() {
-        args.extend(["--bot".to_owned(), keys.public_key().to_hex()]);
-    }
-    run(args).await
-}
-
-async fn verify_vote(relays: &[RelayUrl], proposal: &EventId, receipt: &EventId) -> (i32, String) {
-    let mut args = vec![
-        "verify-vote".to_owned(),
-        "--timeout".into(),
-        "5".into(),
-        "--proposal".into(),
-        proposal.to_hex(),
-        "--receipt".into(),
-        receipt.to_hex(),
-    ];
-    for relay in relays {
-        args.extend(["--relay".to_owned(), relay.to_string()]);
-    }
-    run(args).await
-}
-
 /// Publishes a review period and checks what goes out with it: the answer's links, the
 /// announcement and the zap poll on the relay, the `alt` lines.
 async fn publish_review_period(
@@ -887,7 +839,7 @@ async fn zaps_shaped_as_clients_send_them_count_and_verify() {
         let (code, out) = verify(&cfg, &urls).await;
         assert_eq!(code, 0, "{}: {out}", test_db.backend());
         // A voter proves their zap-poll vote from relay data alone, with its type.
-        let (code, out) = verify_vote(&urls, &published.proposal, &sent[2].receipt.id).await;
+        let (code, out) = verify_vote(&urls, &published.proposal, &sent[2].receipt.id, None).await;
         assert_eq!(code, 0, "{out}");
         assert!(out.contains("vote: veto of weight"), "{out}");
 

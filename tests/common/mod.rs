@@ -9,5 +9,6 @@ pub mod raw_relay;
 pub mod relays;
 pub mod tcp_proxy;
 pub mod test_db;
+pub mod verifier;
 pub mod watch;
 pub mod zaps;
