@@ -12,26 +12,24 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::app::TestConfig;
 use common::http::{Api, Auth};
+use common::naive::{self, Naive, NaiveZap};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::verifier::verify;
 use common::zaps::{is_recorded, publish, wait_until};
 use commons_nostr::startup::Application;
 use commons_nostr::store::entities::proposal_target;
-use commons_nostr::votes::{receipts_root, TallyContent};
+use commons_nostr::votes::TallyContent;
 use nostr_sdk::prelude::*;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(60);
-const DAY: u64 = 86_400;
-/// One bitcoin in millisatoshis.
-const BTC: u64 = 100_000_000_000;
 
 /// The review period as published through the API.
 struct Published {
@@ -161,101 +159,22 @@ fn values(event: &Event, name: &str) -> Vec<Vec<String>> {
 
 // --- the naive recompute: DESIGN.md "Votes", sentence by sentence ----------------------------
 
-struct Naive {
-    support: f64,
-    veto: f64,
-    abstain: f64,
-    voters: u64,
-    counted: Vec<EventId>,
-}
-
-fn keyword(content: &str) -> Option<&'static str> {
-    content
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .map(str::to_lowercase)
-        .find_map(|word| match word.as_str() {
-            "support" | "yes" | "approve" => Some("support"),
-            "veto" | "oppose" | "against" => Some("veto"),
-            "abstain" | "neutral" => Some("abstain"),
-            _ => None,
-        })
-}
-
 /// The tally at `t` of the zaps `sent`, where a zap names the proposal when its `e` is one of
 /// `targets` (no zap here has an `a` or a `poll_option`).
 fn naive(sent: &[Sent], targets: &BTreeSet<EventId>, p: &Published, t: u64) -> Naive {
-    let rules = &p.rules;
-    let (start, end) = p.window;
-    let num = |k: &str| rules[k].as_f64().expect(k);
-    let days = |k: &str| rules[k].as_u64().expect(k) * DAY;
-    let btc = |msat: u64| msat as f64 / BTC as f64;
-    let exists: Vec<&Sent> = sent.iter().filter(|s| s.at <= t).collect();
-    let mut part = BTreeMap::new();
-    let mut cooling = BTreeMap::new();
-    for sender in exists.iter().map(|s| s.sender).collect::<BTreeSet<_>>() {
-        let mine: Vec<&&Sent> = exists.iter().filter(|s| s.sender == sender).collect();
-        let young: u64 = mine
-            .iter()
-            .filter(|s| s.at > t - days("cooling_off_days"))
-            .map(|s| s.msat)
-            .sum();
-        let is_cooling = btc(young) >= num("cooling_off_threshold_btc");
-        let counted: u64 = mine
-            .iter()
-            .filter(|s| s.at > t - days("participation_window_days"))
-            .filter(|s| !(is_cooling && s.at > t - days("cooling_off_days")))
-            .map(|s| s.msat)
-            .sum();
-        part.insert(sender, btc(counted).sqrt());
-        cooling.insert(sender, is_cooling);
-    }
-    let with_p = part.values().filter(|v| **v > 0.0).count();
-    let w: f64 = part.values().sum();
-    let cap = (with_p >= (1.0 / num("weight_cap")).ceil() as usize).then(|| num("weight_cap") * w);
-    let votes: Vec<&&Sent> = exists
+    let zaps: Vec<NaiveZap> = sent
         .iter()
-        .filter(|s| targets.contains(&s.zapped))
-        .filter(|s| s.at >= start && s.at <= end)
+        .map(|s| NaiveZap {
+            receipt: s.receipt.id,
+            sender: s.sender,
+            msat: s.msat,
+            at: s.at,
+            names_proposal: targets.contains(&s.zapped),
+            poll_type: None,
+            content: s.content.clone(),
+        })
         .collect();
-    let mut out = Naive {
-        support: 0.0,
-        veto: 0.0,
-        abstain: 0.0,
-        voters: 0,
-        counted: votes.iter().map(|s| s.receipt.id).collect(),
-    };
-    out.counted.sort();
-    let voters: BTreeSet<PublicKey> = votes.iter().map(|s| s.sender).collect();
-    out.voters = voters.len() as u64;
-    for voter in voters {
-        let mut mine: Vec<&&&Sent> = votes.iter().filter(|s| s.sender == voter).collect();
-        mine.sort_by_key(|s| (s.at, s.receipt.id));
-        let vote_type = mine
-            .iter()
-            .rev()
-            .find_map(|s| keyword(&s.content))
-            .unwrap_or("support");
-        let total: u64 = mine.iter().map(|s| s.msat).sum();
-        let z = if cooling[&voter] {
-            0.0
-        } else {
-            btc(total).sqrt()
-        };
-        let mut weight = z.max(num("participation_floor") * part[&voter]);
-        if let Some(cap) = cap {
-            weight = weight.min(cap);
-        }
-        match vote_type {
-            "support" => out.support += weight,
-            "veto" => out.veto += weight,
-            _ => out.abstain += weight,
-        }
-    }
-    out
-}
-
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-12)
+    naive::naive(&zaps, &p.rules, p.window.0, p.window.1, t)
 }
 
 /// The first difference between a tally and the naive recompute with these targets, if any.
@@ -280,31 +199,7 @@ fn differs(
     if content.targets != listed {
         return Some(format!("targets: {:?} vs {listed:?}", content.targets));
     }
-    let expected = naive(sent, targets, p, content.as_of);
-    let r = &content.result;
-    for (key, got, want) in [
-        ("support_votes", r.support_votes, expected.support),
-        ("veto_votes", r.veto_votes, expected.veto),
-        ("abstain_votes", r.abstain_votes, expected.abstain),
-    ] {
-        if !close(got, want) {
-            return Some(format!("{key}: {got} vs naive {want}"));
-        }
-    }
-    if content.voters != expected.voters {
-        return Some(format!(
-            "voters: {} vs naive {}",
-            content.voters, expected.voters
-        ));
-    }
-    let ids: Vec<String> = expected.counted.iter().map(EventId::to_hex).collect();
-    if content.receipts.as_ref() != Some(&ids) {
-        return Some(format!("receipts: {:?} vs naive {ids:?}", content.receipts));
-    }
-    if content.receipts_root != receipts_root(&expected.counted).to_prefixed() {
-        return Some("receipts_root".to_owned());
-    }
-    None
+    naive::differs(content, &naive(sent, targets, p, content.as_of))
 }
 
 /// Waits until the service's tally (`GET /v1/proposals/{id}/tally`) and the newest tally event

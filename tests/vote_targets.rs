@@ -11,11 +11,11 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::app::TestConfig;
 use common::http::{Api, Auth};
+use common::naive::{self, Naive, NaiveZap};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::verifier::{verify, verify_vote};
@@ -346,116 +346,37 @@ async fn get(url: &str) -> (u16, Value) {
 
 // --- the naive recompute: DESIGN.md "Votes", sentence by sentence ----------------------------
 
-#[derive(Debug, Clone, PartialEq)]
-struct Naive {
-    support: f64,
-    veto: f64,
-    abstain: f64,
-    voters: u64,
-    counted: Vec<EventId>,
-    types: BTreeMap<PublicKey, &'static str>,
-}
-
-fn keyword(content: &str) -> Option<&'static str> {
-    content
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .map(str::to_lowercase)
-        .find_map(|word| match word.as_str() {
-            "support" | "yes" | "approve" => Some("support"),
-            "veto" | "oppose" | "against" => Some("veto"),
-            "abstain" | "neutral" => Some("abstain"),
-            _ => None,
-        })
-}
-
 /// "A zap request with a poll_option tag that names the proposal's zap poll (its e is the
 /// poll) carries an explicit type: 0 support, 1 veto, 2 abstain (any other value: no explicit
-/// type). Otherwise the type comes from the zap request's content."
-fn explicit(s: &Sent) -> Option<&'static str> {
-    let from_poll = match (s.zapped, s.poll_option.as_deref()) {
+/// type)." The comment's keyword is the oracle's to read.
+fn poll_type(s: &Sent) -> Option<&'static str> {
+    match (s.zapped, s.poll_option.as_deref()) {
         (Some(Zapped::Poll), Some("0")) => Some("support"),
         (Some(Zapped::Poll), Some("1")) => Some("veto"),
         (Some(Zapped::Poll), Some("2")) => Some("abstain"),
         _ => None,
-    };
-    from_poll.or_else(|| keyword(&s.content))
+    }
+}
+
+/// The zaps as the naive recompute sees them. "A contribution names a proposal when its zap
+/// request has an e tag equal to one of the proposal's targets, or an a tag equal to the
+/// proposal's address."
+fn naive_zaps(sent: &[Sent]) -> Vec<NaiveZap> {
+    sent.iter()
+        .map(|s| NaiveZap {
+            receipt: s.receipt.id,
+            sender: s.sender,
+            msat: s.msat,
+            at: s.at,
+            names_proposal: s.zapped.is_some() || s.by_address,
+            poll_type: poll_type(s),
+            content: s.content.clone(),
+        })
+        .collect()
 }
 
 fn naive(sent: &[Sent], rules: &Value, start: u64, end: u64, t: u64) -> Naive {
-    let num = |k: &str| rules[k].as_f64().expect(k);
-    let days = |k: &str| rules[k].as_u64().expect(k) * DAY;
-    let btc = |msat: u64| msat as f64 / BTC as f64;
-    let exists: Vec<&Sent> = sent.iter().filter(|s| s.at <= t).collect();
-    let mut p = BTreeMap::new();
-    let mut cooling = BTreeMap::new();
-    for sender in exists.iter().map(|s| s.sender).collect::<BTreeSet<_>>() {
-        let mine: Vec<&&Sent> = exists.iter().filter(|s| s.sender == sender).collect();
-        let young: u64 = mine
-            .iter()
-            .filter(|s| s.at > t - days("cooling_off_days"))
-            .map(|s| s.msat)
-            .sum();
-        let is_cooling = btc(young) >= num("cooling_off_threshold_btc");
-        let counted: u64 = mine
-            .iter()
-            .filter(|s| s.at > t - days("participation_window_days"))
-            .filter(|s| !(is_cooling && s.at > t - days("cooling_off_days")))
-            .map(|s| s.msat)
-            .sum();
-        p.insert(sender, btc(counted).sqrt());
-        cooling.insert(sender, is_cooling);
-    }
-    let with_p = p.values().filter(|v| **v > 0.0).count();
-    let w: f64 = p.values().sum();
-    let cap = (with_p >= (1.0 / num("weight_cap")).ceil() as usize).then(|| num("weight_cap") * w);
-    // "A contribution names a proposal when its zap request has an e tag equal to one of the
-    // proposal's targets, or an a tag equal to the proposal's address."
-    let votes: Vec<&&Sent> = exists
-        .iter()
-        .filter(|s| s.zapped.is_some() || s.by_address)
-        .filter(|s| s.at >= start && s.at <= end)
-        .collect();
-    let mut out = Naive {
-        support: 0.0,
-        veto: 0.0,
-        abstain: 0.0,
-        voters: 0,
-        counted: votes.iter().map(|s| s.receipt.id).collect(),
-        types: BTreeMap::new(),
-    };
-    out.counted.sort();
-    let voters: BTreeSet<PublicKey> = votes.iter().map(|s| s.sender).collect();
-    out.voters = voters.len() as u64;
-    for voter in voters {
-        let mut mine: Vec<&&&Sent> = votes.iter().filter(|s| s.sender == voter).collect();
-        mine.sort_by_key(|s| (s.at, s.receipt.id));
-        let vote_type = mine
-            .iter()
-            .rev()
-            .find_map(|s| explicit(s))
-            .unwrap_or("support");
-        let total: u64 = mine.iter().map(|s| s.msat).sum();
-        let z = if cooling[&voter] {
-            0.0
-        } else {
-            btc(total).sqrt()
-        };
-        let mut weight = z.max(num("participation_floor") * p[&voter]);
-        if let Some(cap) = cap {
-            weight = weight.min(cap);
-        }
-        match vote_type {
-            "support" => out.support += weight,
-            "veto" => out.veto += weight,
-            _ => out.abstain += weight,
-        }
-        out.types.insert(voter, vote_type);
-    }
-    out
-}
-
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-12)
+    naive::naive(&naive_zaps(sent), rules, start, end, t)
 }
 
 /// The first difference between a tally's content and the naive recompute, if any.
@@ -474,31 +395,10 @@ fn differs(
             content.as_of
         ));
     }
-    let expected = naive(sent, rules, window.0, window.1, content.as_of);
-    let r = &content.result;
-    for (key, got, want) in [
-        ("support_votes", r.support_votes, expected.support),
-        ("veto_votes", r.veto_votes, expected.veto),
-        ("abstain_votes", r.abstain_votes, expected.abstain),
-    ] {
-        if !close(got, want) {
-            return Some(format!("{key}: {got} vs naive {want}"));
-        }
-    }
-    if content.voters != expected.voters {
-        return Some(format!(
-            "voters: {} vs naive {}",
-            content.voters, expected.voters
-        ));
-    }
-    let ids: Vec<String> = expected.counted.iter().map(EventId::to_hex).collect();
-    if content.receipts.as_ref() != Some(&ids) {
-        return Some(format!("receipts: {:?} vs naive {ids:?}", content.receipts));
-    }
-    if content.receipts_root != receipts_root(&expected.counted).to_prefixed() {
-        return Some("receipts_root".to_owned());
-    }
-    None
+    naive::differs(
+        content,
+        &naive(sent, rules, window.0, window.1, content.as_of),
+    )
 }
 
 /// The newest tally of the proposal on `relay`, once it equals the naive recompute of `sent`.

@@ -5,6 +5,7 @@ pub mod app;
 pub mod binary;
 pub mod browser;
 pub mod http;
+pub mod naive;
 pub mod raw_relay;
 pub mod relays;
 pub mod tcp_proxy;
