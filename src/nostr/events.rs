@@ -394,7 +394,7 @@ pub fn audit_head(server_id: &str, head: &AuditHead) -> EventBuilder {
 /// parameters used and the counted receipts); it fails only if `tally` cannot be written as
 /// JSON.
 ///
-/// `alt` is the NIP-31 line for clients that do not know the kind ("Tally of <title>: support
+/// `alt` is the NIP-31 line for clients that do not know the kind ("Tally of `<title>`: support
 /// 12.3, veto 1.0 ...").
 pub fn vote_tally<T: Serialize>(
     proposal: EventId,

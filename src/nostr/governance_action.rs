@@ -879,7 +879,7 @@ impl GovernanceAction {
     }
 
     /// The event's NIP-31 `alt` line: what a client that cannot show kind 30078 shows instead
-    /// ("Governance proposal: <title>. Zap to vote: ...").
+    /// (`"Governance proposal: <title>. Zap to vote: ..."`).
     pub fn alt(&self, zap_address: Option<&str>) -> String {
         let title = self.title();
         match self {

@@ -109,7 +109,7 @@ impl TallyContent {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// The tally event's NIP-31 `alt` line: "Tally of <title>: support 12.3, veto 1.0, abstain
+    /// The tally event's NIP-31 `alt` line: "Tally of `<title>`: support 12.3, veto 1.0, abstain
     /// 0 (12 voters, final)".
     pub fn alt(&self, title: &str) -> String {
         let r = &self.result;
