@@ -346,8 +346,10 @@ mod tests {
             .receipt(&request, &invoice.bolt11, Some(&[7u8; 32]), at)
             .unwrap();
         receipts.push(flagged.clone());
+        // Pinned rules hold their keys sorted (they are searched), as `VoteRules::new` leaves them.
         let mut rules = proposal.rules.clone();
         rules.zappers.push(provider.public_key());
+        rules.zappers.sort_unstable();
         let proposal = Proposal { rules, ..proposal };
         let judged = tallies::judge(&receipts, &proposal.rules);
         let tally = votes::tally(&proposal, &judged.contributions, START + 100);
