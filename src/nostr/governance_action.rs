@@ -1167,12 +1167,22 @@ pub struct VoteRules {
     pub threshold: f64,
     /// Veto blocks at this fraction of support + veto weight.
     pub veto_threshold: f64,
-    /// The LNURL provider keys whose receipts count (hex), sorted, no duplicates.
+    /// The LNURL provider keys whose receipts count (hex), sorted, no duplicates. A set on the
+    /// wire: read in any order, kept sorted (the vote rules search it).
+    #[serde(deserialize_with = "key_set")]
     pub zappers: Vec<PublicKey>,
     /// The bots whose received zaps are contributions (hex), sorted, no duplicates. Empty means
     /// any recipient. Our extension of DESIGN.md, which pins only `zappers`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "key_set")]
     pub bots: Vec<PublicKey>,
+}
+
+/// A list of keys read as the set it stands for: sorted, duplicates dropped.
+fn key_set<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<PublicKey>, D::Error> {
+    let mut keys = Vec::<PublicKey>::deserialize(deserializer)?;
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(keys)
 }
 
 // The governance action's event: built and read back here, in the vocabulary of

@@ -128,6 +128,30 @@ mod tests {
     }
 
     #[test]
+    fn keys_written_in_any_order_are_read_as_a_sorted_set() {
+        // DESIGN.md pins `zappers` as the keys whose receipts count: a set. Written by another
+        // implementation in another order, or twice, it must judge the same receipts.
+        let mut keys: Vec<PublicKey> = (0..4).map(|_| Keys::generate().public_key()).collect();
+        keys.sort();
+        let rules = VoteRules::new(
+            &GovernanceSettings::default(),
+            1,
+            keys.clone(),
+            keys.clone(),
+        );
+        let mut json = serde_json::to_value(&rules).expect("serialises");
+        let reversed: Vec<String> = keys.iter().rev().map(PublicKey::to_hex).collect();
+        json["zappers"] = serde_json::json!([reversed.clone(), vec![keys[0].to_hex()]].concat());
+        json["bots"] = serde_json::json!(reversed);
+        let read: VoteRules = serde_json::from_value(json).expect("reads");
+        assert_eq!(read, rules);
+        for key in &keys {
+            assert!(read.zappers.binary_search(key).is_ok());
+            assert!(read.bots.binary_search(key).is_ok());
+        }
+    }
+
+    #[test]
     fn windows_are_open_below_and_closed_above() {
         assert!(in_window(100, 100, 10));
         assert!(in_window(91, 100, 10));
