@@ -838,9 +838,10 @@ fn run(config: Option<&Path>) -> ExitCode {
         }
         println!("listening on http://{}", app.http_addr());
         let service_settings = app.handles().settings.clone();
-        if service_settings.lnurl.demo_vote {
+        let relays = app.handles().relay_urls.clone();
+        // The demonstration needs a relay to carry the proposal and the receipt.
+        if service_settings.lnurl.demo_vote && !relays.is_empty() {
             let http_addr = app.http_addr();
-            let relays = app.handles().relay_urls.clone();
             actix_rt::spawn(async move {
                 let page = admin_client::base_url(http_addr).to_string();
                 match demo::run(&service_settings, http_addr, &relays).await {
