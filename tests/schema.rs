@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 11] = [
+const MIGRATIONS: [MigrationSpec; 12] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -118,9 +118,15 @@ const MIGRATIONS: [MigrationSpec; 11] = [
     MigrationSpec {
         name: "m20261205_001700_vote_targets",
         tables: &["proposal_targets"],
+        // Its `ux_proposal_targets_target_event_id` is replaced by the next migration.
+        indexes: &[("proposal_targets", "ix_proposal_targets_proposal_event_id")],
+    },
+    MigrationSpec {
+        name: "m20261205_001800_targets_per_proposal",
+        tables: &[],
         indexes: &[
-            ("proposal_targets", "ux_proposal_targets_target_event_id"),
-            ("proposal_targets", "ix_proposal_targets_proposal_event_id"),
+            ("proposal_targets", "ux_proposal_targets_proposal_target"),
+            ("proposal_targets", "ix_proposal_targets_target_event_id"),
         ],
     },
 ];
@@ -749,9 +755,11 @@ async fn receipts_recorded_before_vote_targets_keep_what_they_named() {
         let backend = test_db.backend();
         let conn = connect(&test_db).await;
         // The schema as it was before `m20261205_001700_vote_targets`.
-        Migrator::up(&conn, Some(MIGRATIONS.len() as u32 - 1))
-            .await
-            .unwrap();
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.name == "m20261205_001700_vote_targets")
+            .expect("the vote-targets migration");
+        Migrator::up(&conn, Some(before as u32)).await.unwrap();
         let mut insert = Query::insert();
         insert.into_table(Alias::new("zap_receipts")).columns(
             [
@@ -808,6 +816,42 @@ async fn receipts_recorded_before_vote_targets_keep_what_they_named() {
                 rows[1].zapped_address.clone()
             ),
             (None, None)
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn a_target_is_recorded_once_per_proposal_it_tags() {
+    use commons_nostr::store::entities::proposal_target;
+    use commons_nostr::store::vote_ledger::record_target;
+    use nostr_sdk::{EventId, Kind};
+
+    for test_db in TestDb::all().await {
+        let backend = test_db.backend();
+        let conn = migrated(&test_db).await;
+        let id = |seed: char| EventId::from_hex(&hex64(seed)).unwrap();
+        let (first, second, note) = (id('1'), id('2'), id('a'));
+        // One event tagging two proposals is a target of both (DESIGN.md "Votes", *Targets*),
+        // and a second delivery of either pair records nothing more.
+        assert!(record_target(&conn, &first, &note, Kind::TextNote, 1)
+            .await
+            .unwrap());
+        assert!(record_target(&conn, &second, &note, Kind::TextNote, 1)
+            .await
+            .unwrap());
+        assert!(!record_target(&conn, &first, &note, Kind::TextNote, 2)
+            .await
+            .unwrap());
+        let rows = proposal_target::Entity::find().all(&conn).await.unwrap();
+        let mut pairs: Vec<(String, String)> = rows
+            .into_iter()
+            .map(|r| (r.proposal_event_id, r.target_event_id))
+            .collect();
+        pairs.sort();
+        assert_eq!(
+            pairs,
+            vec![(hex64('1'), hex64('a')), (hex64('2'), hex64('a'))],
+            "{backend}"
         );
     }
 }

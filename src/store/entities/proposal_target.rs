@@ -11,8 +11,9 @@ pub struct Model {
     /// The proposal's event id, hex.
     #[sea_orm(column_type = "Text")]
     pub proposal_event_id: String,
-    /// The target's event id, hex.
-    #[sea_orm(column_type = "Text", unique)]
+    /// The target's event id, hex: one row per (proposal, target), since an event tagging
+    /// two proposals is a target of both.
+    #[sea_orm(column_type = "Text")]
     pub target_event_id: String,
     /// The target's event kind (1: the announcement, 6969: the zap poll).
     pub kind: i32,
