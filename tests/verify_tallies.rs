@@ -11,10 +11,10 @@ use std::time::Duration;
 use common::http::{Api, Auth};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
-use common::verifier::{verify, verify_vote};
+use common::verifier::{republish, tally_where, verify, verify_vote};
 use common::zaps::{paid_zap, publish, wait_until, zap_config};
 use commons_nostr::nostr::zap_provider::{ZapProvider, ZapTarget};
-use commons_nostr::votes::{receipts_root, TallyContent};
+use commons_nostr::votes::receipts_root;
 use nostr_sdk::prelude::*;
 use serde_json::json;
 
@@ -40,54 +40,6 @@ fn zap(
         &target,
         Timestamp::from_secs(at),
     )
-}
-
-/// The newest tally of `proposal` on `relay`, once `ready` holds for its content.
-async fn tally_where(
-    relay: &RelayUrl,
-    gov: &PublicKey,
-    proposal: &EventId,
-    ready: impl Fn(&TallyContent) -> bool,
-) -> (Event, TallyContent) {
-    let filter = Filter::new()
-        .kind(Kind::ApplicationSpecificData)
-        .author(*gov)
-        .identifier(format!("tally:{}", proposal.to_hex()));
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let newest = fetch_all(relay, filter.clone())
-            .await
-            .into_iter()
-            .max_by_key(|e| e.created_at);
-        if let Some(event) = newest {
-            let content: TallyContent = serde_json::from_str(&event.content).expect("content");
-            if ready(&content) {
-                return (event, content);
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no tally of {proposal} is ready"
-        );
-        actix_rt::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// `content` signed by the gov key as the tally of `honest`'s proposal, `later` seconds after
-/// `honest`, and published to every relay.
-async fn republish(
-    relays: &[RelayUrl],
-    gov: &Keys,
-    honest: &Event,
-    content: &TallyContent,
-    later: u64,
-) {
-    let event = EventBuilder::new(honest.kind, serde_json::to_string(content).unwrap())
-        .tags(honest.tags.clone())
-        .custom_created_at(honest.created_at + later)
-        .sign_with_keys(gov)
-        .unwrap();
-    publish(relays, &[event]).await;
 }
 
 #[actix_rt::test]

@@ -1240,28 +1240,7 @@ fn match_event_target(
     receipt: Count<'_>,
     request: Count<'_>,
 ) -> Result<Option<EventId>, Rejection> {
-    let parse = |side, value: &str| {
-        EventId::from_hex(value).map_err(|_| Rejection::TargetUnparsable {
-            tag: tag::EVENT,
-            side,
-            value: value.to_owned(),
-        })
-    };
-    let request_id = match unique(tag::EVENT, Side::Request, request)? {
-        Some(value) => Some((value, parse(Side::Request, value)?)),
-        None => None,
-    };
-    if let Some(value) = unique(tag::EVENT, Side::Receipt, receipt)? {
-        let receipt_id = parse(Side::Receipt, value)?;
-        if request_id.map(|(_, id)| id) != Some(receipt_id) {
-            return Err(Rejection::TargetMismatch {
-                tag: tag::EVENT,
-                receipt: value.to_owned(),
-                request: request_id.map(|(v, _)| v.to_owned()),
-            });
-        }
-    }
-    Ok(request_id.map(|(_, id)| id))
+    match_target(tag::EVENT, receipt, request, |v| EventId::from_hex(v).ok())
 }
 
 /// Rule 6 for `a`: the zap request's address, which the receipt's `a`, if any, must repeat.
@@ -1269,28 +1248,40 @@ fn match_address_target(
     receipt: Count<'_>,
     request: Count<'_>,
 ) -> Result<Option<String>, Rejection> {
-    fn parse(side: Side, value: &str) -> Result<Address<'_>, Rejection> {
-        Address::parse(value).ok_or_else(|| Rejection::TargetUnparsable {
-            tag: tag::ADDRESS,
+    let address = match_target(tag::ADDRESS, receipt, request, Address::parse)?;
+    Ok(address.map(|a| a.to_string()))
+}
+
+/// Rule 6 for one target tag: the request's value (read by `parse`), which the receipt's, if it
+/// has one, must equal once read the same way (so `e` ids compare as ids, not as text).
+fn match_target<'a, T: PartialEq>(
+    tag: &'static str,
+    receipt: Count<'a>,
+    request: Count<'a>,
+    parse: impl Fn(&'a str) -> Option<T>,
+) -> Result<Option<T>, Rejection> {
+    let read = |side, value: &'a str| {
+        parse(value).ok_or_else(|| Rejection::TargetUnparsable {
+            tag,
             side,
             value: value.to_owned(),
         })
-    }
-    let request_address = match unique(tag::ADDRESS, Side::Request, request)? {
-        Some(value) => Some((value, parse(Side::Request, value)?)),
+    };
+    let request_target = match unique(tag, Side::Request, request)? {
+        Some(value) => Some((value, read(Side::Request, value)?)),
         None => None,
     };
-    if let Some(value) = unique(tag::ADDRESS, Side::Receipt, receipt)? {
-        let receipt_address = parse(Side::Receipt, value)?;
-        if request_address.as_ref().map(|(_, a)| a) != Some(&receipt_address) {
+    if let Some(value) = unique(tag, Side::Receipt, receipt)? {
+        let receipt_target = read(Side::Receipt, value)?;
+        if request_target.as_ref().map(|(_, t)| t) != Some(&receipt_target) {
             return Err(Rejection::TargetMismatch {
-                tag: tag::ADDRESS,
+                tag,
                 receipt: value.to_owned(),
-                request: request_address.map(|(v, _)| v.to_owned()),
+                request: request_target.map(|(v, _)| v.to_owned()),
             });
         }
     }
-    Ok(request_address.map(|(_, address)| address.to_string()))
+    Ok(request_target.map(|(_, target)| target))
 }
 
 /// At most one occurrence of a target tag.

@@ -1,13 +1,21 @@
 //! The public tools `verify` and `verify-vote` run as a voter runs them: the binary, against a
 //! test's relays, on a blocking thread (the relays live on the test's runtime). Each answers
-//! the exit code and everything the binary printed.
+//! the exit code and everything the binary printed. Also the tallies they check: the newest
+//! one on a relay, and a doctored one re-signed with the gov key.
 
 use std::process::Command;
+use std::time::Duration;
 
-use nostr_sdk::{EventId, RelayUrl};
+use commons_nostr::votes::TallyContent;
+use nostr_sdk::prelude::*;
 
 use super::app::TestConfig;
 use super::binary::BIN;
+use super::relays::fetch_all;
+use super::zaps::publish;
+
+/// How long a tally may take to reach the relay.
+const TALLY_WAIT: Duration = Duration::from_secs(60);
 
 /// Runs the binary with `args`: exit code and stdout followed by stderr.
 pub async fn run(args: Vec<String>) -> (i32, String) {
@@ -68,4 +76,54 @@ pub async fn verify_vote(
         args.extend(["--api".to_owned(), api]);
     }
     run(args).await
+}
+
+/// The newest tally of `proposal` signed by `gov` on `relay`, once `ready` holds for its
+/// content.
+pub async fn tally_where(
+    relay: &RelayUrl,
+    gov: &PublicKey,
+    proposal: &EventId,
+    ready: impl Fn(&TallyContent) -> bool,
+) -> (Event, TallyContent) {
+    let filter = Filter::new()
+        .kind(Kind::ApplicationSpecificData)
+        .author(*gov)
+        .identifier(format!("tally:{}", proposal.to_hex()));
+    let deadline = tokio::time::Instant::now() + TALLY_WAIT;
+    loop {
+        let newest = fetch_all(relay, filter.clone())
+            .await
+            .into_iter()
+            .max_by_key(|e| e.created_at);
+        if let Some(event) = newest {
+            let content: TallyContent =
+                serde_json::from_str(&event.content).expect("tally content");
+            if ready(&content) {
+                return (event, content);
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no tally of {proposal} is ready"
+        );
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `content` signed by the gov key as the tally of `honest`'s proposal, `later` seconds after
+/// `honest`, and published to every relay: what a dishonest operator could put there.
+pub async fn republish(
+    relays: &[RelayUrl],
+    gov: &Keys,
+    honest: &Event,
+    content: &TallyContent,
+    later: u64,
+) {
+    let event = EventBuilder::new(honest.kind, content.to_json())
+        .tags(honest.tags.clone())
+        .custom_created_at(honest.created_at + later)
+        .sign_with_keys(gov)
+        .expect("signed");
+    publish(relays, &[event]).await;
 }
