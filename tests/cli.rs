@@ -5,83 +5,15 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::app::TestConfig;
+use common::binary::ServiceCli;
 use common::relays::{wait_for_ids, TestRelay};
 use common::test_db::TestDb;
-use commons_nostr::startup::Application;
 use nostr_sdk::prelude::*;
-use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_commons-nostr");
 const ARRIVAL: Duration = Duration::from_secs(30);
-
-struct Cli {
-    env: Vec<(String, String)>,
-    dir: tempfile::TempDir,
-}
-
-/// What one run of the binary did.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
-    }
-
-    fn event_id(&self, key: &str) -> EventId {
-        let json = self.json();
-        let hex = json[key]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {key}: {self:?}"));
-        EventId::from_hex(hex).expect("an event id")
-    }
-}
-
-impl Cli {
-    /// The binary, configured for the service `app` started from `cfg`.
-    fn for_service(cfg: &TestConfig, app: &Application) -> Cli {
-        let mut env: Vec<(String, String)> = cfg.environment().into_iter().collect();
-        env.push(("COMMONS__HTTP__BIND".into(), app.http_addr().to_string()));
-        Cli {
-            env,
-            dir: tempfile::tempdir().expect("a working directory"),
-        }
-    }
-
-    fn with(mut self, key: &str, value: &str) -> Cli {
-        self.env.push((key.into(), value.into()));
-        self
-    }
-
-    /// Runs the binary on a blocking thread, so the in-process service keeps answering.
-    async fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::new(BIN);
-        cmd.current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .args(args)
-            .stdin(Stdio::null());
-        let output: Output = tokio::task::spawn_blocking(move || cmd.output())
-            .await
-            .expect("the blocking task ran")
-            .expect("the binary runs");
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
 
 #[actix_rt::test]
 async fn note_and_action_print_an_event_id_that_reaches_the_relay() {
@@ -89,7 +21,7 @@ async fn note_and_action_print_an_event_id_that_reaches_the_relay() {
     let relay = TestRelay::start().await;
     let cfg = TestConfig::new(&test_db.url, vec![relay.url()]);
     let app = cfg.start().await;
-    let cli = Cli::for_service(&cfg, &app);
+    let cli = ServiceCli::for_service(&cfg, &app);
 
     let note = cli
         .run(&[
@@ -151,7 +83,7 @@ async fn note_and_action_print_an_event_id_that_reaches_the_relay() {
     assert_eq!(window.1.as_secs() - window.0.as_secs(), 14 * 86_400);
 
     // The same through a JSON file, a flag overriding it.
-    let file = cli.dir.path().join("merge.json");
+    let file = cli.dir().join("merge.json");
     std::fs::write(
         &file,
         r#"{"action": "merge", "repository": "o/r", "pr": 12, "tier": 5, "title": "Merged"}"#,
@@ -191,7 +123,7 @@ async fn a_refused_request_exits_non_zero_with_the_servers_error() {
     let relay = TestRelay::start().await;
     let cfg = TestConfig::new(&test_db.url, vec![relay.url()]);
     let app = cfg.start().await;
-    let cli = Cli::for_service(&cfg, &app);
+    let cli = ServiceCli::for_service(&cfg, &app);
 
     let tier = cli
         .run(&[
@@ -239,7 +171,7 @@ async fn a_refused_request_exits_non_zero_with_the_servers_error() {
     assert_eq!(bad_tag.code, Some(2), "{bad_tag:?}");
     assert!(bad_tag.stderr.contains("NAME=VALUE"), "{bad_tag:?}");
 
-    let wrong_token = Cli::for_service(&cfg, &app).with("T_ADMIN_TOKEN", &"f".repeat(64));
+    let wrong_token = ServiceCli::for_service(&cfg, &app).with("T_ADMIN_TOKEN", &"f".repeat(64));
     let refused = wrong_token.run(&["restart-bot", "dev"]).await;
     assert_eq!(refused.code, Some(1), "{refused:?}");
     assert!(
@@ -248,7 +180,8 @@ async fn a_refused_request_exits_non_zero_with_the_servers_error() {
     );
     assert!(!refused.stderr.contains(&cfg.admin_token));
 
-    let no_token = Cli::for_service(&cfg, &app).with("COMMONS__HTTP__ADMIN_TOKEN", "env:T_UNSET");
+    let no_token =
+        ServiceCli::for_service(&cfg, &app).with("COMMONS__HTTP__ADMIN_TOKEN", "env:T_UNSET");
     let unset = no_token.run(&["note", "dev", "hi"]).await;
     assert_eq!(unset.code, Some(2), "{unset:?}");
     assert!(unset.stderr.contains("http.admin_token"), "{unset:?}");
@@ -262,7 +195,8 @@ async fn a_refused_request_exits_non_zero_with_the_servers_error() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let nowhere = Cli::for_service(&cfg, &app).with("COMMONS__HTTP__BIND", &closed.to_string());
+    let nowhere =
+        ServiceCli::for_service(&cfg, &app).with("COMMONS__HTTP__BIND", &closed.to_string());
     let unreachable = nowhere.run(&["restart-bot", "dev"]).await;
     assert_eq!(unreachable.code, Some(1), "{unreachable:?}");
     assert!(

@@ -6,65 +6,18 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::app::TestConfig;
-use common::binary::BIN;
+use common::binary::ServiceCli;
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::zaps::{is_recorded, wait_until};
 use commons_nostr::nostr::events;
-use commons_nostr::startup::Application;
 use commons_nostr::store::db;
 use nostr_sdk::prelude::*;
-use serde_json::Value;
 
 const ARRIVAL: Duration = Duration::from_secs(30);
-
-/// What one run of the binary did.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
-    }
-}
-
-/// The binary, configured like the service, with a voter key in `T_VOTER_NSEC`; run on a
-/// blocking thread so the in-process service keeps answering.
-async fn run(
-    cfg: &TestConfig,
-    app: &Application,
-    voter: &Keys,
-    dir: &std::path::Path,
-    args: &[&str],
-) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(cfg.environment())
-        .env("COMMONS__HTTP__BIND", app.http_addr().to_string())
-        .env("T_VOTER_NSEC", voter.secret_key().to_secret_hex())
-        .args(args)
-        .stdin(Stdio::null());
-    let output = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("the blocking task ran")
-        .expect("the binary runs");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 /// The zap request inside a receipt.
 fn request_of(receipt: &Event) -> Event {
@@ -94,24 +47,21 @@ async fn every_way_of_naming_the_target_zaps_what_a_client_would() {
         let cfg = TestConfig::new(&test_db.url, vec![relay.url()]).with_dev_provider();
         let app = cfg.start().await;
         let gov = cfg.bot("gov");
-        let dir = tempfile::tempdir().expect("a directory");
         let voter = Keys::generate();
+        let cli = ServiceCli::for_service(&cfg, &app)
+            .with("T_VOTER_NSEC", &voter.secret_key().to_secret_hex());
         let relay_url = relay.url().to_string();
         let zap = |args: Vec<String>| {
-            let (cfg, app, voter, dir) = (&cfg, &app, &voter, dir.path());
+            let cli = &cli;
             async move {
                 let mut argv: Vec<&str> = vec!["zap"];
                 argv.extend(args.iter().map(String::as_str));
-                run(cfg, app, voter, dir, &argv).await
+                cli.run(&argv).await
             }
         };
 
-        let action = run(
-            &cfg,
-            &app,
-            &voter,
-            dir.path(),
-            &[
+        let action = cli
+            .run(&[
                 "action",
                 "--action",
                 "review-period",
@@ -123,9 +73,8 @@ async fn every_way_of_naming_the_target_zaps_what_a_client_would() {
                 "1",
                 "--title",
                 "Zap me",
-            ],
-        )
-        .await;
+            ])
+            .await;
         assert_eq!(action.code, Some(0), "{action:?}");
         let proposal =
             EventId::from_hex(action.json()["event_id"].as_str().expect("id")).expect("hex");
@@ -265,15 +214,12 @@ async fn bad_input_is_refused_before_anything_is_paid() {
     let relay = TestRelay::start().await;
     let cfg = TestConfig::new(&test_db.url, vec![relay.url()]).with_dev_provider();
     let app = cfg.start().await;
-    let dir = tempfile::tempdir().expect("a directory");
     let voter = Keys::generate();
+    let cli = ServiceCli::for_service(&cfg, &app)
+        .with("T_VOTER_NSEC", &voter.secret_key().to_secret_hex());
     let relay_url = relay.url().to_string();
-    let action = run(
-        &cfg,
-        &app,
-        &voter,
-        dir.path(),
-        &[
+    let action = cli
+        .run(&[
             "action",
             "--action",
             "review-period",
@@ -285,17 +231,12 @@ async fn bad_input_is_refused_before_anything_is_paid() {
             "1",
             "--title",
             "Not this way",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(action.code, Some(0), "{action:?}");
     let proposal = action.json()["event_id"].as_str().expect("id").to_owned();
-    let merge = run(
-        &cfg,
-        &app,
-        &voter,
-        dir.path(),
-        &[
+    let merge = cli
+        .run(&[
             "action",
             "--action",
             "merge",
@@ -307,20 +248,12 @@ async fn bad_input_is_refused_before_anything_is_paid() {
             "1",
             "--title",
             "Merged",
-        ],
-    )
-    .await;
+        ])
+        .await;
     let merge = merge.json()["event_id"].as_str().expect("id").to_owned();
     // A gov-bot note tagging the proposal, but not as a vote target (no t=governance-proposal).
     let e_tag = format!("e={proposal}");
-    let aside = run(
-        &cfg,
-        &app,
-        &voter,
-        dir.path(),
-        &["note", "gov", "An aside", "--tag", &e_tag],
-    )
-    .await;
+    let aside = cli.run(&["note", "gov", "An aside", "--tag", &e_tag]).await;
     let aside = aside.json()["event_id"].as_str().expect("id").to_owned();
     common::relays::wait_for_ids(
         &relay.url(),
@@ -395,7 +328,7 @@ async fn bad_input_is_refused_before_anything_is_paid() {
             argv.extend(["--key", "env:T_VOTER_NSEC"]);
         }
         argv.extend(["--relay", &relay_url]);
-        let out = run(&cfg, &app, &voter, dir.path(), &argv).await;
+        let out = cli.run(&argv).await;
         assert_eq!(out.code, Some(*code), "{args:?}: {out:?}");
         assert!(
             out.stderr.contains(message),
@@ -407,6 +340,6 @@ async fn bad_input_is_refused_before_anything_is_paid() {
     // Nothing was paid: no receipt anywhere, and no voter key was written (every case had one).
     let receipts = fetch_all(&relay.url(), Filter::new().kind(Kind::ZapReceipt)).await;
     assert!(receipts.is_empty(), "{receipts:?}");
-    assert!(!dir.path().join("data/keys/voter.nsec").exists());
+    assert!(!cli.dir().join("data/keys/voter.nsec").exists());
     app.stop().await;
 }

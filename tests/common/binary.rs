@@ -94,3 +94,75 @@ impl Running {
         (exit.code(), self.seen.join("\n"))
     }
 }
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Standard output as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+
+    /// The event id at `key` of the JSON printed.
+    pub fn event_id(&self, key: &str) -> nostr_sdk::EventId {
+        let json = self.json();
+        let hex = json[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key}: {self:?}"));
+        nostr_sdk::EventId::from_hex(hex).expect("an event id")
+    }
+}
+
+/// The binary as an operator or a voter runs it beside an in-process service: the service's
+/// settings, its bound HTTP address, a working directory of its own, and any variables added.
+pub struct ServiceCli {
+    env: Vec<(String, String)>,
+    dir: tempfile::TempDir,
+}
+
+impl ServiceCli {
+    /// The binary, configured for the service `app` started from `cfg`.
+    pub fn for_service(
+        cfg: &super::app::TestConfig,
+        app: &commons_nostr::startup::Application,
+    ) -> ServiceCli {
+        let mut env: Vec<(String, String)> = cfg.environment().into_iter().collect();
+        env.push(("COMMONS__HTTP__BIND".into(), app.http_addr().to_string()));
+        ServiceCli {
+            env,
+            dir: tempfile::tempdir().expect("a working directory"),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: &str) -> ServiceCli {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Its working directory (where `data/` would be written).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs the binary on a blocking thread, so the in-process service keeps answering.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = command(BIN, self.dir.path(), &self.env);
+        cmd.args(args);
+        let output = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .expect("the blocking task ran")
+            .expect("the binary runs");
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
