@@ -95,3 +95,8 @@ where
     }
     index.to_owned()
 }
+
+/// Builds the statement dropping the index `name` of `table`.
+pub(crate) fn drop_index<T: IntoIden>(name: &str, table: T) -> IndexDropStatement {
+    Index::drop().name(name).table(table).to_owned()
+}

@@ -14,7 +14,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::unique_index;
+use crate::{drop_index, unique_index};
 
 const PAYMENT_HASH_INDEX: &str = "ux_zap_receipts_payment_hash";
 
@@ -32,7 +32,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        drop_payment_hash_index(manager).await?;
+        manager
+            .drop_index(drop_index(PAYMENT_HASH_INDEX, ZapReceipts::Table))
+            .await?;
         let mut partial = unique_index(
             PAYMENT_HASH_INDEX,
             ZapReceipts::Table,
@@ -43,7 +45,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        drop_payment_hash_index(manager).await?;
+        manager
+            .drop_index(drop_index(PAYMENT_HASH_INDEX, ZapReceipts::Table))
+            .await?;
         manager
             .exec_stmt(
                 Query::update()
@@ -73,17 +77,6 @@ impl MigrationTrait for Migration {
     fn use_transaction(&self) -> Option<bool> {
         Some(true)
     }
-}
-
-async fn drop_payment_hash_index(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    manager
-        .drop_index(
-            Index::drop()
-                .name(PAYMENT_HASH_INDEX)
-                .table(ZapReceipts::Table)
-                .to_owned(),
-        )
-        .await
 }
 
 #[derive(DeriveIden)]

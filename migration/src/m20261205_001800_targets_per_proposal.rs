@@ -12,7 +12,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::{plain_index, unique_index};
+use crate::{drop_index, plain_index, unique_index};
 
 const OLD_UNIQUE: &str = "ux_proposal_targets_target_event_id";
 const NEW_UNIQUE: &str = "ux_proposal_targets_proposal_target";
@@ -24,7 +24,9 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        drop_index(manager, OLD_UNIQUE).await?;
+        manager
+            .drop_index(drop_index(OLD_UNIQUE, ProposalTargets::Table))
+            .await?;
         manager
             .create_index(unique_index(
                 NEW_UNIQUE,
@@ -45,8 +47,12 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        drop_index(manager, BY_TARGET).await?;
-        drop_index(manager, NEW_UNIQUE).await?;
+        manager
+            .drop_index(drop_index(BY_TARGET, ProposalTargets::Table))
+            .await?;
+        manager
+            .drop_index(drop_index(NEW_UNIQUE, ProposalTargets::Table))
+            .await?;
         manager
             .create_index(unique_index(
                 OLD_UNIQUE,
@@ -59,17 +65,6 @@ impl MigrationTrait for Migration {
     fn use_transaction(&self) -> Option<bool> {
         Some(true)
     }
-}
-
-async fn drop_index(manager: &SchemaManager<'_>, name: &str) -> Result<(), DbErr> {
-    manager
-        .drop_index(
-            Index::drop()
-                .name(name)
-                .table(ProposalTargets::Table)
-                .to_owned(),
-        )
-        .await
 }
 
 #[derive(DeriveIden)]
