@@ -20,7 +20,7 @@ use common::http::{Api, Auth};
 use common::naive::{self, Naive, NaiveZap};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
-use common::verifier::verify;
+use common::verifier::{server_events_on, verify};
 use common::zaps::{is_recorded, publish, wait_until};
 use commons_nostr::startup::Application;
 use commons_nostr::store::entities::proposal_target;
@@ -402,16 +402,7 @@ async fn gov_notes_published_elsewhere_are_learned_and_their_zaps_count() {
         assert_eq!(target_rows(&db, &untagged.id).await, 0);
 
         // `verify` finds the same targets on the relays and agrees with every number.
-        let server = cfg.server_keys.public_key();
-        wait_until(WAIT, "status, health and head on the relays", || async {
-            let kinds: Vec<u16> = fetch_all(&urls[0], Filter::new().author(server))
-                .await
-                .iter()
-                .map(|e| e.kind.as_u16())
-                .collect();
-            [30078, 30079, 30080].iter().all(|k| kinds.contains(k))
-        })
-        .await;
+        server_events_on(&urls[0], cfg.server_keys.public_key()).await;
         app.stop().await;
         let (code, out) = verify(&cfg, &urls).await;
         assert_eq!(code, 0, "{backend}: {out}");

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::http::{Api, Auth};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
-use common::verifier::{republish, tally_where, verify, verify_vote};
+use common::verifier::{republish, server_events_on, tally_where, verify, verify_vote};
 use common::zaps::{paid_zap, publish, wait_until, zap_config};
 use commons_nostr::nostr::zap_provider::{ZapProvider, ZapTarget};
 use commons_nostr::votes::receipts_root;
@@ -116,16 +116,7 @@ async fn tallies_are_recomputed_and_votes_proven() {
     tally_where(&b.url(), &gov, &proposal, |t| t.receipts_count == 4).await;
 
     // Relay c holds a copy of everything (so only what is added to it later differs).
-    let server = cfg.server_keys.public_key();
-    wait_until(WAIT, "status, health and head on relay a", || async {
-        let kinds: Vec<u16> = fetch_all(&a.url(), Filter::new().author(server))
-            .await
-            .iter()
-            .map(|e| e.kind.as_u16())
-            .collect();
-        [30078, 30079, 30080].iter().all(|k| kinds.contains(k))
-    })
-    .await;
+    server_events_on(&a.url(), cfg.server_keys.public_key()).await;
     let everything = fetch_all(&a.url(), Filter::new().limit(5_000)).await;
     publish(&[c.url()], &everything).await;
 

@@ -18,7 +18,7 @@ use common::http::{Api, Auth};
 use common::naive::{self, Naive, NaiveZap};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
-use common::verifier::{verify, verify_vote};
+use common::verifier::{server_events_on, verify, verify_vote};
 use common::zaps::{publish, wait_until};
 use commons_nostr::nostr::zap_provider::ZapProvider;
 use commons_nostr::startup::Application;
@@ -725,16 +725,7 @@ async fn zaps_shaped_as_clients_send_them_count_and_verify() {
         assert_eq!(content.voters, 10);
 
         // `verify` agrees once the server's own events are on the relays.
-        let server = cfg.server_keys.public_key();
-        wait_until(WAIT, "status, health and head on the relays", || async {
-            let kinds: Vec<u16> = fetch_all(&urls[0], Filter::new().author(server))
-                .await
-                .iter()
-                .map(|e| e.kind.as_u16())
-                .collect();
-            [30078, 30079, 30080].iter().all(|k| kinds.contains(k))
-        })
-        .await;
+        server_events_on(&urls[0], cfg.server_keys.public_key()).await;
         app.stop().await;
         let (code, out) = verify(&cfg, &urls).await;
         assert_eq!(code, 0, "{}: {out}", test_db.backend());

@@ -12,7 +12,7 @@ use nostr_sdk::prelude::*;
 use super::app::TestConfig;
 use super::binary::BIN;
 use super::relays::fetch_all;
-use super::zaps::publish;
+use super::zaps::{publish, wait_until};
 
 /// How long a tally may take to reach the relay.
 const TALLY_WAIT: Duration = Duration::from_secs(60);
@@ -126,4 +126,22 @@ pub async fn republish(
         .sign_with_keys(gov)
         .expect("signed");
     publish(relays, &[event]).await;
+}
+
+/// Waits until `relay` holds what `server` signs for `verify` to check (its governance status,
+/// health and audit head: kinds 30078, 30079, 30080).
+pub async fn server_events_on(relay: &RelayUrl, server: PublicKey) {
+    wait_until(
+        TALLY_WAIT,
+        "status, health and head on the relay",
+        || async {
+            let kinds: Vec<u16> = fetch_all(relay, Filter::new().author(server))
+                .await
+                .iter()
+                .map(|e| e.kind.as_u16())
+                .collect();
+            [30078, 30079, 30080].iter().all(|k| kinds.contains(k))
+        },
+    )
+    .await;
 }
