@@ -24,7 +24,8 @@ pub const DEMO_REPOSITORY: &str = "commons-nostr/demo";
 /// The demonstration zap.
 pub const DEMO_SATS: u64 = 1_000;
 pub const DEMO_COMMENT: &str = "support";
-/// How long each step may take: the relay to hold the events, the receipt, the tally.
+/// How long each step may take: the zap (which waits for the announcement to reach the relay,
+/// then for its receipt) and the tally.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the tally is read while the zap is on its way to the vote aggregator.
 const TALLY_POLL: Duration = Duration::from_millis(200);
@@ -87,7 +88,6 @@ pub async fn run(
     };
     let proposal = field("event_id")?;
     let announcement = field("announcement_id")?;
-    wait_on_relays(relays, &[&proposal, &announcement]).await?;
 
     let voter = Keys::generate();
     let args = ZapArgs {
@@ -132,51 +132,6 @@ pub async fn run(
         voter: outcome.voter,
         tally,
     })
-}
-
-/// Waits until the service's relays hold every event of `ids` (the outbox delivers them a
-/// moment after the API answers).
-async fn wait_on_relays(relays: &[RelayUrl], ids: &[&str]) -> Result<(), String> {
-    let mut wanted = ids
-        .iter()
-        .map(|id| EventId::from_hex(id).map_err(|e| format!("event id {id}: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    let client = Client::default();
-    for url in relays {
-        client
-            .add_relay(url.clone())
-            .await
-            .map_err(|e| format!("relay {url}: {e}"))?;
-    }
-    client.connect().await;
-    let mut notifications = client.notifications();
-    let subscribed = client
-        .subscribe(Filter::new().ids(wanted.clone()), None)
-        .await
-        .map_err(|e| format!("cannot read the relays: {e}"));
-    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-    let outcome = match subscribed {
-        Err(e) => Err(e),
-        Ok(_) => loop {
-            if wanted.is_empty() {
-                break Ok(());
-            }
-            match tokio::time::timeout_at(deadline, notifications.recv()).await {
-                Ok(Ok(RelayPoolNotification::Event { event, .. })) => {
-                    wanted.retain(|id| *id != event.id);
-                }
-                Ok(Ok(_)) => {}
-                Ok(Err(_)) | Err(_) => {
-                    break Err(format!(
-                        "events {wanted:?} did not reach the relays within {}s",
-                        STEP_TIMEOUT.as_secs()
-                    ))
-                }
-            }
-        },
-    };
-    client.shutdown().await;
-    outcome
 }
 
 /// The lines the service prints about the demonstration (`page` is the page's base URL).
