@@ -134,7 +134,15 @@ impl Authors {
             .since(since);
         let notes = Filter::new().kind(kind::TEXT_NOTE).since(since);
         if self.anyone() {
-            return vec![structured, notes.hashtag(hashtag::GOVERNANCE)];
+            let polls = Filter::new()
+                .kind(kind::ZAP_POLL)
+                .hashtag(hashtag::GOVERNANCE_PROPOSAL)
+                .since(since);
+            return vec![
+                structured.remove_kinds([kind::ZAP_POLL]),
+                polls,
+                notes.hashtag(hashtag::GOVERNANCE),
+            ];
         }
         let everyone = self
             .server
@@ -182,7 +190,16 @@ impl What {
             },
             30079 => Some(What::Health),
             30080 => Some(What::AuditHead),
-            6969 => Some(What::Poll),
+            6969 => {
+                // A zap poll of a governance proposal: from a given author, or (when none was
+                // given) any tagged `governance-proposal`; other polls are not governance.
+                let known = authors.role(&event.pubkey) != Role::Unknown;
+                let tagged = event
+                    .tags
+                    .hashtags()
+                    .any(|t| t == hashtag::GOVERNANCE_PROPOSAL);
+                (known || (authors.anyone() && tagged)).then_some(What::Poll)
+            }
             1 => {
                 let governance = event.tags.hashtags().any(|t| t == hashtag::GOVERNANCE);
                 let from_bot = matches!(authors.role(&event.pubkey), Role::Bot(_));
@@ -1215,6 +1232,23 @@ mod tests {
         assert!(judge(&other, &w.authors).is_none());
         let chatter = sign(EventBuilder::text_note("gm"), &stranger);
         assert!(judge(&chatter, &Authors::default()).is_none());
+        // A stranger's zap poll is governance only when it says so.
+        let poll = |tags: Vec<Tag>| {
+            let mut all = vec![
+                Tag::event(EventId::from_byte_array([3; 32])),
+                Tag::parse(["poll_option", "0", "yes"]).unwrap(),
+                Tag::parse(["poll_option", "1", "no"]).unwrap(),
+            ];
+            all.extend(tags);
+            sign(EventBuilder::new(kind::ZAP_POLL, "?").tags(all), &stranger)
+        };
+        assert!(judge(&poll(vec![]), &Authors::default()).is_none());
+        let tagged = poll(vec![Tag::hashtag(hashtag::GOVERNANCE_PROPOSAL)]);
+        assert_eq!(
+            judge(&tagged, &Authors::default()).map(|j| j.what),
+            Some(What::Poll)
+        );
+        assert!(judge(&tagged, &w.authors).is_none());
         let announcement = sign(
             EventBuilder::text_note("merged").tag(Tag::hashtag("governance")),
             &stranger,
@@ -1257,5 +1291,19 @@ mod tests {
         assert_eq!(filters[1].authors.as_ref().unwrap().len(), 1);
         let anyone = Authors::default().filters(Timestamp::from_secs(10));
         assert!(anyone.iter().all(|f| f.authors.is_none()));
+        // From anyone, only the zap polls of governance proposals.
+        let polls: Vec<&Filter> = anyone
+            .iter()
+            .filter(|f| {
+                f.kinds
+                    .as_ref()
+                    .is_some_and(|k| k.contains(&kind::ZAP_POLL))
+            })
+            .collect();
+        assert_eq!(polls.len(), 1);
+        assert!(polls[0]
+            .generic_tags
+            .values()
+            .any(|v| v.contains(hashtag::GOVERNANCE_PROPOSAL)));
     }
 }
