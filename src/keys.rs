@@ -153,6 +153,10 @@ fn write_private_file(path: &Path, content: &str) -> Result<(), std::io::Error> 
     file.sync_all()
 }
 
+/// The shortest GitHub webhook secret accepted: anyone who guesses it can publish governance
+/// actions through the webhook.
+pub const GITHUB_SECRET_MIN_LEN: usize = 16;
+
 /// Every key and token the service runs with, loaded and checked.
 pub struct ServiceKeys {
     pub server: Keys,
@@ -162,6 +166,9 @@ pub struct ServiceKeys {
     /// The development LNURL provider's key (`lnurl.zapper_nsec_path`), which signs the zap
     /// receipts of the bots it serves: loaded only when `lnurl.dev_provider` serves a bot.
     pub dev_zapper: Option<Keys>,
+    /// GitHub's webhook secret (`github.webhook_secret`), when set: the HMAC key every
+    /// delivery is signed with.
+    pub github_webhook_secret: Option<Secret>,
     /// Key files created on this start-up (development settings only), by setting key.
     pub generated: Vec<(String, PublicKey)>,
 }
@@ -250,11 +257,26 @@ impl ServiceKeys {
             ));
         }
 
+        let github_webhook_secret = match &settings.github.webhook_secret {
+            Some(source) => {
+                let secret = source.read("github.webhook_secret", env)?;
+                if secret.expose().len() < GITHUB_SECRET_MIN_LEN {
+                    return Err(SettingsError::invalid(
+                        "github.webhook_secret",
+                        format!("must be at least {GITHUB_SECRET_MIN_LEN} characters"),
+                    ));
+                }
+                Some(secret)
+            }
+            None => None,
+        };
+
         Ok(ServiceKeys {
             server,
             bots,
             admin_token,
             dev_zapper,
+            github_webhook_secret,
             generated,
         })
     }

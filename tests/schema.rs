@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 12] = [
+const MIGRATIONS: [MigrationSpec; 13] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -128,6 +128,11 @@ const MIGRATIONS: [MigrationSpec; 12] = [
             ("proposal_targets", "ux_proposal_targets_proposal_target"),
             ("proposal_targets", "ix_proposal_targets_target_event_id"),
         ],
+    },
+    MigrationSpec {
+        name: "m20261207_002000_create_github_deliveries",
+        tables: &["github_deliveries"],
+        indexes: &[("github_deliveries", "ux_github_deliveries_delivery_id")],
     },
 ];
 

@@ -32,6 +32,17 @@
 //! | `keyholder.pubkey` (or `keyholder.npub`) | string | the keyholder's key, `npub1...` or 64 hex |
 //! | `keyholder.change` | string | `added` or `removed` |
 //!
+//! A keyholder's *approval* of a pull request (an approving review on GitHub, which is a
+//! keyholder's signature) is a `keyholder` action too, with `repository` and `pr` and:
+//!
+//! | field | type | rule |
+//! |---|---|---|
+//! | `keyholder.change` | string | `approved` |
+//! | `keyholder.login` | string | the keyholder's GitHub login (1 to 39 letters, digits, `-`) |
+//! | `keyholder.commit` | string | the approved commit: 40 or 64 hex characters |
+//!
+//! `merge` also takes an optional `commit`: the merge commit (40 or 64 hex characters).
+//!
 //! `fork` (a governance fork decision about a ruleset) takes a `fork` object:
 //!
 //! | field | type | rule |
@@ -69,13 +80,17 @@
 //!   is keyed by the ruleset, `action:fork:<ruleset>`: a later decision about the same ruleset
 //!   supersedes the earlier one. Neither key depends on the time of publishing, so re-sending
 //!   the same action replaces its event instead of adding a duplicate.
+//!   An approval is keyed by the pull request and the login,
+//!   `action:<repository>:<pr>:keyholder:<login>`: a keyholder's newest approval of a pull
+//!   request (of its newest commit) replaces their earlier one.
 //! - tags: `t`=`governance-action`, `action`, `repository` and `pr` (when the action has a pull
 //!   request), `tier`, `governance_config`; a review period adds `voting_window` = start, end
 //!   (unix seconds) and `zap` = the gov bot's lightning address; a keyholder change adds `p` =
 //!   the keyholder's key, so relays can find it by `#p` and the keyholder's client notifies them.
 //! - content: [`ActionContent`]: `action`, `repository`, `pr`, `tier`, `title`,
 //!   `description`, and `voting_window` (`start`, `end`, `days`), `keyholder` (`name`,
-//!   `pubkey` hex, `npub`, `change`) or `fork` (`ruleset`, `decision`, `effective_at` unix
+//!   `pubkey` hex, `npub`, `change`), `approval` (`login`, `commit`), `commit` (a merge's
+//!   merge commit) or `fork` (`ruleset`, `decision`, `effective_at` unix
 //!   seconds) as the action has them.
 //!
 //! Each action is also announced in a kind-1 note ([`GovernanceAction::announcement`]) that
@@ -105,6 +120,8 @@ pub const NAME_MAX_CHARS: usize = 100;
 pub const RULESET_MAX_CHARS: usize = 64;
 /// Longest repository owner or name, in characters.
 pub const REPOSITORY_PART_MAX_CHARS: usize = 100;
+/// Length of a git commit id in hex: SHA-1 and SHA-256 repositories.
+pub const COMMIT_HEX_LENGTHS: [usize; 2] = [40, 64];
 /// Lowest and highest tier.
 pub const TIERS: std::ops::RangeInclusive<u8> = 1..=5;
 /// Shortest and longest voting window, in days.
@@ -130,6 +147,8 @@ pub struct GovernanceActionRequest {
     pub voting_window_days: Option<Value>,
     pub keyholder: Option<KeyholderRequest>,
     pub fork: Option<ForkRequest>,
+    /// `merge`: the merge commit.
+    pub commit: Option<String>,
 }
 
 /// The `keyholder` object of a keyholder action request.
@@ -140,7 +159,12 @@ pub struct KeyholderRequest {
     /// `npub1...` or 64 hex; also accepted as `npub`.
     #[serde(alias = "npub")]
     pub pubkey: Option<String>,
+    /// `added`, `removed`, or `approved` (an approval of the action's pull request).
     pub change: Option<String>,
+    /// `approved`: the keyholder's GitHub login.
+    pub login: Option<String>,
+    /// `approved`: the approved commit.
+    pub commit: Option<String>,
 }
 
 /// The `fork` object of a fork action request.
@@ -416,6 +440,8 @@ impl ForkDecision {
 pub struct Merge {
     pull_request: PullRequest,
     summary: Summary,
+    /// The merge commit, when known.
+    commit: Option<String>,
 }
 
 /// A pull request is open for review and votes: the proposal.
@@ -450,6 +476,27 @@ impl KeyholderAction {
     }
 }
 
+/// A keyholder approved a pull request at a commit (an approving review: their signature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyholderApproval {
+    /// The keyholder's GitHub login, lower-cased.
+    login: String,
+    /// Hex, lower-cased.
+    commit: String,
+    pull_request: PullRequest,
+    summary: Summary,
+}
+
+impl KeyholderApproval {
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+
+    pub fn commit(&self) -> &str {
+        &self.commit
+    }
+}
+
 /// A governance fork decision about a ruleset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForkAction {
@@ -480,6 +527,8 @@ pub enum GovernanceAction {
     Merge(Merge),
     ReviewPeriod(ReviewPeriod),
     Keyholder(KeyholderAction),
+    /// A `keyholder` action whose change is `approved`.
+    KeyholderApproval(KeyholderApproval),
     Fork(ForkAction),
 }
 
@@ -597,17 +646,95 @@ fn parse_voting_window(value: Option<Value>, now: Timestamp) -> Result<VotingWin
         .ok_or_else(|| ActionError::new("voting_window_days", "must be 1 to 365"))
 }
 
+/// A commit id: 40 or 64 hex characters, lower-cased.
+fn parse_commit(field: &'static str, value: &str) -> Result<String, ActionError> {
+    let value = value.trim();
+    if COMMIT_HEX_LENGTHS.contains(&value.len()) && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(ActionError::new(
+            field,
+            "must be a commit id: 40 or 64 hex characters",
+        ))
+    }
+}
+
+/// `keyholder` with `change` = `approved`: login, commit and the pull request.
+fn parse_approval(
+    request: KeyholderRequest,
+    pull_request: Option<PullRequest>,
+    summary: Summary,
+) -> Result<KeyholderApproval, ActionError> {
+    for (field, given) in [
+        ("keyholder.name", request.name.is_some()),
+        ("keyholder.pubkey", request.pubkey.is_some()),
+    ] {
+        if given {
+            return Err(ActionError::new(
+                field,
+                "not taken by an approval (change approved): it names a login",
+            ));
+        }
+    }
+    let login = request
+        .login
+        .ok_or_else(|| ActionError::new("keyholder.login", "required for an approval"))?
+        .trim()
+        .to_ascii_lowercase();
+    if !crate::configuration::is_github_login(&login) {
+        return Err(ActionError::new(
+            "keyholder.login",
+            "must be a GitHub login: 1 to 39 letters, digits or '-'",
+        ));
+    }
+    let commit = request
+        .commit
+        .ok_or_else(|| ActionError::new("keyholder.commit", "required for an approval"))?;
+    let commit = parse_commit("keyholder.commit", &commit)?;
+    let pull_request = pull_request.ok_or_else(|| {
+        ActionError::new(
+            "repository",
+            "required for an approval: the approved pull request",
+        )
+    })?;
+    Ok(KeyholderApproval {
+        login,
+        commit,
+        pull_request,
+        summary,
+    })
+}
+
 fn parse_keyholder(
     request: Option<KeyholderRequest>,
     pull_request: Option<PullRequest>,
     summary: Summary,
-) -> Result<KeyholderAction, ActionError> {
+) -> Result<GovernanceAction, ActionError> {
     let request = request.ok_or_else(|| {
         ActionError::new(
             "keyholder",
             "required for keyholder: an object with name, pubkey and change",
         )
     })?;
+    let approves = request
+        .change
+        .as_deref()
+        .is_some_and(|c| c.trim().eq_ignore_ascii_case("approved"));
+    if approves {
+        return parse_approval(request, pull_request, summary)
+            .map(GovernanceAction::KeyholderApproval);
+    }
+    for (field, given) in [
+        ("keyholder.login", request.login.is_some()),
+        ("keyholder.commit", request.commit.is_some()),
+    ] {
+        if given {
+            return Err(ActionError::new(
+                field,
+                "only an approval (change approved) takes it",
+            ));
+        }
+    }
     let name = one_line(
         "keyholder.name",
         request.name,
@@ -629,17 +756,17 @@ fn parse_keyholder(
         _ => {
             return Err(ActionError::new(
                 "keyholder.change",
-                "must be added or removed",
+                "must be added, removed or approved",
             ))
         }
     };
-    Ok(KeyholderAction {
+    Ok(GovernanceAction::Keyholder(KeyholderAction {
         name,
         pubkey,
         change,
         pull_request,
         summary,
-    })
+    }))
 }
 
 fn parse_effective_at(value: Option<Value>, now: Timestamp) -> Result<Timestamp, ActionError> {
@@ -753,6 +880,12 @@ impl GovernanceAction {
                 "only the keyholder action takes a keyholder object",
             ));
         }
+        if request.commit.is_some() && action != ActionKind::Merge {
+            return Err(ActionError::new(
+                "commit",
+                "only merge takes a commit (an approval's is keyholder.commit)",
+            ));
+        }
         if request.fork.is_some() && action != ActionKind::Fork {
             return Err(ActionError::new(
                 "fork",
@@ -769,15 +902,17 @@ impl GovernanceAction {
             ActionKind::Merge => Self::Merge(Merge {
                 pull_request: required(pull_request)?,
                 summary,
+                commit: request
+                    .commit
+                    .map(|c| parse_commit("commit", &c))
+                    .transpose()?,
             }),
             ActionKind::ReviewPeriod => Self::ReviewPeriod(ReviewPeriod {
                 voting_window: parse_voting_window(request.voting_window_days, now)?,
                 pull_request: required(pull_request)?,
                 summary,
             }),
-            ActionKind::Keyholder => {
-                Self::Keyholder(parse_keyholder(request.keyholder, pull_request, summary)?)
-            }
+            ActionKind::Keyholder => parse_keyholder(request.keyholder, pull_request, summary)?,
             ActionKind::Fork => Self::Fork(parse_fork(request.fork, pull_request, summary, now)?),
         })
     }
@@ -786,7 +921,7 @@ impl GovernanceAction {
         match self {
             Self::Merge(_) => ActionKind::Merge,
             Self::ReviewPeriod(_) => ActionKind::ReviewPeriod,
-            Self::Keyholder(_) => ActionKind::Keyholder,
+            Self::Keyholder(_) | Self::KeyholderApproval(_) => ActionKind::Keyholder,
             Self::Fork(_) => ActionKind::Fork,
         }
     }
@@ -796,6 +931,7 @@ impl GovernanceAction {
             Self::Merge(a) => &a.summary,
             Self::ReviewPeriod(a) => &a.summary,
             Self::Keyholder(a) => &a.summary,
+            Self::KeyholderApproval(a) => &a.summary,
             Self::Fork(a) => &a.summary,
         }
     }
@@ -815,6 +951,7 @@ impl GovernanceAction {
             Self::Merge(a) => Some(&a.pull_request),
             Self::ReviewPeriod(a) => Some(&a.pull_request),
             Self::Keyholder(a) => a.pull_request.as_ref(),
+            Self::KeyholderApproval(a) => Some(&a.pull_request),
             Self::Fork(a) => a.pull_request.as_ref(),
         }
     }
@@ -842,6 +979,11 @@ impl GovernanceAction {
                 self.kind().as_str(),
             ),
             Self::Keyholder(a) => d::keyholder(&a.pubkey),
+            Self::KeyholderApproval(a) => d::keyholder_approval(
+                a.pull_request.repository.as_str(),
+                a.pull_request.number,
+                &a.login,
+            ),
             Self::Fork(a) => d::fork(&a.ruleset),
         }
     }
@@ -872,7 +1014,7 @@ impl GovernanceAction {
                 }
             }
             Self::Keyholder(a) => tags.push(Tag::public_key(a.pubkey)),
-            Self::Merge(_) | Self::Fork(_) => {}
+            Self::Merge(_) | Self::KeyholderApproval(_) | Self::Fork(_) => {}
         }
         tags.push(Tag::alt(self.alt(zap_address)));
         tags
@@ -897,6 +1039,10 @@ impl GovernanceAction {
                 )
             }
             Self::Merge(a) => format!("Governance action: merged {}: {title}", a.pull_request),
+            Self::KeyholderApproval(a) => format!(
+                "Governance action: keyholder {} approved {} at commit {}: {title}",
+                a.login, a.pull_request, a.commit
+            ),
             Self::Keyholder(a) => format!(
                 "Governance action: keyholder {} {}: {title}",
                 a.name,
@@ -923,11 +1069,19 @@ impl GovernanceAction {
             description: summary.description.clone(),
             voting_window: None,
             keyholder: None,
+            approval: None,
+            commit: None,
             fork: None,
             rules: None,
         };
         match self {
-            Self::Merge(_) => {}
+            Self::Merge(a) => content.commit = a.commit.clone(),
+            Self::KeyholderApproval(a) => {
+                content.approval = Some(ApprovalContent {
+                    login: a.login.clone(),
+                    commit: a.commit.clone(),
+                })
+            }
             Self::ReviewPeriod(a) => {
                 content.voting_window = Some(VotingWindowContent {
                     start: a.voting_window.start().as_secs(),
@@ -983,7 +1137,17 @@ impl GovernanceAction {
         let tier = self.tier().get();
         let title = self.title();
         let mut text = match self {
-            Self::Merge(a) => format!("Merged {} (tier {tier}): {title}", a.pull_request),
+            Self::Merge(a) => match &a.commit {
+                Some(commit) => format!(
+                    "Merged {} as commit {commit} (tier {tier}): {title}",
+                    a.pull_request
+                ),
+                None => format!("Merged {} (tier {tier}): {title}", a.pull_request),
+            },
+            Self::KeyholderApproval(a) => format!(
+                "Keyholder {} approved {} at commit {} (tier {tier}): {title}",
+                a.login, a.pull_request, a.commit
+            ),
             Self::ReviewPeriod(a) => format!(
                 "Review period open for {} (tier {tier}): {title}\n\n\
                  Voting closes {} ({} days). To vote, zap this note and write support, \
@@ -1096,6 +1260,12 @@ pub struct ActionContent {
     pub voting_window: Option<VotingWindowContent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyholder: Option<KeyholderContent>,
+    /// A keyholder's approval of the pull request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalContent>,
+    /// A merge's merge commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fork: Option<ForkContent>,
     /// A review period's vote rules, pinned when it is published (DESIGN.md "Votes").
@@ -1121,6 +1291,15 @@ pub struct KeyholderContent {
     pub change: KeyholderChange,
 }
 
+/// `approval` in [`ActionContent`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalContent {
+    /// The keyholder's GitHub login.
+    pub login: String,
+    /// The approved commit (hex).
+    pub commit: String,
+}
+
 /// `fork` in [`ActionContent`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForkContent {
@@ -1139,10 +1318,17 @@ impl ActionContent {
                 self.pr?,
                 self.action.as_str(),
             )),
-            ActionKind::Keyholder => {
-                let pubkey = PublicKey::from_hex(&self.keyholder.as_ref()?.pubkey).ok()?;
-                Some(d::keyholder(&pubkey))
-            }
+            ActionKind::Keyholder => match &self.approval {
+                Some(approval) => Some(d::keyholder_approval(
+                    self.repository.as_deref()?,
+                    self.pr?,
+                    &approval.login,
+                )),
+                None => {
+                    let pubkey = PublicKey::from_hex(&self.keyholder.as_ref()?.pubkey).ok()?;
+                    Some(d::keyholder(&pubkey))
+                }
+            },
             ActionKind::Fork => Some(d::fork(&self.fork.as_ref()?.ruleset)),
         }
     }
