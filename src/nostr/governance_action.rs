@@ -756,7 +756,7 @@ fn parse_keyholder(
         _ => {
             return Err(ActionError::new(
                 "keyholder.change",
-                "must be added, removed or approved",
+                "must be added or removed (or approved: an approval of the pull request)",
             ))
         }
     };
@@ -2095,5 +2095,102 @@ mod tests {
             let action = parse(body).unwrap();
             assert_eq!(action.content().d_tag(), Some(action.d_tag()));
         }
+    }
+
+    #[test]
+    fn an_approval_is_a_keyholder_action_keyed_by_pull_request_and_login() {
+        let commit = "AB".repeat(20);
+        let body = json!({"action": "keyholder", "repository": "btc-commons/governance",
+            "pr": 7, "tier": 2, "title": "Raise the cap",
+            "keyholder": {"change": "approved", "login": "Alice-Keys", "commit": commit}});
+        let request = GovernanceActionRequest::from_json(body.to_string().as_bytes()).unwrap();
+        let action = GovernanceAction::parse(request, Timestamp::from(1)).unwrap();
+        assert_eq!(action.kind(), ActionKind::Keyholder);
+        assert_eq!(
+            action.d_tag(),
+            "action:btc-commons/governance:7:keyholder:alice-keys"
+        );
+        let content = action.content();
+        assert_eq!(
+            content.approval,
+            Some(ApprovalContent {
+                login: "alice-keys".into(),
+                commit: "ab".repeat(20),
+            })
+        );
+        assert_eq!(content.keyholder, None);
+        assert_eq!(content.d_tag(), Some(action.d_tag()));
+        assert!(!action
+            .tags("c", None)
+            .iter()
+            .any(|t| t.as_slice().first().map(String::as_str) == Some("p")));
+        assert!(action.announcement(None).contains("alice-keys approved"));
+
+        let refused = |keyholder: Value, extra: Option<(&str, Value)>| {
+            let mut body = body.clone();
+            body["keyholder"] = keyholder;
+            if let Some((key, value)) = extra {
+                body[key] = value;
+            }
+            let request = GovernanceActionRequest::from_json(body.to_string().as_bytes()).unwrap();
+            GovernanceAction::parse(request, Timestamp::from(1))
+                .unwrap_err()
+                .field()
+        };
+        assert_eq!(
+            refused(
+                json!({"change": "approved", "commit": "ab".repeat(20)}),
+                None
+            ),
+            "keyholder.login"
+        );
+        assert_eq!(
+            refused(
+                json!({"change": "approved", "login": "a b", "commit": "ab".repeat(20)}),
+                None
+            ),
+            "keyholder.login"
+        );
+        assert_eq!(
+            refused(
+                json!({"change": "approved", "login": "alice", "commit": "xyz"}),
+                None
+            ),
+            "keyholder.commit"
+        );
+        assert_eq!(
+            refused(
+                json!({"change": "added", "name": "A", "login": "alice",
+                       "pubkey": "2e9af54486b747bffdffd65639452151ba532ac81b11561b3bf17e4c028c6459"}),
+                None
+            ),
+            "keyholder.login"
+        );
+        assert_eq!(
+            refused(
+                json!({"change": "approved", "login": "alice", "commit": "ab".repeat(20)}),
+                Some(("commit", json!("ab".repeat(20))))
+            ),
+            "commit"
+        );
+    }
+
+    #[test]
+    fn a_merge_may_carry_its_merge_commit() {
+        let body = json!({"action": "merge", "repository": "btc-commons/governance", "pr": 7,
+            "tier": 1, "title": "T", "commit": "CD".repeat(32)});
+        let request = GovernanceActionRequest::from_json(body.to_string().as_bytes()).unwrap();
+        let action = GovernanceAction::parse(request, Timestamp::from(1)).unwrap();
+        assert_eq!(action.content().commit, Some("cd".repeat(32)));
+        assert!(action.announcement(None).contains(&"cd".repeat(32)));
+        let mut bad = body.clone();
+        bad["commit"] = json!("not a commit");
+        let request = GovernanceActionRequest::from_json(bad.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            GovernanceAction::parse(request, Timestamp::from(1))
+                .unwrap_err()
+                .field(),
+            "commit"
+        );
     }
 }
