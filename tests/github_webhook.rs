@@ -23,7 +23,7 @@ use common::test_db::TestDb;
 use common::verifier;
 use common::zaps::wait_until;
 use commons_nostr::startup::Application;
-use commons_nostr::store::entities::{github_delivery, outbox_event};
+use commons_nostr::store::entities::github_delivery;
 use hmac::{Hmac, Mac};
 use nostr_sdk::prelude::*;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
@@ -299,13 +299,6 @@ async fn deliveries(db: &DatabaseConnection) -> u64 {
         .expect("count deliveries")
 }
 
-async fn outbox_rows(db: &DatabaseConnection) -> u64 {
-    outbox_event::Entity::find()
-        .count(db)
-        .await
-        .expect("count outbox events")
-}
-
 /// Every governance action event by `gov` on `relay`.
 async fn actions_on(relay: &RelayUrl, gov: PublicKey) -> Vec<Event> {
     fetch_all(
@@ -546,7 +539,7 @@ async fn pull_requests_become_governance_actions_once() {
         );
 
         // Redelivered: the same answer, nothing new anywhere.
-        let before_redelivery = (written(&db, &bots(&cfg)).await, outbox_rows(&db).await);
+        let before_redelivery = written(&db, &bots(&cfg)).await;
         let redelivered = github
             .redeliver("pull_request", &opened_id, &opened_payload)
             .await;
@@ -561,7 +554,7 @@ async fn pull_requests_become_governance_actions_once() {
         assert_eq!(redelivered.event_id(), proposal);
         assert_eq!(redelivered.json["address"], opened.json["address"]);
         assert_eq!(
-            (written(&db, &bots(&cfg)).await, outbox_rows(&db).await),
+            written(&db, &bots(&cfg)).await,
             before_redelivery,
             "{backend}: a redelivery wrote nothing"
         );
@@ -937,4 +930,101 @@ async fn two_servers_publish_the_same_delivery_once() {
     assert_eq!(deliveries(&db).await, 2);
     a.stop().await;
     b.stop().await;
+}
+
+/// A claim left `processing` by a server that died half-way, `age` seconds ago.
+async fn abandoned_claim(db: &DatabaseConnection, delivery: &str, age: i64) {
+    use sea_orm::{ActiveModelTrait, Set};
+    let then = chrono::Utc::now().timestamp() - age;
+    github_delivery::ActiveModel {
+        delivery_id: Set(delivery.to_owned()),
+        event: Set("pull_request".into()),
+        outcome: Set("processing".into()),
+        status: Set(0),
+        answer: Set(String::new()),
+        event_id: Set(None),
+        handled_by: Set("a-dead-server".into()),
+        received_at: Set(then),
+        updated_at: Set(then),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert the abandoned claim");
+}
+
+#[actix_rt::test]
+async fn a_delivery_whose_server_died_half_way_is_finished_not_published_twice() {
+    for test_db in TestDb::all().await {
+        let backend = test_db.backend();
+        let relay = TestRelay::start().await;
+        let cfg = webhook_config(&test_db.url, vec![relay.url()]);
+        let app = cfg.start().await;
+        let github = GitHub::new(&app);
+        let api = Api::new(app.http_addr(), &cfg.admin_token);
+        let db = commons_nostr::store::db::connect(&test_db.url)
+            .await
+            .expect("db");
+        let merged = |number: u64| {
+            let mut pr = Pr::open(number, "Merged while the server died");
+            pr.state = "closed";
+            pr.merged = true;
+            pr.merge_commit_sha = Some("9".repeat(40));
+            pr.event("closed")
+        };
+
+        // The dead server claimed the delivery and committed the merge, but never recorded it.
+        let interrupted = delivery_id();
+        abandoned_claim(&db, &interrupted, 300).await;
+        let committed = api
+            .post(
+                "/v1/actions",
+                common::http::Auth::Admin,
+                &json!({"action": "merge", "repository": REPOSITORY, "pr": 401, "tier": 1,
+                        "title": "Merged while the server died"}),
+            )
+            .await;
+        assert_eq!(committed.status, 201, "{backend}: {:?}", committed.json);
+        let before = written(&db, &bots(&cfg)).await;
+        let answer = github
+            .redeliver("pull_request", &interrupted, &merged(401))
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{backend}: {:?}",
+            answer.json
+        );
+        assert_eq!(answer.outcome(), "published");
+        assert_eq!(
+            answer.json["event_id"], committed.json["event_id"],
+            "{backend}"
+        );
+        assert_eq!(
+            written(&db, &bots(&cfg)).await,
+            before,
+            "{backend}: nothing published again"
+        );
+        let again = github
+            .redeliver("pull_request", &interrupted, &merged(401))
+            .await;
+        assert_eq!(
+            again.json["event_id"], committed.json["event_id"],
+            "{backend}"
+        );
+        assert_eq!(again.json["redelivery"], true);
+
+        // Claimed and abandoned before anything was committed: the redelivery publishes it.
+        let lost = delivery_id();
+        abandoned_claim(&db, &lost, 300).await;
+        let answer = github.redeliver("pull_request", &lost, &merged(402)).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::CREATED,
+            "{backend}: {:?}",
+            answer.json
+        );
+        arrived(&relay.url(), &[answer.event_id()]).await;
+        app.stop().await;
+    }
 }

@@ -13,15 +13,19 @@
 //!   loses the claim reads the winner's row: finished, it is the answer; still processing, the
 //!   loser waits for it ([`Claim::InProgress`]). A claim whose publication failed with nothing
 //!   published is removed ([`release`]), so a redelivery tries again. A claim left processing
-//!   for longer than `stale_after` (its server died half-way) may be taken over.
+//!   for longer than `stale_after` (its server died half-way) may be taken over
+//!   ([`Claim::TakenOver`]); the server taking it over first looks for the action event the
+//!   interrupted attempt may have committed to the outbox ([`committed_since`]) and, finding
+//!   it, records that instead of publishing again.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, SqlErr,
+    QueryFilter, QueryOrder, SqlErr,
 };
 
 use crate::store::entities::github_delivery::{self, Model};
+use crate::store::entities::outbox_event;
 
 /// The outcome of a claimed delivery whose action is being published.
 pub const PROCESSING: &str = "processing";
@@ -78,6 +82,9 @@ pub struct Answer {
 pub enum Claim {
     /// This server holds the claim (row id): publish, then [`finish`] or [`release`].
     Taken(i64),
+    /// This server took over a claim abandoned half-way (row id), first made at `since` (unix
+    /// seconds): look for what it committed ([`committed_since`]) before publishing.
+    TakenOver { row_id: i64, since: i64 },
     /// The delivery was handled before: its row is the answer.
     Handled(Model),
     /// Another server (or request) is publishing it right now.
@@ -129,6 +136,12 @@ pub async fn record(
     }
 }
 
+/// Whether `row` is a claim still processing `stale_after` seconds after its last change: its
+/// server died half-way.
+pub fn is_abandoned(row: &Model, now: i64, stale_after: i64) -> bool {
+    row.outcome == PROCESSING && row.updated_at < now.saturating_sub(stale_after)
+}
+
 /// Claims a delivery that will publish an action (see the module doc). A claim still
 /// processing after `stale_after` seconds is taken over.
 pub async fn claim(
@@ -157,7 +170,7 @@ pub async fn claim(
     if found.outcome != PROCESSING {
         return Ok(Claim::Handled(found));
     }
-    if found.updated_at >= now.saturating_sub(stale_after) {
+    if !is_abandoned(&found, now, stale_after) {
         return Ok(Claim::InProgress(found));
     }
     // Stale: take it over, unless someone else just did.
@@ -173,7 +186,10 @@ pub async fn claim(
         .exec(db)
         .await?;
     if taken.rows_affected == 1 {
-        Ok(Claim::Taken(found.id))
+        Ok(Claim::TakenOver {
+            row_id: found.id,
+            since: found.received_at,
+        })
     } else {
         let now_found = existing(db, delivery.id).await?;
         Ok(if now_found.outcome == PROCESSING {
@@ -214,4 +230,23 @@ pub async fn release(db: &impl ConnectionTrait, row_id: i64) -> Result<(), DbErr
         .exec(db)
         .await
         .map(drop)
+}
+
+/// The id (hex) of the newest event by `author` (hex) with `d` = `d_tag` committed to the
+/// outbox at or after `since` (unix seconds), if any: what an interrupted attempt at a
+/// delivery may have published before its server died.
+pub async fn committed_since(
+    db: &impl ConnectionTrait,
+    author: &str,
+    d_tag: &str,
+    since: i64,
+) -> Result<Option<String>, DbErr> {
+    Ok(outbox_event::Entity::find()
+        .filter(outbox_event::Column::Author.eq(author))
+        .filter(outbox_event::Column::DTag.eq(d_tag))
+        .filter(outbox_event::Column::CreatedAt.gte(since))
+        .order_by_desc(outbox_event::Column::Id)
+        .one(db)
+        .await?
+        .map(|row| row.event_id))
 }

@@ -160,12 +160,14 @@ async fn deliver(
         server_id: &handles.settings.server.id,
     };
 
-    // 3: handled before?
+    // 3: handled before? (A claim abandoned half-way is taken over below instead.)
     if let Some(row) = github_delivery::find(&handles.db, delivery.id)
         .await
         .map_err(|e| database(handles, &e))?
     {
-        return settled(handles, row).await;
+        if !github_delivery::is_abandoned(&row, unix_now(), STALE_CLAIM_SECS) {
+            return settled(handles, row).await;
+        }
     }
 
     // 4, 5: read it and decide.
@@ -290,11 +292,17 @@ async fn publish(
     let claim = github_delivery::claim(&handles.db, delivery, unix_now(), STALE_CLAIM_SECS)
         .await
         .map_err(|e| database(handles, &e))?;
+    let kind = action.kind().as_str();
     let row_id = match claim {
         Claim::Taken(row_id) => row_id,
+        Claim::TakenOver { row_id, since } => {
+            match interrupted(handles, delivery, action, row_id, since).await? {
+                Some(answered) => return Ok(answered),
+                None => row_id,
+            }
+        }
         Claim::Handled(row) | Claim::InProgress(row) => return settled(handles, row).await,
     };
-    let kind = action.kind().as_str();
     let handled =
         |outcome: Outcome, reason: Option<String>, published: Option<&ActionPublished>| {
             to_json(&Handled {
@@ -359,6 +367,57 @@ async fn publish(
     }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     Ok((answer.outcome, respond(status, &answer.body)))
+}
+
+/// A claim taken over from an attempt that was interrupted (its server died between claiming
+/// the delivery and recording its outcome): if that attempt committed the action's event, it
+/// is what the delivery did, and is recorded and answered as such; `None`: nothing was
+/// committed, publish.
+async fn interrupted(
+    handles: &ServiceHandles,
+    delivery: Delivery<'_>,
+    action: &GovernanceAction,
+    row_id: i64,
+    since: i64,
+) -> Result<Option<(Outcome, HttpResponse)>, ApiError> {
+    let Some((_, gov)) = handles
+        .bot_pubkeys
+        .iter()
+        .find(|(name, _)| name == actions::GOV_BOT)
+    else {
+        return Ok(None);
+    };
+    let committed =
+        github_delivery::committed_since(&handles.db, &gov.to_hex(), &action.d_tag(), since)
+            .await
+            .map_err(|e| database(handles, &e))?;
+    let Some(event_id) = committed else {
+        return Ok(None);
+    };
+    tracing::warn!(delivery = delivery.id, %event_id, "a GitHub delivery whose earlier attempt was interrupted had published its action; recording that instead of publishing again");
+    let answer = Answer {
+        outcome: Outcome::Published,
+        status: StatusCode::OK.as_u16(),
+        body: to_json(&Handled {
+            delivery: delivery.id,
+            event: delivery.event,
+            outcome: Outcome::Published.as_str(),
+            action: Some(action.kind().as_str()),
+            reason: Some(
+                "published by an earlier attempt at this delivery that was interrupted".into(),
+            ),
+            published: None,
+            event_id: Some(event_id.clone()),
+        }),
+        event_id: Some(event_id),
+    };
+    github_delivery::finish(&handles.db, row_id, &answer, unix_now())
+        .await
+        .map_err(|e| database(handles, &e))?;
+    Ok(Some((
+        Outcome::Duplicate,
+        respond(StatusCode::OK, &answer.body),
+    )))
 }
 
 /// Answers a delivery that was handled before (or is being handled by another request or
