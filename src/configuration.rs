@@ -308,13 +308,13 @@ impl GithubSettings {
     /// Whether `full_name` (`owner/name`, any case) is one of `repositories`.
     pub fn follows(&self, full_name: &str) -> bool {
         let full_name = full_name.to_ascii_lowercase();
-        self.repositories.iter().any(|r| *r == full_name)
+        self.repositories.contains(&full_name)
     }
 
     /// Whether `login` (any case) is one of `keyholders`.
     pub fn is_keyholder(&self, login: &str) -> bool {
         let login = login.to_ascii_lowercase();
-        self.keyholders.iter().any(|k| *k == login)
+        self.keyholders.contains(&login)
     }
 }
 
