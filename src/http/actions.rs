@@ -29,6 +29,9 @@
 //! Steps 3 to 5 come after the event is committed and cannot undo it: if one fails, the answer
 //! is a 500 that says the event stands and what did not happen.
 //!
+//! [`publish`] is this whole path after parsing; GitHub's webhook ([`super::github`]) takes it
+//! too, so an action from a pull request is published exactly as one from this route.
+//!
 //! Answer: `201 {"event_id": "<hex>", "address": "30078:<pubkey>:<d>", "naddr": "naddr1...",
 //! "announcement_id": "<hex>", "announcement_nevent": "nevent1...", "poll_id": "<hex>",
 //! "poll_nevent": "nevent1..."}` (the poll only for a review period; the links carry relay
