@@ -22,7 +22,8 @@
 //!
 //! | field | type | rule |
 //! |---|---|---|
-//! | `voting_window_days` | integer | required, 1 to 365; the window opens when the action is published |
+//! | `voting_window_days` | integer | required (or `voting_window_secs`), 1 to 365; the window opens when the action is published |
+//! | `voting_window_secs` | integer | instead of `voting_window_days`: 60 seconds to 365 days, for a short vote (a demonstration, a test, an emergency) |
 //!
 //! `keyholder` takes a `keyholder` object:
 //!
@@ -127,6 +128,10 @@ pub const TIERS: std::ops::RangeInclusive<u8> = 1..=5;
 /// Shortest and longest voting window, in days.
 pub const VOTING_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 1..=365;
 
+/// The shortest voting window `voting_window_secs` may ask for: a demonstration, a test, an
+/// emergency.
+pub const MIN_VOTING_WINDOW_SECS: u64 = 60;
+
 const SECONDS_PER_DAY: u64 = 86_400;
 
 // ---------------------------------------------------------------------------------------------
@@ -145,6 +150,9 @@ pub struct GovernanceActionRequest {
     pub title: Option<String>,
     pub description: Option<String>,
     pub voting_window_days: Option<Value>,
+    /// A short window in seconds (60 or more), instead of `voting_window_days`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voting_window_secs: Option<Value>,
     pub keyholder: Option<KeyholderRequest>,
     pub fork: Option<ForkRequest>,
     /// `merge`: the merge commit.
@@ -380,11 +388,12 @@ impl Summary {
     }
 }
 
-/// The voting window of a review period: it opens at publication and lasts `days` days.
+/// The voting window of a review period: it opens at publication and lasts
+/// `voting_window_days` days, or `voting_window_secs` seconds for a short vote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VotingWindow {
     start: Timestamp,
-    days: u32,
+    secs: u64,
 }
 
 impl VotingWindow {
@@ -393,11 +402,27 @@ impl VotingWindow {
     }
 
     pub fn end(&self) -> Timestamp {
-        Timestamp::from_secs(self.start.as_secs() + u64::from(self.days) * SECONDS_PER_DAY)
+        Timestamp::from_secs(self.start.as_secs() + self.secs)
     }
 
+    /// Whole days (0 for a window shorter than a day).
     pub fn days(&self) -> u32 {
-        self.days
+        u32::try_from(self.secs / SECONDS_PER_DAY).unwrap_or(u32::MAX)
+    }
+
+    /// Its length in seconds.
+    pub fn secs(&self) -> u64 {
+        self.secs
+    }
+
+    /// Its length as a person reads it: "14 days", "1 day", "90 seconds".
+    pub fn length(&self) -> String {
+        let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+        if self.secs.is_multiple_of(SECONDS_PER_DAY) {
+            plural(self.secs / SECONDS_PER_DAY, "day")
+        } else {
+            plural(self.secs, "second")
+        }
     }
 }
 
@@ -636,14 +661,40 @@ fn parse_summary(
     })
 }
 
-fn parse_voting_window(value: Option<Value>, now: Timestamp) -> Result<VotingWindow, ActionError> {
-    let value = value
-        .ok_or_else(|| ActionError::required("voting_window_days", ActionKind::ReviewPeriod))?;
-    whole_number(&value)
-        .and_then(|n| u32::try_from(n).ok())
-        .filter(|n| VOTING_WINDOW_DAYS.contains(n))
-        .map(|days| VotingWindow { start: now, days })
-        .ok_or_else(|| ActionError::new("voting_window_days", "must be 1 to 365"))
+/// `voting_window_days` (1 to 365) or `voting_window_secs` (60 to 365 days' worth), exactly one.
+fn parse_voting_window(
+    days: Option<Value>,
+    secs: Option<Value>,
+    now: Timestamp,
+) -> Result<VotingWindow, ActionError> {
+    let max_secs = u64::from(*VOTING_WINDOW_DAYS.end()) * SECONDS_PER_DAY;
+    match (days, secs) {
+        (Some(_), Some(_)) => Err(ActionError::new(
+            "voting_window_secs",
+            "give voting_window_days or voting_window_secs, not both",
+        )),
+        (None, None) => Err(ActionError::required(
+            "voting_window_days",
+            ActionKind::ReviewPeriod,
+        )),
+        (Some(days), None) => whole_number(&days)
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| VOTING_WINDOW_DAYS.contains(n))
+            .map(|days| VotingWindow {
+                start: now,
+                secs: u64::from(days) * SECONDS_PER_DAY,
+            })
+            .ok_or_else(|| ActionError::new("voting_window_days", "must be 1 to 365")),
+        (None, Some(secs)) => whole_number(&secs)
+            .filter(|n| (MIN_VOTING_WINDOW_SECS..=max_secs).contains(n))
+            .map(|secs| VotingWindow { start: now, secs })
+            .ok_or_else(|| {
+                ActionError::new(
+                    "voting_window_secs",
+                    format!("must be {MIN_VOTING_WINDOW_SECS} to {max_secs} (365 days)"),
+                )
+            }),
+    }
 }
 
 /// A commit id: 40 or 64 hex characters, lower-cased.
@@ -874,6 +925,12 @@ impl GovernanceAction {
                 "only review-period takes a voting window",
             ));
         }
+        if request.voting_window_secs.is_some() && action != ActionKind::ReviewPeriod {
+            return Err(ActionError::new(
+                "voting_window_secs",
+                "only review-period takes a voting window",
+            ));
+        }
         if request.keyholder.is_some() && action != ActionKind::Keyholder {
             return Err(ActionError::new(
                 "keyholder",
@@ -908,7 +965,11 @@ impl GovernanceAction {
                     .transpose()?,
             }),
             ActionKind::ReviewPeriod => Self::ReviewPeriod(ReviewPeriod {
-                voting_window: parse_voting_window(request.voting_window_days, now)?,
+                voting_window: parse_voting_window(
+                    request.voting_window_days,
+                    request.voting_window_secs,
+                    now,
+                )?,
                 pull_request: required(pull_request)?,
                 summary,
             }),
@@ -1150,14 +1211,14 @@ impl GovernanceAction {
             ),
             Self::ReviewPeriod(a) => format!(
                 "Review period open for {} (tier {tier}): {title}\n\n\
-                 Voting closes {} ({} days). To vote, zap this note and write support, \
+                 Voting closes {} ({}). To vote, zap this note and write support, \
                  veto or abstain in the zap comment (yes or approve, oppose or against, \
                  neutral count too; a comment without one of these words counts as \
                  support), or tap support, veto or abstain in its zap poll. Each voter's \
                  zaps add up, and a vote weighs the square root of the bitcoin zapped.",
                 a.pull_request,
                 utc(a.voting_window.end()),
-                a.voting_window.days(),
+                a.voting_window.length(),
             ),
             Self::Keyholder(a) => format!(
                 "Keyholder {}: {} ({}) (tier {tier}): {title}",
@@ -1361,6 +1422,11 @@ pub struct VoteRules {
     /// any recipient. Our extension of DESIGN.md, which pins only `zappers`.
     #[serde(default, deserialize_with = "key_set")]
     pub bots: Vec<PublicKey>,
+    /// The ballot keys sealed ballots are made for (DESIGN.md "Sealed ballots"). Absent on
+    /// proposals published without sealed ballots (before they existed, or with
+    /// `governance.sealed_ballots = false`): those have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<super::ballot_keys::SealedRules>,
 }
 
 /// A list of keys read as the set it stands for: sorted, duplicates dropped.
@@ -1392,8 +1458,11 @@ pub fn governance_action_content(
     governance_config: &str,
     zap_address: Option<&str>,
 ) -> EventBuilder {
-    EventBuilder::new(kind::GOVERNANCE_ACTION, to_json(content))
-        .tags(action.tags(governance_config, zap_address))
+    let mut tags = action.tags(governance_config, zap_address);
+    if let Some(sealed) = content.rules.as_ref().and_then(|r| r.sealed.as_ref()) {
+        tags.extend(sealed.tags());
+    }
+    EventBuilder::new(kind::GOVERNANCE_ACTION, to_json(content)).tags(tags)
 }
 
 /// A governance action event, read back.
@@ -1612,6 +1681,104 @@ mod tests {
             parse_governance_action(&event).unwrap().content,
             action.content()
         );
+    }
+
+    #[test]
+    fn a_review_period_with_sealed_rules_tags_each_ballot_key_and_reads_back() {
+        use crate::nostr::ballot_keys::{BallotHolder, BallotKey, SealedRules};
+
+        let action = parse(review_body()).unwrap();
+        let gov = Keys::generate();
+        let holder = Keys::generate().public_key();
+        let sealed = SealedRules::new(vec![
+            BallotHolder {
+                holder: gov.public_key(),
+                key: BallotKey::from_bytes([7; 32]),
+            },
+            BallotHolder {
+                holder,
+                key: BallotKey::from_bytes([8; 32]),
+            },
+        ]);
+        let mut rules: VoteRules = serde_json::from_value(json!({
+            "participation_window_days": 90, "cooling_off_threshold_btc": 0.1,
+            "cooling_off_days": 30, "participation_floor": 0.1, "weight_cap": 0.05,
+            "threshold": 100.0, "veto_threshold": 0.4, "zappers": []
+        }))
+        .expect("rules without `sealed` still read");
+        assert_eq!(rules.sealed, None);
+        rules.sealed = Some(sealed.clone());
+        let mut content = action.content();
+        content.rules = Some(rules);
+        let event = governance_action_content(&action, &content, "commons_mainnet", None)
+            .sign_with_keys(&gov)
+            .unwrap();
+        let all = tags(&event);
+        let ballot_keys: Vec<&Vec<String>> = all.iter().filter(|t| t[0] == "ballot_key").collect();
+        assert_eq!(
+            ballot_keys,
+            vec![
+                &vec![
+                    "ballot_key".to_owned(),
+                    "07".repeat(32),
+                    gov.public_key().to_hex()
+                ],
+                &vec!["ballot_key".to_owned(), "08".repeat(32), holder.to_hex()],
+            ]
+        );
+        let p: Vec<&Vec<String>> = all.iter().filter(|t| t[0] == "p").collect();
+        assert_eq!(p, vec![&vec!["p".to_owned(), holder.to_hex()]]);
+        let read = parse_governance_action(&event).expect("parses");
+        assert_eq!(read.content.rules.and_then(|r| r.sealed), Some(sealed));
+    }
+
+    #[test]
+    fn a_short_window_in_seconds_instead_of_days() {
+        let mut body = review_body();
+        body.as_object_mut().map(|o| o.remove("voting_window_days"));
+        let action = parse(with(body.clone(), "voting_window_secs", json!(90))).unwrap();
+        let window = action.voting_window().unwrap();
+        assert_eq!(window.end().as_secs(), NOW + 90);
+        assert_eq!((window.secs(), window.days()), (90, 0));
+        assert!(action.announcement(None).contains("(90 seconds)"));
+        assert_eq!(
+            parse(with(body.clone(), "voting_window_secs", json!(60)))
+                .unwrap()
+                .voting_window()
+                .unwrap()
+                .secs(),
+            60
+        );
+        for (bad, field) in [
+            (
+                with(body.clone(), "voting_window_secs", json!(59)),
+                "voting_window_secs",
+            ),
+            (
+                with(body.clone(), "voting_window_secs", json!(-60)),
+                "voting_window_secs",
+            ),
+            (
+                with(body.clone(), "voting_window_secs", json!("soon")),
+                "voting_window_secs",
+            ),
+            (
+                with(body.clone(), "voting_window_secs", json!(366 * 86_400)),
+                "voting_window_secs",
+            ),
+            (
+                with(review_body(), "voting_window_secs", json!(90)),
+                "voting_window_secs",
+            ),
+            (
+                with(merge_body(), "voting_window_secs", json!(90)),
+                "voting_window_secs",
+            ),
+            (body.clone(), "voting_window_days"),
+        ] {
+            let error = parse(bad.clone()).expect_err("refused");
+            assert!(error.to_string().starts_with(field), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! in constant time ([`hmac::Mac::verify_slice`], built on `subtle`), so the time an answer
 //! takes tells nothing about how much of a forged signature was right.
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// The header GitHub signs deliveries in.
