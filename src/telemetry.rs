@@ -5,9 +5,11 @@
 //! about secrets: they never reach a log call in the first place (see [`crate::keys`]).
 //!
 //! What a newcomer must read (the npubs, where the page is, the demonstration) is printed
-//! plainly on stdout, not logged; the log stays for what went wrong. So two things are kept
-//! out of its way: sea-orm-migration reports every migration it checks at `info` (a screenful on
-//! every start), so its target is held at `warn` unless the filter names it; and colour codes
+//! plainly on stdout, not logged; the log stays for what changed or went wrong. So the routine
+//! is kept out of its way: the service's own start-up steps log at `debug`; the libraries that
+//! narrate every start at `info` ([`QUIET_TARGETS`]: sea-orm-migration checks every migration,
+//! actix-server its workers, the relay pool each connection) are held at `warn` unless the
+//! filter names them (`sea_orm_migration=info` to see the migrations again); and colour codes
 //! are written only to a terminal (never into a file or a pipe, nor with `NO_COLOR` set).
 
 use std::io::IsTerminal;
@@ -16,8 +18,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::configuration::{LogFormat, LoggingSettings};
 
-/// The tracing target of sea-orm-migration's progress lines.
-const MIGRATION_TARGET: &str = "sea_orm_migration";
+/// Library targets whose `info` lines are start-up routine: held at `warn` unless named.
+pub const QUIET_TARGETS: [&str; 3] = ["sea_orm_migration", "actix_server", "nostr_relay_pool"];
 
 /// Installs the global subscriber. Later calls (tests that start several services in one
 /// process) keep the first one and are harmless.
@@ -26,7 +28,7 @@ pub fn init(settings: &LoggingSettings) {
         .ok()
         .filter(|d| EnvFilter::try_new(d).is_ok())
         .unwrap_or_else(|| settings.level.clone());
-    let filter = EnvFilter::try_new(with_quiet_migrations(&directives))
+    let filter = EnvFilter::try_new(with_quiet_routine(&directives))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -40,18 +42,19 @@ pub fn init(settings: &LoggingSettings) {
     };
 }
 
-/// `directives` with migrations' progress held at `warn`, unless they already say something
-/// about it (`sea_orm_migration=info` to see them again).
-pub fn with_quiet_migrations(directives: &str) -> String {
-    if directives.contains(MIGRATION_TARGET) {
-        return directives.to_owned();
+/// `directives` with each of [`QUIET_TARGETS`] held at `warn`, unless they already name it.
+pub fn with_quiet_routine(directives: &str) -> String {
+    let mut out = directives.trim().trim_end_matches(',').to_owned();
+    for target in QUIET_TARGETS {
+        if !directives.contains(target) {
+            if !out.is_empty() {
+                out.push(',');
+            }
+            out.push_str(target);
+            out.push_str("=warn");
+        }
     }
-    let directives = directives.trim().trim_end_matches(',');
-    if directives.is_empty() {
-        format!("{MIGRATION_TARGET}=warn")
-    } else {
-        format!("{directives},{MIGRATION_TARGET}=warn")
-    }
+    out
 }
 
 #[cfg(test)]
@@ -59,19 +62,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn migrations_are_quiet_unless_named() {
-        assert_eq!(with_quiet_migrations("info"), "info,sea_orm_migration=warn");
+    fn routine_library_targets_are_quiet_unless_named() {
+        const QUIET: &str = "sea_orm_migration=warn,actix_server=warn,nostr_relay_pool=warn";
+        assert_eq!(with_quiet_routine("info"), format!("info,{QUIET}"));
         assert_eq!(
-            with_quiet_migrations("commons_nostr=debug,warn,"),
-            "commons_nostr=debug,warn,sea_orm_migration=warn"
+            with_quiet_routine("commons_nostr=debug,warn,"),
+            format!("commons_nostr=debug,warn,{QUIET}")
         );
-        assert_eq!(with_quiet_migrations(""), "sea_orm_migration=warn");
+        assert_eq!(with_quiet_routine(""), QUIET);
         assert_eq!(
-            with_quiet_migrations("trace,sea_orm_migration=info"),
-            "trace,sea_orm_migration=info"
+            with_quiet_routine("trace,sea_orm_migration=info"),
+            "trace,sea_orm_migration=info,actix_server=warn,nostr_relay_pool=warn"
         );
         for directives in ["info", "trace", "commons_nostr=debug,warn"] {
-            assert!(EnvFilter::try_new(with_quiet_migrations(directives)).is_ok());
+            assert!(EnvFilter::try_new(with_quiet_routine(directives)).is_ok());
         }
     }
 }
