@@ -95,6 +95,7 @@ pub async fn run(
         sats: DEMO_SATS,
         comment: Some(DEMO_COMMENT.to_owned()),
         option: None,
+        seal: None,
         key: None,
         relays: relays.iter().map(ToString::to_string).collect(),
         timeout: STEP_TIMEOUT.as_secs(),
