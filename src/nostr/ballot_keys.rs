@@ -1,6 +1,17 @@
 //! Sealed ballots' keys as they cross the wire (DESIGN.md "Sealed ballots"): a holder's X25519
-//! public key ([`BallotKey`], pinned in a proposal's `rules.sealed` and its `ballot_key` tags) and
-//! its private key ([`BallotSecret`], published in the "ballot secret" event at the close).
+//! public key ([`BallotKey`], pinned in a proposal's `rules.sealed` and its `ballot_key` tags),
+//! its private key ([`BallotSecret`], published in the "ballot secret" event at the close,
+//! [`crate::nostr::ballot_secret`]), and the proposal's `rules.sealed` ([`SealedRules`]):
+//!
+//! ```json
+//! {"scheme": "hpke-x25519-sha256-aes128gcm",
+//!  "holders": [{"holder": "<nostr pubkey hex>", "key": "<X25519 public key hex>"}, ...]}
+//! ```
+//!
+//! The gov bot is the first holder; independent holders (`governance.ballot_holders`) follow in
+//! settings order. The proposal event carries one `ballot_key` tag per holder (key, holder) and a
+//! `p` tag per independent holder, so a holder finds the proposals that pin its keys with `#p`
+//! ([`SealedRules::tags`]).
 //!
 //! The types are declared here, with the events that carry them, because the wire layer may not
 //! read the vote rules; what they mean (the X25519 relation between them, the tokens sealed to
@@ -9,8 +20,69 @@
 use std::fmt;
 use std::str::FromStr;
 
+use nostr_sdk::{PublicKey, Tag};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroize;
+
+use super::events::{single_tag, tag};
+
+/// `rules.sealed.scheme`: RFC 9180 HPKE base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
+/// AES-128-GCM, one layer per holder.
+pub const SEALED_SCHEME: &str = "hpke-x25519-sha256-aes128gcm";
+
+/// A proposal's `rules.sealed`: who holds its ballot keys, in the order the layers are sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedRules {
+    pub scheme: String,
+    pub holders: Vec<BallotHolder>,
+}
+
+/// One holder of a proposal's ballot keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BallotHolder {
+    /// The holder's Nostr key (hex): who publishes the secret at the close.
+    pub holder: PublicKey,
+    /// Its X25519 public key for this proposal (hex).
+    pub key: BallotKey,
+}
+
+impl SealedRules {
+    /// The rules for `holders` (the gov bot first) under [`SEALED_SCHEME`].
+    pub fn new(holders: Vec<BallotHolder>) -> SealedRules {
+        SealedRules {
+            scheme: SEALED_SCHEME.to_owned(),
+            holders,
+        }
+    }
+
+    /// The keys in holder order: what a token is sealed to, layer by layer.
+    pub fn keys(&self) -> Vec<BallotKey> {
+        self.holders.iter().map(|h| h.key).collect()
+    }
+
+    /// The proposal event's tags for these rules: `["ballot_key", key, holder]` per holder, and
+    /// `["p", holder]` per independent holder (every one after the first, the gov bot, which
+    /// signs the proposal and needs no `p` to find it).
+    pub fn tags(&self) -> Vec<Tag> {
+        let keys = self.holders.iter().map(|h| {
+            Tag::custom(
+                nostr_sdk::TagKind::custom(tag::BALLOT_KEY),
+                [h.key.to_hex(), h.holder.to_hex()],
+            )
+        });
+        let independent = self
+            .holders
+            .iter()
+            .skip(1)
+            .map(|h| Tag::public_key(h.holder));
+        keys.chain(independent).collect()
+    }
+}
+
+/// `["ballot_key", "<key hex>"]`: the key a ballot secret event reveals.
+pub(crate) fn ballot_key_tag(key: &BallotKey) -> Tag {
+    single_tag(tag::BALLOT_KEY, key.to_hex())
+}
 
 /// Bytes in an X25519 key, public or private.
 pub const BALLOT_KEY_BYTES: usize = 32;
@@ -134,7 +206,56 @@ impl fmt::Debug for BallotSecret {
 
 #[cfg(test)]
 mod tests {
+    use nostr_sdk::Keys;
+
     use super::*;
+
+    #[test]
+    fn sealed_rules_are_the_published_json_and_tag_each_holder() {
+        let gov = Keys::generate().public_key();
+        let auditor = Keys::generate().public_key();
+        let rules = SealedRules::new(vec![
+            BallotHolder {
+                holder: gov,
+                key: BallotKey::from_bytes([1; 32]),
+            },
+            BallotHolder {
+                holder: auditor,
+                key: BallotKey::from_bytes([2; 32]),
+            },
+        ]);
+        let json = serde_json::to_value(&rules).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "scheme": "hpke-x25519-sha256-aes128gcm",
+                "holders": [
+                    {"holder": gov.to_hex(), "key": "01".repeat(32)},
+                    {"holder": auditor.to_hex(), "key": "02".repeat(32)},
+                ]
+            })
+        );
+        assert_eq!(
+            serde_json::from_value::<SealedRules>(json).ok(),
+            Some(rules.clone())
+        );
+        let tags: Vec<Vec<String>> = rules.tags().iter().map(|t| t.as_slice().to_vec()).collect();
+        assert_eq!(
+            tags,
+            vec![
+                vec!["ballot_key".to_owned(), "01".repeat(32), gov.to_hex()],
+                vec!["ballot_key".to_owned(), "02".repeat(32), auditor.to_hex()],
+                vec!["p".to_owned(), auditor.to_hex()],
+            ]
+        );
+        assert_eq!(
+            rules.keys(),
+            vec![
+                BallotKey::from_bytes([1; 32]),
+                BallotKey::from_bytes([2; 32])
+            ]
+        );
+    }
 
     #[test]
     fn keys_are_lowercase_hex_on_the_wire() {

@@ -4,11 +4,12 @@
 //! whose receipts a bot accepts ([`zap_recipients`]), an LNURL provider's side of a zap
 //! ([`zap_provider`]), the development LNURL provider's answers ([`dev_provider`]), NIP-19
 //! event references ([`nip19`]), the embedded development relay ([`embedded_relay`]) and sealed
-//! ballots' keys on the wire ([`ballot_keys`]).
+//! ballots' keys and their reveal on the wire ([`ballot_keys`], [`ballot_secret`]).
 //!
 //! Uses: settings and keys only. Never the rules above it, the store, actors, HTTP or the CLI.
 
 pub mod ballot_keys;
+pub mod ballot_secret;
 pub mod dev_provider;
 pub mod embedded_relay;
 pub mod events;
