@@ -75,34 +75,20 @@ pub fn pinned_keys(proposal: &Event) -> Result<(Vec<BallotKey>, u64), String> {
         .voting_window
         .map(|(_, end)| end.as_secs())
         .ok_or_else(|| format!("proposal {} has no voting window", proposal.id))?;
-    let content: serde_json::Value = serde_json::from_str(&proposal.content)
-        .map_err(|e| format!("proposal {}: content is not JSON: {e}", proposal.id))?;
-    let holders = content["rules"]["sealed"]["holders"]
-        .as_array()
-        .cloned()
+    let keys: Vec<BallotKey> = action
+        .content
+        .rules
+        .as_ref()
+        .and_then(|rules| rules.sealed.as_ref())
+        .map(|sealed| sealed.keys())
         .unwrap_or_default();
-    if holders.is_empty() {
+    if keys.is_empty() {
         return Err(format!(
             "proposal {} pins no ballot keys (rules.sealed): it takes open votes only; vote \
              with a keyword in the zap comment instead",
             proposal.id
         ));
     }
-    let keys = holders
-        .iter()
-        .enumerate()
-        .map(|(i, holder)| {
-            holder["key"]
-                .as_str()
-                .and_then(|key| BallotKey::from_hex(key).ok())
-                .ok_or_else(|| {
-                    format!(
-                        "proposal {}: rules.sealed.holders[{i}].key is not an X25519 key",
-                        proposal.id
-                    )
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     Ok((keys, end))
 }
 
