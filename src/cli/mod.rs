@@ -877,16 +877,9 @@ fn run(config: Option<&Path>) -> ExitCode {
         if service_settings.lnurl.demo_vote && !relays.is_empty() {
             let http_addr = app.http_addr();
             actix_rt::spawn(async move {
-                let page = admin_client::base_url(http_addr).to_string();
-                match demo::run(&service_settings, http_addr, &relays).await {
-                    Ok(vote) => {
-                        for line in demo::describe(&vote, &page) {
-                            println!("{:>10}  {line}", "demo");
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!("the demonstration vote (lnurl.demo_vote) failed: {e}")
-                    }
+                let mut say = |line: String| println!("{:>10}  {line}", "demo");
+                if let Err(e) = demo::run(&service_settings, http_addr, &relays, &mut say).await {
+                    tracing::warn!("the demonstration vote (lnurl.demo_vote) failed: {e}")
                 }
             });
         }
