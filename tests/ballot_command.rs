@@ -112,7 +112,9 @@ async fn ballot_prints_a_token_for_that_voter_and_zap_seal_puts_one_in_the_comme
         .is_err());
         assert!(
             ballot.stderr.contains("paste it as the comment of a zap")
-                && ballot.stderr.contains("your npub and the amount stay public"),
+                && ballot
+                    .stderr
+                    .contains("your npub and the amount stay public"),
             "{ballot:?}"
         );
         // It needed no key and wrote none.
@@ -162,7 +164,10 @@ async fn ballot_prints_a_token_for_that_voter_and_zap_seal_puts_one_in_the_comme
             .await;
         assert_eq!(zap.code, Some(0), "{zap:?}");
         let outcome = zap.json();
-        let sealed = outcome["sealed_ballot"].as_str().expect("the token").to_owned();
+        let sealed = outcome["sealed_ballot"]
+            .as_str()
+            .expect("the token")
+            .to_owned();
         let receipt = EventId::from_hex(outcome["receipt"].as_str().expect("receipt")).expect("id");
         let receipt = fetch_all(&relay.url(), Filter::new().id(receipt))
             .await
@@ -181,16 +186,16 @@ async fn ballot_prints_a_token_for_that_voter_and_zap_seal_puts_one_in_the_comme
         for args in [
             vec!["ballot", "not-an-id", "--vote", "veto", "--voter", &npub],
             vec!["ballot", &relay_url, "--vote", "maybe", "--voter", &npub],
-            vec!["ballot", &relay_url, "--vote", "veto", "--voter", "npub1nope"],
             vec![
-                "zap",
+                "ballot",
                 &relay_url,
-                "--sats",
-                "1",
-                "--seal",
+                "--vote",
                 "veto",
-                "--option",
-                "veto",
+                "--voter",
+                "npub1nope",
+            ],
+            vec![
+                "zap", &relay_url, "--sats", "1", "--seal", "veto", "--option", "veto",
             ],
         ] {
             let refused = cli.run(&args).await;

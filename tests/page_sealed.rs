@@ -160,7 +160,10 @@ async fn the_page_script_passes_rfc9180_a11_and_bip173() {
     .await;
     assert_eq!(bech32["A12UEL5L"], "a");
     assert_eq!(bech32["a12uel5l"], "a");
-    assert_eq!(bech32["abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw"], "abcdef");
+    assert_eq!(
+        bech32["abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw"],
+        "abcdef"
+    );
     assert_eq!(
         bech32["split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w"],
         "split"
@@ -182,4 +185,300 @@ async fn the_page_script_passes_rfc9180_a11_and_bip173() {
     client.close().await.expect("close");
     drop(browser);
     app.stop().await;
+}
+
+/// A NIP-07 signer as an extension injects it; each `signEvent` waits in `window.signRequests`
+/// until the test signs it in Rust (no key in the page).
+const TEST_SIGNER: &str = "
+    var pubkey = arguments[0];
+    window.signRequests = [];
+    window.nostr = {
+        getPublicKey: function () { return Promise.resolve(pubkey); },
+        signEvent: function (event) {
+            return new Promise(function (resolve) { window.signRequests.push({ event: event, resolve: resolve }); });
+        }
+    };
+    return true;";
+
+/// The zap request the page asked to sign, signed by `keys`.
+fn sign_as(keys: &Keys, unsigned: &Value) -> Event {
+    let tags: Vec<Tag> = unsigned["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|t| {
+            let parts: Vec<String> = t
+                .as_array()
+                .expect("a tag")
+                .iter()
+                .map(|p| p.as_str().expect("a string").to_owned())
+                .collect();
+            Tag::parse(parts).expect("tag")
+        })
+        .collect();
+    EventBuilder::new(
+        Kind::ZapRequest,
+        unsigned["content"].as_str().expect("content"),
+    )
+    .tags(tags)
+    .custom_created_at(Timestamp::from(
+        unsigned["created_at"].as_u64().expect("created_at"),
+    ))
+    .sign_with_keys(keys)
+    .expect("signed")
+}
+
+/// Makes a token with the "Vote secretly" form for `voter` (typed in) and `choice`; the token,
+/// and the bytes the browser sent the server meanwhile.
+async fn make_token(client: &Client, proxy: &TcpProxy, voter: &str, choice: &str) -> (String, u64) {
+    let resources = eval(
+        client,
+        "return performance.getEntriesByType('resource').length;",
+    )
+    .await;
+    let before = proxy.bytes_from_clients();
+    client
+        .execute(
+            "var f = document.querySelector('#sealed form.ballot'); \
+             f.elements.voter.value = arguments[0]; \
+             f.querySelector('input[value=' + arguments[1] + ']').checked = true; \
+             f.querySelector('.token').hidden = true; \
+             f.querySelector('button[type=submit]').click(); return true;",
+            vec![json!(voter), json!(choice)],
+        )
+        .await
+        .expect("fill the form");
+    wait_for_script(
+        client,
+        ARRIVAL,
+        "the sealed ballot",
+        "return !document.querySelector('#sealed .token').hidden;",
+    )
+    .await;
+    let token = eval(
+        client,
+        "return document.querySelector('#sealed .token code').textContent;",
+    )
+    .await
+    .as_str()
+    .expect("a token")
+    .to_owned();
+    let sent = proxy.bytes_from_clients() - before;
+    let resources_after = eval(
+        client,
+        "return performance.getEntriesByType('resource').length;",
+    )
+    .await;
+    assert_eq!(
+        resources, resources_after,
+        "a request left the page while sealing"
+    );
+    (token, sent)
+}
+
+#[actix_rt::test]
+async fn vote_secretly_makes_tokens_that_open_in_rust_and_sends_nothing() {
+    for test_db in TestDb::all().await {
+        let relay = TestRelay::start().await;
+        let cfg = TestConfig::new(&test_db.url, vec![relay.url()])
+            .with_dev_provider()
+            .with("COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS", "1");
+        let app = cfg.start().await;
+        let api = Api::new(app.http_addr(), &cfg.admin_token);
+        let answer = api
+            .post(
+                "/v1/actions",
+                Auth::Admin,
+                &json!({"action": "review-period", "repository": "btc-commons/governance",
+                        "pr": 9, "tier": 1, "title": "Seal it", "voting_window_days": 7}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json);
+        let proposal = EventId::from_hex(answer.text("event_id")).expect("id");
+        let secret = commons_nostr::votes::derive_gov_ballot_secret(
+            cfg.bot_keys["gov"].secret_key(),
+            "action:btc-commons/governance:9:review-period",
+        );
+        let key = commons_nostr::votes::BallotKey::from_secret(&secret);
+        // The page is read through a proxy that counts every byte the browser sends.
+        let proxy = TcpProxy::start(app.http_addr()).await;
+        let page = format!("http://{}/proposals/{}", proxy.addr(), proposal.to_hex());
+
+        let mut browser = Browser::start().await;
+        let client = browser.session(SessionOptions::default()).await;
+        client.goto(&page).await.expect("open the proposal");
+        wait_for_ballot_script(&client).await;
+        wait_for_script(&client, ARRIVAL, "the Vote secretly form",
+            "var s = document.getElementById('sealed'); return !!s && !s.querySelector('form.ballot').hidden && s.querySelector('.no-script').hidden;").await;
+        let pinned = eval(
+            &client,
+            "return document.getElementById('sealed').dataset.ballotKeys;",
+        )
+        .await;
+        assert_eq!(
+            pinned,
+            key.to_string(),
+            "the page's ballot key is the pinned one"
+        );
+        let said = eval(
+            &client,
+            "return document.getElementById('sealed').textContent;",
+        )
+        .await;
+        let said = said.as_str().expect("text");
+        assert!(
+            said.contains("keeps your choice secret until the vote closes")
+                && said.contains("who you are (your npub) and how much you zap"),
+            "{said}"
+        );
+
+        // A typed npub: the token opens in Rust to the choice, for that voter and proposal.
+        let typed = Keys::generate().public_key();
+        let (token, sent) =
+            make_token(&client, &proxy, &typed.to_bech32().expect("npub"), "veto").await;
+        assert_eq!(sent, 0, "the browser sent {sent} bytes while sealing");
+        assert_eq!(token.len(), 93, "{token}");
+        assert_eq!(
+            commons_nostr::votes::open_ballot(&token, &proposal, &typed, &[secret.clone()]),
+            Ok(commons_nostr::votes::VoteType::Veto)
+        );
+        // The CSP lets the page connect only to this server and the bot's LNURL provider.
+        let (_, headers) = {
+            let response = awc::Client::default()
+                .get(&page)
+                .send()
+                .await
+                .expect("page");
+            (response.status(), response.headers().clone())
+        };
+        let csp = headers
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .expect("a CSP")
+            .to_owned();
+        let connect = csp
+            .split(';')
+            .find(|d| d.trim().starts_with("connect-src"))
+            .expect("connect-src");
+        assert_eq!(
+            connect.trim(),
+            format!("connect-src 'self' http://{}", app.http_addr()),
+            "{csp}"
+        );
+
+        // The signer's key: "Use my signer's key" fills the npub in.
+        let voter = Keys::generate();
+        client
+            .execute(TEST_SIGNER, vec![json!(voter.public_key().to_hex())])
+            .await
+            .expect("inject the signer");
+        wait_for_script(
+            &client,
+            ARRIVAL,
+            "the signer button",
+            "return !document.querySelector('#sealed button.from-signer').hidden;",
+        )
+        .await;
+        eval(
+            &client,
+            "document.querySelector('#sealed button.from-signer').click(); return true;",
+        )
+        .await;
+        let voter_npub = voter.public_key().to_bech32().expect("npub");
+        wait_for_script(&client, ARRIVAL, "the signer's npub in the form",
+            &format!("return document.querySelector('#sealed input[name=voter]').value === {voter_npub:?};")).await;
+        let (token, sent) = make_token(&client, &proxy, &voter_npub, "support").await;
+        assert_eq!(sent, 0);
+        assert_eq!(
+            commons_nostr::votes::open_ballot(
+                &token,
+                &proposal,
+                &voter.public_key(),
+                &[secret.clone()]
+            ),
+            Ok(commons_nostr::votes::VoteType::Support)
+        );
+
+        // The vote panel seals its choice: it zaps the proposal (not the poll) with a token.
+        // (Straight from the service now: the panel asks the bot's LNURL provider, which is
+        // this service's origin, not the proxy's.)
+        client
+            .goto(&format!(
+                "http://{}/proposals/{}",
+                app.http_addr(),
+                proposal.to_hex()
+            ))
+            .await
+            .expect("open the proposal");
+        client
+            .execute(TEST_SIGNER, vec![json!(voter.public_key().to_hex())])
+            .await
+            .expect("inject the signer");
+        wait_for_script(&client, ARRIVAL, "the panel's seal checkbox",
+            "return !document.querySelector('#vote form.signer').hidden && !document.querySelector('#vote label.seal').hidden;").await;
+        eval(
+            &client,
+            "document.querySelector('#vote input[value=abstain]').checked = true; \
+             document.querySelector('#vote input[name=seal]').checked = true; \
+             document.querySelector('#vote input[name=sats]').value = '2100'; \
+             document.querySelector('#vote button[type=submit]').click(); return true;",
+        )
+        .await;
+        wait_for_script(
+            &client,
+            ARRIVAL,
+            "a zap request to sign",
+            "return window.signRequests.length === 1;",
+        )
+        .await;
+        let unsigned = eval(&client, "return window.signRequests[0].event;").await;
+        let tags = unsigned["tags"].as_array().expect("tags");
+        assert!(
+            tags.contains(&json!(["e", proposal.to_hex()])),
+            "{unsigned}"
+        );
+        assert!(!tags.iter().any(|t| t[0] == "poll_option"), "{unsigned}");
+        let content = unsigned["content"].as_str().expect("content");
+        assert_eq!(
+            commons_nostr::votes::open_ballot(
+                content,
+                &proposal,
+                &voter.public_key(),
+                &[secret.clone()]
+            ),
+            Ok(commons_nostr::votes::VoteType::Abstain),
+            "{content}"
+        );
+        let signed = sign_as(&voter, &unsigned);
+        let signed_json: Value = serde_json::from_str(&signed.as_json()).expect("json");
+        client
+            .execute(
+                "window.signRequests[0].resolve(arguments[0]); return true;",
+                vec![signed_json],
+            )
+            .await
+            .expect("hand back the signed request");
+
+        // Paid at once by the development provider: the voter's row says sealed until the
+        // close, and the result shows the sealed weight.
+        wait_for_script(&client, ARRIVAL, "the sealed voter on the page",
+            &format!("var r = document.querySelector('tr[data-voter={voter_npub:?}]'); return !!r && r.querySelector('.vote').textContent.indexOf('sealed until') === 0;")).await;
+        wait_for_script(&client, ARRIVAL, "the sealed weight",
+            "var s = document.querySelector('#summary [data-field=sealed_votes]'); return !!s && parseFloat(s.dataset.value) > 0;").await;
+        let tally = api
+            .get(&format!("/v1/proposals/{}/tally", proposal.to_hex()))
+            .await
+            .json;
+        assert_eq!(tally["sealed"]["ballots"], 1, "{tally}");
+        assert_eq!(tally["sealed"]["opened"], false, "{tally}");
+        assert_eq!(
+            tally["result"]["abstain_votes"].as_f64(),
+            Some(0.0),
+            "{tally}"
+        );
+        assert!(client.get_alert_text().await.is_err(), "an alert is open");
+        client.close().await.expect("close");
+        drop(browser);
+        app.stop().await;
+    }
 }

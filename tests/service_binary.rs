@@ -130,7 +130,10 @@ fn runs_on_embedded_defaults_with_generated_keys_and_exits_0_on_sigterm() {
         "{counted}"
     );
     let revealed = run.wait_for_within("published its ballot secret", Duration::from_secs(90));
-    assert!(revealed.contains("matches the key the proposal pinned"), "{revealed}");
+    assert!(
+        revealed.contains("matches the key the proposal pinned"),
+        "{revealed}"
+    );
     let final_tally = run.wait_for("the final tally opened the sealed ballot");
     assert!(
         final_tally.contains("veto 0.00447214") && final_tally.contains("(0 invalid)"),

@@ -194,11 +194,28 @@ mod tests {
         }
         assert_eq!(parse_voter(&voter.to_hex()), Ok(voter));
         assert!(parse_voter("npub1nope").is_err());
-        assert!(Cli::try_parse_from(["commons-nostr", "ballot", "x", "--vote", "maybe", "--voter", &npub]).is_err());
+        assert!(Cli::try_parse_from([
+            "commons-nostr",
+            "ballot",
+            "x",
+            "--vote",
+            "maybe",
+            "--voter",
+            &npub
+        ])
+        .is_err());
         assert!(Cli::try_parse_from(["commons-nostr", "ballot", "x", "--vote", "veto"]).is_err());
         // A sealed zap cannot also be a zap-poll option (the option would outrank the token).
         assert!(Cli::try_parse_from([
-            "commons-nostr", "zap", "x", "--sats", "1", "--seal", "veto", "--option", "veto"
+            "commons-nostr",
+            "zap",
+            "x",
+            "--sats",
+            "1",
+            "--seal",
+            "veto",
+            "--option",
+            "veto"
         ])
         .is_err());
     }
@@ -207,7 +224,10 @@ mod tests {
     fn a_sealed_comment_is_the_text_then_the_token() {
         assert_eq!(sealed_comment("", "ballot1qq"), "ballot1qq");
         assert_eq!(sealed_comment("  ", "ballot1qq"), "ballot1qq");
-        assert_eq!(sealed_comment("my vote:", "ballot1qq"), "my vote: ballot1qq");
+        assert_eq!(
+            sealed_comment("my vote:", "ballot1qq"),
+            "my vote: ballot1qq"
+        );
         assert_eq!(
             crate::votes::find_ballot_token(&sealed_comment("veto", "ballot1qq")),
             Some("ballot1qq")

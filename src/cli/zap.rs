@@ -442,7 +442,10 @@ pub async fn run_with_keys(
 }
 
 /// A client of `relay_urls`, connected (or given up on after `timeout`).
-pub(crate) async fn connect(relay_urls: &[RelayUrl], timeout: Duration) -> Result<Client, ZapError> {
+pub(crate) async fn connect(
+    relay_urls: &[RelayUrl],
+    timeout: Duration,
+) -> Result<Client, ZapError> {
     let client = Client::default();
     for url in relay_urls {
         client
@@ -484,7 +487,12 @@ pub(crate) async fn fetch_target_and_proposal(
     };
     let target = newest_or_arriving(client, target_filter, timeout)
         .await?
-        .ok_or_else(|| failed(format!("{} is not on the relays ({relays_named})", raw.trim())))?;
+        .ok_or_else(|| {
+            failed(format!(
+                "{} is not on the relays ({relays_named})",
+                raw.trim()
+            ))
+        })?;
     let proposal = match target_role(&target).map_err(failed)? {
         TargetRole::Proposal => target.clone(),
         TargetRole::Tags(id) => {

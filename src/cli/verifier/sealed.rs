@@ -78,7 +78,8 @@ pub fn reveal(proposal: &Proposal, candidates: &[Event]) -> Reveal {
             event.id, proposal.id, event.pubkey
         );
         if event.verify().is_err() {
-            out.problems.push(format!("{named}: the signature does not verify"));
+            out.problems
+                .push(format!("{named}: the signature does not verify"));
             continue;
         }
         let parsed = match parse_ballot_secret(event) {
@@ -143,12 +144,12 @@ pub fn sealed_differences(
     }
     match (&content.sealed, &expected.sealed) {
         (None, None) => {}
-        (Some(_), None) => d.push(
-            "sealed: published, but the proposal pinned no ballot keys".to_owned(),
-        ),
-        (None, Some(_)) => d.push(
-            "sealed: missing, but the proposal pinned ballot keys".to_owned(),
-        ),
+        (Some(_), None) => {
+            d.push("sealed: published, but the proposal pinned no ballot keys".to_owned())
+        }
+        (None, Some(_)) => {
+            d.push("sealed: missing, but the proposal pinned ballot keys".to_owned())
+        }
         (Some(p), Some(r)) => {
             if p.keys != r.keys {
                 d.push(format!(
@@ -226,7 +227,11 @@ mod tests {
 
         let good = secret_event(&gov, &p, &key, &secret, end);
         let r = reveal(&p, std::slice::from_ref(&good));
-        assert!(r.opening.is_some() && r.problems.is_empty(), "{:?}", r.problems);
+        assert!(
+            r.opening.is_some() && r.problems.is_empty(),
+            "{:?}",
+            r.problems
+        );
         assert_eq!(r.revealed, vec![good.id]);
 
         // A wrong secret from the holder: named, and nothing opens.
@@ -246,7 +251,11 @@ mod tests {
         let early = secret_event(&gov, &p, &key, &secret, end - 1);
         let r = reveal(&p, std::slice::from_ref(&early));
         assert!(r.opening.is_none());
-        assert!(r.problems[0].contains("before the close"), "{:?}", r.problems);
+        assert!(
+            r.problems[0].contains("before the close"),
+            "{:?}",
+            r.problems
+        );
 
         // Anyone else's event under the same d: a note, ignored; the holder's still opens.
         let stranger = secret_event(&Keys::generate(), &p, &key, &wrong, end);
@@ -255,7 +264,9 @@ mod tests {
         assert!(r.notes[0].contains(&stranger.id.to_hex()), "{:?}", r.notes);
 
         // Another proposal's secret, or any other event: skipped.
-        let other = EventBuilder::text_note("hi").sign_with_keys(&gov).expect("note");
+        let other = EventBuilder::text_note("hi")
+            .sign_with_keys(&gov)
+            .expect("note");
         assert!(reveal(&p, &[other]).opening.is_none());
 
         let filter = secrets_filter([&p]).expect("a sealed proposal");

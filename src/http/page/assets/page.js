@@ -184,6 +184,8 @@
     if (section.dataset.ready) { return; }
     section.dataset.ready = "1";
     form.hidden = false;
+    var hint = section.querySelector(".no-script");
+    if (hint) { hint.hidden = true; }
     var output = section.querySelector(".token");
     if (fromSigner) {
       fromSigner.addEventListener("click", function () {
