@@ -100,7 +100,7 @@ impl Application {
             None => None,
         };
         let settings = Arc::new(settings);
-        tracing::info!(database = %redact_url(&settings.database.url), "connecting to the database");
+        tracing::debug!(database = %redact_url(&settings.database.url), "connecting to the database");
         let db = db::connect(&settings.database.url).await?;
         db::migrate(&db).await.map_err(StartupError::Migrate)?;
 

@@ -63,8 +63,14 @@ impl Running {
 
     /// Waits for a line containing `needle` (the service announces each step).
     fn wait_for(&mut self, needle: &str) -> String {
+        self.wait_for_within(needle, Duration::from_secs(60))
+    }
+
+    /// [`Running::wait_for`], with at most `quiet` between two lines (for a step that takes
+    /// longer than a minute, like a vote's close).
+    fn wait_for_within(&mut self, needle: &str, quiet: Duration) -> String {
         loop {
-            match self.lines.recv_timeout(Duration::from_secs(60)) {
+            match self.lines.recv_timeout(quiet) {
                 Ok(line) => {
                     self.seen.push(line.clone());
                     if line.contains(needle) {
@@ -108,13 +114,30 @@ fn runs_on_embedded_defaults_with_generated_keys_and_exits_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut run = Running::start(service(dir.path(), &[]));
     run.wait_for("listening on http://127.0.0.1:");
-    // The main job on the defaults alone (`lnurl.demo_vote`): a review period is opened and
-    // its announcement zapped 1,000 sats with "support" through the development provider, and
-    // the tally counts it with the weight sqrt(0.00001 BTC).
-    let counted = run.wait_for("counted as a vote");
+    // The main job on the defaults alone (`lnurl.demo_vote`), the whole cycle in about a
+    // minute: a review period with a 60 s window; its announcement zapped 2,000 sats with a
+    // sealed ballot for veto and 1,000 sats with "support" through the development provider;
+    // the tally counts both, the sealed one's weight sqrt(0.00002 BTC) as sealed; at the close
+    // the gov bot's ballot secret (matching the pinned key) and the final tally, opened.
+    let opened = run.wait_for("demo  opened a review period");
+    assert!(opened.contains("with a 60 s window"), "{opened}");
+    let sealed = run.wait_for("with a sealed ballot for \"veto\"");
+    assert!(sealed.contains("ballot1"), "{sealed}");
+    let counted = run.wait_for("counted as votes before the close");
     assert!(
-        counted.contains("1 voter(s), support 0.00316228 = sqrt(0.00001000 BTC)"),
+        counted.contains("2 voter(s), support 0.00316228, veto 0.00000000")
+            && counted.contains("sealed 0.00447214"),
         "{counted}"
+    );
+    let revealed = run.wait_for_within("published its ballot secret", Duration::from_secs(90));
+    assert!(
+        revealed.contains("matches the key the proposal pinned"),
+        "{revealed}"
+    );
+    let final_tally = run.wait_for("the final tally opened the sealed ballot");
+    assert!(
+        final_tally.contains("veto 0.00447214") && final_tally.contains("(0 invalid)"),
+        "{final_tally}"
     );
     let page = run.wait_for("see it at http://127.0.0.1:");
     let proposal = page.split("commons-nostr tally ").nth(1).unwrap().trim();
@@ -361,8 +384,8 @@ fn the_development_provider_serves_on_an_ipv6_loopback_bind() {
         served.contains("(the development LNURL provider)"),
         "{served}"
     );
-    let counted = run.wait_for("counted as a vote");
-    assert!(counted.contains("1 voter(s)"), "{counted}");
+    let counted = run.wait_for("counted as votes before the close");
+    assert!(counted.contains("2 voter(s)"), "{counted}");
     let (code, output) = run.terminate();
     assert_eq!(code, Some(0), "{output}");
 }

@@ -184,7 +184,7 @@ impl Actor for AuditHeadActor {
         ctx.wait(async move { load(&spec).await }.into_actor(self).map(
             |res, act, ctx| match res {
                 Ok(loaded) => {
-                    tracing::info!(
+                    tracing::debug!(
                         entries = loaded.log.len(),
                         head = %loaded.log.root().to_prefixed(),
                         "audit log loaded"

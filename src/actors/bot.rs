@@ -158,7 +158,7 @@ async fn publish_identity(spec: &BotSpec) -> Result<(), BotError> {
             continue;
         }
         spec.outbox.publish(event, &spec.name).await?;
-        tracing::info!(bot = %spec.name, kind = kind.as_u16(), "published bot identity");
+        tracing::debug!(bot = %spec.name, kind = kind.as_u16(), "published bot identity");
     }
     Ok(())
 }

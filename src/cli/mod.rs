@@ -17,7 +17,8 @@
 //! ```
 //!
 //! `zap` is a voter's client ([`crate::cli::zap`]): it talks to relays and to the bot's LNURL
-//! provider, not to the admin API.
+//! provider, not to the admin API. `ballot` ([`crate::cli::ballot`]) makes a sealed ballot
+//! token from the relays alone, for any client's zap comment.
 //!
 //! The public tools live here too: [`verifier`] (`verify`, `verify-vote`) and [`watch`] check from
 //! the relays alone what the service published; [`admin_client`] is the admin API's client.
@@ -25,6 +26,7 @@
 //! Uses every layer below (it starts the service through [`crate::startup`]); nothing uses it.
 
 pub mod admin_client;
+pub mod ballot;
 pub mod check_receipt;
 pub mod demo;
 pub mod verifier;
@@ -95,6 +97,10 @@ pub enum Command {
     /// poll, asks the bot's LNURL provider for the invoice and prints it (with the development
     /// provider, which pays at once, also the zap receipt's id once it is on a relay).
     Zap(Box<crate::cli::zap::ZapArgs>),
+    /// Prints a sealed ballot token for a voter and a proposal (read from the relays), to paste
+    /// as the comment of a zap from any client: the choice stays secret until the close. Needs
+    /// no secret; sends nothing.
+    Ballot(Box<crate::cli::ballot::BallotArgs>),
     /// Prints a proposal's current vote tally (GET /v1/proposals/{id}/tally).
     Tally {
         /// The proposal's event id (hex, note1... or nevent1...).
@@ -260,6 +266,7 @@ pub fn main() -> ExitCode {
             Box::pin(async move { Ok(client.restart_bot(&bot).await?) })
         }),
         Command::Zap(args) => zap(cli.config.as_deref(), &args),
+        Command::Ballot(args) => ballot(cli.config.as_deref(), &args),
         Command::Tally { proposal } => admin(cli.config.as_deref(), false, |client| {
             Box::pin(async move { Ok(client.tally(&proposal).await?) })
         }),
@@ -634,6 +641,33 @@ fn zap(config: Option<&Path>, args: &crate::cli::zap::ZapArgs) -> ExitCode {
     }
 }
 
+fn ballot(config: Option<&Path>, args: &crate::cli::ballot::BallotArgs) -> ExitCode {
+    // The voter is checked before the settings are read or a relay is asked.
+    if let Err(e) = crate::cli::ballot::parse_voter(&args.voter) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let settings = match load_settings(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match actix_rt::System::new().block_on(crate::cli::ballot::run(args, &settings)) {
+        Ok(ballot) => {
+            println!("{}", ballot.token);
+            eprintln!("{}", crate::cli::ballot::hint(&ballot));
+            ExitCode::SUCCESS
+        }
+        Err(crate::cli::zap::ZapError::Usage(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(crate::cli::zap::ZapError::Failed(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Why an admin command failed.
 enum AdminFailure {
     /// Bad arguments: exit 2.
@@ -843,16 +877,9 @@ fn run(config: Option<&Path>) -> ExitCode {
         if service_settings.lnurl.demo_vote && !relays.is_empty() {
             let http_addr = app.http_addr();
             actix_rt::spawn(async move {
-                let page = admin_client::base_url(http_addr).to_string();
-                match demo::run(&service_settings, http_addr, &relays).await {
-                    Ok(vote) => {
-                        for line in demo::describe(&vote, &page) {
-                            println!("{:>10}  {line}", "demo");
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!("the demonstration vote (lnurl.demo_vote) failed: {e}")
-                    }
+                let mut say = |line: String| println!("{:>10}  {line}", "demo");
+                if let Err(e) = demo::run(&service_settings, http_addr, &relays, &mut say).await {
+                    tracing::warn!("the demonstration vote (lnurl.demo_vote) failed: {e}")
                 }
             });
         }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! commons-nostr zap <target> --sats N [--comment TEXT] [--option support|veto|abstain]
-//!     [--key FILE|env:VAR] [--relay URL...] [--timeout SECS] [--json]
+//!     [--seal support|veto|abstain] [--key FILE|env:VAR] [--relay URL...] [--timeout SECS] [--json]
 //! ```
 //!
 //! It does what a Nostr client's zap button does, step by step:
@@ -11,7 +11,9 @@
 //!    `nevent1`, `naddr1`) from the relays, and from it the proposal;
 //! 2. with `--option`, finds the proposal's zap poll (the gov bot's kind 6969 tagging the
 //!    proposal) and zaps it with that `poll_option`; otherwise zaps the target given, with the
-//!    `--comment` text as the zap request's content (where the vote keywords are read);
+//!    `--comment` text as the zap request's content (where the vote keywords are read); with
+//!    `--seal`, a sealed ballot token for the proposal and the voter's key goes in the content
+//!    too, after the text ([`crate::cli::ballot`]);
 //! 3. signs the NIP-57 zap request with the voter's key (`--key`, or `data/keys/voter.nsec`,
 //!    generated with mode 0600 on first use);
 //! 4. resolves the recipient's lightning address (its profile's `lud16`, else the proposal's
@@ -60,6 +62,11 @@ pub struct ZapArgs {
     /// Zap the proposal's zap poll with this option instead of the target given.
     #[arg(long, value_enum)]
     pub option: Option<VoteOption>,
+    /// Vote secretly: a sealed ballot for this choice (made for the target's proposal and the
+    /// voter's key) goes in the zap comment, after --comment's text. The choice stays secret
+    /// until the close; the voter and the amount do not.
+    #[arg(long, value_enum, value_name = "TYPE", conflicts_with = "option")]
+    pub seal: Option<VoteOption>,
     /// The voter's key: a file (nsec1 or hex, mode 0600) or env:VAR; default data/keys/voter.nsec,
     /// generated on first use.
     #[arg(long, value_name = "FILE|env:VAR")]
@@ -109,6 +116,8 @@ pub struct ZapOutcome {
     pub receipt: Option<String>,
     /// The voter's public key (npub).
     pub voter: String,
+    /// The sealed ballot token in the comment (`--seal`).
+    pub sealed_ballot: Option<String>,
 }
 
 /// Why a zap could not be made. `Usage` is a bad argument (exit 2).
@@ -296,13 +305,13 @@ fn npub(key: &PublicKey) -> String {
 }
 
 /// The relays to use: `--relay`, else the service's from the settings, plus the target's hints.
-fn relays(
-    args: &ZapArgs,
+pub(crate) fn relays(
+    relay_args: &[String],
     settings: &Settings,
     target: &EventRef,
 ) -> Result<Vec<RelayUrl>, ZapError> {
     let mut urls = Vec::new();
-    for (i, raw) in args.relays.iter().enumerate() {
+    for (i, raw) in relay_args.iter().enumerate() {
         let url = crate::configuration::parse_relay_url(&format!("--relay[{i}]"), raw)
             .map_err(|e| ZapError::Usage(e.to_string()))?;
         urls.push(url);
@@ -334,7 +343,7 @@ const ARRIVAL_WAIT: Duration = Duration::from_secs(10);
 
 /// The newest event matching `filter` on the client's relays or, when none holds one yet, the
 /// first to arrive within [`ARRIVAL_WAIT`] (bounded by `timeout`).
-async fn newest_or_arriving(
+pub(crate) async fn newest_or_arriving(
     client: &Client,
     filter: Filter,
     timeout: Duration,
@@ -413,18 +422,10 @@ pub async fn run_with_keys(
     let amount_msat = amount_msat(args.sats)?;
     let target_ref = nip19::parse_event_ref(&args.target)
         .map_err(|e| ZapError::Usage(format!("target: {e}")))?;
-    let relay_urls = relays(args, settings, &target_ref)?;
+    let relay_urls = relays(&args.relays, settings, &target_ref)?;
     let timeout = Duration::from_secs(args.timeout.max(1));
 
-    let client = Client::default();
-    for url in &relay_urls {
-        client
-            .add_relay(url.clone())
-            .await
-            .map_err(|e| failed(format!("relay {url}: {e}")))?;
-    }
-    client.connect().await;
-    client.wait_for_connection(timeout).await;
+    let client = connect(&relay_urls, timeout).await?;
     let outcome = zap(
         args,
         &client,
@@ -440,22 +441,43 @@ pub async fn run_with_keys(
     outcome
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn zap(
-    args: &ZapArgs,
-    client: &Client,
+/// A client of `relay_urls`, connected (or given up on after `timeout`).
+pub(crate) async fn connect(
     relay_urls: &[RelayUrl],
-    target_ref: &EventRef,
-    keys: &Keys,
-    amount_msat: u64,
     timeout: Duration,
-    notices: &mut Vec<String>,
-) -> Result<ZapOutcome, ZapError> {
-    let relays_named = relay_urls
+) -> Result<Client, ZapError> {
+    let client = Client::default();
+    for url in relay_urls {
+        client
+            .add_relay(url.clone())
+            .await
+            .map_err(|e| failed(format!("relay {url}: {e}")))?;
+    }
+    client.connect().await;
+    client.wait_for_connection(timeout).await;
+    Ok(client)
+}
+
+/// The relays' URLs, for messages.
+fn relays_named(relay_urls: &[RelayUrl]) -> String {
+    relay_urls
         .iter()
         .map(RelayUrl::as_str)
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(", ")
+}
+
+/// The target (`raw` as given on the command line) and the proposal it names, read from the
+/// relays: the target itself when it is the proposal, else the proposal it tags, which it must
+/// be a vote target of (its author's announcement or zap poll).
+pub(crate) async fn fetch_target_and_proposal(
+    client: &Client,
+    target_ref: &EventRef,
+    raw: &str,
+    relay_urls: &[RelayUrl],
+    timeout: Duration,
+) -> Result<(Event, Event), ZapError> {
+    let relays_named = relays_named(relay_urls);
     let target_filter = match target_ref {
         EventRef::Id { id, .. } => Filter::new().id(*id),
         EventRef::Address { coordinate, .. } => Filter::new()
@@ -468,7 +490,7 @@ async fn zap(
         .ok_or_else(|| {
             failed(format!(
                 "{} is not on the relays ({relays_named})",
-                args.target.trim()
+                raw.trim()
             ))
         })?;
     let proposal = match target_role(&target).map_err(failed)? {
@@ -485,6 +507,23 @@ async fn zap(
             proposal
         }
     };
+    Ok((target, proposal))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn zap(
+    args: &ZapArgs,
+    client: &Client,
+    relay_urls: &[RelayUrl],
+    target_ref: &EventRef,
+    keys: &Keys,
+    amount_msat: u64,
+    timeout: Duration,
+    notices: &mut Vec<String>,
+) -> Result<ZapOutcome, ZapError> {
+    let relays_named = relays_named(relay_urls);
+    let (target, proposal) =
+        fetch_target_and_proposal(client, target_ref, &args.target, relay_urls, timeout).await?;
 
     let (zapped, poll_option) = match args.option {
         Some(option) => {
@@ -544,7 +583,16 @@ async fn zap(
         .map_err(|e| failed(format!("{address}: {e}")))?;
     let zapper = check_pay_request(&pay, &address, amount_msat)?;
 
-    let comment = args.comment.clone().unwrap_or_default();
+    let mut comment = args.comment.clone().unwrap_or_default();
+    let sealed_ballot = match args.seal {
+        Some(choice) => {
+            let ballot = crate::cli::ballot::token_for(&proposal, choice, &keys.public_key())
+                .map_err(failed)?;
+            comment = sealed_comment(&comment, &ballot.token);
+            Some(ballot.token)
+        }
+        None => None,
+    };
     let request = EventBuilder::new(Kind::ZapRequest, comment.clone())
         .tags(zap_request_tags(
             &zapped,
@@ -593,6 +641,7 @@ async fn zap(
         invoice: bolt11,
         receipt: None,
         voter: npub(&keys.public_key()),
+        sealed_ballot,
     };
     if pays_at_once {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -620,6 +669,17 @@ async fn zap(
         ));
     }
     Ok(outcome)
+}
+
+/// The zap comment holding a sealed ballot `token`: after the voter's own text, when there is
+/// some (the token is found wherever it stands, and the keywords around it are not read).
+pub fn sealed_comment(text: &str, token: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        token.to_owned()
+    } else {
+        format!("{text} {token}")
+    }
 }
 
 /// The provider's zapper key, once its `payRequest` is known to take this zap.
@@ -673,6 +733,9 @@ pub fn print(outcome: &ZapOutcome, json: bool) {
             serde_json::to_string_pretty(outcome).unwrap_or_default()
         );
         return;
+    }
+    if let Some(token) = &outcome.sealed_ballot {
+        println!("sealed    {token}");
     }
     println!("invoice   {}", outcome.invoice);
     println!("pay with  {}", outcome.lightning_uri);

@@ -60,7 +60,7 @@ impl EmbeddedRelay {
             .trim_end_matches('/')
             .parse()
             .unwrap_or(bind);
-        tracing::info!(%url, "embedded relay listening");
+        tracing::debug!(%url, "embedded relay listening");
         Ok(EmbeddedRelay { relay, url, addr })
     }
 

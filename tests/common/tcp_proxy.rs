@@ -6,10 +6,14 @@
 //! and then never answered, as a host that vanished from the network behaves, which is the
 //! harder case for a client (it must time out rather than be refused). [`TcpProxy::restore`]
 //! forwards new connections again (the black-holed ones are closed).
+//! [`TcpProxy::bytes_from_clients`] counts what clients sent through it: a browser test reads
+//! it to tell that no request left the browser while something happened.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -24,6 +28,7 @@ pub struct TcpProxy {
     addr: SocketAddr,
     mode: Arc<watch::Sender<(Mode, u64)>>,
     task: tokio::task::JoinHandle<()>,
+    sent: Arc<AtomicU64>,
 }
 
 impl TcpProxy {
@@ -36,8 +41,19 @@ impl TcpProxy {
         // The mode, and a generation bumped by every cut: live connections end when it changes.
         let (mode, _) = watch::channel((Mode::Forward, 0u64));
         let mode = Arc::new(mode);
-        let task = tokio::spawn(accept_loop(listener, target, mode.clone()));
-        TcpProxy { addr, mode, task }
+        let sent = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(accept_loop(listener, target, mode.clone(), sent.clone()));
+        TcpProxy {
+            addr,
+            mode,
+            task,
+            sent,
+        }
+    }
+
+    /// The bytes every client has sent through the proxy so far.
+    pub fn bytes_from_clients(&self) -> u64 {
+        self.sent.load(Ordering::SeqCst)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -82,9 +98,11 @@ async fn accept_loop(
     listener: TcpListener,
     target: SocketAddr,
     mode: Arc<watch::Sender<(Mode, u64)>>,
+    sent: Arc<AtomicU64>,
 ) {
     while let Ok((client, _)) = listener.accept().await {
         let mut changes = mode.subscribe();
+        let sent = sent.clone();
         let (now, generation) = *changes.borrow_and_update();
         tokio::spawn(async move {
             // Ends when the proxy is cut or restored: whatever this connection was doing.
@@ -108,7 +126,7 @@ async fn accept_loop(
                     let _ = client.set_nodelay(true);
                     let _ = server.set_nodelay(true);
                     tokio::select! {
-                        _ = pipe(client, server) => {}
+                        _ = pipe(client, server, sent) => {}
                         _ = changed => {}
                     }
                 }
@@ -117,7 +135,28 @@ async fn accept_loop(
     }
 }
 
-/// Copies both ways until either side closes.
-async fn pipe(mut client: TcpStream, mut server: TcpStream) {
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+/// Copies both ways until both sides close, counting what the client sends.
+async fn pipe(client: TcpStream, server: TcpStream, sent: Arc<AtomicU64>) {
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let upstream = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match client_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    sent.fetch_add(n as u64, Ordering::SeqCst);
+                    if server_write.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = server_write.shutdown().await;
+    };
+    let downstream = async move {
+        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+        let _ = client_write.shutdown().await;
+    };
+    tokio::join!(upstream, downstream);
 }

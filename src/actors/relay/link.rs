@@ -49,7 +49,7 @@ impl RelayActor {
         if self.state == LinkState::Connected {
             return;
         }
-        tracing::info!(relay = %self.spec.url, "relay connected");
+        tracing::debug!(relay = %self.spec.url, "relay connected");
         self.set_state(LinkState::Connected);
         self.consecutive_failures = 0;
         self.publish_failures_in_row = 0;

@@ -309,7 +309,7 @@ impl Actor for VoteAggregatorActor {
             .into_actor(self)
             .map(move |res, act, ctx| match res {
                 Ok((floor, loaded)) => {
-                    tracing::info!(
+                    tracing::debug!(
                         proposals = loaded.proposals.len(),
                         contributions = loaded.contributions.len(),
                         elapsed_ms = started.elapsed().as_millis() as u64,

@@ -252,7 +252,7 @@ impl VoteAggregatorActor {
             tracing::info!("the tally lease is held by another server; this one keeps counting");
             return;
         }
-        tracing::info!("this server holds the tally lease: it publishes the tallies");
+        tracing::debug!("this server holds the tally lease: it publishes the tallies");
         let db = self.spec.db.clone();
         ctx.spawn(
             db::detached(async move { vote_ledger::load_proposals(&db).await })

@@ -360,7 +360,7 @@ impl ZapTrackerActor {
         state.frozen = false;
         state.backfills_completed += 1;
         state.synced_through = state.sync_started.take();
-        tracing::info!(relay = %url, received, "zap receipts backfilled");
+        tracing::debug!(relay = %url, received, "zap receipts backfilled");
         if let Some(at) = state.follow_up.take() {
             self.start_sync(url, SyncFrom::Since(at), ctx);
         } else {

@@ -14,7 +14,8 @@
 //!
 //! - every proposal's newest vote tally, recomputed from the zap receipts on the relays with the
 //!   proposal's pinned rules ([`tallies`]): relays are merged (the union of what they hold), and
-//!   every difference is named;
+//!   every difference is named; sealed ballots are opened with the ballot secrets on the relays,
+//!   each checked against the key its holder pinned ([`sealed`]);
 //! - a voter's own zap ([`verify_vote`]): is it counted in the newest signed tally, by an
 //!   inclusion proof against its `receipts_root` ([`vote`]).
 //!
@@ -23,6 +24,7 @@
 //! [`tallies::check_tallies`], [`vote::check_from_relays`]); [`verify`] and [`verify_vote`] only fetch
 //! and apply them.
 
+pub mod sealed;
 pub mod tallies;
 pub mod vote;
 
@@ -278,6 +280,14 @@ async fn verify_tallies(
     let proposals = tallies::proposals(&bot_events);
     let filter = tallies::receipts_filter(proposals.values().map(|(_, p)| p), bots);
     let mut problems = Vec::new();
+    // The sealed proposals' ballot secrets, from any author (an independent holder need not be
+    // a --bot): they join the bots' events, where the tallies' check looks for them.
+    let mut bot_events = bot_events;
+    if let Some(secrets) = sealed::secrets_filter(proposals.values().map(|(_, p)| p)) {
+        let known: HashSet<EventId> = bot_events.iter().map(|e| e.id).collect();
+        let fetched = fetch_merged(relays, secrets, timeout, &mut problems).await;
+        bot_events.extend(fetched.into_iter().filter(|e| !known.contains(&e.id)));
+    }
     // Each page is judged (on the blocking pool, under every distinct pinned rules) while the
     // next one is fetched; the tallies are checked once the last page is judged.
     let mut judgings = tallies::judgings(proposals.values().map(|(_, p)| p));

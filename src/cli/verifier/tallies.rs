@@ -310,14 +310,17 @@ pub fn why_not_counted(id: &EventId, proposal: &Proposal, as_of: u64, judged: &J
 }
 
 /// Checks a published tally of `proposal` against the recompute from `judged` (the receipts
-/// judged under the proposal's rules). Every difference is named.
+/// judged under the proposal's rules), its sealed ballots opened with `opening` (the reveal on
+/// the relays, [`super::sealed::reveal`]) when there is one. Every difference is named.
 pub fn check_tally(
     proposal: &Proposal,
     tally_id: EventId,
     content: &TallyContent,
     judged: &Judged,
+    opening: Option<&votes::sealed::BallotOpening>,
 ) -> TallyCheck {
-    let recomputed = votes::tally(proposal, &judged.contributions, content.as_of);
+    let recomputed =
+        votes::tally_with_secrets(proposal, &judged.contributions, content.as_of, opening);
     let mut check = TallyCheck {
         proposal: proposal.id.to_hex(),
         tally: tally_id.to_hex(),
@@ -351,6 +354,7 @@ pub fn check_tally(
     }
     rule_differences(&content.rules, &proposal.rules, d);
     anomaly_differences(&content.anomalies, &check.recomputed_anomalies, d);
+    super::sealed::sealed_differences(proposal, content, &recomputed, d);
     d.extend(target_differences(proposal, content));
 
     // The result, field by field.
@@ -689,9 +693,12 @@ pub fn check_judged_tallies(
             ));
             continue;
         };
-        report
-            .checks
-            .push(check_tally(proposal, tally.id, content, judged));
+        // The ballot secrets are among the events given (see `verify_tallies`).
+        let reveal = super::sealed::reveal(proposal, bot_events);
+        let mut check = check_tally(proposal, tally.id, content, judged, reveal.opening.as_ref());
+        check.differences.extend(reveal.problems);
+        report.notes.extend(reveal.notes);
+        report.checks.push(check);
     }
     report
 }
@@ -784,7 +791,7 @@ mod tests {
     }
 
     fn check(w: &World, judged: &Judged, content: &TallyContent) -> Vec<String> {
-        check_tally(&w.proposal, EventId::all_zeros(), content, judged).differences
+        check_tally(&w.proposal, EventId::all_zeros(), content, judged, None).differences
     }
 
     #[test]
@@ -921,7 +928,7 @@ mod tests {
         assert_eq!(honest.receipts_count, 1);
         assert!(honest.result.veto_votes > 0.0 && honest.result.support_votes == 0.0);
         let checked = |content: &TallyContent| {
-            check_tally(&proposal, EventId::all_zeros(), content, &judged).differences
+            check_tally(&proposal, EventId::all_zeros(), content, &judged, None).differences
         };
         assert_eq!(checked(&honest), Vec::<String>::new());
         let blind = TallyContent::new(

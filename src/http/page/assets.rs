@@ -1,5 +1,5 @@
 //! The page's assets, compiled into the binary (no CDN, no outside fetch): the style sheet,
-//! the page script and the icon. Each is served at `/assets/<name>` with a version query
+//! the page script, the sealed-ballot script (tokens made with WebCrypto) and the icon. Each is served at `/assets/<name>` with a version query
 //! (`?v=<first 8 hex of its SHA-256>`) in the page's links, so a new binary's assets are
 //! fetched anew and the old ones may be cached for a day.
 
@@ -11,6 +11,7 @@ use nostr_sdk::hashes::{sha256, Hash};
 
 pub const STYLE: &str = "style.css";
 pub const SCRIPT: &str = "page.js";
+pub const BALLOT_SCRIPT: &str = "ballot.js";
 pub const ICON: &str = "icon.svg";
 
 struct Asset {
@@ -19,7 +20,7 @@ struct Asset {
     body: &'static [u8],
 }
 
-const ASSETS: [Asset; 3] = [
+const ASSETS: [Asset; 4] = [
     Asset {
         name: STYLE,
         content_type: "text/css; charset=utf-8",
@@ -29,6 +30,11 @@ const ASSETS: [Asset; 3] = [
         name: SCRIPT,
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("assets/page.js"),
+    },
+    Asset {
+        name: BALLOT_SCRIPT,
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("assets/ballot.js"),
     },
     Asset {
         name: ICON,

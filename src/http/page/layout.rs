@@ -26,6 +26,8 @@ pub fn document(title: &str, snapshot: &Snapshot, main: Markup) -> Markup {
                 title { (title) " · " (SITE) }
                 link rel="icon" type="image/svg+xml" href=(assets::url(assets::ICON));
                 link rel="stylesheet" href=(assets::url(assets::STYLE));
+                // The ballot script first: the page script's vote panel seals with it.
+                script src=(assets::url(assets::BALLOT_SCRIPT)) defer {}
                 script src=(assets::url(assets::SCRIPT)) defer {}
                 // Without JavaScript there is no live stream: reload now and then instead.
                 noscript { meta http-equiv="refresh" content="30"; }

@@ -4,7 +4,7 @@
 //! | route | answers | module |
 //! |---|---|---|
 //! | `GET /` | every proposal, open first: state, time left, result bars, voters; the server's health, relays and audit head | [`list`] |
-//! | `GET /proposals/{id}` | one proposal (event id or `naddr1`): timeline, rules, how to vote, vote panel, voters paged, receipts root, `verify` | [`proposal`], [`vote_panel`] |
+//! | `GET /proposals/{id}` | one proposal (event id or `naddr1`): timeline, rules, how to vote, vote panel, "Vote secretly" and the reveal, voters paged, receipts root, `verify` | [`proposal`], [`vote_panel`], [`sealed`] |
 //! | `GET /proposals/{id}/votes.csv` | one row per counted voter | [`csv`] |
 //! | `GET /live` | server-sent events: the page's version, on every change | [`live`] |
 //! | `GET /assets/{name}` | style sheet, script, icon, compiled in | [`assets`] |
@@ -31,6 +31,7 @@ pub mod list;
 pub mod live;
 pub mod proposal;
 pub mod qr;
+pub mod sealed;
 pub mod security;
 pub mod snapshot;
 pub mod vote_panel;

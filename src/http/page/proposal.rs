@@ -16,8 +16,8 @@ use super::format::{grouped, rfc3339, sats, short, utc, weight, PageState};
 use super::layout::{bars, document};
 use super::list::meta_items;
 use super::snapshot::{is_id_shaped, PageContext, ProposalPage, Snapshot, VoterRow};
-use super::{html_response, vote_panel};
-use crate::votes::{VoteKind, VoteRules};
+use super::{html_response, sealed, vote_panel};
+use crate::votes::{BallotType, VoteKind, VoteRules};
 
 /// Voters per page.
 pub const VOTERS_PER_PAGE: usize = 50;
@@ -94,6 +94,9 @@ pub fn render(
                     (number("support", "support_votes", result.support_votes))
                     (number("veto", "veto_votes", result.veto_votes))
                     (number("abstain", "abstain_votes", result.abstain_votes))
+                    @if t.sealed.is_some() {
+                        (number("sealed (not opened)", "sealed_votes", result.sealed_votes))
+                    }
                     (number("total", "total_votes", result.total_votes))
                     (number("threshold", "threshold", result.threshold))
                     (count("voters", "voters", t.voters))
@@ -115,6 +118,7 @@ pub fn render(
             (timeline(page, now))
             (how_to_vote(ctx, page))
             (vote_panel::panel(ctx, page, now))
+            (sealed::vote_secretly(ctx, page, now))
             (voters(page, voters_page))
             (rules_in_words(&t.rules, p.tier))
             (verify(ctx, page))
@@ -261,7 +265,13 @@ fn voter_row(page: &ProposalPage, row: &VoterRow) -> Markup {
     html! {
         tr data-voter=(row.npub) {
             td.voter data-label="voter" { code title=(row.npub) { (short(&row.npub)) } }
-            td data-label="vote" { span.vote.(row.vote_type.as_str()) { (row.vote_type.as_str()) } }
+            td data-label="vote" {
+                @if row.vote_type == BallotType::Sealed {
+                    (sealed::sealed_until(page.proposal.window_end))
+                } @else {
+                    span.vote.(row.vote_type.as_str()) { (row.vote_type.as_str()) }
+                }
+            }
             td data-label="counted as" { (kind) }
             td.num data-label="amount (sats)" data-value=(row.amount_msat) { (sats(row.amount_msat)) }
             td.num data-label="weight" data-value=(row.weight) { (weight(row.weight)) }

@@ -45,6 +45,7 @@ pub fn panel(ctx: &PageContext, page: &ProposalPage, now: u64) -> Markup {
             data-relays=(relays.join(" "))
             data-lnurlp=[lnurlp.as_deref()]
             data-poll=[page.poll.as_ref().map(|(id, _)| id.to_hex())]
+            data-ballot-keys=(super::sealed::ballot_keys(page).join(" "))
             data-open=(open) {
             h2 { "Vote from this page" }
             @if !open {
@@ -65,6 +66,11 @@ pub fn panel(ctx: &PageContext, page: &ProposalPage, now: u64) -> Markup {
                             label { input type="radio" name="vote" value="support" checked; " support" }
                             label { input type="radio" name="vote" value="veto"; " veto" }
                             label { input type="radio" name="vote" value="abstain"; " abstain" }
+                        }
+                        label.seal hidden {
+                            input type="checkbox" name="seal";
+                            " Seal my choice (a sealed ballot: secret until the close; the zap "
+                            "goes to the proposal itself)"
                         }
                         label.amount {
                             "Amount (sats) "

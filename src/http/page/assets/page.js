@@ -3,7 +3,11 @@
 //   itself again and swaps its [data-live] parts (rendered and escaped by the server);
 // - countdowns: every time[data-end] says the time left, each minute;
 // - the vote panel: where a NIP-07 signer (window.nostr) exists, build, sign and send a zap
-//   request to the gov bot's LNURL provider, show the invoice, and pay with WebLN if present.
+//   request to the gov bot's LNURL provider, show the invoice, and pay with WebLN if present;
+//   with "seal my choice", the zap comment is a sealed ballot made here (ballot.js) instead of
+//   the keyword, and the proposal itself is zapped (a zap poll's option would outrank it);
+// - "Vote secretly": a sealed ballot token made here (ballot.js) for an npub typed in or taken
+//   from the signer, to paste as a zap comment. Nothing with the choice is sent anywhere.
 (function () {
   "use strict";
   document.documentElement.dataset.js = "on";
@@ -89,8 +93,20 @@
     });
   }
 
+  function ballotKeys(el) { return (el.dataset.ballotKeys || "").split(" ").filter(Boolean); }
+
+  // The zap comment: the keyword, or a sealed ballot for the signer's key when asked.
+  function voteComment(panel, choice, sealed) {
+    if (!sealed) { return Promise.resolve(choice); }
+    setStatus(panel, "Sealing your choice…");
+    return window.nostr.getPublicKey().then(function (pubkey) {
+      return window.commonsBallot.seal(choice, panel.dataset.proposal, pubkey, ballotKeys(panel));
+    });
+  }
+
   function vote(panel, form) {
     var choice = form.elements.vote.value || "support";
+    var sealed = !!(form.elements.seal && form.elements.seal.checked);
     var sats = parseInt(form.elements.sats.value, 10);
     if (!(sats > 0)) { setStatus(panel, "Give an amount in sats."); return; }
     var msat = sats * 1000;
@@ -101,14 +117,17 @@
       if (msat < pay.minSendable || msat > pay.maxSendable) {
         throw new Error("the amount must be " + pay.minSendable / 1000 + " to " + pay.maxSendable / 1000 + " sats");
       }
+      return voteComment(panel, choice, sealed).then(function (content) { return { pay: pay, content: content }; });
+    }).then(function (made) {
+      var pay = made.pay;
       var tags = [["p", panel.dataset.gov], ["amount", String(msat)], ["relays"].concat(relays)];
-      if (panel.dataset.poll) {
+      if (panel.dataset.poll && !sealed) {
         tags.push(["e", panel.dataset.poll], ["a", panel.dataset.address], ["k", "6969"],
           ["poll_option", OPTIONS[choice]]);
       } else {
         tags.push(["e", panel.dataset.proposal], ["a", panel.dataset.address], ["k", "30078"]);
       }
-      var request = { kind: 9734, created_at: Math.floor(Date.now() / 1000), tags: tags, content: choice };
+      var request = { kind: 9734, created_at: Math.floor(Date.now() / 1000), tags: tags, content: made.content };
       setStatus(panel, "Sign the zap request in your signer…");
       return window.nostr.signEvent(request).then(function (signed) {
         var url = new URL(pay.callback);
@@ -137,17 +156,58 @@
   }
 
   function setUpPanel() {
+    setUpSealed();
     var panel = document.getElementById("vote");
     if (!panel || !window.nostr || !panel.dataset.lnurlp || panel.dataset.ready) { return; }
     var form = panel.querySelector("form.signer");
     if (!form) { return; }
     panel.dataset.ready = "1";
     form.hidden = false;
+    var seal = form.querySelector(".seal");
+    if (seal && window.commonsBallot && ballotKeys(panel).length) { seal.hidden = false; }
     var hint = panel.querySelector(".no-signer");
     if (hint) { hint.hidden = true; }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       vote(panel, form);
+    });
+  }
+
+  // --- vote secretly ----------------------------------------------------------------------------
+  function setUpSealed() {
+    var section = document.getElementById("sealed");
+    if (!section || !window.commonsBallot) { return; }
+    var form = section.querySelector("form.ballot");
+    if (!form) { return; }
+    var fromSigner = form.querySelector("button.from-signer");
+    if (fromSigner && window.nostr) { fromSigner.hidden = false; }
+    if (section.dataset.ready) { return; }
+    section.dataset.ready = "1";
+    form.hidden = false;
+    var hint = section.querySelector(".no-script");
+    if (hint) { hint.hidden = true; }
+    var output = section.querySelector(".token");
+    if (fromSigner) {
+      fromSigner.addEventListener("click", function () {
+        window.nostr.getPublicKey().then(function (hex) {
+          form.elements.voter.value = window.commonsBallot.bech32.encode("npub", hex);
+        }).catch(function (err) { setStatus(section, "The signer gave no key: " + (err && err.message ? err.message : err)); });
+      });
+    }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      output.hidden = true;
+      setStatus(section, "Sealing your choice in this browser…");
+      window.commonsBallot.seal(form.elements.vote.value || "support", section.dataset.proposal,
+        form.elements.voter.value, ballotKeys(section))
+        .then(function (token) {
+          output.querySelector("code").textContent = token;
+          output.hidden = false;
+          setStatus(section, "Your sealed ballot is below: paste it as the comment of your zap, from that npub.");
+        })
+        .catch(function (err) {
+          setStatus(section, "Could not seal: " + (err && err.message ? err.message : String(err)));
+        });
     });
   }
 
