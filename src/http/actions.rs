@@ -272,7 +272,16 @@ pub async fn publish(
     let poll_nevent = poll.map(|id| events::nevent(id, gov.pubkey, events::kind::ZAP_POLL, relays));
     let hashtags = action.announcement_hashtags();
     let note = events::announcement_note(
-        &action.announcement_with(Some(&coordinate), relays, poll_nevent.as_deref()),
+        &action.announcement_with(
+            Some(&coordinate),
+            relays,
+            poll_nevent.as_deref(),
+            content
+                .rules
+                .as_ref()
+                .and_then(|r| r.sealed.as_ref())
+                .map(|_| &published.event_id),
+        ),
         Some(published.event_id),
         Some(&coordinate),
         &hashtags,

@@ -102,7 +102,7 @@ use std::str::FromStr;
 
 use nostr_sdk::nips::nip01::Coordinate;
 use nostr_sdk::nips::nip19::Nip19Coordinate;
-use nostr_sdk::{Event, EventBuilder, PublicKey, RelayUrl, Tag, Timestamp, ToBech32};
+use nostr_sdk::{Event, EventBuilder, EventId, PublicKey, RelayUrl, Tag, Timestamp, ToBech32};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
@@ -1183,17 +1183,19 @@ impl GovernanceAction {
     /// The text of the kind-1 announcement. With the action event's `address`, it ends with a
     /// `nostr:naddr1...` link that clients render as the structured event.
     pub fn announcement(&self, address: Option<&Coordinate>) -> String {
-        self.announcement_with(address, &[], None)
+        self.announcement_with(address, &[], None, None)
     }
 
     /// [`GovernanceAction::announcement`] with the relays to hint in the `naddr` link and, for
     /// a review period, the zap poll's `nevent1...` (linked at the end, so clients that know
-    /// zap polls show its option buttons inside the note).
+    /// zap polls show its option buttons inside the note). `sealed` is the proposal's id when
+    /// it pins ballot keys: the text then says how to seal a vote and what a sealed ballot hides.
     pub fn announcement_with(
         &self,
         address: Option<&Coordinate>,
         relays: &[RelayUrl],
         poll: Option<&str>,
+        sealed: Option<&EventId>,
     ) -> String {
         let tier = self.tier().get();
         let title = self.title();
@@ -1235,6 +1237,17 @@ impl GovernanceAction {
         };
         if let (Self::Keyholder(_) | Self::Fork(_), Some(pr)) = (self, self.pull_request()) {
             text.push_str(&format!("\nPull request: {pr}"));
+        }
+        if let (Self::ReviewPeriod(a), Some(proposal)) = (self, sealed) {
+            text.push_str(&format!(
+                "\n\nTo keep your choice secret until the close, zap with a sealed ballot as the \
+                 comment instead of a word: get one for your npub on the proposal's page (\"Vote \
+                 secretly\") or with `commons-nostr ballot {} --vote veto --voter <your npub>`. \
+                 It hides your choice until {}, when it is opened and counted; your npub and \
+                 the amount you zap are public at once, as with every zap.",
+                proposal.to_hex(),
+                utc(a.voting_window.end()),
+            ));
         }
         let description = self.summary().description();
         if !description.is_empty() {
@@ -1839,12 +1852,29 @@ mod tests {
         );
         // With relay hints and the poll's nevent.
         let relay = RelayUrl::parse("wss://relay.example.org").unwrap();
-        let with = action.announcement_with(Some(&address), &[relay], Some("nevent1xyz"));
+        let with = action.announcement_with(Some(&address), &[relay], Some("nevent1xyz"), None);
         assert!(with.contains("\n\nZap poll: nostr:nevent1xyz"));
         let naddr = with.rsplit("nostr:").next().unwrap();
         let decoded = <Nip19Coordinate as nostr_sdk::FromBech32>::from_bech32(naddr).unwrap();
         assert_eq!(decoded.relays.len(), 1);
         assert_eq!(decoded.coordinate, address);
+        assert!(
+            !with.contains("sealed ballot"),
+            "no keys pinned, no sealed ballots"
+        );
+        // A proposal that pins ballot keys says how to seal a vote and what it hides.
+        let proposal = EventId::from_byte_array([0xab; 32]);
+        let sealed = action.announcement_with(Some(&address), &[], None, Some(&proposal));
+        assert!(sealed.contains(&format!(
+            "commons-nostr ballot {} --vote veto --voter <your npub>",
+            proposal.to_hex()
+        )));
+        assert!(sealed.contains("hides your choice until 2023-11-28 22:13 UTC"));
+        assert!(sealed.contains("your npub and the amount you zap are public"));
+        assert!(
+            sealed.contains("\n\nnostr:naddr1"),
+            "the naddr link stays last"
+        );
         let poll = action.zap_poll_content(None).unwrap();
         assert!(poll.starts_with("btc-commons/governance#43 (review-period): Raise the weight cap"));
         assert!(poll.contains("square root of the bitcoin"));
