@@ -394,7 +394,7 @@ impl VotingWindow {
     /// Its length as a person reads it: "14 days", "1 day", "90 seconds".
     pub fn length(&self) -> String {
         let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
-        if self.secs % SECONDS_PER_DAY == 0 {
+        if self.secs.is_multiple_of(SECONDS_PER_DAY) {
             plural(self.secs / SECONDS_PER_DAY, "day")
         } else {
             plural(self.secs, "second")
@@ -637,7 +637,6 @@ fn parse_voting_window(
             })
             .ok_or_else(|| ActionError::new("voting_window_days", "must be 1 to 365")),
         (None, Some(secs)) => whole_number(&secs)
-            .and_then(|n| u64::try_from(n).ok())
             .filter(|n| (MIN_VOTING_WINDOW_SECS..=max_secs).contains(n))
             .map(|secs| VotingWindow { start: now, secs })
             .ok_or_else(|| {
