@@ -99,7 +99,12 @@ async fn ballot_prints_a_token_for_that_voter_and_zap_seal_puts_one_in_the_comme
         let token = lines[0];
         assert!(token.starts_with("ballot1") && token.len() == 93, "{token}");
         assert_eq!(
-            open_ballot(token, &proposal, &voter.public_key(), &[secret.clone()]),
+            open_ballot(
+                token,
+                &proposal,
+                &voter.public_key(),
+                std::slice::from_ref(&secret)
+            ),
             Ok(VoteType::Veto)
         );
         // Bound to that voter: in anyone else's zap it does not open.
@@ -107,7 +112,7 @@ async fn ballot_prints_a_token_for_that_voter_and_zap_seal_puts_one_in_the_comme
             token,
             &proposal,
             &Keys::generate().public_key(),
-            &[secret.clone()]
+            std::slice::from_ref(&secret)
         )
         .is_err());
         assert!(
@@ -139,7 +144,7 @@ async fn ballot_prints_a_token_for_that_voter_and_zap_seal_puts_one_in_the_comme
                 by_note.stdout.trim(),
                 &proposal,
                 &voter.public_key(),
-                &[secret.clone()]
+                std::slice::from_ref(&secret)
             ),
             Ok(VoteType::Abstain)
         );
@@ -177,7 +182,12 @@ async fn ballot_prints_a_token_for_that_voter_and_zap_seal_puts_one_in_the_comme
         assert_eq!(request.content, format!("my vote: {sealed}"));
         let found = find_ballot_token(&request.content).expect("a token in the comment");
         assert_eq!(
-            open_ballot(found, &proposal, &request.pubkey, &[secret.clone()]),
+            open_ballot(
+                found,
+                &proposal,
+                &request.pubkey,
+                std::slice::from_ref(&secret)
+            ),
             Ok(VoteType::Support)
         );
         assert_eq!(request.pubkey, voter.public_key());

@@ -339,7 +339,12 @@ async fn vote_secretly_makes_tokens_that_open_in_rust_and_sends_nothing() {
         assert_eq!(sent, 0, "the browser sent {sent} bytes while sealing");
         assert_eq!(token.len(), 93, "{token}");
         assert_eq!(
-            commons_nostr::votes::open_ballot(&token, &proposal, &typed, &[secret.clone()]),
+            commons_nostr::votes::open_ballot(
+                &token,
+                &proposal,
+                &typed,
+                std::slice::from_ref(&secret)
+            ),
             Ok(commons_nostr::votes::VoteType::Veto)
         );
         // The CSP lets the page connect only to this server and the bot's LNURL provider.
@@ -394,7 +399,7 @@ async fn vote_secretly_makes_tokens_that_open_in_rust_and_sends_nothing() {
                 &token,
                 &proposal,
                 &voter.public_key(),
-                &[secret.clone()]
+                std::slice::from_ref(&secret)
             ),
             Ok(commons_nostr::votes::VoteType::Support)
         );
@@ -444,7 +449,7 @@ async fn vote_secretly_makes_tokens_that_open_in_rust_and_sends_nothing() {
                 content,
                 &proposal,
                 &voter.public_key(),
-                &[secret.clone()]
+                std::slice::from_ref(&secret)
             ),
             Ok(commons_nostr::votes::VoteType::Abstain),
             "{content}"

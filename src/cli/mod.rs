@@ -472,7 +472,13 @@ fn verify_vote(
             match &report.vote {
                 Some(vote) => println!(
                     "          vote: {} of weight {} ({} vote, {} receipt(s), sender {})",
-                    vote.vote_type.as_str(),
+                    match (vote.vote_type, report.window_end) {
+                        (crate::votes::BallotType::Sealed, Some(end)) =>
+                            format!("sealed until {}", crate::cli::ballot::utc(end)),
+                        (t, _) if vote.sealed =>
+                            format!("{} (a sealed ballot, opened)", t.as_str()),
+                        (t, _) => t.as_str().to_owned(),
+                    },
                     vote.weight,
                     vote.kind.as_str(),
                     vote.receipts,

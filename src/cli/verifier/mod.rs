@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::merkle::{self, Digest};
 use crate::nostr::events::{self, AuditHead};
+use crate::votes;
 
 /// What was checked on one relay, and what was wrong.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -431,10 +432,46 @@ pub async fn verify_vote(
         Ok(judged) => {
             eprintln!("judged {} receipts", thousands(count));
             vote::check_from_relays(&mut report, &receipt, &proposal, &content, &judged);
+            open_sealed_vote(&mut report, relays, &proposal, &content, &judged, timeout).await;
         }
         Err(e) => report.problems.push(format!("judging failed: {e}")),
     }
     report
+}
+
+/// A sealed voter's vote, opened with the ballot secrets on the relays once every pinned key's
+/// secret is there ([`sealed::reveal`]); until then it stays sealed (until `window_end`).
+async fn open_sealed_vote(
+    report: &mut vote::VoteReport,
+    relays: &[RelayUrl],
+    proposal: &votes::Proposal,
+    content: &votes::TallyContent,
+    judged: &tallies::Judged,
+    timeout: Duration,
+) {
+    report.window_end = Some(proposal.window_end);
+    let Some(sender) = report.vote.as_ref().filter(|v| v.sealed).map(|v| v.sender) else {
+        return;
+    };
+    let Some(filter) = sealed::secrets_filter([proposal]) else {
+        return;
+    };
+    let mut problems = Vec::new();
+    let secrets = fetch_merged(relays, filter, timeout, &mut problems).await;
+    report.notes.extend(problems);
+    let reveal = sealed::reveal(proposal, &secrets);
+    report.problems.extend(reveal.problems);
+    if let Some(opening) = reveal.opening.as_ref() {
+        let opened = votes::tally_with_secrets(
+            proposal,
+            &judged.contributions,
+            content.as_of,
+            Some(opening),
+        );
+        if let Some(ballot) = opened.ballots.into_iter().find(|b| b.sender == sender) {
+            report.vote = Some(ballot);
+        }
+    }
 }
 
 /// `GET {api}/v1/proposals/{id}/receipts?receipt={receipt}`: the answer, or the service's

@@ -47,6 +47,8 @@ pub struct VoteReport {
     pub inclusion: Option<ReceiptInclusion>,
     /// The sender's vote (type, weight, ...), when known.
     pub vote: Option<Ballot>,
+    /// The proposal's window end: a sealed vote is sealed until then.
+    pub window_end: Option<u64>,
     /// The checks (rules 4 and 7) the counted receipt failed, by name: it counts all the same
     /// (known when the receipts were judged from the relays, not with `--api`).
     pub anomalies: Vec<String>,
