@@ -355,13 +355,14 @@ async fn live(db: &BenchDb, rate: u64, secs: u64, zaps: &Zaps, bot_keys: &Keys) 
     latency
 }
 
-fn report_backfill(count: usize, label: &str, rate: &Rate, cores: usize) {
+fn report_backfill(count: usize, label: &str, rate: &Rate, cores: usize, validate_rate: f64) {
     println!(
         "backfill {count} receipts -> {label:<10}  {:>7.0} valid receipts/s   CPU {:.3} ms/receipt \
-         (all threads; {:.0}/s if {cores} cores did nothing else)",
+         (all threads; {:.0}/s if {cores} cores did nothing else)   {:.2} x validate_batch",
         rate.per_second,
         rate.cpu_ms_per_receipt,
-        cores as f64 * 1e3 / rate.cpu_ms_per_receipt
+        cores as f64 * 1e3 / rate.cpu_ms_per_receipt,
+        rate.per_second / validate_rate
     );
 }
 
@@ -388,7 +389,9 @@ fn main() {
     let only_backfill = std::env::args().any(|a| a == "--only-backfill");
 
     // 1. The yardstick.
-    let sample = receipts(&zaps, 20_000, Timestamp::now(), 1);
+    // `--sample`: fewer receipts for the yardstick (under valgrind, say).
+    let sample_size = usize::try_from(bench::arg("--sample", 20_000)).unwrap_or(20_000);
+    let sample = receipts(&zaps, sample_size.max(1), Timestamp::now(), 1);
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let verified = sample.iter().filter(|e| e.verify_signature()).count();
     let sig_rate = verified as f64 / started.elapsed().as_secs_f64();
@@ -413,12 +416,12 @@ fn main() {
         // 2. Backfill.
         let sqlite = BenchDb::sqlite();
         let r = backfill(&sqlite, backfill_count, &zaps, &bot_keys).await;
-        report_backfill(backfill_count, sqlite.label, &r, cores);
+        report_backfill(backfill_count, sqlite.label, &r, cores, validate_rate);
         let mut dbs = vec![sqlite];
         if let Some(admin) = &postgres {
             let pg = BenchDb::postgres(admin, "backfill").await;
             let r = backfill(&pg, backfill_count, &zaps, &bot_keys).await;
-            report_backfill(backfill_count, pg.label, &r, cores);
+            report_backfill(backfill_count, pg.label, &r, cores, validate_rate);
             pg.drop_database().await;
         } else {
             println!("backfill -> PostgreSQL: skipped (set TEST_DATABASE_URL)");

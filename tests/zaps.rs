@@ -4,10 +4,12 @@
 //! `relay_cursors`) and in `GET /metrics`. Every test runs on SQLite, and on PostgreSQL too when
 //! `TEST_DATABASE_URL` is set.
 //!
-//! Rule 1 (the receipt's signature) is the exception: a receipt with a bad id or signature
-//! cannot travel through a relay, because relays verify every event they accept and nostr-sdk
-//! verifies every event it receives. It is tested where it can still happen, at the ledger
-//! (validation and recording), and the relay's refusal is checked too.
+//! Rule 1 (the receipt's signature): honest relays refuse a receipt with a bad id or signature,
+//! so it is tested at the ledger (validation and recording), with the relay's refusal checked
+//! too, and through a relay that checks nothing (`common::raw_relay`), as a hostile or broken
+//! relay would serve it: nostr-sdk does not check the relay actors' events (the tracker's rule 1
+//! is the one check of a receipt's signature), so such a receipt reaches the tracker and is
+//! rejected and counted.
 
 mod common;
 
@@ -15,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use common::app::TestConfig;
+use common::raw_relay::RawRelay;
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::zaps::{
@@ -155,6 +158,55 @@ async fn rule_1_bad_id_or_signature_is_rejected_by_the_ledger_and_refused_by_rel
     )
     .await;
     assert!(stored.is_empty(), "{stored:?}");
+}
+
+/// Rule 1 through a relay: one that checks nothing serves an honest receipt, one whose
+/// signature is another event's and one edited after signing. The relay actors have nostr-sdk
+/// check no signature (the tracker's rule 1 is the one check), so the two forgeries reach the
+/// tracker and are rejected with rule 1 and counted, as junk (their signer is unproven), and
+/// the honest one is recorded. (Before, nostr-sdk dropped them unseen and uncounted.)
+#[actix_rt::test]
+async fn rule_1_bad_signature_from_a_relay_that_checks_nothing_is_rejected_and_counted() {
+    for test_db in TestDb::all().await {
+        let relay = RawRelay::start().await;
+        let (cfg, zaps) = service(&test_db, vec![relay.url()]);
+        let honest = zaps.honest("support");
+        let mut bad_signature = zaps.honest("support, forged");
+        bad_signature.sig = honest.sig; // the id is right, the signature is another event's
+        let mut edited = zaps.honest("support, edited");
+        edited.content = "edited after signing".into(); // the id no longer matches
+        for event in [&honest, &bad_signature, &edited] {
+            relay.push(event);
+        }
+        let app = cfg.start().await;
+        let db = database(&test_db).await;
+        let backend = test_db.backend();
+
+        wait_for_metrics(&app, ARRIVAL, "both forgeries rejected by rule 1", |text| {
+            metric(text, &rejected_series("receipt_bad_signature")) == 1.0
+                && metric(text, &rejected_series("receipt_id_mismatch")) == 1.0
+        })
+        .await;
+        wait_until(ARRIVAL, "the honest receipt recorded", || async {
+            is_recorded(&db, &honest.id).await
+        })
+        .await;
+        let text = metrics(&app).await;
+        assert_eq!(
+            metric(&text, "commons_zap_receipts_accepted_total"),
+            1.0,
+            "{text}"
+        );
+        assert!(!is_recorded(&db, &bad_signature.id).await, "{backend}");
+        assert!(!is_recorded(&db, &edited.id).await, "{backend}");
+        assert_eq!((receipt_rows(&db).await, rejected_rows(&db).await), (1, 0));
+        let tally = junk_of(&db, &zaps.provider.public_key())
+            .await
+            .expect("a junk row");
+        assert_eq!(tally.count, 2, "{backend}");
+        assert_eq!(contribution_rows(&db).await, 1, "{backend}");
+        app.stop().await;
+    }
 }
 
 /// Publishes an honest receipt and one breaking only `rule` to a real relay, and checks the

@@ -50,9 +50,22 @@ pub fn relay_client(auth_keys: &Keys) -> Client {
         .build()
 }
 
-/// How a relay actor adds its relay to its client: no reconnects of nostr-sdk's own.
+/// How a relay actor adds its relay to its client: no reconnects of nostr-sdk's own, and no
+/// signature checks of nostr-sdk's own.
+///
+/// Every event the relay actors receive goes to a consumer that verifies it itself, and must:
+/// the zap tracker's rule 1 ([`crate::nostr::nip57::validate`]: the receipt's id and signature)
+/// and the vote targets' parser (`TargetClaim::parse`: `Event::verify`). nostr-sdk's own check
+/// (one schnorr verification and one id hash per event, on the actix thread) made every receipt's
+/// signature be checked twice; it was a third of the backfill's CPU beside validation
+/// (BENCHMARKS.md "Backfill at the speed of the cryptography"). Without it, a receipt with a bad
+/// signature from a relay that checks nothing reaches the tracker and is rejected with rule 1,
+/// counted in `zap_receipts_rejected{reason}` (DESIGN.md "Zaps accepted"), where nostr-sdk used
+/// to drop it unseen. `verify_events` is a local option of our copy of nostr-relay-pool
+/// (`vendor/README.md`).
 pub fn relay_options() -> RelayOptions {
     RelayOptions::new()
         .reconnect(false)
+        .verify_events(false)
         .notification_channel_size(NOTIFICATION_BUFFER)
 }

@@ -16,8 +16,9 @@
 //! at start-up and given in the [`RelaySpec`]). Each relay keeps its own connection, tasks and
 //! notification channel, so the actors stay independent; what they share is what is per client
 //! in nostr-sdk and costs memory per client: the cache of verified event ids (128,000 ids,
-//! fixed in nostr-sdk), so a receipt that comes from every relay has its signature checked
-//! once, and the client's event-id tracker. A relay is in the client only while its actor is
+//! fixed in nostr-sdk, left empty since the relays are added without nostr-sdk's signature
+//! checks: every consumer checks the events it takes, see [`relay_options`]), and the client's
+//! event-id tracker. A relay is in the client only while its actor is
 //! connecting or connected: every attempt adds a fresh one, and a failed attempt or a lost link
 //! removes it, so a relay that is down costs no notification channel (about 1 MB each) and no
 //! tasks. An actor that stops disconnects its own relay only; the one that replaces it takes

@@ -40,7 +40,8 @@ impl StreamHandler<Notice> for RelayActor {
                     let _ = waiter.send((status, message.into_owned()));
                 }
             }
-            // Every `EVENT` this relay sent, verified by nostr-sdk, repeats included: the
+            // Every `EVENT` this relay sent, *not* verified by nostr-sdk (the subscriber checks
+            // what it takes: `relay_options`), repeats included: the
             // `Event` notification would be sent only for ids new to the client, which is
             // shared by all relays, so another relay's copy would never be seen here.
             Ok(RelayNotification::Message {

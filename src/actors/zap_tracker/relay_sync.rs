@@ -301,8 +301,14 @@ impl ZapTrackerActor {
         events: Vec<Event>,
         ctx: &mut Context<Self>,
     ) {
-        // Whatever came is taken, even for a sync that was superseded meanwhile.
-        let oldest = events.iter().map(|e| e.created_at).min();
+        // Whatever came is taken, even for a sync that was superseded meanwhile. The oldest is
+        // of what was asked: a relay that ignores `until` must not move the page back up (it
+        // would ask for the same page for ever).
+        let oldest = events
+            .iter()
+            .map(|e| e.created_at)
+            .filter(|at| page.until.is_none_or(|until| *at <= until))
+            .min();
         let mut fresh = 0u64;
         let mut boundary = HashSet::new();
         for event in events {
