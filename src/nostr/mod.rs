@@ -7,6 +7,7 @@
 //!
 //! Uses: settings and keys only. Never the rules above it, the store, actors, HTTP or the CLI.
 
+pub mod ballot_key_pool;
 pub mod dev_provider;
 pub mod embedded_relay;
 pub mod events;
