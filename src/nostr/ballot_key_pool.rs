@@ -96,7 +96,10 @@ mod tests {
     fn refuses_another_d_or_a_bad_key() {
         let holder = Keys::generate();
         let other_d = EventBuilder::new(kind::BALLOT_KEY_POOL, "")
-            .tags([Tag::identifier("keys"), single_tag(tag::KEY, "11".repeat(32))])
+            .tags([
+                Tag::identifier("keys"),
+                single_tag(tag::KEY, "11".repeat(32)),
+            ])
             .sign_with_keys(&holder)
             .expect("signs");
         assert!(matches!(

@@ -1175,6 +1175,11 @@ pub struct VoteRules {
     /// any recipient. Our extension of DESIGN.md, which pins only `zappers`.
     #[serde(default, deserialize_with = "key_set")]
     pub bots: Vec<PublicKey>,
+    /// The ballot keys sealed ballots are made for (DESIGN.md "Sealed ballots"). Absent on
+    /// proposals published without sealed ballots (before they existed, or with
+    /// `governance.sealed_ballots = false`): those have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<super::ballot_keys::SealedRules>,
 }
 
 /// A list of keys read as the set it stands for: sorted, duplicates dropped.
@@ -1206,8 +1211,11 @@ pub fn governance_action_content(
     governance_config: &str,
     zap_address: Option<&str>,
 ) -> EventBuilder {
-    EventBuilder::new(kind::GOVERNANCE_ACTION, to_json(content))
-        .tags(action.tags(governance_config, zap_address))
+    let mut tags = action.tags(governance_config, zap_address);
+    if let Some(sealed) = content.rules.as_ref().and_then(|r| r.sealed.as_ref()) {
+        tags.extend(sealed.tags());
+    }
+    EventBuilder::new(kind::GOVERNANCE_ACTION, to_json(content)).tags(tags)
 }
 
 /// A governance action event, read back.
@@ -1426,6 +1434,55 @@ mod tests {
             parse_governance_action(&event).unwrap().content,
             action.content()
         );
+    }
+
+    #[test]
+    fn a_review_period_with_sealed_rules_tags_each_ballot_key_and_reads_back() {
+        use crate::nostr::ballot_keys::{BallotHolder, BallotKey, SealedRules};
+
+        let action = parse(review_body()).unwrap();
+        let gov = Keys::generate();
+        let holder = Keys::generate().public_key();
+        let sealed = SealedRules::new(vec![
+            BallotHolder {
+                holder: gov.public_key(),
+                key: BallotKey::from_bytes([7; 32]),
+            },
+            BallotHolder {
+                holder,
+                key: BallotKey::from_bytes([8; 32]),
+            },
+        ]);
+        let mut rules: VoteRules = serde_json::from_value(json!({
+            "participation_window_days": 90, "cooling_off_threshold_btc": 0.1,
+            "cooling_off_days": 30, "participation_floor": 0.1, "weight_cap": 0.05,
+            "threshold": 100.0, "veto_threshold": 0.4, "zappers": []
+        }))
+        .expect("rules without `sealed` still read");
+        assert_eq!(rules.sealed, None);
+        rules.sealed = Some(sealed.clone());
+        let mut content = action.content();
+        content.rules = Some(rules);
+        let event = governance_action_content(&action, &content, "commons_mainnet", None)
+            .sign_with_keys(&gov)
+            .unwrap();
+        let all = tags(&event);
+        let ballot_keys: Vec<&Vec<String>> = all.iter().filter(|t| t[0] == "ballot_key").collect();
+        assert_eq!(
+            ballot_keys,
+            vec![
+                &vec![
+                    "ballot_key".to_owned(),
+                    "07".repeat(32),
+                    gov.public_key().to_hex()
+                ],
+                &vec!["ballot_key".to_owned(), "08".repeat(32), holder.to_hex()],
+            ]
+        );
+        let p: Vec<&Vec<String>> = all.iter().filter(|t| t[0] == "p").collect();
+        assert_eq!(p, vec![&vec!["p".to_owned(), holder.to_hex()]]);
+        let read = parse_governance_action(&event).expect("parses");
+        assert_eq!(read.content.rules.and_then(|r| r.sealed), Some(sealed));
     }
 
     #[test]

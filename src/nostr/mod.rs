@@ -3,11 +3,14 @@
 //! ([`nip57`]), the page's NIP-89 handler event ([`nip89`]), LNURL resolution ([`lnurl`]) and
 //! whose receipts a bot accepts ([`zap_recipients`]), an LNURL provider's side of a zap
 //! ([`zap_provider`]), the development LNURL provider's answers ([`dev_provider`]), NIP-19
-//! event references ([`nip19`]) and the embedded development relay ([`embedded_relay`]).
+//! event references ([`nip19`]), the embedded development relay ([`embedded_relay`]) and sealed
+//! ballots' keys and their reveal on the wire ([`ballot_keys`], [`ballot_secret`]).
 //!
 //! Uses: settings and keys only. Never the rules above it, the store, actors, HTTP or the CLI.
 
 pub mod ballot_key_pool;
+pub mod ballot_keys;
+pub mod ballot_secret;
 pub mod dev_provider;
 pub mod embedded_relay;
 pub mod events;

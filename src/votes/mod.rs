@@ -20,9 +20,12 @@
 //! - the counted receipts are committed to by a Merkle root ([`receipts_root()`]) in the tally event
 //!   content ([`TallyContent`]).
 //!
+//! - a sealed ballot (a `ballot1...` token in the comment) keeps its type secret until the
+//!   close; its crypto (keys, tokens) is [`sealed`]'s.
+//!
 //! One file per concept: [`rules`], [`vote_type`], [`contribution`], [`targets`], [`proposal`],
 //! [`exact_sum`], [`weight`], [`mod@tally`], [`mod@receipts_root`], [`tally_content`],
-//! [`anomaly_counts`], [`vote_book`].
+//! [`anomaly_counts`], [`vote_book`], and the folder [`sealed`].
 
 pub mod anomaly_counts;
 pub mod contribution;
@@ -30,6 +33,7 @@ pub mod exact_sum;
 pub mod proposal;
 pub mod receipts_root;
 pub mod rules;
+pub mod sealed;
 pub mod tally;
 pub mod tally_content;
 pub mod targets;
@@ -43,6 +47,10 @@ pub use exact_sum::ExactSum;
 pub use proposal::Proposal;
 pub use receipts_root::{inclusion, receipts_root, verify_receipt_inclusion, ReceiptInclusion};
 pub use rules::{VoteRules, SECONDS_PER_DAY};
+pub use sealed::{
+    derive_gov_ballot_secret, find_ballot_token, is_valid_secret, open_ballot, seal_ballot,
+    BallotError, BallotKey, BallotSecret,
+};
 pub use tally::{tally, Ballot, ProposalVoteResult, Tally};
 pub use tally_content::{TallyContent, MAX_TALLY_CONTENT_BYTES};
 pub use targets::{is_target_of, LearnedTarget, NotATarget, TargetClaim, Targets};

@@ -44,6 +44,7 @@ impl VoteRules {
             veto_threshold: settings.veto_threshold,
             zappers,
             bots,
+            sealed: None,
         }
     }
 

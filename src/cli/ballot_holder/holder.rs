@@ -24,7 +24,6 @@ use crate::nostr::ballot_key_pool::{ballot_key_pool, parse_ballot_key_pool};
 use crate::nostr::ballot_keys::BallotKey;
 use crate::nostr::ballot_secret::{ballot_secret, parse_ballot_secret};
 use crate::nostr::events::{d, kind};
-use crate::votes::sealed::public_key_of;
 
 /// How often the holder reads every proposal naming it again, beside its live subscription (a
 /// relay that dropped the subscription, or a proposal published while it was offline).
@@ -51,8 +50,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     mut say: impl FnMut(String),
 ) -> Result<(), HolderError> {
-    let source = SecretSource::parse("--key", &args.key)
-        .map_err(|e| HolderError::Usage(e.to_string()))?;
+    let source =
+        SecretSource::parse("--key", &args.key).map_err(|e| HolderError::Usage(e.to_string()))?;
     let secret = source
         .read("--key", &keys::process_env)
         .map_err(|e| HolderError::Usage(e.to_string()))?;
@@ -66,7 +65,7 @@ pub async fn run(
         );
     }
     let mut store = KeyStore::load(&args.keys)?;
-    let made = store.top_up(args.pool, &mut rand::rngs::OsRng);
+    let made = store.top_up(args.pool_size(), &mut rand::rngs::OsRng);
     if made > 0 {
         store.save()?;
     }
@@ -91,7 +90,7 @@ pub async fn run(
     let mut holder = Holder {
         client,
         me,
-        pool: args.pool,
+        pool: args.pool_size(),
         timeout: args.timeout(),
         store,
         last_pool_at: None,
@@ -164,7 +163,11 @@ impl Holder {
     /// Reads every proposal naming this holder, records the keys they pinned, publishes the
     /// pool when it differs from the one on the relays, and reveals what is due.
     async fn resync(&mut self, say: &mut impl FnMut(String)) -> Result<(), HolderError> {
-        match self.client.fetch_events(proposals_naming(self.me), self.timeout).await {
+        match self
+            .client
+            .fetch_events(proposals_naming(self.me), self.timeout)
+            .await
+        {
             Ok(events) => {
                 let mut changed = false;
                 for event in events.iter() {
@@ -320,10 +323,11 @@ impl Holder {
         let Ok(events) = self.client.fetch_events(filter, self.timeout).await else {
             return false;
         };
-        events.iter().any(|event| {
+        let found = events.iter().any(|event| {
             event.verify().is_ok()
                 && parse_ballot_secret(event)
-                    .is_ok_and(|s| s.key == *key && public_key_of(&s.secret) == *key)
-        })
+                    .is_ok_and(|s| s.key == *key && crate::votes::is_valid_secret(&s.secret, key))
+        });
+        found
     }
 }

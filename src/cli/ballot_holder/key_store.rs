@@ -21,11 +21,10 @@ use std::path::{Path, PathBuf};
 
 use nostr_sdk::EventId;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::keys::check_private;
 use crate::nostr::ballot_keys::{BallotKey, BallotSecret};
-use crate::votes::sealed::public_key_of;
 
 /// The file format's version.
 const FORMAT_VERSION: u32 = 1;
@@ -100,9 +99,15 @@ struct KeyFile {
 #[derive(Serialize, Deserialize)]
 struct KeyRecord {
     key: String,
-    secret: Zeroizing<String>,
+    secret: String,
     #[serde(default)]
     pins: Vec<Pin>,
+}
+
+impl Drop for KeyRecord {
+    fn drop(&mut self) {
+        self.secret.zeroize();
+    }
 }
 
 /// Every key the holder made, in the order it made them, and where they are kept.
@@ -142,12 +147,12 @@ impl KeyStore {
             )));
         }
         let mut keys = Vec::with_capacity(file.keys.len());
-        for (i, record) in file.keys.into_iter().enumerate() {
-            let key = BallotKey::from_hex(&record.key)
-                .map_err(|e| malformed(format!("key {i}: {e}")))?;
+        for (i, mut record) in file.keys.into_iter().enumerate() {
+            let key =
+                BallotKey::from_hex(&record.key).map_err(|e| malformed(format!("key {i}: {e}")))?;
             let secret = BallotSecret::from_hex(&record.secret)
                 .map_err(|e| malformed(format!("key {i}'s secret: {e}")))?;
-            if public_key_of(&secret) != key {
+            if BallotKey::from_secret(&secret) != key {
                 return Err(malformed(format!(
                     "key {i} ({}) does not belong to its secret",
                     key.to_hex()
@@ -156,7 +161,7 @@ impl KeyStore {
             keys.push(HeldKey {
                 key,
                 secret,
-                pins: record.pins,
+                pins: std::mem::take(&mut record.pins),
             });
         }
         Ok(KeyStore {
@@ -174,17 +179,18 @@ impl KeyStore {
                 .iter()
                 .map(|k| KeyRecord {
                     key: k.key.to_hex(),
-                    secret: Zeroizing::new(k.secret.reveal_hex()),
+                    secret: k.secret.reveal_hex(),
                     pins: k.pins.clone(),
                 })
                 .collect(),
         };
-        let mut bytes = Zeroizing::new(serde_json::to_vec_pretty(&file).map_err(|e| {
-            KeyStoreError::Write {
-                path: self.path.clone(),
-                source: std::io::Error::other(e),
-            }
-        })?);
+        let mut bytes =
+            Zeroizing::new(
+                serde_json::to_vec_pretty(&file).map_err(|e| KeyStoreError::Write {
+                    path: self.path.clone(),
+                    source: std::io::Error::other(e),
+                })?,
+            );
         bytes.push(b'\n');
         replace_private_file(&self.path, &bytes).map_err(|source| KeyStoreError::Write {
             path: self.path.clone(),
@@ -206,12 +212,16 @@ impl KeyStore {
     }
 
     /// Makes new keys until `pool` are unused; answers how many it made.
-    pub fn top_up<R: rand::RngCore + rand::CryptoRng>(&mut self, pool: usize, rng: &mut R) -> usize {
+    pub fn top_up<R: rand::RngCore + rand::CryptoRng>(
+        &mut self,
+        pool: usize,
+        rng: &mut R,
+    ) -> usize {
         let missing = pool.saturating_sub(self.keys.iter().filter(|k| k.pins.is_empty()).count());
         for _ in 0..missing {
             let secret = BallotSecret::generate(rng);
             self.keys.push(HeldKey {
-                key: public_key_of(&secret),
+                key: BallotKey::from_secret(&secret),
                 secret,
                 pins: Vec::new(),
             });
@@ -295,7 +305,11 @@ fn replace_private_file(path: &Path, bytes: &[u8]) -> Result<(), std::io::Error>
         .file_name()
         .ok_or_else(|| std::io::Error::other("the keys file needs a file name"))?;
     let mut temporary = dir.join(name);
-    temporary.set_file_name(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    temporary.set_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -348,7 +362,10 @@ mod tests {
         let mut keys = store(dir.path());
         keys.top_up(1, &mut rand::thread_rng());
         let key = keys.unused()[0];
-        let (early, late) = (EventId::from_byte_array([1; 32]), EventId::from_byte_array([2; 32]));
+        let (early, late) = (
+            EventId::from_byte_array([1; 32]),
+            EventId::from_byte_array([2; 32]),
+        );
         keys.pin(&key, early, 100);
         assert_eq!(keys.due(99), vec![]);
         assert_eq!(keys.next_due(99), Some(100));
@@ -377,7 +394,11 @@ mod tests {
         let proposal = EventId::from_byte_array([3; 32]);
         keys.pin(&key, proposal, 42);
         keys.save().expect("saves");
-        let mode = fs::metadata(keys.path()).expect("file").permissions().mode() & 0o777;
+        let mode = fs::metadata(keys.path())
+            .expect("file")
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
         let leftovers: Vec<_> = fs::read_dir(dir.path())
             .expect("dir")
@@ -387,7 +408,10 @@ mod tests {
         assert!(leftovers.is_empty(), "no temporary file is left behind");
         let again = KeyStore::load(keys.path()).expect("reads back");
         assert_eq!(again.unused(), keys.unused());
-        assert_eq!(again.get(&key).expect("held").pins, keys.get(&key).expect("held").pins);
+        assert_eq!(
+            again.get(&key).expect("held").pins,
+            keys.get(&key).expect("held").pins
+        );
         assert_eq!(
             again.get(&key).expect("held").secret().reveal_hex(),
             keys.get(&key).expect("held").secret().reveal_hex()
@@ -415,6 +439,12 @@ mod tests {
         fs::write(&path, text.replace(&key, &other)).expect("tamper");
         let error = KeyStore::load(&path).expect_err("key and secret disagree");
         assert!(error.to_string().contains("does not belong"), "{error}");
-        assert!(!error.to_string().contains(&keys.get(&keys.unused()[0]).expect("held").secret().reveal_hex()));
+        assert!(!error.to_string().contains(
+            &keys
+                .get(&keys.unused()[0])
+                .expect("held")
+                .secret()
+                .reveal_hex()
+        ));
     }
 }

@@ -30,7 +30,7 @@ pub use holder::{run, HolderError};
 pub use key_store::{KeyStore, KeyStoreError};
 
 /// The pool size when `--pool` is not given.
-pub const DEFAULT_POOL: usize = 20;
+pub const DEFAULT_POOL: u16 = 20;
 
 /// The keys file when `--keys` is not given (in the current directory).
 pub const DEFAULT_KEYS_FILE: &str = "ballot-keys.json";
@@ -62,8 +62,8 @@ pub struct BallotHolderArgs {
     #[arg(long = "relay", required = true, value_name = "URL")]
     pub relays: Vec<String>,
     /// How many unused ballot keys to keep published.
-    #[arg(long, default_value_t = DEFAULT_POOL, value_parser = clap::value_parser!(u16).range(1..=200).map(usize::from))]
-    pub pool: usize,
+    #[arg(long, default_value_t = DEFAULT_POOL, value_parser = clap::value_parser!(u16).range(1..=200))]
+    pub pool: u16,
     /// Where the ballot keys' private keys are kept (mode 0600, written atomically).
     #[arg(long, value_name = "FILE", default_value = DEFAULT_KEYS_FILE)]
     pub keys: PathBuf,
@@ -73,6 +73,10 @@ pub struct BallotHolderArgs {
 }
 
 impl BallotHolderArgs {
+    pub fn pool_size(&self) -> usize {
+        usize::from(self.pool)
+    }
+
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout.max(1))
     }

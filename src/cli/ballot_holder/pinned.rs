@@ -1,9 +1,14 @@
 //! What a proposal says about one independent holder's keys: which of them it pinned, and when
 //! its window closes (so when their secrets may be published).
+//!
+//! The proposal's own parser ([`parse_governance_action`]) decides what a proposal is: a review
+//! period whose tags match its content, with `rules.sealed` and a voting window. Its signature
+//! is the caller's to check.
 
 use nostr_sdk::{Event, EventId, PublicKey};
 
 use crate::nostr::ballot_keys::BallotKey;
+use crate::nostr::governance_action::{parse_governance_action, ActionKind};
 
 /// The keys of one holder a proposal pinned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +22,21 @@ pub struct PinnedKeys {
 /// The keys `event` pins for `holder`, when it is a review period (a proposal) with sealed
 /// ballots that names `holder` among its holders; `None` otherwise.
 pub fn pinned_keys(event: &Event, holder: &PublicKey) -> Option<PinnedKeys> {
-    let _ = (event, holder);
-    None
+    let action = parse_governance_action(event).ok()?;
+    if action.action != ActionKind::ReviewPeriod {
+        return None;
+    }
+    let (_, end) = action.voting_window?;
+    let sealed = action.content.rules?.sealed?;
+    let keys: Vec<BallotKey> = sealed
+        .holders
+        .iter()
+        .filter(|h| h.holder == *holder)
+        .map(|h| h.key)
+        .collect();
+    (!keys.is_empty()).then(|| PinnedKeys {
+        proposal: event.id,
+        end: end.as_secs(),
+        keys,
+    })
 }
