@@ -62,6 +62,8 @@ fn vote(proposal: &Proposal, zapper: PublicKey, bot: PublicKey, n: u64) -> Contr
         address: None,
         keyword,
         poll_option: None,
+        ballot: None,
+        private_zap: false,
     }
 }
 

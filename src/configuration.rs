@@ -256,6 +256,13 @@ pub struct GovernanceSettings {
     /// Several servers on one PostgreSQL database: how often each server reads the receipts
     /// any server recorded, besides on every `NOTIFY` (seconds, at least 1).
     pub receipt_poll_secs: u64,
+    /// Every new review period pins ballot keys, so voters can seal their choice until the
+    /// close (DESIGN.md "Sealed ballots").
+    pub sealed_ballots: bool,
+    /// npubs of independent ballot key holders, after the gov bot. Validated as npubs; this
+    /// version refuses a non-empty list at start-up (independent holders are not implemented
+    /// yet).
+    pub ballot_holders: Vec<String>,
 }
 
 impl Default for GovernanceSettings {
@@ -271,6 +278,8 @@ impl Default for GovernanceSettings {
             tally_debounce_secs: 10,
             tally_lease_secs: 15,
             receipt_poll_secs: 5,
+            sealed_ballots: true,
+            ballot_holders: Vec::new(),
         }
     }
 }
@@ -986,6 +995,22 @@ fn validate_governance(g: GovernanceSettings) -> Result<GovernanceSettings, Sett
             "every threshold must be a positive number",
         ));
     }
+    for holder in &g.ballot_holders {
+        use nostr_sdk::FromBech32;
+        if nostr_sdk::PublicKey::from_bech32(holder.trim()).is_err() {
+            return Err(SettingsError::invalid(
+                "governance.ballot_holders",
+                format!("'{holder}' is not an npub"),
+            ));
+        }
+    }
+    if !g.ballot_holders.is_empty() {
+        return Err(SettingsError::invalid(
+            "governance.ballot_holders",
+            "independent ballot key holders are not supported by this version yet: leave the \
+             list empty (the gov bot holds every proposal's ballot key)",
+        ));
+    }
     Ok(g)
 }
 
@@ -1157,6 +1182,8 @@ mod tests {
             ["dev", "gov", "network", "research"]
         );
         assert_eq!(s.governance, GovernanceSettings::default());
+        assert!(s.governance.sealed_ballots);
+        assert!(s.governance.ballot_holders.is_empty());
     }
 
     #[test]
@@ -1220,6 +1247,31 @@ mod tests {
         );
         let err = r.unwrap_err().to_string();
         assert_eq!(err, "nostr.relays[1]: not a ws:// or wss:// URL");
+    }
+
+    #[test]
+    fn ballot_holders_must_be_npubs_and_are_refused_for_now() {
+        use nostr_sdk::ToBech32;
+        let npub = nostr_sdk::Keys::generate()
+            .public_key()
+            .to_bech32()
+            .expect("npub");
+        for holders in [vec![npub.clone()], vec![npub, "npub1nope".to_owned()]] {
+            let g = GovernanceSettings {
+                ballot_holders: holders.clone(),
+                ..GovernanceSettings::default()
+            };
+            let error = validate_governance(g).expect_err("refused");
+            assert!(
+                error.to_string().contains("governance.ballot_holders"),
+                "{holders:?}: {error}"
+            );
+        }
+        let off = GovernanceSettings {
+            sealed_ballots: false,
+            ..GovernanceSettings::default()
+        };
+        assert!(validate_governance(off).is_ok_and(|g| !g.sealed_ballots));
     }
 
     #[test]
@@ -1288,6 +1340,11 @@ mod tests {
                 "COMMONS__NOSTR__BOTS__Bad__NSEC_PATH",
                 "x",
                 "nostr.bots.bad",
+            ),
+            (
+                "COMMONS__GOVERNANCE__BALLOT_HOLDERS",
+                "npub1garbage",
+                "governance.ballot_holders",
             ),
         ];
         for (var, value, key) in cases {

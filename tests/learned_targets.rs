@@ -172,6 +172,8 @@ fn naive(sent: &[Sent], targets: &BTreeSet<EventId>, p: &Published, t: u64) -> N
             names_proposal: targets.contains(&s.zapped),
             poll_type: None,
             content: s.content.clone(),
+            private: false,
+            sealed_as: None,
         })
         .collect();
     naive::naive(&zaps, &p.rules, p.window.0, p.window.1, t)

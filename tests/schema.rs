@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 12] = [
+const MIGRATIONS: [MigrationSpec; 13] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -128,6 +128,11 @@ const MIGRATIONS: [MigrationSpec; 12] = [
             ("proposal_targets", "ux_proposal_targets_proposal_target"),
             ("proposal_targets", "ix_proposal_targets_target_event_id"),
         ],
+    },
+    MigrationSpec {
+        name: "m20261207_001900_private_zaps",
+        tables: &[],
+        indexes: &[],
     },
 ];
 
@@ -338,6 +343,7 @@ fn zap_receipt(receipt_id: &str, payment_hash: &str) -> zap_receipt::ActiveModel
         zapped_address: Set(None),
         poll_option: Set(None),
         recorded_by: Set(None),
+        private_zap: Set(false),
     }
 }
 

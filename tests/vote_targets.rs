@@ -371,6 +371,8 @@ fn naive_zaps(sent: &[Sent]) -> Vec<NaiveZap> {
             names_proposal: s.zapped.is_some() || s.by_address,
             poll_type: poll_type(s),
             content: s.content.clone(),
+            private: false,
+            sealed_as: None,
         })
         .collect()
 }

@@ -48,6 +48,8 @@ pub fn synthetic(n: usize, start: u64, pr: u64) -> (Proposal, Vec<Contribution>)
             address: None,
             keyword: votes::parse_keyword(word(i)),
             poll_option: None,
+            ballot: None,
+            private_zap: false,
         })
         .collect();
     (proposal, contributions)

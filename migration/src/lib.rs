@@ -16,6 +16,7 @@
 //! | [`m20261205_001000_shared_tallies`] | `zap_receipts.recorded_by`, `recorded_txid` (PostgreSQL); `tally_leases` |
 //! | [`m20261205_001700_vote_targets`] | `proposal_targets`; `zap_receipts.zapped_event_id`, `zapped_address`, `poll_option` |
 //! | [`m20261205_001800_targets_per_proposal`] | `proposal_targets` unique per (proposal, target), not per target |
+//! | [`m20261207_001900_private_zaps`] | `zap_receipts.private_zap` |
 //!
 //! Conventions every migration follows, so the schema reads the same on SQLite and PostgreSQL:
 //!
@@ -42,6 +43,7 @@ pub mod m20261205_000900_zap_receipt_anomalies;
 pub mod m20261205_001000_shared_tallies;
 pub mod m20261205_001700_vote_targets;
 pub mod m20261205_001800_targets_per_proposal;
+pub mod m20261207_001900_private_zaps;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -62,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_001000_shared_tallies::Migration),
             Box::new(m20261205_001700_vote_targets::Migration),
             Box::new(m20261205_001800_targets_per_proposal::Migration),
+            Box::new(m20261207_001900_private_zaps::Migration),
         ]
     }
 }

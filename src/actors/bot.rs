@@ -6,6 +6,12 @@
 //! it is asked to publish, and hands every signed event to the [`Outbox`], which commits it
 //! before any relay sees it.
 //!
+//! A bot also holds its sealed-ballot keys without storing them: [`GetBallotKey`] gives the
+//! public key it derives for a proposal (`crate::votes::derive_gov_ballot_secret`, from its own
+//! key and the proposal's `d`), and [`RevealBallotSecret`] publishes the private key, once the
+//! proposal's window has closed, in a ballot secret event. The secret never leaves the actor
+//! otherwise and is never logged.
+//!
 //! Adding a bot is a settings section; the actor is the same for every bot. A bot with
 //! behaviour of its own (say, one that reacts to mentions) is a new actor file next to this one
 //! that keeps a `BotActor` for its identity and sends it [`PublishEvent`]s.
@@ -13,7 +19,9 @@
 use std::sync::Arc;
 
 use actix::prelude::*;
-use nostr_sdk::{Event, EventBuilder, EventId, JsonUtil, Keys, Kind, PublicKey, RelayUrl};
+use nostr_sdk::{
+    Event, EventBuilder, EventId, JsonUtil, Keys, Kind, PublicKey, RelayUrl, Timestamp,
+};
 
 use crate::actors::supervision::{ChildGuard, StopChild, SupervisedActor};
 use crate::configuration::BotSettings;
@@ -46,6 +54,26 @@ pub struct Published {
     pub event: Arc<Event>,
 }
 
+/// The bot's ballot key for the proposal whose `d` tag is `proposal_d` (its X25519 public
+/// key, derived from the bot's key: the same after a restart and on every server).
+#[derive(Message)]
+#[rtype(result = "crate::votes::BallotKey")]
+pub struct GetBallotKey {
+    pub proposal_d: String,
+}
+
+/// Publishes the bot's ballot secret for `proposal` (whose `d` is `proposal_d`), with
+/// `created_at` = `at`. Only for a proposal whose window has closed: `at` must be its `end` or
+/// later, which the handler checks against the clock too. The same request always makes the
+/// same event id (same key, `at` and content), so asking twice publishes once.
+#[derive(Message)]
+#[rtype(result = "Result<Published, BotError>")]
+pub struct RevealBallotSecret {
+    pub proposal: EventId,
+    pub proposal_d: String,
+    pub at: Timestamp,
+}
+
 /// The bot's public identity.
 #[derive(Message)]
 #[rtype(result = "BotIdentity")]
@@ -69,6 +97,8 @@ pub enum BotError {
     Sign(String),
     #[error("cannot store the event in the outbox: {0}")]
     Outbox(#[from] sea_orm::DbErr),
+    #[error("a ballot secret is revealed only after its proposal's window has closed")]
+    TooEarly,
 }
 
 impl SupervisedActor for BotActor {
@@ -162,6 +192,50 @@ impl Handler<PublishEvent> for BotActor {
                 let event = signed?;
                 let event_id = event.id;
                 tracing::debug!(bot = %name, %event_id, kind = event.kind.as_u16(), json = %event.as_json(), "publishing");
+                let entry = outbox.publish(event, &name).await?;
+                Ok(Published {
+                    event_id,
+                    event: entry.event,
+                })
+            }
+            .into_actor(self),
+        )
+    }
+}
+
+impl Handler<GetBallotKey> for BotActor {
+    type Result = MessageResult<GetBallotKey>;
+
+    fn handle(&mut self, msg: GetBallotKey, _: &mut Context<Self>) -> Self::Result {
+        let secret =
+            crate::votes::derive_gov_ballot_secret(self.spec.keys.secret_key(), &msg.proposal_d);
+        MessageResult(crate::votes::BallotKey::from_secret(&secret))
+    }
+}
+
+impl Handler<RevealBallotSecret> for BotActor {
+    type Result = ResponseActFuture<Self, Result<Published, BotError>>;
+
+    fn handle(&mut self, msg: RevealBallotSecret, _: &mut Context<Self>) -> Self::Result {
+        if msg.at > Timestamp::now() {
+            return Box::pin(fut::ready(Err(BotError::TooEarly)));
+        }
+        let secret =
+            crate::votes::derive_gov_ballot_secret(self.spec.keys.secret_key(), &msg.proposal_d);
+        let key = crate::votes::BallotKey::from_secret(&secret);
+        let builder = crate::nostr::ballot_secret::ballot_secret(msg.proposal, &key, &secret)
+            .custom_created_at(msg.at);
+        let signed = sign(&self.spec.keys, builder);
+        drop(secret);
+        let outbox = self.spec.outbox.clone();
+        let name = self.spec.name.clone();
+        Box::pin(
+            async move {
+                let event = signed?;
+                let event_id = event.id;
+                // No JSON in the log: it holds the secret (public from now on, but a log is no
+                // place to look for it).
+                tracing::info!(bot = %name, %event_id, proposal = %msg.proposal, key = %key, "revealing a ballot secret");
                 let entry = outbox.publish(event, &name).await?;
                 Ok(Published {
                     event_id,

@@ -6,7 +6,9 @@
 //!
 //! 0. a `review-period` pins its vote rules (DESIGN.md "Votes"): the `[governance]` settings
 //!    of the moment, its tier's threshold, the LNURL provider keys known now (`zappers`) and
-//!    the bots' keys, in its content's `rules` and its row; its tally uses these for good;
+//!    the bots' keys, in its content's `rules` and its row; its tally uses these for good. With
+//!    `governance.sealed_ballots`, also the gov bot's ballot key for it (`rules.sealed`, and a
+//!    `ballot_key` tag);
 //! 1. a `review-period` claims its row in `governance_proposals` (event id, address,
 //!    repository, pr, tier, title, voting window), so the zap tracker can find the proposal
 //!    the moment a zap names it. The event id is known before signing: it is the hash of the
@@ -44,10 +46,11 @@ use serde_json::Value;
 use super::bots::{ask_bot, database_unavailable, known_bot, publish_as};
 use super::error::{read_body, ApiError};
 use crate::actors::audit_head::{self, AppendEntry};
-use crate::actors::bot::GetIdentity;
+use crate::actors::bot::{GetBallotKey, GetIdentity};
 use crate::actors::supervision::ToChild;
 use crate::actors::vote_aggregator::{self, ProposalAdded};
 use crate::http::handles::ServiceHandles;
+use crate::nostr::ballot_keys::{BallotHolder, SealedRules};
 use crate::nostr::events;
 use crate::nostr::governance_action::{GovernanceAction, GovernanceActionRequest};
 use crate::nostr::nip57::{ZapRecipients, Zapper};
@@ -101,7 +104,17 @@ pub async fn create(
     let mut warnings = Vec::new();
     let mut content = action.content();
     if action.voting_window().is_some() {
-        content.rules = Some(pinned_rules(&handles, &action, &mut warnings));
+        let mut rules = pinned_rules(&handles, &action, &mut warnings);
+        if handles.settings.governance.sealed_ballots {
+            // The gov bot's ballot key for this proposal (derived, never stored).
+            let proposal_d = action.d_tag();
+            let key = ask_bot(&handles, GOV_BOT, GetBallotKey { proposal_d }).await?;
+            rules.sealed = Some(SealedRules::new(vec![BallotHolder {
+                holder: gov.pubkey,
+                key,
+            }]));
+        }
+        content.rules = Some(rules);
     }
     let builder = crate::nostr::governance_action::governance_action_content(
         &action,

@@ -22,7 +22,8 @@
 //!
 //! | field | type | rule |
 //! |---|---|---|
-//! | `voting_window_days` | integer | required, 1 to 365; the window opens when the action is published |
+//! | `voting_window_days` | integer | required (or `voting_window_secs`), 1 to 365; the window opens when the action is published |
+//! | `voting_window_secs` | integer | instead of `voting_window_days`: 60 seconds to 365 days, for a short vote (a demonstration, a test, an emergency) |
 //!
 //! `keyholder` takes a `keyholder` object:
 //!
@@ -110,6 +111,10 @@ pub const TIERS: std::ops::RangeInclusive<u8> = 1..=5;
 /// Shortest and longest voting window, in days.
 pub const VOTING_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 1..=365;
 
+/// The shortest voting window `voting_window_secs` may ask for: a demonstration, a test, an
+/// emergency.
+pub const MIN_VOTING_WINDOW_SECS: u64 = 60;
+
 const SECONDS_PER_DAY: u64 = 86_400;
 
 // ---------------------------------------------------------------------------------------------
@@ -128,6 +133,9 @@ pub struct GovernanceActionRequest {
     pub title: Option<String>,
     pub description: Option<String>,
     pub voting_window_days: Option<Value>,
+    /// A short window in seconds (60 or more), instead of `voting_window_days`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voting_window_secs: Option<Value>,
     pub keyholder: Option<KeyholderRequest>,
     pub fork: Option<ForkRequest>,
 }
@@ -356,11 +364,12 @@ impl Summary {
     }
 }
 
-/// The voting window of a review period: it opens at publication and lasts `days` days.
+/// The voting window of a review period: it opens at publication and lasts
+/// `voting_window_days` days, or `voting_window_secs` seconds for a short vote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VotingWindow {
     start: Timestamp,
-    days: u32,
+    secs: u64,
 }
 
 impl VotingWindow {
@@ -369,11 +378,27 @@ impl VotingWindow {
     }
 
     pub fn end(&self) -> Timestamp {
-        Timestamp::from_secs(self.start.as_secs() + u64::from(self.days) * SECONDS_PER_DAY)
+        Timestamp::from_secs(self.start.as_secs() + self.secs)
     }
 
+    /// Whole days (0 for a window shorter than a day).
     pub fn days(&self) -> u32 {
-        self.days
+        u32::try_from(self.secs / SECONDS_PER_DAY).unwrap_or(u32::MAX)
+    }
+
+    /// Its length in seconds.
+    pub fn secs(&self) -> u64 {
+        self.secs
+    }
+
+    /// Its length as a person reads it: "14 days", "1 day", "90 seconds".
+    pub fn length(&self) -> String {
+        let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+        if self.secs % SECONDS_PER_DAY == 0 {
+            plural(self.secs / SECONDS_PER_DAY, "day")
+        } else {
+            plural(self.secs, "second")
+        }
     }
 }
 
@@ -587,14 +612,41 @@ fn parse_summary(
     })
 }
 
-fn parse_voting_window(value: Option<Value>, now: Timestamp) -> Result<VotingWindow, ActionError> {
-    let value = value
-        .ok_or_else(|| ActionError::required("voting_window_days", ActionKind::ReviewPeriod))?;
-    whole_number(&value)
-        .and_then(|n| u32::try_from(n).ok())
-        .filter(|n| VOTING_WINDOW_DAYS.contains(n))
-        .map(|days| VotingWindow { start: now, days })
-        .ok_or_else(|| ActionError::new("voting_window_days", "must be 1 to 365"))
+/// `voting_window_days` (1 to 365) or `voting_window_secs` (60 to 365 days' worth), exactly one.
+fn parse_voting_window(
+    days: Option<Value>,
+    secs: Option<Value>,
+    now: Timestamp,
+) -> Result<VotingWindow, ActionError> {
+    let max_secs = u64::from(*VOTING_WINDOW_DAYS.end()) * SECONDS_PER_DAY;
+    match (days, secs) {
+        (Some(_), Some(_)) => Err(ActionError::new(
+            "voting_window_secs",
+            "give voting_window_days or voting_window_secs, not both",
+        )),
+        (None, None) => Err(ActionError::required(
+            "voting_window_days",
+            ActionKind::ReviewPeriod,
+        )),
+        (Some(days), None) => whole_number(&days)
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| VOTING_WINDOW_DAYS.contains(n))
+            .map(|days| VotingWindow {
+                start: now,
+                secs: u64::from(days) * SECONDS_PER_DAY,
+            })
+            .ok_or_else(|| ActionError::new("voting_window_days", "must be 1 to 365")),
+        (None, Some(secs)) => whole_number(&secs)
+            .and_then(|n| u64::try_from(n).ok())
+            .filter(|n| (MIN_VOTING_WINDOW_SECS..=max_secs).contains(n))
+            .map(|secs| VotingWindow { start: now, secs })
+            .ok_or_else(|| {
+                ActionError::new(
+                    "voting_window_secs",
+                    format!("must be {MIN_VOTING_WINDOW_SECS} to {max_secs} (365 days)"),
+                )
+            }),
+    }
 }
 
 fn parse_keyholder(
@@ -747,6 +799,12 @@ impl GovernanceAction {
                 "only review-period takes a voting window",
             ));
         }
+        if request.voting_window_secs.is_some() && action != ActionKind::ReviewPeriod {
+            return Err(ActionError::new(
+                "voting_window_secs",
+                "only review-period takes a voting window",
+            ));
+        }
         if request.keyholder.is_some() && action != ActionKind::Keyholder {
             return Err(ActionError::new(
                 "keyholder",
@@ -771,7 +829,11 @@ impl GovernanceAction {
                 summary,
             }),
             ActionKind::ReviewPeriod => Self::ReviewPeriod(ReviewPeriod {
-                voting_window: parse_voting_window(request.voting_window_days, now)?,
+                voting_window: parse_voting_window(
+                    request.voting_window_days,
+                    request.voting_window_secs,
+                    now,
+                )?,
                 pull_request: required(pull_request)?,
                 summary,
             }),
@@ -986,14 +1048,14 @@ impl GovernanceAction {
             Self::Merge(a) => format!("Merged {} (tier {tier}): {title}", a.pull_request),
             Self::ReviewPeriod(a) => format!(
                 "Review period open for {} (tier {tier}): {title}\n\n\
-                 Voting closes {} ({} days). To vote, zap this note and write support, \
+                 Voting closes {} ({}). To vote, zap this note and write support, \
                  veto or abstain in the zap comment (yes or approve, oppose or against, \
                  neutral count too; a comment without one of these words counts as \
                  support), or tap support, veto or abstain in its zap poll. Each voter's \
                  zaps add up, and a vote weighs the square root of the bitcoin zapped.",
                 a.pull_request,
                 utc(a.voting_window.end()),
-                a.voting_window.days(),
+                a.voting_window.length(),
             ),
             Self::Keyholder(a) => format!(
                 "Keyholder {}: {} ({}) (tier {tier}): {title}",
@@ -1483,6 +1545,55 @@ mod tests {
         assert_eq!(p, vec![&vec!["p".to_owned(), holder.to_hex()]]);
         let read = parse_governance_action(&event).expect("parses");
         assert_eq!(read.content.rules.and_then(|r| r.sealed), Some(sealed));
+    }
+
+    #[test]
+    fn a_short_window_in_seconds_instead_of_days() {
+        let mut body = review_body();
+        body.as_object_mut().map(|o| o.remove("voting_window_days"));
+        let action = parse(with(body.clone(), "voting_window_secs", json!(90))).unwrap();
+        let window = action.voting_window().unwrap();
+        assert_eq!(window.end().as_secs(), NOW + 90);
+        assert_eq!((window.secs(), window.days()), (90, 0));
+        assert!(action.announcement(None).contains("(90 seconds)"));
+        assert_eq!(
+            parse(with(body.clone(), "voting_window_secs", json!(60)))
+                .unwrap()
+                .voting_window()
+                .unwrap()
+                .secs(),
+            60
+        );
+        for (bad, field) in [
+            (
+                with(body.clone(), "voting_window_secs", json!(59)),
+                "voting_window_secs",
+            ),
+            (
+                with(body.clone(), "voting_window_secs", json!(-60)),
+                "voting_window_secs",
+            ),
+            (
+                with(body.clone(), "voting_window_secs", json!("soon")),
+                "voting_window_secs",
+            ),
+            (
+                with(body.clone(), "voting_window_secs", json!(366 * 86_400)),
+                "voting_window_secs",
+            ),
+            (
+                with(review_body(), "voting_window_secs", json!(90)),
+                "voting_window_secs",
+            ),
+            (
+                with(merge_body(), "voting_window_secs", json!(90)),
+                "voting_window_secs",
+            ),
+            (body.clone(), "voting_window_days"),
+        ] {
+            let error = parse(bad.clone()).expect_err("refused");
+            assert!(error.to_string().starts_with(field), "{bad}: {error}");
+        }
     }
 
     #[test]

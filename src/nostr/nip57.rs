@@ -91,6 +91,7 @@ mod tag {
     pub const AMOUNT: &str = "amount";
     pub const PREIMAGE: &str = "preimage";
     pub const POLL_OPTION: &str = "poll_option";
+    pub const ANON: &str = "anon";
 }
 
 /// The first value of the one tag called `name` of `event`; `None` when it has none or
@@ -105,6 +106,14 @@ fn sole_value(event: &Event, name: &str) -> Option<String> {
         return None;
     }
     only.as_slice().get(1).cloned()
+}
+
+/// Whether a zap request carries an `anon` tag with a non-empty value (a private zap).
+fn has_private_zap_tag(request: &Event) -> bool {
+    request.tags.iter().any(|t| match t.as_slice() {
+        [name, value, ..] => name == tag::ANON && !value.is_empty(),
+        _ => false,
+    })
 }
 
 /// Rule 8's allowance for the clocks of the Lightning node (the invoice's timestamp) and the
@@ -333,6 +342,7 @@ pub struct ValidZap {
     address: Option<String>,
     poll_option: Option<String>,
     content: String,
+    private_zap: bool,
     created_at: Timestamp,
     invoice_timestamp: Timestamp,
     /// The checks it failed, in [`Check::ALL`] order (empty for most of our own zaps).
@@ -391,6 +401,13 @@ impl ValidZap {
     /// The zap request's content (the vote text).
     pub fn content(&self) -> &str {
         &self.content
+    }
+
+    /// A private zap: the zap request has an `anon` tag with a (non-empty) value, the sender's
+    /// real request encrypted inside it (NIP-57 Appendix "private zaps", as Damus and Amethyst
+    /// send). An `anon` tag without a value is an anonymous zap: an ordinary zap of its key.
+    pub fn is_private_zap(&self) -> bool {
+        self.private_zap
     }
 
     /// The receipt's `created_at`.
@@ -887,6 +904,7 @@ where
         event,
         address,
         poll_option: sole_value(&request, tag::POLL_OPTION),
+        private_zap: has_private_zap_tag(&request),
         content: request.content,
         created_at: receipt.created_at,
         invoice_timestamp: Timestamp::from_secs(invoice_at),
@@ -1521,6 +1539,38 @@ mod tests {
         assert_eq!(zap.content(), "Support: ship it");
         assert_eq!(zap.created_at(), CREATED_AT);
         assert_eq!(zap.invoice_timestamp(), INVOICE_AT);
+    }
+
+    #[test]
+    fn a_private_zap_is_told_from_an_anonymous_one() {
+        // Damus and Amethyst: a private zap's `anon` carries the real request, encrypted; an
+        // anonymous zap's `anon` has no value. Either way the outer request is a throwaway key's.
+        let fx = Fixture::new();
+        let cases: [(&[&str], bool); 4] = [
+            (&[], false),
+            (&["anon"], false),
+            (&["anon", ""], false),
+            (&["anon", "bG9uZyBjaXBoZXJ0ZXh0?iv=MTIzNDU2Nzg5MDEy"], true),
+        ];
+        for (anon, private) in cases {
+            let mut tags = vec![
+                Tag::public_key(fx.bot),
+                Tag::event(proposal()),
+                Tag::parse(["amount", &AMOUNT_MSAT.to_string()]).expect("tag"),
+                Tag::parse(["relays", "wss://relay.example.org"]).expect("tag"),
+            ];
+            if !anon.is_empty() {
+                tags.push(Tag::parse(anon.iter().copied()).expect("tag"));
+            }
+            let request = EventBuilder::new(Kind::ZapRequest, "")
+                .tags(tags)
+                .sign_with_keys(&Keys::generate())
+                .expect("signed request");
+            let invoice = fx.invoice(&request.as_json(), Some(AMOUNT_MSAT));
+            let receipt = fx.receipt(&request, &invoice);
+            let zap = fx.check(&receipt).expect("a valid receipt all the same");
+            assert_eq!(zap.is_private_zap(), private, "{anon:?}");
+        }
     }
 
     #[test]

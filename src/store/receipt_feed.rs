@@ -132,7 +132,7 @@ pub async fn read(db: &DatabaseConnection, floor: i64) -> Result<Vec<FeedRow>, D
             DbBackend::Postgres,
             "SELECT recorded_txid, recorded_by, receipt_id, sender_pubkey, recipient_pubkey, \
              zapper_pubkey, amount_msat, zapped_event_id, zapped_address, poll_option, \
-             zap_request_content, receipt_created_at, anomalies \
+             zap_request_content, receipt_created_at, anomalies, private_zap \
              FROM zap_receipts WHERE recorded_txid >= $1 ORDER BY id",
             [floor.into()],
         ))
@@ -150,6 +150,7 @@ pub async fn read(db: &DatabaseConnection, floor: i64) -> Result<Vec<FeedRow>, D
             poll_option: row.try_get("", "poll_option")?,
             content: row.try_get("", "zap_request_content")?,
             created_at: row.try_get("", "receipt_created_at")?,
+            private_zap: row.try_get("", "private_zap")?,
         };
         let receipt_id = receipt.receipt_id.clone();
         let Some(contribution) = receipt.contribution() else {
@@ -249,6 +250,8 @@ mod tests {
                 address: None,
                 keyword: None,
                 poll_option: None,
+                ballot: None,
+                private_zap: false,
             },
             anomalies: Anomalies::default(),
         }

@@ -33,7 +33,8 @@ use crate::store::entities::{
     governance_proposal, proposal_target, proposal_zap_vote, zap_receipt,
 };
 use crate::votes::{
-    parse_keyword, parse_poll_option, Contribution, Proposal, Targets, VoteRules, VoteType,
+    ballot_in, parse_keyword, parse_poll_option, BallotType, Contribution, ExplicitType, Proposal,
+    Targets, VoteRules,
 };
 
 /// Rows per `INSERT` (10 columns): far below both databases' parameter limits.
@@ -65,7 +66,8 @@ pub struct VoteRow {
     pub sender: PublicKey,
     pub receipt_id: EventId,
     pub amount_msat: u64,
-    pub vote_type: VoteType,
+    /// The type the receipt says itself: `sealed` for a sealed ballot (never its opened type).
+    pub vote_type: BallotType,
     pub created_at: u64,
 }
 
@@ -79,9 +81,7 @@ impl VoteRow {
             sender: contribution.sender,
             receipt_id: contribution.receipt_id,
             amount_msat: contribution.amount_msat,
-            vote_type: proposal
-                .explicit_type(contribution)
-                .unwrap_or(VoteType::Support),
+            vote_type: ExplicitType::recorded_type(proposal.explicit_type(contribution).as_ref()),
             created_at: contribution.created_at,
         }
     }
@@ -278,6 +278,7 @@ pub async fn load_contributions(
         Option<String>,
         String,
         i64,
+        bool,
     );
     let since = i64::try_from(since).unwrap_or(i64::MAX);
     let mut contributions = Vec::new();
@@ -296,6 +297,7 @@ pub async fn load_contributions(
             .column(zap_receipt::Column::PollOption)
             .column(zap_receipt::Column::ZapRequestContent)
             .column(zap_receipt::Column::ReceiptCreatedAt)
+            .column(zap_receipt::Column::PrivateZap)
             .filter(zap_receipt::Column::ReceiptCreatedAt.gt(since))
             .filter(zap_receipt::Column::Id.gt(after_id))
             .order_by_asc(zap_receipt::Column::Id)
@@ -307,8 +309,20 @@ pub async fn load_contributions(
         after_id = last.0;
         let full_page = rows.len() as u64 == CONTRIBUTIONS_PER_PAGE;
         contributions.reserve(rows.len());
-        for (_, receipt_id, sender, recipient, zapper, msat, event, address, option, content, at) in
-            rows
+        for (
+            _,
+            receipt_id,
+            sender,
+            recipient,
+            zapper,
+            msat,
+            event,
+            address,
+            option,
+            content,
+            at,
+            private_zap,
+        ) in rows
         {
             let zapper = match zapper {
                 Some(zapper) => Some(zapper),
@@ -325,6 +339,7 @@ pub async fn load_contributions(
                 poll_option: option,
                 content,
                 created_at: at,
+                private_zap,
             };
             let receipt_id = row.receipt_id.clone();
             match row.contribution() {
@@ -356,6 +371,7 @@ pub struct ReceiptRow {
     pub poll_option: Option<String>,
     pub content: String,
     pub created_at: i64,
+    pub private_zap: bool,
 }
 
 impl ReceiptRow {
@@ -376,6 +392,8 @@ impl ReceiptRow {
             address: self.zapped_address,
             keyword: parse_keyword(&self.content),
             poll_option: self.poll_option.as_deref().and_then(parse_poll_option),
+            ballot: ballot_in(&self.content),
+            private_zap: self.private_zap,
         })
     }
 }

@@ -172,6 +172,8 @@ pub struct RecordedZap {
     pub poll_option: Option<String>,
     /// The zap request's content (where a vote's keyword is).
     pub content: String,
+    /// A private zap (`anon` with a value): no contribution, no vote.
+    pub private_zap: bool,
     /// The receipt's `created_at`: when the payment was made.
     pub created_at: Timestamp,
     /// The checks of rules 4 and 7 it failed (it counts all the same).
@@ -283,6 +285,7 @@ pub async fn record_in(
             zap_receipt::Column::ZappedAddress,
             zap_receipt::Column::PollOption,
             zap_receipt::Column::RecordedBy,
+            zap_receipt::Column::PrivateZap,
         ]);
         let mut rows: HashMap<String, RecordedZap> = HashMap::with_capacity(chunk.len());
         for (judged, zap) in chunk {
@@ -308,6 +311,7 @@ pub async fn record_in(
                     Expr::val(zap.address().map(str::to_owned)),
                     Expr::val(zap.poll_option().map(str::to_owned)),
                     Expr::val(recorder),
+                    Expr::val(zap.is_private_zap()),
                 ])
                 .map_err(query_error)?;
             rows.insert(
@@ -325,6 +329,7 @@ pub async fn record_in(
                     zapped_address: zap.address().map(str::to_owned),
                     poll_option: zap.poll_option().map(str::to_owned),
                     content: zap.content().to_owned(),
+                    private_zap: zap.is_private_zap(),
                     created_at: zap.created_at(),
                     anomalies: zap.anomalies(),
                     received_at: judged.incoming.received_at,

@@ -5,9 +5,12 @@
 //! names and the voting window (see [`crate::votes::proposal`]). Amounts stay integer msat
 //! everywhere; they become BTC ([`btc`]) once per sum, so 0.03 + 0.07 BTC equals 0.1 BTC.
 
+use std::sync::Arc;
+
 use nostr_sdk::{EventId, PublicKey};
 
 use super::rules::VoteRules;
+use super::sealed::find_ballot_token;
 use super::vote_type::{parse_keyword, parse_poll_option, VoteType};
 use crate::nostr::nip57::ValidZap;
 
@@ -43,6 +46,17 @@ pub struct Contribution {
     /// It is the vote's type only on a zap to the proposal's zap poll
     /// ([`crate::votes::Proposal::explicit_type`]).
     pub poll_option: Option<VoteType>,
+    /// The sealed ballot token in the zap request's content ([`ballot_in`]), if any. On a
+    /// proposal with ballot keys it outranks the keywords.
+    pub ballot: Option<Arc<str>>,
+    /// A private zap (an `anon` tag with a value): no contribution and no vote, only counted
+    /// in `private_zaps` ([`crate::votes::private_zaps`]).
+    pub private_zap: bool,
+}
+
+/// The ballot token a zap comment holds, if any ([`find_ballot_token`]).
+pub fn ballot_in(content: &str) -> Option<Arc<str>> {
+    find_ballot_token(content).map(Arc::from)
 }
 
 impl Contribution {
@@ -58,11 +72,14 @@ impl Contribution {
             address: zap.address().map(str::to_owned),
             keyword: parse_keyword(zap.content()),
             poll_option: zap.poll_option().and_then(parse_poll_option),
+            ballot: ballot_in(zap.content()),
+            private_zap: zap.is_private_zap(),
         }
     }
 
     /// Whether the rules count this receipt at all: signed by one of the pinned `zappers`, and
-    /// paid to one of the pinned `bots` (any recipient when none are pinned).
+    /// paid to one of the pinned `bots` (any recipient when none are pinned). A private zap
+    /// that passes is still no contribution; the tally only counts it in `private_zaps`.
     pub fn counts_under(&self, rules: &VoteRules) -> bool {
         rules.zappers.binary_search(&self.zapper).is_ok()
             && (rules.bots.is_empty() || rules.bots.binary_search(&self.recipient).is_ok())
@@ -88,6 +105,8 @@ mod tests {
             address: None,
             keyword: None,
             poll_option: None,
+            ballot: None,
+            private_zap: false,
         }
     }
 

@@ -7,9 +7,10 @@
 use nostr_sdk::EventId;
 
 use super::contribution::Contribution;
+use super::explicit_type::{explicit_type, ExplicitType};
 use super::rules::VoteRules;
+use super::sealed::BallotKey;
 use super::targets::Targets;
-use super::vote_type::VoteType;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proposal {
@@ -51,14 +52,37 @@ impl Proposal {
     }
 
     /// The vote type a contribution says explicitly (DESIGN.md "Votes", *Vote type*): the type
-    /// of a valid `poll_option` when its zap request's `e` is this proposal's zap poll; else the
-    /// first keyword of its content; else none (then an earlier explicit type of the sender
-    /// stands, or support).
-    pub fn explicit_type(&self, c: &Contribution) -> Option<VoteType> {
-        match (c.poll_option, c.event) {
-            (Some(option), Some(e)) if self.targets.is_zap_poll(&e) => Some(option),
-            _ => c.keyword,
-        }
+    /// of a valid `poll_option` when its zap request's `e` is this proposal's zap poll; else its
+    /// sealed ballot, when the proposal pinned ballot keys; else the first keyword of its
+    /// content; else none (then an earlier explicit type of the sender stands, or support). See
+    /// [`crate::votes::explicit_type`].
+    pub fn explicit_type(&self, c: &Contribution) -> Option<ExplicitType> {
+        explicit_type(self, c)
+    }
+
+    /// Whether the proposal pinned ballot keys (`rules.sealed` with at least one holder): only
+    /// then does a token in a zap comment make a sealed ballot.
+    pub fn has_sealed_ballots(&self) -> bool {
+        self.rules
+            .sealed
+            .as_ref()
+            .is_some_and(|sealed| !sealed.holders.is_empty())
+    }
+
+    /// The pinned ballot keys, in holder order (empty without sealed ballots).
+    pub fn ballot_keys(&self) -> Vec<BallotKey> {
+        self.rules
+            .sealed
+            .as_ref()
+            .map(|sealed| sealed.keys())
+            .unwrap_or_default()
+    }
+
+    /// Whether a tally at moment `t` (already `min(now, end)`) opens the sealed ballots when
+    /// every secret is known: only once the window has closed (`t = end`), so no running result
+    /// of sealed ballots ever exists.
+    pub fn opens_at(&self, t: u64) -> bool {
+        self.has_sealed_ballots() && t >= self.window_end
     }
 
     /// The tally event's `targets`: the proposal's id first, then its other targets ascending.
@@ -114,6 +138,8 @@ mod tests {
             address: None,
             keyword: None,
             poll_option: None,
+            ballot: None,
+            private_zap: false,
         };
         assert!(!proposal.names(&c));
         c.event = Some(proposal.id);

@@ -6,8 +6,15 @@
 //!  "rules": {the proposal's pinned rules}, "voters": 12, "late_votes": 1,
 //!  "receipts_count": 15, "receipts_root": "sha256:<hex>", "receipts": ["<receipt id>", ...],
 //!  "targets": ["<proposal id>", "<announcement id>", "<zap poll id>"],
-//!  "anomalies": {"description_hash": 3, "payment_hash": 0, "preimage": 0}}
+//!  "anomalies": {"description_hash": 3, "payment_hash": 0, "preimage": 0},
+//!  "private_zaps": {"count": 1, "msat": 21000},
+//!  "sealed": {"keys": ["<X25519 key>"], "opened": false, "ballots": 4, "voters": 3,
+//!             "invalid": 0}}
 //! ```
+//!
+//! `private_zaps` ([`PrivateZaps`]) is always written; read as zero from tallies published
+//! before it existed. `sealed` ([`SealedSummary`]) is written when the proposal pinned ballot
+//! keys (`rules.sealed`), and only then: a proposal without sealed ballots has no such object.
 //!
 //! `anomalies` ([`AnomalyCounts`]) is set by [`TallyContent::with_anomalies`] from the counted
 //! receipts' checks; a tally read without it (published before it existed) reads as all zero.
@@ -24,8 +31,10 @@ use nostr_sdk::EventId;
 use serde::{Deserialize, Serialize};
 
 use super::anomaly_counts::AnomalyCounts;
+use super::private_zaps::PrivateZaps;
 use super::proposal::Proposal;
 use super::rules::VoteRules;
+use super::sealed::SealedSummary;
 use super::tally::{ProposalVoteResult, Tally};
 use crate::audit::merkle::{Digest, MerkleError};
 
@@ -57,6 +66,12 @@ pub struct TallyContent {
     /// Counted receipts per failed check of rules 4 and 7.
     #[serde(default)]
     pub anomalies: AnomalyCounts,
+    /// Private zaps naming the proposal in the window: never counted.
+    #[serde(default)]
+    pub private_zaps: PrivateZaps,
+    /// Sealed ballots, on a proposal that pinned ballot keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<SealedSummary>,
 }
 
 impl TallyContent {
@@ -78,6 +93,12 @@ impl TallyContent {
                 .map(EventId::to_hex)
                 .collect(),
             anomalies: AnomalyCounts::default(),
+            private_zaps: tally.private_zaps,
+            sealed: proposal
+                .rules
+                .sealed
+                .as_ref()
+                .map(|sealed| SealedSummary::new(sealed.keys(), tally.sealed)),
         };
         // Each id costs 64 hex digits, two quotes and a comma: skip listing what cannot fit.
         let listed_bytes = tally.counted.len().saturating_mul(67);
@@ -121,8 +142,13 @@ impl TallyContent {
         } else {
             "threshold not met"
         };
+        let sealed = if r.sealed_votes > 0.0 {
+            format!(", sealed {} until the close", round(r.sealed_votes))
+        } else {
+            String::new()
+        };
         format!(
-            "Tally of {title}: support {}, veto {}, abstain {} ({} voters, {state}; {verdict} at {})",
+            "Tally of {title}: support {}, veto {}, abstain {}{sealed} ({} voters, {state}; {verdict} at {})",
             round(r.support_votes),
             round(r.veto_votes),
             round(r.abstain_votes),
@@ -155,6 +181,57 @@ mod tests {
         (0..n)
             .map(|i| zap(i, s[(i % 64) as usize], START + i, BTC / 1000, true, None))
             .collect()
+    }
+
+    #[test]
+    fn sealed_and_private_zaps_are_published_as_designed() {
+        use crate::votes::testing::{opening, sealed_proposal, sealed_zap};
+        use crate::votes::{tally_with_secrets, VoteType};
+
+        let p = sealed_proposal();
+        let s = senders(3);
+        let mut private = zap(9, s[2], START, 21_000, true, None);
+        private.private_zap = true;
+        let all = [
+            sealed_zap(1, s[0], START, BTC, VoteType::Veto),
+            zap(2, s[1], START, BTC, true, None),
+            private,
+        ];
+        let t = tally(&p, &all, END);
+        let content = TallyContent::new(&p, &t, true);
+        let json: serde_json::Value = serde_json::from_str(&content.to_json()).expect("json");
+        assert_eq!(
+            json["private_zaps"],
+            serde_json::json!({"count": 1, "msat": 21000})
+        );
+        assert_eq!(
+            json["sealed"],
+            serde_json::json!({"keys": [p.ballot_keys()[0].to_hex()], "opened": false,
+                               "ballots": 1, "voters": 1, "invalid": 0})
+        );
+        assert_eq!(json["result"]["sealed_votes"], 1.0);
+        assert_eq!(json["result"]["threshold_met"], false);
+        assert!(
+            content.alt("X").contains("sealed 1 until the close"),
+            "{}",
+            content.alt("X")
+        );
+        // Nothing of the choice is in the content before opening.
+        assert!(!content.to_json().contains("veto\""));
+        let opened = tally_with_secrets(&p, &all, END, Some(&opening()));
+        let json = serde_json::to_value(TallyContent::new(&p, &opened, true)).expect("json");
+        assert_eq!(json["sealed"]["opened"], true);
+        assert_eq!(json["result"]["veto_votes"], 1.0);
+        // Round trip, and a proposal without ballot keys has no `sealed` object.
+        let read: TallyContent = serde_json::from_value(json).expect("reads");
+        assert!(read.sealed.is_some_and(|s| s.opened));
+        let plain = TallyContent::new(&proposal(), &tally(&proposal(), &votes(2), END), true);
+        let plain_json = serde_json::to_value(&plain).expect("json");
+        assert!(plain_json.get("sealed").is_none());
+        let mut old = plain_json.clone();
+        old.as_object_mut().map(|o| o.remove("private_zaps"));
+        let read: TallyContent = serde_json::from_value(old).expect("an old tally reads");
+        assert_eq!(read.private_zaps, PrivateZaps::default());
     }
 
     #[test]

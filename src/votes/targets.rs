@@ -281,15 +281,21 @@ mod tests {
         let p = proposal();
         let c = zapping(Some(ANNOUNCEMENT), None, "I veto this", None);
         assert!(p.names(&c));
-        assert_eq!(p.explicit_type(&c), Some(VoteType::Veto));
+        assert_eq!(
+            p.explicit_type(&c).and_then(|e| e.open_type()),
+            Some(VoteType::Veto)
+        );
         // An empty comment (a one-tap zap) has no explicit type: support by default.
         let tap = zapping(Some(ANNOUNCEMENT), None, "", None);
-        assert_eq!(p.explicit_type(&tap), None);
+        assert_eq!(p.explicit_type(&tap).and_then(|e| e.open_type()), None);
         // A poll_option on a zap to the announcement (not the poll) is no vote type.
         let stray = zapping(Some(ANNOUNCEMENT), None, "abstain", Some("1"));
-        assert_eq!(p.explicit_type(&stray), Some(VoteType::Abstain));
+        assert_eq!(
+            p.explicit_type(&stray).and_then(|e| e.open_type()),
+            Some(VoteType::Abstain)
+        );
         let stray = zapping(Some(ANNOUNCEMENT), None, "", Some("1"));
-        assert_eq!(p.explicit_type(&stray), None);
+        assert_eq!(p.explicit_type(&stray).and_then(|e| e.open_type()), None);
     }
 
     #[test]
@@ -304,18 +310,25 @@ mod tests {
             for text in ["", "veto", "Onward 🫡"] {
                 let c = zapping(Some(POLL), None, text, Some(option));
                 assert!(p.names(&c));
-                assert_eq!(p.explicit_type(&c), Some(vote), "{option} {text:?}");
+                assert_eq!(
+                    p.explicit_type(&c).and_then(|e| e.open_type()),
+                    Some(vote),
+                    "{option} {text:?}"
+                );
             }
         }
         // An invalid option is no explicit type: the comment decides, else support.
         let c = zapping(Some(POLL), None, "", Some("7"));
         assert!(p.names(&c));
-        assert_eq!(p.explicit_type(&c), None);
+        assert_eq!(p.explicit_type(&c).and_then(|e| e.open_type()), None);
         let c = zapping(Some(POLL), None, "oppose", Some("veto"));
-        assert_eq!(p.explicit_type(&c), Some(VoteType::Veto));
+        assert_eq!(
+            p.explicit_type(&c).and_then(|e| e.open_type()),
+            Some(VoteType::Veto)
+        );
         // A poll_option on a zap of the proposal itself is not a poll vote either.
         let c = zapping(Some(p.id), None, "", Some("1"));
-        assert_eq!(p.explicit_type(&c), None);
+        assert_eq!(p.explicit_type(&c).and_then(|e| e.open_type()), None);
     }
 
     #[test]
@@ -439,7 +452,10 @@ mod tests {
         let c = zapping(Some(their_poll), None, "", Some("1"));
         assert!(!p.names(&c));
         assert!(other.names(&c));
-        assert_eq!(other.explicit_type(&c), Some(VoteType::Veto));
+        assert_eq!(
+            other.explicit_type(&c).and_then(|e| e.open_type()),
+            Some(VoteType::Veto)
+        );
         let t = tally(&p, &[c], START);
         assert_eq!(t.voters, 0);
     }

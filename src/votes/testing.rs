@@ -91,5 +91,52 @@ pub fn zap(
         address: None,
         keyword,
         poll_option: None,
+        ballot: None,
+        private_zap: false,
     }
+}
+
+/// [`proposal`] with sealed ballots: one ballot key, whose secret is [`ballot_secret`].
+pub fn sealed_proposal() -> Proposal {
+    use crate::nostr::ballot_keys::{BallotHolder, SealedRules};
+    let mut p = proposal();
+    p.rules.sealed = Some(SealedRules::new(vec![BallotHolder {
+        holder: bot(),
+        key: crate::votes::BallotKey::from_secret(&ballot_secret()),
+    }]));
+    p
+}
+
+/// The secret of [`sealed_proposal`]'s ballot key.
+pub fn ballot_secret() -> crate::votes::BallotSecret {
+    crate::votes::BallotSecret::from_bytes([0x5E; 32])
+}
+
+/// The opening of [`sealed_proposal`]'s ballots.
+pub fn opening() -> crate::votes::BallotOpening {
+    let secret = ballot_secret();
+    crate::votes::BallotOpening::for_keys(&sealed_proposal().ballot_keys(), [&secret])
+        .expect("the secret of the key")
+}
+
+/// A sealed vote of `vote` on [`sealed_proposal`]: a contribution whose comment holds a token.
+pub fn sealed_zap(
+    n: u64,
+    sender: PublicKey,
+    created_at: u64,
+    msat: u64,
+    vote: VoteType,
+) -> Contribution {
+    let p = sealed_proposal();
+    let token = crate::votes::seal_ballot(
+        vote,
+        &p.id,
+        &sender,
+        &p.ballot_keys(),
+        &mut rand::rngs::OsRng,
+    )
+    .expect("seals");
+    let mut c = zap(n, sender, created_at, msat, true, None);
+    c.ballot = Some(std::sync::Arc::from(token.as_str()));
+    c
 }

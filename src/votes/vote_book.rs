@@ -20,6 +20,14 @@
 //!   capped sum is the uncapped one minus `fix(w) - fix(C)` for the few ballots above `C =
 //!   weight_cap * W`, which is exactly `Σ fix(min(w, C))`, the full recompute's sum.
 //!
+//! - Sealed ballots are a fourth type set (`sealed_votes`). [`VoteBook::open_with`] gives the
+//!   book the secrets; once `T` is `end` it opens each sealed vote receipt once (the result is
+//!   kept with the receipt) and re-files only the senders whose standing type is a sealed
+//!   ballot: their weight moves from the sealed set to the set of the opened type (abstain when
+//!   it does not open). Nothing is recounted from scratch.
+//! - Private zaps are no contribution: the book only keeps their time and amount for
+//!   `private_zaps`.
+//!
 //! Everything is integer or fixed point, so the result does not depend on the order receipts
 //! arrive in and equals the full recompute bit for bit. `T` should only grow (it is `min(now,
 //! end)`); a smaller `t` rebuilds the book from the receipts it holds (correct, just slower).
@@ -30,10 +38,14 @@ use std::ops::Bound;
 
 use nostr_sdk::{EventId, PublicKey};
 
+use super::ballot_type::BallotType;
 use super::contribution::Contribution;
 use super::exact_sum::{fix, ExactSum};
+use super::explicit_type::{ExplicitType, Standing};
+use super::private_zaps::PrivateZaps;
 use super::proposal::{Proposal, WindowPlace};
-use super::tally::{Ballot, ProposalVoteResult, Tally, TypeSums};
+use super::sealed::BallotOpening;
+use super::tally::{Ballot, ProposalVoteResult, Tally, TallyReport, TypeSums};
 use super::vote_type::{VoteKind, VoteType};
 use super::weight::{cap, windows, SenderTotals, SenderWeight};
 
@@ -50,6 +62,8 @@ pub enum Added {
     Ignored,
     /// This receipt id was added before.
     Duplicate,
+    /// A private zap naming the proposal inside the window: counted in `private_zaps` only.
+    PrivateZap,
 }
 
 /// A timed event of the heap, ordered by time.
@@ -70,7 +84,15 @@ struct Held {
     amount_msat: u64,
     receipt_id: EventId,
     is_vote: bool,
-    keyword: Option<VoteType>,
+    explicit: Option<ExplicitType>,
+    /// A sealed ballot's content once opened: its type, or `None` when it did not open.
+    opened: Option<Option<VoteType>>,
+}
+
+impl Held {
+    fn is_sealed(&self) -> bool {
+        matches!(self.explicit, Some(ExplicitType::Sealed(_)))
+    }
 }
 
 /// What one sender puts into the aggregates.
@@ -80,12 +102,12 @@ struct SenderState {
     totals: SenderTotals,
     /// Vote receipts with `created_at <= T`.
     receipts: u32,
-    /// The latest vote with an explicit keyword: (created_at, receipt id, type).
-    keyword: Option<(u64, EventId, VoteType)>,
+    /// The latest vote with an explicit type: (created_at, receipt id, index in `held`).
+    keyword: Option<(u64, EventId, u32)>,
     /// The weights currently in the aggregates.
     weight: Option<SenderWeight>,
-    /// The ballot currently in a type set: (type, fix(weight), kind).
-    ballot: Option<(VoteType, u128, VoteKind)>,
+    /// The ballot currently in a type set: (type, fix(weight), kind, from a sealed ballot).
+    ballot: Option<(BallotType, u128, VoteKind, bool)>,
     dirty: bool,
 }
 
@@ -100,10 +122,6 @@ impl SenderState {
             ballot: None,
             dirty: false,
         }
-    }
-
-    fn vote_type(&self) -> VoteType {
-        self.keyword.map_or(VoteType::Support, |(_, _, t)| t)
     }
 }
 
@@ -133,16 +151,36 @@ pub struct VoteBook {
     participation: ExactSum,
     participants: usize,
     voters: usize,
-    types: [TypeBallots; 3],
+    types: [TypeBallots; 4],
     zap_votes: u64,
     participation_votes: u64,
+    /// Private zaps naming the proposal in the window: (created_at, msat).
+    private_zaps: Vec<(u64, u64)>,
+    /// The secrets of every pinned key, once known.
+    opening: Option<BallotOpening>,
+    /// The ballots are open at the current moment (`opening` known and `T = end`).
+    opened: bool,
+    /// Vote receipts with `created_at <= T` whose type is a sealed ballot.
+    sealed_ballots: u64,
+    /// Of those, the ones that did not open (counted once opened).
+    invalid: u64,
+    /// Voters whose standing type came from a sealed ballot.
+    sealed_voters: u64,
 }
 
-fn type_index(t: VoteType) -> usize {
+const BALLOT_TYPES: [BallotType; 4] = [
+    BallotType::Support,
+    BallotType::Veto,
+    BallotType::Abstain,
+    BallotType::Sealed,
+];
+
+fn type_index(t: BallotType) -> usize {
     match t {
-        VoteType::Support => 0,
-        VoteType::Veto => 1,
-        VoteType::Abstain => 2,
+        BallotType::Support => 0,
+        BallotType::Veto => 1,
+        BallotType::Abstain => 2,
+        BallotType::Sealed => 3,
     }
 }
 
@@ -165,6 +203,12 @@ impl VoteBook {
             types: Default::default(),
             zap_votes: 0,
             participation_votes: 0,
+            private_zaps: Vec::new(),
+            opening: None,
+            opened: false,
+            sealed_ballots: 0,
+            invalid: 0,
+            sealed_voters: 0,
         }
     }
 
@@ -194,6 +238,24 @@ impl VoteBook {
         self.late_votes
     }
 
+    /// Gives the book the secrets of every pinned key. The ballots open once `T` is `end`
+    /// (at once when it is already): each sealed vote receipt is opened once, and the voters
+    /// whose standing type is a sealed ballot move to their opened type.
+    pub fn open_with(&mut self, opening: BallotOpening) {
+        self.opening = Some(opening);
+        self.update_opened();
+    }
+
+    /// Whether the book has the secrets (not necessarily opened yet: that waits for `end`).
+    pub fn has_secrets(&self) -> bool {
+        self.opening.is_some()
+    }
+
+    /// Whether the ballots are open at the current moment.
+    pub fn is_opened(&self) -> bool {
+        self.opened
+    }
+
     /// Adds one receipt. Idempotent: a receipt id seen before is a [`Added::Duplicate`].
     pub fn add(&mut self, c: Contribution) -> Added {
         if !c.counts_under(&self.proposal.rules) {
@@ -204,6 +266,14 @@ impl VoteBook {
         }
         let place = self.proposal.place(c.created_at);
         let names = self.proposal.names(&c);
+        if c.private_zap {
+            // No contribution, no vote: only counted when it names the proposal in the window.
+            if names && place == WindowPlace::Inside {
+                self.private_zaps.push((c.created_at, c.amount_msat));
+                return Added::PrivateZap;
+            }
+            return Added::Ignored;
+        }
         let added = match (names, place) {
             (true, WindowPlace::Inside) => Added::Vote,
             (true, WindowPlace::Late) => Added::LateVote,
@@ -235,7 +305,12 @@ impl VoteBook {
             amount_msat: c.amount_msat,
             receipt_id: c.receipt_id,
             is_vote: added == Added::Vote,
-            keyword: self.proposal.explicit_type(&c),
+            explicit: if added == Added::Vote {
+                self.proposal.explicit_type(&c)
+            } else {
+                None
+            },
+            opened: None,
         });
         self.place_held(held);
         self.refresh_dirty();
@@ -261,7 +336,7 @@ impl VoteBook {
                 let weight = s.weight.as_ref()?;
                 Some(Ballot::new(
                     s.sender,
-                    s.vote_type(),
+                    self.standing(s),
                     weight,
                     cap,
                     s.totals.vote_msat,
@@ -277,7 +352,108 @@ impl VoteBook {
             .filter(|h| h.created_at <= self.t)
             .map(|h| h.receipt_id)
             .collect();
-        Tally::assemble(&self.proposal, self.t, self.late_votes, counted, ballots)
+        Tally::assemble(&self.proposal, self.t, self.report(), counted, ballots)
+    }
+
+    /// What the tally at the current moment reports besides ballots and receipts.
+    fn report(&self) -> TallyReport {
+        let mut private_zaps = PrivateZaps::default();
+        for &(created_at, msat) in &self.private_zaps {
+            if created_at <= self.t {
+                private_zaps.add(msat);
+            }
+        }
+        TallyReport {
+            late_votes: self.late_votes,
+            private_zaps,
+            opened: self.opened,
+            sealed_ballots: self.sealed_ballots,
+            invalid: self.invalid,
+        }
+    }
+
+    /// Voters whose standing type came from a sealed ballot, at the current moment.
+    pub fn sealed_voters(&self) -> u64 {
+        self.sealed_voters
+    }
+
+    /// A sender's standing type at the current moment.
+    fn standing(&self, s: &SenderState) -> Standing {
+        match s.keyword {
+            None => Standing::Open(VoteType::Support),
+            Some((_, _, held)) => self.standing_of(&self.held[held as usize]),
+        }
+    }
+
+    /// Where a vote receipt's explicit type stands at the current moment.
+    fn standing_of(&self, h: &Held) -> Standing {
+        match &h.explicit {
+            None => Standing::Open(VoteType::Support),
+            Some(ExplicitType::Open(vote)) => Standing::Open(*vote),
+            Some(ExplicitType::Sealed(_)) if !self.opened => Standing::Sealed,
+            // Opened: its type, or invalid (every placed sealed receipt is opened then).
+            Some(ExplicitType::Sealed(_)) => match h.opened {
+                Some(Some(vote)) => Standing::Opened(vote),
+                Some(None) | None => Standing::Invalid,
+            },
+        }
+    }
+
+    /// Opens a sealed vote receipt once (keeping the result); whether it opened.
+    fn open_held(&mut self, held: u32) -> bool {
+        let h = &self.held[held as usize];
+        if let Some(opened) = h.opened {
+            return opened.is_some();
+        }
+        let Some(ExplicitType::Sealed(token)) = &h.explicit else {
+            return true;
+        };
+        let sender = self.senders[h.sender as usize].sender;
+        let opened = self
+            .opening
+            .as_ref()
+            .and_then(|opening| opening.open(token, &self.proposal.id, &sender).ok());
+        self.held[held as usize].opened = Some(opened);
+        opened.is_some()
+    }
+
+    /// Opens the ballots when the secrets are known and `T` is `end`: every sealed vote
+    /// receipt at or before `T` once, and re-files the senders standing on one.
+    fn update_opened(&mut self) {
+        let should = self.opening.is_some() && self.proposal.opens_at(self.t);
+        if should == self.opened {
+            return;
+        }
+        // Only `rebuild` closes them again (a smaller `t`), and it resets this state itself.
+        self.opened = should;
+        if !should {
+            return;
+        }
+        let placed: Vec<u32> = self
+            .votes
+            .values()
+            .copied()
+            .filter(|&i| {
+                let h = &self.held[i as usize];
+                h.is_sealed() && h.created_at <= self.t
+            })
+            .collect();
+        for held in placed {
+            if !self.open_held(held) {
+                self.invalid += 1;
+            }
+        }
+        let standing_sealed: Vec<u32> = (0..self.senders.len() as u32)
+            .filter(|&i| {
+                self.senders[i as usize]
+                    .keyword
+                    .is_some_and(|(_, _, held)| self.held[held as usize].is_sealed())
+            })
+            .collect();
+        for sender in standing_sealed {
+            self.mark(sender);
+        }
+        self.refresh_dirty();
     }
 
     /// The sender's ballot at the current moment, if they voted.
@@ -288,7 +464,7 @@ impl VoteBook {
         }
         Some(Ballot::new(
             s.sender,
-            s.vote_type(),
+            self.standing(s),
             s.weight.as_ref()?,
             self.cap(),
             s.totals.vote_msat,
@@ -316,7 +492,7 @@ impl VoteBook {
             ..TypeSums::default()
         };
         let cap = self.cap().map(fix);
-        for vote_type in [VoteType::Support, VoteType::Veto, VoteType::Abstain] {
+        for vote_type in BALLOT_TYPES {
             let ballots = &self.types[type_index(vote_type)];
             let mut sum = ballots.uncapped;
             if let Some(cap) = cap {
@@ -360,6 +536,7 @@ impl VoteBook {
             self.mark(sender);
         }
         self.refresh_dirty();
+        self.update_opened();
     }
 
     /// Forgets the derived state and places every held contribution again from `T = 0`.
@@ -373,6 +550,10 @@ impl VoteBook {
         self.types = Default::default();
         self.zap_votes = 0;
         self.participation_votes = 0;
+        self.opened = false;
+        self.sealed_ballots = 0;
+        self.invalid = 0;
+        self.sealed_voters = 0;
         for s in &mut self.senders {
             *s = SenderState::new(s.sender);
         }
@@ -403,19 +584,27 @@ impl VoteBook {
             let leave = h.created_at.saturating_add(rules.cooling_off_secs());
             self.heap.push(Reverse((leave, Move::LeaveYoung, held)));
         }
+        let sealed_vote = h.is_vote && h.is_sealed();
         let s = &mut self.senders[h.sender as usize];
         s.totals
             .add(rules, h.created_at, t, h.amount_msat, h.is_vote);
         if h.is_vote {
             s.receipts += 1;
-            if let Some(keyword) = h.keyword {
-                let key = (h.created_at, h.receipt_id, keyword);
+            if h.explicit.is_some() {
+                let key = (h.created_at, h.receipt_id, held);
                 if s.keyword.is_none_or(|k| (k.0, k.1) < (key.0, key.1)) {
                     s.keyword = Some(key);
                 }
             }
         }
         let sender = h.sender;
+        if sealed_vote {
+            self.sealed_ballots += 1;
+            // Paid inside the window but arriving after the opening: opened at once.
+            if self.opened && !self.open_held(held) {
+                self.invalid += 1;
+            }
+        }
         self.mark(sender);
     }
 
@@ -443,11 +632,12 @@ impl VoteBook {
                 self.participants -= 1;
             }
         }
-        if let Some((vote_type, weight, kind)) = s.ballot.take() {
+        if let Some((vote_type, weight, kind, sealed)) = s.ballot.take() {
             let ballots = &mut self.types[type_index(vote_type)];
             ballots.uncapped.sub_fixed(weight);
             ballots.by_weight.remove(&(weight, i));
             self.voters -= 1;
+            self.sealed_voters -= u64::from(sealed);
             match kind {
                 VoteKind::Zap => self.zap_votes -= 1,
                 VoteKind::Participation => self.participation_votes -= 1,
@@ -460,13 +650,16 @@ impl VoteBook {
         }
         s.weight = Some(weight);
         if s.receipts > 0 {
-            let vote_type = s.vote_type();
+            let standing = self.standing(&self.senders[i as usize]);
+            let vote_type = standing.ballot_type();
             let fixed = fix(weight.weight);
             let ballots = &mut self.types[type_index(vote_type)];
             ballots.uncapped.add_fixed(fixed);
             ballots.by_weight.insert((fixed, i));
-            s.ballot = Some((vote_type, fixed, weight.kind));
+            let s = &mut self.senders[i as usize];
+            s.ballot = Some((vote_type, fixed, weight.kind, standing.is_sealed()));
             self.voters += 1;
+            self.sealed_voters += u64::from(standing.is_sealed());
             match weight.kind {
                 VoteKind::Zap => self.zap_votes += 1,
                 VoteKind::Participation => self.participation_votes += 1,
@@ -480,9 +673,10 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::votes::tally::tally;
+    use crate::votes::tally::{tally, tally_with_secrets};
     use crate::votes::testing::{
-        proposal, receipt, senders, zap, ANNOUNCEMENT, BTC, END, POLL, START,
+        opening, proposal, receipt, sealed_proposal, sealed_zap, senders, zap, ANNOUNCEMENT, BTC,
+        END, POLL, START,
     };
     use crate::votes::SECONDS_PER_DAY;
 
@@ -544,6 +738,91 @@ mod tests {
         assert_eq!(book.tally(START), tally(&p, &all, START));
     }
 
+    #[test]
+    fn opening_moves_sealed_weight_to_the_opened_types_and_counts_what_does_not_open() {
+        let p = sealed_proposal();
+        let s = senders(4);
+        let mut garbage = zap(4, s[3], START, BTC, true, None);
+        garbage.ballot = Some(std::sync::Arc::from("ballot1qqqqqqqqqq"));
+        let mut private = zap(5, s[3], START + 1, 7_000, true, None);
+        private.private_zap = true;
+        let all = [
+            sealed_zap(1, s[0], START, 4 * BTC, VoteType::Veto),
+            sealed_zap(2, s[1], START, BTC, VoteType::Support),
+            zap(3, s[2], START, BTC, true, Some(VoteType::Support)),
+            garbage,
+            private.clone(),
+        ];
+        let mut book = VoteBook::new(p.clone());
+        for c in &all {
+            book.add(c.clone());
+        }
+        assert_eq!(book.add(private), Added::Duplicate);
+        let sealed = book.tally(END);
+        assert_eq!(sealed, tally(&p, &all, END));
+        assert_eq!(sealed.result.sealed_votes, 4.0);
+        assert_eq!(sealed.sealed.voters, 3);
+        assert_eq!(sealed.private_zaps.count, 1);
+        // The secrets before the close open nothing; at the close, everything.
+        let mut early = VoteBook::new(p.clone());
+        for c in &all {
+            early.add(c.clone());
+        }
+        early.open_with(opening());
+        assert!(!early.is_opened());
+        assert_eq!(early.tally(END - 1), tally(&p, &all, END - 1));
+        assert_eq!(
+            early.tally(END),
+            tally_with_secrets(&p, &all, END, Some(&opening()))
+        );
+        book.open_with(opening());
+        assert!(book.is_opened());
+        let opened = book.tally(END);
+        assert_eq!(opened, tally_with_secrets(&p, &all, END, Some(&opening())));
+        let r = &opened.result;
+        assert_eq!(
+            (
+                r.support_votes,
+                r.veto_votes,
+                r.abstain_votes,
+                r.sealed_votes
+            ),
+            (2.0, 2.0, 1.0, 0.0)
+        );
+        assert_eq!(opened.sealed.invalid, 1);
+        assert!(opened.sealed.opened);
+        // A sealed vote paid in the window that arrives after the opening is opened at once.
+        book.add(sealed_zap(6, s[2], END, BTC, VoteType::Abstain));
+        let mut later = all.to_vec();
+        later.push(book_contribution_of_last(&book));
+        assert_eq!(
+            book.tally(END),
+            tally_with_secrets(&p, &later, END, Some(&opening()))
+        );
+        assert_eq!(book.tally(END).result.sealed_votes, 0.0);
+        // Going back in time closes them again.
+        assert_eq!(book.tally(START), tally(&p, &later, START));
+    }
+
+    /// The contribution last added to `book`, rebuilt from what the book holds (for the full
+    /// recompute of the same receipts).
+    fn book_contribution_of_last(book: &VoteBook) -> Contribution {
+        let h = book.held.last().expect("one held");
+        let mut c = zap(
+            0,
+            book.senders[h.sender as usize].sender,
+            h.created_at,
+            h.amount_msat,
+            true,
+            None,
+        );
+        c.receipt_id = h.receipt_id;
+        if let Some(ExplicitType::Sealed(token)) = &h.explicit {
+            c.ballot = Some(token.clone());
+        }
+        c
+    }
+
     /// A contribution as the generator draws it.
     #[derive(Debug, Clone)]
     struct Draw {
@@ -570,7 +849,7 @@ mod tests {
                 BTC / 5..60 * BTC,
             ],
             0u8..6,
-            0u8..5,
+            0u8..9,
         )
             .prop_map(|(sender, offset, msat, vote, keyword)| Draw {
                 sender,
@@ -583,7 +862,7 @@ mod tests {
 
     fn build(draws: &[Draw]) -> Vec<Contribution> {
         let s = senders(24);
-        let p = proposal();
+        let p = sealed_proposal();
         draws
             .iter()
             .enumerate()
@@ -603,6 +882,36 @@ mod tests {
                     d.vote == 0,
                     keyword,
                 );
+                // 5, 6: a sealed ballot (of a type from the sender); 7: one that will not open
+                // (another sender's token); 8: a private zap.
+                match d.keyword {
+                    5 | 6 => {
+                        let vote = [VoteType::Support, VoteType::Veto, VoteType::Abstain]
+                            [(d.sender + usize::from(d.keyword == 6)) % 3];
+                        let token = crate::votes::seal_ballot(
+                            vote,
+                            &p.id,
+                            &s[d.sender],
+                            &p.ballot_keys(),
+                            &mut rand::rngs::OsRng,
+                        )
+                        .expect("seals");
+                        c.ballot = Some(std::sync::Arc::from(token.as_str()));
+                    }
+                    7 => {
+                        let token = crate::votes::seal_ballot(
+                            VoteType::Veto,
+                            &p.id,
+                            &s[(d.sender + 1) % 24],
+                            &p.ballot_keys(),
+                            &mut rand::rngs::OsRng,
+                        )
+                        .expect("seals");
+                        c.ballot = Some(std::sync::Arc::from(token.as_str()));
+                    }
+                    8 => c.private_zap = true,
+                    _ => {}
+                }
                 match d.vote {
                     1 => c.address = Some(p.address.clone()),
                     2 => c.event = Some(ANNOUNCEMENT),
@@ -643,12 +952,14 @@ mod tests {
             ts in times(),
             seed in any::<u64>(),
         ) {
-            let p = proposal();
+            let p = sealed_proposal();
             let all = build(&draws);
+            let secrets = opening();
             let mut book = VoteBook::new(p.clone());
             let mut added = Vec::new();
             let mut ts = ts.into_iter().peekable();
             let mut rng = seed;
+            let mut opened = false;
             for c in &all {
                 // A few receipts twice, to exercise idempotence.
                 rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -657,9 +968,14 @@ mod tests {
                     prop_assert_eq!(book.add(c.clone()), Added::Duplicate);
                 }
                 added.push(c.clone());
+                // The secrets become known at some point (opening only at `end`).
+                if !opened && rng >> 59 == 3 {
+                    book.open_with(secrets.clone());
+                    opened = true;
+                }
                 if rng >> 61 == 1 {
                     if let Some(t) = ts.next() {
-                        let full = tally(&p, &added, t);
+                        let full = tally_with_secrets(&p, &added, t, opened.then_some(&secrets));
                         prop_assert_eq!(&book.result(t), &full.result);
                         prop_assert_eq!(book.voters() as u64, full.voters);
                         prop_assert_eq!(book.tally(t), full);
@@ -667,13 +983,20 @@ mod tests {
                 }
             }
             for t in ts.chain([END]) {
-                let full = tally(&p, &added, t);
+                let full = tally_with_secrets(&p, &added, t, opened.then_some(&secrets));
                 prop_assert_eq!(&book.result(t), &full.result);
                 prop_assert_eq!(book.tally(t), full);
             }
+            // Opened at the end, sealed weight moves to the opened types.
+            book.open_with(secrets.clone());
+            let full = tally_with_secrets(&p, &added, END, Some(&secrets));
+            prop_assert_eq!(&book.result(END), &full.result);
+            prop_assert_eq!(full.result.sealed_votes, 0.0);
+            prop_assert_eq!(book.tally(END), full);
             // Going back in time rebuilds, and still agrees.
             let t = START + 10 * SECONDS_PER_DAY;
             prop_assert_eq!(book.tally(t), tally(&p, &added, t));
+            prop_assert_eq!(book.tally(END), tally_with_secrets(&p, &added, END, Some(&secrets)));
         }
 
         /// The order contributions come in never changes the tally.
@@ -683,7 +1006,7 @@ mod tests {
             t in 0..SPAN,
             seed in any::<u64>(),
         ) {
-            let p = proposal();
+            let p = sealed_proposal();
             let t = START - 100 * SECONDS_PER_DAY + t;
             let all = build(&draws);
             let mut shuffled = all.clone();
@@ -698,6 +1021,11 @@ mod tests {
                 shuffled.push(first.clone());
             }
             prop_assert_eq!(tally(&p, &all, t), tally(&p, &shuffled, t));
+            let secrets = opening();
+            prop_assert_eq!(
+                tally_with_secrets(&p, &all, END, Some(&secrets)),
+                tally_with_secrets(&p, &shuffled, END, Some(&secrets))
+            );
             let mut book = VoteBook::new(p.clone());
             for c in shuffled {
                 book.add(c);
@@ -713,7 +1041,7 @@ mod tests {
             parts in 2u64..5,
             t in 0..SPAN,
         ) {
-            let p = proposal();
+            let p = sealed_proposal();
             let t = START - 100 * SECONDS_PER_DAY + t;
             let all = build(&draws);
             let i = which.index(all.len());
@@ -729,6 +1057,7 @@ mod tests {
                 piece.receipt_id = receipt(1_000_000 + k);
                 piece.amount_msat = part;
                 piece.keyword = None;
+                piece.ballot = None;
                 rest -= part;
                 split.push(piece);
             }

@@ -19,6 +19,8 @@ pub fn contribution_of(zap: &RecordedZap) -> Contribution {
             .poll_option
             .as_deref()
             .and_then(crate::votes::parse_poll_option),
+        ballot: crate::votes::ballot_in(&zap.content),
+        private_zap: zap.private_zap,
     }
 }
 
@@ -39,7 +41,7 @@ impl VoteAggregatorActor {
                         votes.push(VoteRow::new(tracked.book.proposal(), contribution));
                         touched = true;
                     }
-                    Added::LateVote | Added::Contribution => touched = true,
+                    Added::LateVote | Added::Contribution | Added::PrivateZap => touched = true,
                     Added::Ignored | Added::Duplicate => {}
                 }
             }

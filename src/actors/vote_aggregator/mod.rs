@@ -16,7 +16,17 @@
 //!   for what changed and each proposal's voters (`page_view`).
 //!
 //! Its mechanisms have a file each: `start` (the state rebuilt from the database, proposals
-//! taken in), `counting` (zaps into contributions, vote rows) and `publication`.
+//! taken in), `counting` (zaps into contributions, vote rows), `publication` and `reveal`.
+//!
+//! # Sealed ballots
+//!
+//! A proposal that pins ballot keys has its voters' sealed weight in `sealed_votes` until the
+//! close. Then, before its final tally, the publishing server has the gov bot reveal its ballot
+//! secret (a ballot secret event through the outbox, `created_at` = `end`: the same event id
+//! however often and by whichever server, since the key is derived), checks it against the
+//! pinned key, gives it to the book, which opens the ballots, and publishes the opened tally. A
+//! server down at the close does it at its next start; one that is not the lease holder waits
+//! for the lease like any publication.
 //!
 //! # Publication
 //!
@@ -81,6 +91,7 @@ use crate::votes::{
 mod counting;
 mod page_view;
 mod publication;
+mod reveal;
 mod sharing;
 mod start;
 
@@ -224,6 +235,20 @@ struct Tracked {
     publishing: bool,
     /// Votes changed since the last publication was planned.
     dirty: bool,
+    /// Where the gov bot's ballot secret stands (proposals with sealed ballots).
+    reveal: Reveal,
+}
+
+/// The gov bot's part in opening a proposal's sealed ballots (see `reveal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reveal {
+    /// Not revealed by this server yet (or nothing to reveal).
+    Pending,
+    /// The reveal is under way.
+    Revealing,
+    /// Revealed and the book has the secrets, or it cannot be (the proposal pins no key of
+    /// the gov bot, or the gov bot's derived key is not the pinned one): the tally goes on.
+    Done,
 }
 
 pub struct VoteAggregatorActor {

@@ -58,7 +58,13 @@ impl VoteAggregatorActor {
             if !tracked.stored.tally_final {
                 tracked.dirty = true;
             }
-            return; // the start-up publication covers it
+            // Closed while this server was down (or before it loaded the proposal): the gov
+            // bot's ballot secret is revealed (again: the same event) so this server's book
+            // opens the ballots; the start-up publication covers the tally.
+            if tracked.stored.proposal.has_sealed_ballots() {
+                self.reveal(id, ctx);
+            }
+            return;
         }
         // One second past `end`, so `now > end` and the tally's T is `end`.
         let delay = Duration::from_secs(end - now + 1);
@@ -70,7 +76,9 @@ impl VoteAggregatorActor {
                     ctx.cancel_future(timer);
                 }
             }
-            act.publish(id, ctx);
+            // The reveal (when the proposal has sealed ballots) comes first, then the final
+            // tally.
+            act.reveal(id, ctx);
         }));
     }
 
@@ -87,8 +95,14 @@ impl VoteAggregatorActor {
         if !self.leader {
             return; // still dirty: published if this server takes the lease over
         }
-        tracked.dirty = false;
         let now = unix_now();
+        if now > tracked.stored.proposal.window_end && tracked.reveal != Reveal::Done {
+            // The close: reveal the gov bot's ballot secret and open the ballots first; the
+            // reveal publishes again once done (the proposal stays dirty meanwhile).
+            self.reveal(id, ctx);
+            return;
+        }
+        tracked.dirty = false;
         let proposal = tracked.stored.proposal.clone();
         let is_final = now > proposal.window_end;
         let started = Instant::now();

@@ -103,6 +103,7 @@ impl VoteAggregatorActor {
                 end_timer: None,
                 publishing: false,
                 dirty: dirty || !votes.is_empty(),
+                reveal: Reveal::Pending,
             },
         );
         self.schedule(id, ctx, delay);

@@ -321,7 +321,7 @@ mod tests {
             check_from_relays(&mut report, &receipts[0].id, &proposal, &content, &judged);
             assert!(report.ok(), "{report:?}");
             let vote = report.vote.expect("vote");
-            assert_eq!(vote.vote_type, VoteType::Veto);
+            assert_eq!(vote.vote_type, VoteType::Veto.into());
             assert!(vote.weight > 0.0);
 
             let mut early = VoteReport::default();

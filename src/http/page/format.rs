@@ -189,6 +189,7 @@ mod tests {
             support_votes: support,
             veto_votes: veto,
             abstain_votes: 0.0,
+            sealed_votes: 0.0,
             zap_vote_count: 0,
             participation_vote_count: 0,
             threshold_met,

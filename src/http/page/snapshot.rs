@@ -10,7 +10,7 @@ use nostr_sdk::{EventId, Kind, PublicKey, RelayUrl};
 
 use crate::actors::vote_aggregator::ProposalVoters;
 use crate::nostr::events::{self, LinkState};
-use crate::votes::{Proposal, TallyContent, VoteKind, VoteType};
+use crate::votes::{BallotType, Proposal, TallyContent, VoteKind};
 
 /// What never changes while the service runs: who signs, where, and how to check it.
 #[derive(Debug, Clone)]
@@ -51,7 +51,8 @@ impl Header {
 #[derive(Debug, Clone, PartialEq)]
 pub struct VoterRow {
     pub npub: String,
-    pub vote_type: VoteType,
+    /// `sealed` while the voter's standing ballot is sealed (the page says until when).
+    pub vote_type: BallotType,
     pub kind: VoteKind,
     pub amount_msat: u64,
     pub weight: f64,
@@ -293,6 +294,7 @@ mod tests {
             support_votes: 0.3,
             veto_votes: 0.0,
             abstain_votes: 0.0,
+            sealed_votes: 0.0,
             zap_vote_count: 2,
             participation_vote_count: 0,
             threshold_met: false,
@@ -300,7 +302,8 @@ mod tests {
         };
         let ballot = |w: f64| Ballot {
             sender: Keys::generate().public_key(),
-            vote_type: VoteType::Support,
+            vote_type: BallotType::Support,
+            sealed: false,
             kind: VoteKind::Zap,
             weight: w,
             zap_weight: w,
@@ -322,6 +325,8 @@ mod tests {
             receipts: None,
             targets: Vec::new(),
             anomalies: Default::default(),
+            private_zaps: Default::default(),
+            sealed: None,
         };
         ProposalVoters {
             proposal,

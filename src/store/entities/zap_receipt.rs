@@ -66,6 +66,10 @@ pub struct Model {
     /// [`crate::store::receipt_feed`] only, and not mapped here: SQLite has no such column.)
     #[sea_orm(column_type = "Text", nullable)]
     pub recorded_by: Option<String>,
+    /// A private zap (its request has an `anon` tag with a value): recorded, never a
+    /// contribution or a vote (DESIGN.md "Votes", *Private zaps*). `false` on rows recorded
+    /// before the column existed.
+    pub private_zap: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

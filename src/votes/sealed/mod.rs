@@ -13,7 +13,7 @@
 //!   Appendix A.1.1 test vectors.
 //! - [`find_ballot_token`] ([`find_token`]): where a zap comment holds a token.
 //! - [`BallotOpening`] ([`opening`]): a valid secret for every pinned key, or nothing: what the
-//!   tally opens ballots with.
+//!   tally opens ballots with; [`SealedSummary`] ([`summary`]): the tally's `sealed` object.
 //!
 //! ```
 //! use commons_nostr::votes::{
@@ -38,6 +38,7 @@ pub mod ballot_key;
 pub mod find_token;
 pub mod gov_key;
 pub mod opening;
+pub mod summary;
 pub mod token;
 
 #[cfg(test)]
@@ -48,6 +49,7 @@ pub use ballot_key::is_valid_secret;
 pub use find_token::find_ballot_token;
 pub use gov_key::derive_gov_ballot_secret;
 pub use opening::BallotOpening;
+pub use summary::{SealedCounts, SealedSummary};
 pub use token::{
     open_ballot, seal_ballot, BallotError, BALLOT_HRP, BALLOT_INFO, BALLOT_TOKEN_VERSION,
 };
