@@ -107,6 +107,7 @@ pub struct Settings {
     pub governance: GovernanceSettings,
     pub outbox: OutboxSettings,
     pub lnurl: LnurlProviderSettings,
+    pub github: GithubSettings,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -259,10 +260,23 @@ pub struct GovernanceSettings {
     /// Every new review period pins ballot keys, so voters can seal their choice until the
     /// close (DESIGN.md "Sealed ballots").
     pub sealed_ballots: bool,
-    /// npubs of independent ballot key holders, after the gov bot. Validated as npubs; this
-    /// version refuses a non-empty list at start-up (independent holders are not implemented
-    /// yet).
+    /// npubs of independent ballot key holders, pinned after the gov bot in this order
+    /// (DESIGN.md "Independent holders"). Validated as npubs at start-up.
     pub ballot_holders: Vec<String>,
+    /// The voting window, in days, of a review period opened from GitHub, by tier 1 to 5
+    /// (five whole numbers from 0 to 365; 0: a pull request of that tier opens none).
+    pub review_days: Vec<i64>,
+}
+
+impl GovernanceSettings {
+    /// `review_days[tier - 1]`: the window of a review period of `tier` opened from GitHub,
+    /// or `None` for a tier outside 1 to 5.
+    pub fn review_days_for(&self, tier: u8) -> Option<u32> {
+        let index = usize::from(tier).checked_sub(1)?;
+        self.review_days
+            .get(index)
+            .and_then(|days| u32::try_from(*days).ok())
+    }
 }
 
 impl Default for GovernanceSettings {
@@ -280,7 +294,35 @@ impl Default for GovernanceSettings {
             receipt_poll_secs: 5,
             sealed_ballots: true,
             ballot_holders: Vec::new(),
+            review_days: vec![7, 30, 90, 0, 180],
         }
+    }
+}
+
+/// `[github]`: GitHub's webhook (DESIGN.md "Governance actions from GitHub";
+/// the `POST /webhooks/github` route).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GithubSettings {
+    /// Where the webhook's secret lives (`env:VAR` or a file path); `None`: the webhook route
+    /// answers 404.
+    pub webhook_secret: Option<SecretSource>,
+    /// `owner/name`, lower-cased: whose pull requests are governance actions.
+    pub repositories: Vec<String>,
+    /// GitHub logins, lower-cased, whose approving reviews are keyholder signatures.
+    pub keyholders: Vec<String>,
+}
+
+impl GithubSettings {
+    /// Whether `full_name` (`owner/name`, any case) is one of `repositories`.
+    pub fn follows(&self, full_name: &str) -> bool {
+        let full_name = full_name.to_ascii_lowercase();
+        self.repositories.contains(&full_name)
+    }
+
+    /// Whether `login` (any case) is one of `keyholders`.
+    pub fn is_keyholder(&self, login: &str) -> bool {
+        let login = login.to_ascii_lowercase();
+        self.keyholders.contains(&login)
     }
 }
 
@@ -329,6 +371,90 @@ struct RawSettings {
     outbox: RawOutbox,
     #[serde(default)]
     lnurl: RawLnurlProvider,
+    #[serde(default)]
+    github: RawGithub,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGithub {
+    /// Empty or absent: unset.
+    #[serde(default)]
+    webhook_secret: Option<String>,
+    #[serde(default)]
+    repositories: Vec<String>,
+    #[serde(default)]
+    keyholders: Vec<String>,
+}
+
+impl RawGithub {
+    fn validate(self) -> Result<GithubSettings, SettingsError> {
+        let webhook_secret = self
+            .webhook_secret
+            .as_deref()
+            .map(str::trim)
+            .filter(|raw| !raw.is_empty())
+            .map(|raw| SecretSource::parse("github.webhook_secret", raw))
+            .transpose()?;
+        let mut repositories = Vec::with_capacity(self.repositories.len());
+        for (i, raw) in self.repositories.iter().enumerate() {
+            let key = format!("github.repositories[{i}]");
+            let name = raw.trim().to_ascii_lowercase();
+            let part_ok = |p: &str| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            };
+            match name.split_once('/') {
+                Some((owner, repo)) if part_ok(owner) && part_ok(repo) => {}
+                _ => {
+                    return Err(SettingsError::invalid(
+                        key,
+                        format!("{raw:?} is not a repository like owner/name"),
+                    ))
+                }
+            }
+            if repositories.contains(&name) {
+                return Err(SettingsError::invalid(
+                    key,
+                    format!("{raw} is listed twice"),
+                ));
+            }
+            repositories.push(name);
+        }
+        let mut keyholders = Vec::with_capacity(self.keyholders.len());
+        for (i, raw) in self.keyholders.iter().enumerate() {
+            let key = format!("github.keyholders[{i}]");
+            let login = raw.trim().to_ascii_lowercase();
+            if !is_github_login(&login) {
+                return Err(SettingsError::invalid(
+                    key,
+                    format!("{raw:?} is not a GitHub login (1 to 39 letters, digits or '-')"),
+                ));
+            }
+            if keyholders.contains(&login) {
+                return Err(SettingsError::invalid(
+                    key,
+                    format!("{raw} is listed twice"),
+                ));
+            }
+            keyholders.push(login);
+        }
+        Ok(GithubSettings {
+            webhook_secret,
+            repositories,
+            keyholders,
+        })
+    }
+}
+
+/// A GitHub login: 1 to 39 ASCII letters, digits or hyphens, not starting with a hyphen.
+pub fn is_github_login(login: &str) -> bool {
+    (1..=39).contains(&login.len())
+        && !login.starts_with('-')
+        && login
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 #[derive(Debug, Deserialize)]
@@ -587,6 +713,9 @@ impl Settings {
                 .list_separator(",")
                 .with_list_parse_key("nostr.relays")
                 .with_list_parse_key("governance.tier_thresholds")
+                .with_list_parse_key("governance.review_days")
+                .with_list_parse_key("github.repositories")
+                .with_list_parse_key("github.keyholders")
                 .source(Some(env)),
         );
         let raw: RawSettings = builder
@@ -717,6 +846,7 @@ impl RawSettings {
         let dev_provider_bind = lnurl.dev_provider.then_some(http.bind);
         let nostr = self.nostr.validate(dev_provider_bind)?;
         let governance = validate_governance(self.governance)?;
+        let github = self.github.validate()?;
         if self.outbox.lease_secs == 0 {
             return Err(SettingsError::invalid(
                 "outbox.lease_secs",
@@ -748,6 +878,7 @@ impl RawSettings {
             governance,
             outbox,
             lnurl,
+            github,
         })
     }
 }
@@ -933,7 +1064,7 @@ impl RawBot {
     }
 }
 
-fn validate_governance(g: GovernanceSettings) -> Result<GovernanceSettings, SettingsError> {
+fn validate_governance(mut g: GovernanceSettings) -> Result<GovernanceSettings, SettingsError> {
     let fraction = |key: &str, v: f64| {
         if v.is_finite() && v > 0.0 && v <= 1.0 {
             Ok(())
@@ -995,20 +1126,43 @@ fn validate_governance(g: GovernanceSettings) -> Result<GovernanceSettings, Sett
             "every threshold must be a positive number",
         ));
     }
+    let mut holders = Vec::with_capacity(g.ballot_holders.len());
     for holder in &g.ballot_holders {
         use nostr_sdk::FromBech32;
-        if nostr_sdk::PublicKey::from_bech32(holder.trim()).is_err() {
-            return Err(SettingsError::invalid(
-                "governance.ballot_holders",
-                format!("'{holder}' is not an npub"),
-            ));
+        match nostr_sdk::PublicKey::from_bech32(holder.trim()) {
+            Ok(key) if holders.contains(&key) => {
+                return Err(SettingsError::invalid(
+                    "governance.ballot_holders",
+                    format!("'{holder}' is listed twice"),
+                ))
+            }
+            Ok(key) => holders.push(key),
+            Err(_) => {
+                return Err(SettingsError::invalid(
+                    "governance.ballot_holders",
+                    format!("'{holder}' is not an npub"),
+                ))
+            }
         }
     }
-    if !g.ballot_holders.is_empty() {
+    if !holders.is_empty() && !g.sealed_ballots {
         return Err(SettingsError::invalid(
             "governance.ballot_holders",
-            "independent ballot key holders are not supported by this version yet: leave the \
-             list empty (the gov bot holds every proposal's ballot key)",
+            "independent ballot key holders need governance.sealed_ballots = true",
+        ));
+    }
+    g.ballot_holders = g
+        .ballot_holders
+        .iter()
+        .map(|holder| holder.trim().to_owned())
+        .collect();
+    if g.review_days.len() != 5 || g.review_days.iter().any(|d| !(0..=365).contains(d)) {
+        return Err(SettingsError::invalid(
+            "governance.review_days",
+            format!(
+                "needs 5 whole numbers of days from 0 to 365 (tiers 1 to 5), found {:?}",
+                g.review_days
+            ),
         ));
     }
     Ok(g)
@@ -1250,21 +1404,43 @@ mod tests {
     }
 
     #[test]
-    fn ballot_holders_must_be_npubs_and_are_refused_for_now() {
+    fn ballot_holders_must_be_npubs_and_need_sealed_ballots() {
         use nostr_sdk::ToBech32;
         let npub = nostr_sdk::Keys::generate()
             .public_key()
             .to_bech32()
             .expect("npub");
-        for holders in [vec![npub.clone()], vec![npub, "npub1nope".to_owned()]] {
-            let g = GovernanceSettings {
-                ballot_holders: holders.clone(),
-                ..GovernanceSettings::default()
-            };
-            let error = validate_governance(g).expect_err("refused");
+        let good = GovernanceSettings {
+            ballot_holders: vec![npub.clone()],
+            ..GovernanceSettings::default()
+        };
+        assert!(validate_governance(good).is_ok_and(|g| g.ballot_holders == vec![npub.clone()]));
+        let without_sealed = GovernanceSettings {
+            ballot_holders: vec![npub.clone()],
+            sealed_ballots: false,
+            ..GovernanceSettings::default()
+        };
+        for (g, why) in [
+            (
+                GovernanceSettings {
+                    ballot_holders: vec![npub.clone(), "npub1nope".to_owned()],
+                    ..GovernanceSettings::default()
+                },
+                "'npub1nope' is not an npub",
+            ),
+            (
+                GovernanceSettings {
+                    ballot_holders: vec![npub.clone(), npub.clone()],
+                    ..GovernanceSettings::default()
+                },
+                "twice",
+            ),
+            (without_sealed, "sealed_ballots"),
+        ] {
+            let error = validate_governance(g).expect_err("refused").to_string();
             assert!(
-                error.to_string().contains("governance.ballot_holders"),
-                "{holders:?}: {error}"
+                error.starts_with("governance.ballot_holders") && error.contains(why),
+                "{error}"
             );
         }
         let off = GovernanceSettings {
@@ -1609,6 +1785,84 @@ mod tests {
         ] {
             let r = load(None, &[("COMMONS__HTTP__PUBLIC_URL", bad)]);
             assert_eq!(key_of(r), "http.public_url", "{bad}");
+        }
+    }
+
+    #[test]
+    fn github_webhook_is_off_by_default_and_its_settings_are_checked() {
+        let s = load(None, &[]).unwrap();
+        assert_eq!(s.github.webhook_secret, None);
+        assert!(s.github.repositories.is_empty());
+        assert_eq!(s.governance.review_days, [7, 30, 90, 0, 180]);
+        assert_eq!(s.governance.review_days_for(1), Some(7));
+        assert_eq!(s.governance.review_days_for(4), Some(0));
+        assert_eq!(s.governance.review_days_for(0), None);
+        assert_eq!(s.governance.review_days_for(6), None);
+
+        let s = load(
+            None,
+            &[
+                (
+                    "COMMONS__GITHUB__WEBHOOK_SECRET",
+                    "env:GITHUB_WEBHOOK_SECRET",
+                ),
+                (
+                    "COMMONS__GITHUB__REPOSITORIES",
+                    "BTC-Commons/Governance,a/b",
+                ),
+                ("COMMONS__GITHUB__KEYHOLDERS", "Alice,bob-2"),
+                ("COMMONS__GOVERNANCE__REVIEW_DAYS", "1,2,3,0,365"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            s.github.webhook_secret,
+            Some(SecretSource::Env("GITHUB_WEBHOOK_SECRET".into()))
+        );
+        assert!(s.github.follows("btc-commons/GOVERNANCE"));
+        assert!(!s.github.follows("btc-commons/other"));
+        assert!(s.github.is_keyholder("ALICE"));
+        assert!(!s.github.is_keyholder("carol"));
+        assert_eq!(s.governance.review_days, [1, 2, 3, 0, 365]);
+
+        for (key, value, named) in [
+            (
+                "COMMONS__GITHUB__WEBHOOK_SECRET",
+                "env:",
+                "github.webhook_secret",
+            ),
+            (
+                "COMMONS__GITHUB__REPOSITORIES",
+                "no-slash",
+                "github.repositories[0]",
+            ),
+            (
+                "COMMONS__GITHUB__REPOSITORIES",
+                "a/b,A/B",
+                "github.repositories[1]",
+            ),
+            (
+                "COMMONS__GITHUB__KEYHOLDERS",
+                "not a login",
+                "github.keyholders[0]",
+            ),
+            (
+                "COMMONS__GOVERNANCE__REVIEW_DAYS",
+                "1,2,3",
+                "governance.review_days",
+            ),
+            (
+                "COMMONS__GOVERNANCE__REVIEW_DAYS",
+                "1,2,3,4,-1",
+                "governance.review_days",
+            ),
+            (
+                "COMMONS__GOVERNANCE__REVIEW_DAYS",
+                "1,2,3,4,366",
+                "governance.review_days",
+            ),
+        ] {
+            assert_eq!(key_of(load(None, &[(key, value)])), named, "{key}={value}");
         }
     }
 }

@@ -153,6 +153,10 @@ fn write_private_file(path: &Path, content: &str) -> Result<(), std::io::Error> 
     file.sync_all()
 }
 
+/// The shortest GitHub webhook secret accepted: anyone who guesses it can publish governance
+/// actions through the webhook.
+pub const GITHUB_SECRET_MIN_LEN: usize = 16;
+
 /// Every key and token the service runs with, loaded and checked.
 pub struct ServiceKeys {
     pub server: Keys,
@@ -162,6 +166,9 @@ pub struct ServiceKeys {
     /// The development LNURL provider's key (`lnurl.zapper_nsec_path`), which signs the zap
     /// receipts of the bots it serves: loaded only when `lnurl.dev_provider` serves a bot.
     pub dev_zapper: Option<Keys>,
+    /// GitHub's webhook secret (`github.webhook_secret`), when set: the HMAC key every
+    /// delivery is signed with.
+    pub github_webhook_secret: Option<Secret>,
     /// Key files created on this start-up (development settings only), by setting key.
     pub generated: Vec<(String, PublicKey)>,
 }
@@ -250,14 +257,36 @@ impl ServiceKeys {
             ));
         }
 
+        let github_webhook_secret = github_webhook_secret(settings, env)?;
+
         Ok(ServiceKeys {
             server,
             bots,
             admin_token,
             dev_zapper,
+            github_webhook_secret,
             generated,
         })
     }
+}
+
+/// GitHub's webhook secret (`github.webhook_secret`), when set: read like every secret (a file
+/// readable by others is refused), and at least [`GITHUB_SECRET_MIN_LEN`] characters.
+pub fn github_webhook_secret(
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Secret>, SettingsError> {
+    let Some(source) = &settings.github.webhook_secret else {
+        return Ok(None);
+    };
+    let secret = source.read("github.webhook_secret", env)?;
+    if secret.expose().len() < GITHUB_SECRET_MIN_LEN {
+        return Err(SettingsError::invalid(
+            "github.webhook_secret",
+            format!("must be at least {GITHUB_SECRET_MIN_LEN} characters"),
+        ));
+    }
+    Ok(Some(secret))
 }
 
 /// The process environment, as the lookup [`SecretSource::read`] takes.
@@ -349,5 +378,47 @@ mod tests {
         assert!(text.contains("readable by others"), "{text}");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         assert!(source.read("k", &no_env).is_err());
+    }
+
+    #[test]
+    fn the_github_webhook_secret_is_read_like_a_key() {
+        use crate::configuration::SettingsSources;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("github.secret");
+        fs::write(&path, "  a webhook secret of some length\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let settings = |secret: &str| {
+            Settings::load(SettingsSources {
+                config_file: None,
+                env: [(
+                    "COMMONS__GITHUB__WEBHOOK_SECRET".to_owned(),
+                    secret.to_owned(),
+                )]
+                .into_iter()
+                .collect(),
+            })
+            .unwrap()
+        };
+        let from_file = settings(path.to_str().unwrap());
+        let secret = github_webhook_secret(&from_file, &no_env).unwrap().unwrap();
+        assert_eq!(secret.expose(), "a webhook secret of some length");
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = github_webhook_secret(&from_file, &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("github.webhook_secret:"), "{err}");
+        assert!(err.contains("readable by others"), "{err}");
+
+        let short = |var: &str| (var == "SHORT").then(|| "hunter2".to_owned());
+        let err = github_webhook_secret(&settings("env:SHORT"), &short)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("github.webhook_secret:"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(github_webhook_secret(&settings(""), &no_env)
+            .unwrap()
+            .is_none());
     }
 }

@@ -55,6 +55,15 @@ pub struct OperationLabels {
     pub operation: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GithubDeliveryLabels {
+    /// `ping`, `pull_request`, `pull_request_review`, or `other` (any other `X-GitHub-Event`,
+    /// or none: the header is not trusted enough to become a label of its own).
+    pub event: String,
+    /// `published`, `duplicate`, `ignored` or `refused`.
+    pub outcome: String,
+}
+
 /// Relay connection states exported as `commons_relay_state{relay,state}` (1 for the current).
 pub const RELAY_STATES: [&str; 3] = ["connected", "connecting", "disconnected"];
 
@@ -88,6 +97,8 @@ pub struct Metrics {
     /// 1 when the database answered the last probe, 0 when it did not.
     pub database_up: Gauge,
     pub database_errors: Family<OperationLabels, Counter>,
+    /// GitHub webhook deliveries, by event and outcome.
+    pub github_deliveries: Family<GithubDeliveryLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -215,6 +226,12 @@ impl Metrics {
             "Database operations that failed (and are retried or refused), by operation",
             database_errors.clone(),
         );
+        let github_deliveries = Family::<GithubDeliveryLabels, Counter>::default();
+        registry.register(
+            "github_deliveries",
+            "GitHub webhook deliveries, by event and outcome (published, duplicate, ignored, refused)",
+            github_deliveries.clone(),
+        );
         Arc::new(Metrics {
             registry,
             events_published,
@@ -236,7 +253,23 @@ impl Metrics {
             tally_compute_seconds,
             database_up,
             database_errors,
+            github_deliveries,
         })
+    }
+
+    /// Counts a GitHub webhook delivery. `event` is `X-GitHub-Event`; names other than the
+    /// three the webhook reads are counted as `other`.
+    pub fn github_delivery(&self, event: &str, outcome: &str) {
+        let event = match event {
+            "ping" | "pull_request" | "pull_request_review" => event,
+            _ => "other",
+        };
+        self.github_deliveries
+            .get_or_create(&GithubDeliveryLabels {
+                event: event.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
     }
 
     /// The text exposition of every metric.

@@ -277,6 +277,7 @@ impl Application {
             server_pubkey: keys.server.public_key(),
             bot_pubkeys,
             admin_token: keys.admin_token.clone(),
+            github_webhook_secret: keys.github_webhook_secret.clone(),
             started_at,
             dev_provider,
         };

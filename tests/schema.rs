@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 13] = [
+const MIGRATIONS: [MigrationSpec; 14] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -133,6 +133,11 @@ const MIGRATIONS: [MigrationSpec; 13] = [
         name: "m20261207_001900_private_zaps",
         tables: &[],
         indexes: &[],
+    },
+    MigrationSpec {
+        name: "m20261207_002000_create_github_deliveries",
+        tables: &["github_deliveries"],
+        indexes: &[("github_deliveries", "ux_github_deliveries_delivery_id")],
     },
 ];
 

@@ -17,6 +17,7 @@
 //! | [`m20261205_001700_vote_targets`] | `proposal_targets`; `zap_receipts.zapped_event_id`, `zapped_address`, `poll_option` |
 //! | [`m20261205_001800_targets_per_proposal`] | `proposal_targets` unique per (proposal, target), not per target |
 //! | [`m20261207_001900_private_zaps`] | `zap_receipts.private_zap` |
+//! | [`m20261207_002000_create_github_deliveries`] | `github_deliveries` |
 //!
 //! Conventions every migration follows, so the schema reads the same on SQLite and PostgreSQL:
 //!
@@ -44,6 +45,7 @@ pub mod m20261205_001000_shared_tallies;
 pub mod m20261205_001700_vote_targets;
 pub mod m20261205_001800_targets_per_proposal;
 pub mod m20261207_001900_private_zaps;
+pub mod m20261207_002000_create_github_deliveries;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -65,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_001700_vote_targets::Migration),
             Box::new(m20261205_001800_targets_per_proposal::Migration),
             Box::new(m20261207_001900_private_zaps::Migration),
+            Box::new(m20261207_002000_create_github_deliveries::Migration),
         ]
     }
 }

@@ -31,6 +31,9 @@
 //! Steps 3 to 5 come after the event is committed and cannot undo it: if one fails, the answer
 //! is a 500 that says the event stands and what did not happen.
 //!
+//! [`publish`] is this whole path after parsing; GitHub's webhook ([`super::github`]) takes it
+//! too, so an action from a pull request is published exactly as one from this route.
+//!
 //! Answer: `201 {"event_id": "<hex>", "address": "30078:<pubkey>:<d>", "naddr": "naddr1...",
 //! "announcement_id": "<hex>", "announcement_nevent": "nevent1...", "poll_id": "<hex>",
 //! "poll_nevent": "nevent1..."}` (the poll only for a review period; the links carry relay
@@ -62,23 +65,42 @@ use crate::votes::VoteRules;
 /// The bot that signs governance actions and their announcements.
 pub const GOV_BOT: &str = "gov";
 
-#[derive(Debug, Serialize)]
-struct ActionPublished {
-    event_id: String,
-    address: String,
+/// What a published action answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionPublished {
+    pub event_id: String,
+    pub address: String,
     /// The action's address as a NIP-19 link, with relay hints.
-    naddr: String,
-    announcement_id: String,
-    announcement_nevent: String,
+    pub naddr: String,
+    pub announcement_id: String,
+    pub announcement_nevent: String,
     /// A review period's zap poll.
     #[serde(skip_serializing_if = "Option::is_none")]
-    poll_id: Option<String>,
+    pub poll_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    poll_nevent: Option<String>,
+    pub poll_nevent: Option<String>,
     /// What the operator should know, e.g. a bot whose LNURL provider key was not known when
     /// the proposal pinned its rules (receipts from that provider will not count for it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    warnings: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Why [`publish`] failed, and whether the action's event was committed all the same (a step
+/// after step 2 failed: the event stands).
+#[derive(Debug)]
+pub struct ActionFailure {
+    pub error: ApiError,
+    /// The action event, when it was committed before the failure.
+    pub published: Option<EventId>,
+}
+
+impl From<ApiError> for ActionFailure {
+    fn from(error: ApiError) -> ActionFailure {
+        ActionFailure {
+            error,
+            published: None,
+        }
+    }
 }
 
 /// `POST /v1/actions`.
@@ -89,26 +111,40 @@ pub async fn create(
     let body = read_body(payload).await?;
     let now = Timestamp::now();
     let action = GovernanceAction::parse(GovernanceActionRequest::from_json(&body)?, now)?;
+    let published = publish(&handles, &action, now)
+        .await
+        .map_err(|failure| failure.error)?;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(published))
+}
+
+/// Publishes a parsed action through steps 0 to 5 of the module doc: the one path every
+/// governance action takes, from `POST /v1/actions` and from GitHub's webhook alike. `now` is
+/// the moment the action's window opens and its event's `created_at`.
+pub async fn publish(
+    handles: &ServiceHandles,
+    action: &GovernanceAction,
+    now: Timestamp,
+) -> Result<ActionPublished, ActionFailure> {
     let proposal_pr = match action.voting_window() {
-        Some(_) => Some(proposal_pr(&action)?),
+        Some(_) => Some(proposal_pr(action)?),
         None => None,
     };
 
     // Everything below needs the gov bot; ask it who it is (and so whether it is up) first.
-    known_bot(&handles, GOV_BOT)
+    known_bot(handles, GOV_BOT)
         .map_err(|_| ApiError::unavailable("no gov bot is configured ([nostr.bots.gov])"))?;
-    let gov = ask_bot(&handles, GOV_BOT, GetIdentity).await?;
+    let gov = ask_bot(handles, GOV_BOT, GetIdentity).await?;
     let zap = action
         .invites_zaps()
         .then_some(gov.lightning_address.as_str());
     let mut warnings = Vec::new();
     let mut content = action.content();
     if action.voting_window().is_some() {
-        let mut rules = pinned_rules(&handles, &action, &mut warnings);
+        let mut rules = pinned_rules(handles, action, &mut warnings);
         if handles.settings.governance.sealed_ballots {
             // The gov bot's ballot key for this proposal (derived, never stored).
             let proposal_d = action.d_tag();
-            let key = ask_bot(&handles, GOV_BOT, GetBallotKey { proposal_d }).await?;
+            let key = ask_bot(handles, GOV_BOT, GetBallotKey { proposal_d }).await?;
             rules.sealed = Some(SealedRules::new(vec![BallotHolder {
                 holder: gov.pubkey,
                 key,
@@ -117,7 +153,7 @@ pub async fn create(
         content.rules = Some(rules);
     }
     let builder = crate::nostr::governance_action::governance_action_content(
-        &action,
+        action,
         &content,
         &handles.settings.nostr.governance_config,
         zap,
@@ -132,8 +168,8 @@ pub async fn create(
     let claim = match proposal_pr {
         Some(pr) => Some(
             claim_proposal(
-                &handles,
-                &action,
+                handles,
+                action,
                 ProposalClaim {
                     pr,
                     event_id,
@@ -148,27 +184,30 @@ pub async fn create(
     };
 
     // 2. The action event.
-    let published = match publish_as(&handles, GOV_BOT, builder).await {
+    let published = match publish_as(handles, GOV_BOT, builder).await {
         Ok(published) => published,
         Err(e) => {
             if let Some(id) = claim {
-                release_claim(&handles, id).await;
+                release_claim(handles, id).await;
             }
-            return Err(e);
+            return Err(e.into());
         }
     };
     let after_publishing = |step: &str, e: &dyn std::fmt::Display| {
         tracing::error!(event_id = %published.event_id, %address, step, error = %e, "governance action published, a later step failed");
-        ApiError::internal(format!(
-            "the action was published as event {} ({address}), but {step} failed: {e}",
-            published.event_id.to_hex()
-        ))
+        ActionFailure {
+            error: ApiError::internal(format!(
+                "the action was published as event {} ({address}), but {step} failed: {e}",
+                published.event_id.to_hex()
+            )),
+            published: Some(published.event_id),
+        }
     };
     if published.event_id != event_id {
         // Cannot happen (the bot signs exactly this unsigned event), but the row must name the
         // event that went out.
         if let Some(id) = claim {
-            fix_claimed_event_id(&handles, id, published.event_id)
+            fix_claimed_event_id(handles, id, published.event_id)
                 .await
                 .map_err(|e| after_publishing("recording the proposal's event id", &e))?;
         }
@@ -215,11 +254,11 @@ pub async fn create(
                 content: &text,
                 alt: &alt,
             });
-            let poll = publish_as(&handles, GOV_BOT, builder)
+            let poll = publish_as(handles, GOV_BOT, builder)
                 .await
                 .map_err(|e| after_publishing("the zap poll", &e))?;
             record_target(
-                &handles,
+                handles,
                 published.event_id,
                 poll.event_id,
                 events::kind::ZAP_POLL,
@@ -238,12 +277,12 @@ pub async fn create(
         Some(&coordinate),
         &hashtags,
     );
-    let announcement = publish_as(&handles, GOV_BOT, note)
+    let announcement = publish_as(handles, GOV_BOT, note)
         .await
         .map_err(|e| after_publishing("the announcement note", &e))?;
     if claim.is_some() {
         record_target(
-            &handles,
+            handles,
             published.event_id,
             announcement.event_id,
             events::kind::TEXT_NOTE,
@@ -272,23 +311,21 @@ pub async fn create(
         %address,
         "governance action published"
     );
-    Ok(
-        HttpResponse::build(StatusCode::CREATED).json(ActionPublished {
-            event_id: published.event_id.to_hex(),
-            naddr: events::naddr(&coordinate, relays),
-            address,
-            announcement_id: announcement.event_id.to_hex(),
-            announcement_nevent: events::nevent(
-                announcement.event_id,
-                gov.pubkey,
-                events::kind::TEXT_NOTE,
-                relays,
-            ),
-            poll_id: poll.map(|id| id.to_hex()),
-            poll_nevent,
-            warnings,
-        }),
-    )
+    Ok(ActionPublished {
+        event_id: published.event_id.to_hex(),
+        naddr: events::naddr(&coordinate, relays),
+        address,
+        announcement_id: announcement.event_id.to_hex(),
+        announcement_nevent: events::nevent(
+            announcement.event_id,
+            gov.pubkey,
+            events::kind::TEXT_NOTE,
+            relays,
+        ),
+        poll_id: poll.map(|id| id.to_hex()),
+        poll_nevent,
+        warnings,
+    })
 }
 
 /// Records `target` (published by the gov bot, tagging `proposal` with `t` =

@@ -48,6 +48,8 @@ pub struct ServiceHandles {
     /// Bot name -> public key.
     pub bot_pubkeys: Vec<(String, PublicKey)>,
     pub admin_token: Secret,
+    /// GitHub's webhook secret; `None`: `POST /webhooks/github` answers 404.
+    pub github_webhook_secret: Option<Secret>,
     pub started_at: Instant,
     /// The development LNURL provider, when `lnurl.dev_provider` serves a bot.
     pub dev_provider: Option<Arc<DevProvider>>,

@@ -11,6 +11,7 @@
 //! | `GET /v1/proposals/{event_id}/tally` | none | the tally event's content now; 400, 404 | [`proposals`] |
 //! | `GET /v1/proposals/{event_id}/receipts` | none | counted receipts; `?receipt=` its vote and inclusion proof; 400, 404 | [`proposals`] |
 //! | `GET /.well-known/lnurlp/{bot}`, `GET /lnurlp/{bot}/callback` | none | the development LNURL provider; LUD-06 errors, 400, 404 | [`lnurlp`] |
+//! | `POST /webhooks/github` | HMAC (`X-Hub-Signature-256`) | 201 published, 200 duplicate or ping, 202 ignored; 400, 401, 404 (no secret set), 413 | [`github`] |
 //! | `GET /`, `GET /proposals/{id}`, `GET /proposals/{id}/votes.csv`, `GET /live`, `GET /assets/{name}`, `GET /qr.svg` | none | the public page: HTML, CSV, server-sent events; 400, 404 pages | [`page`] |
 //!
 //! The admin routes (bearer) sit in one scope behind [`auth::require_admin`]: a request without
@@ -28,6 +29,7 @@ pub mod actions;
 pub mod auth;
 pub mod bots;
 pub mod error;
+pub mod github;
 pub mod handles;
 pub mod health;
 pub mod lnurlp;
@@ -112,6 +114,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(lnurlp::pay_request),
         )
         .route("/lnurlp/{bot}/callback", web::get().to(lnurlp::callback))
+        .route("/webhooks/github", web::post().to(github::receive))
         .configure(page::routes)
         .service(
             web::scope("/v1")

@@ -156,6 +156,12 @@ pub mod d {
         format!("{ACTION_PREFIX}keyholder:{}", pubkey.to_hex())
     }
 
+    /// `action:<repository>:<pr>:keyholder:<login>`: one keyholder's approval of one pull
+    /// request; a newer approval (of a newer commit) replaces the older one.
+    pub fn keyholder_approval(repository: &str, pr: u64, login: &str) -> String {
+        format!("{ACTION_PREFIX}{repository}:{pr}:keyholder:{login}")
+    }
+
     /// `action:fork:<ruleset>`: the decision about one governance ruleset. A later decision
     /// about the same ruleset supersedes the earlier one.
     pub fn fork(ruleset: &str) -> String {

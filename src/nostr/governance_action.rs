@@ -33,6 +33,17 @@
 //! | `keyholder.pubkey` (or `keyholder.npub`) | string | the keyholder's key, `npub1...` or 64 hex |
 //! | `keyholder.change` | string | `added` or `removed` |
 //!
+//! A keyholder's *approval* of a pull request (an approving review on GitHub, which is a
+//! keyholder's signature) is a `keyholder` action too, with `repository` and `pr` and:
+//!
+//! | field | type | rule |
+//! |---|---|---|
+//! | `keyholder.change` | string | `approved` |
+//! | `keyholder.login` | string | the keyholder's GitHub login (1 to 39 letters, digits, `-`) |
+//! | `keyholder.commit` | string | the approved commit: 40 or 64 hex characters |
+//!
+//! `merge` also takes an optional `commit`: the merge commit (40 or 64 hex characters).
+//!
 //! `fork` (a governance fork decision about a ruleset) takes a `fork` object:
 //!
 //! | field | type | rule |
@@ -70,13 +81,17 @@
 //!   is keyed by the ruleset, `action:fork:<ruleset>`: a later decision about the same ruleset
 //!   supersedes the earlier one. Neither key depends on the time of publishing, so re-sending
 //!   the same action replaces its event instead of adding a duplicate.
+//!   An approval is keyed by the pull request and the login,
+//!   `action:<repository>:<pr>:keyholder:<login>`: a keyholder's newest approval of a pull
+//!   request (of its newest commit) replaces their earlier one.
 //! - tags: `t`=`governance-action`, `action`, `repository` and `pr` (when the action has a pull
 //!   request), `tier`, `governance_config`; a review period adds `voting_window` = start, end
 //!   (unix seconds) and `zap` = the gov bot's lightning address; a keyholder change adds `p` =
 //!   the keyholder's key, so relays can find it by `#p` and the keyholder's client notifies them.
 //! - content: [`ActionContent`]: `action`, `repository`, `pr`, `tier`, `title`,
 //!   `description`, and `voting_window` (`start`, `end`, `days`), `keyholder` (`name`,
-//!   `pubkey` hex, `npub`, `change`) or `fork` (`ruleset`, `decision`, `effective_at` unix
+//!   `pubkey` hex, `npub`, `change`), `approval` (`login`, `commit`), `commit` (a merge's
+//!   merge commit) or `fork` (`ruleset`, `decision`, `effective_at` unix
 //!   seconds) as the action has them.
 //!
 //! Each action is also announced in a kind-1 note ([`GovernanceAction::announcement`]) that
@@ -106,6 +121,8 @@ pub const NAME_MAX_CHARS: usize = 100;
 pub const RULESET_MAX_CHARS: usize = 64;
 /// Longest repository owner or name, in characters.
 pub const REPOSITORY_PART_MAX_CHARS: usize = 100;
+/// Length of a git commit id in hex: SHA-1 and SHA-256 repositories.
+pub const COMMIT_HEX_LENGTHS: [usize; 2] = [40, 64];
 /// Lowest and highest tier.
 pub const TIERS: std::ops::RangeInclusive<u8> = 1..=5;
 /// Shortest and longest voting window, in days.
@@ -138,6 +155,8 @@ pub struct GovernanceActionRequest {
     pub voting_window_secs: Option<Value>,
     pub keyholder: Option<KeyholderRequest>,
     pub fork: Option<ForkRequest>,
+    /// `merge`: the merge commit.
+    pub commit: Option<String>,
 }
 
 /// The `keyholder` object of a keyholder action request.
@@ -148,7 +167,12 @@ pub struct KeyholderRequest {
     /// `npub1...` or 64 hex; also accepted as `npub`.
     #[serde(alias = "npub")]
     pub pubkey: Option<String>,
+    /// `added`, `removed`, or `approved` (an approval of the action's pull request).
     pub change: Option<String>,
+    /// `approved`: the keyholder's GitHub login.
+    pub login: Option<String>,
+    /// `approved`: the approved commit.
+    pub commit: Option<String>,
 }
 
 /// The `fork` object of a fork action request.
@@ -441,6 +465,8 @@ impl ForkDecision {
 pub struct Merge {
     pull_request: PullRequest,
     summary: Summary,
+    /// The merge commit, when known.
+    commit: Option<String>,
 }
 
 /// A pull request is open for review and votes: the proposal.
@@ -475,6 +501,27 @@ impl KeyholderAction {
     }
 }
 
+/// A keyholder approved a pull request at a commit (an approving review: their signature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyholderApproval {
+    /// The keyholder's GitHub login, lower-cased.
+    login: String,
+    /// Hex, lower-cased.
+    commit: String,
+    pull_request: PullRequest,
+    summary: Summary,
+}
+
+impl KeyholderApproval {
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+
+    pub fn commit(&self) -> &str {
+        &self.commit
+    }
+}
+
 /// A governance fork decision about a ruleset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForkAction {
@@ -505,6 +552,8 @@ pub enum GovernanceAction {
     Merge(Merge),
     ReviewPeriod(ReviewPeriod),
     Keyholder(KeyholderAction),
+    /// A `keyholder` action whose change is `approved`.
+    KeyholderApproval(KeyholderApproval),
     Fork(ForkAction),
 }
 
@@ -649,17 +698,95 @@ fn parse_voting_window(
     }
 }
 
+/// A commit id: 40 or 64 hex characters, lower-cased.
+fn parse_commit(field: &'static str, value: &str) -> Result<String, ActionError> {
+    let value = value.trim();
+    if COMMIT_HEX_LENGTHS.contains(&value.len()) && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(ActionError::new(
+            field,
+            "must be a commit id: 40 or 64 hex characters",
+        ))
+    }
+}
+
+/// `keyholder` with `change` = `approved`: login, commit and the pull request.
+fn parse_approval(
+    request: KeyholderRequest,
+    pull_request: Option<PullRequest>,
+    summary: Summary,
+) -> Result<KeyholderApproval, ActionError> {
+    for (field, given) in [
+        ("keyholder.name", request.name.is_some()),
+        ("keyholder.pubkey", request.pubkey.is_some()),
+    ] {
+        if given {
+            return Err(ActionError::new(
+                field,
+                "not taken by an approval (change approved): it names a login",
+            ));
+        }
+    }
+    let login = request
+        .login
+        .ok_or_else(|| ActionError::new("keyholder.login", "required for an approval"))?
+        .trim()
+        .to_ascii_lowercase();
+    if !crate::configuration::is_github_login(&login) {
+        return Err(ActionError::new(
+            "keyholder.login",
+            "must be a GitHub login: 1 to 39 letters, digits or '-'",
+        ));
+    }
+    let commit = request
+        .commit
+        .ok_or_else(|| ActionError::new("keyholder.commit", "required for an approval"))?;
+    let commit = parse_commit("keyholder.commit", &commit)?;
+    let pull_request = pull_request.ok_or_else(|| {
+        ActionError::new(
+            "repository",
+            "required for an approval: the approved pull request",
+        )
+    })?;
+    Ok(KeyholderApproval {
+        login,
+        commit,
+        pull_request,
+        summary,
+    })
+}
+
 fn parse_keyholder(
     request: Option<KeyholderRequest>,
     pull_request: Option<PullRequest>,
     summary: Summary,
-) -> Result<KeyholderAction, ActionError> {
+) -> Result<GovernanceAction, ActionError> {
     let request = request.ok_or_else(|| {
         ActionError::new(
             "keyholder",
             "required for keyholder: an object with name, pubkey and change",
         )
     })?;
+    let approves = request
+        .change
+        .as_deref()
+        .is_some_and(|c| c.trim().eq_ignore_ascii_case("approved"));
+    if approves {
+        return parse_approval(request, pull_request, summary)
+            .map(GovernanceAction::KeyholderApproval);
+    }
+    for (field, given) in [
+        ("keyholder.login", request.login.is_some()),
+        ("keyholder.commit", request.commit.is_some()),
+    ] {
+        if given {
+            return Err(ActionError::new(
+                field,
+                "only an approval (change approved) takes it",
+            ));
+        }
+    }
     let name = one_line(
         "keyholder.name",
         request.name,
@@ -681,17 +808,17 @@ fn parse_keyholder(
         _ => {
             return Err(ActionError::new(
                 "keyholder.change",
-                "must be added or removed",
+                "must be added or removed (or approved: an approval of the pull request)",
             ))
         }
     };
-    Ok(KeyholderAction {
+    Ok(GovernanceAction::Keyholder(KeyholderAction {
         name,
         pubkey,
         change,
         pull_request,
         summary,
-    })
+    }))
 }
 
 fn parse_effective_at(value: Option<Value>, now: Timestamp) -> Result<Timestamp, ActionError> {
@@ -811,6 +938,12 @@ impl GovernanceAction {
                 "only the keyholder action takes a keyholder object",
             ));
         }
+        if request.commit.is_some() && action != ActionKind::Merge {
+            return Err(ActionError::new(
+                "commit",
+                "only merge takes a commit (an approval's is keyholder.commit)",
+            ));
+        }
         if request.fork.is_some() && action != ActionKind::Fork {
             return Err(ActionError::new(
                 "fork",
@@ -827,6 +960,10 @@ impl GovernanceAction {
             ActionKind::Merge => Self::Merge(Merge {
                 pull_request: required(pull_request)?,
                 summary,
+                commit: request
+                    .commit
+                    .map(|c| parse_commit("commit", &c))
+                    .transpose()?,
             }),
             ActionKind::ReviewPeriod => Self::ReviewPeriod(ReviewPeriod {
                 voting_window: parse_voting_window(
@@ -837,9 +974,7 @@ impl GovernanceAction {
                 pull_request: required(pull_request)?,
                 summary,
             }),
-            ActionKind::Keyholder => {
-                Self::Keyholder(parse_keyholder(request.keyholder, pull_request, summary)?)
-            }
+            ActionKind::Keyholder => parse_keyholder(request.keyholder, pull_request, summary)?,
             ActionKind::Fork => Self::Fork(parse_fork(request.fork, pull_request, summary, now)?),
         })
     }
@@ -848,7 +983,7 @@ impl GovernanceAction {
         match self {
             Self::Merge(_) => ActionKind::Merge,
             Self::ReviewPeriod(_) => ActionKind::ReviewPeriod,
-            Self::Keyholder(_) => ActionKind::Keyholder,
+            Self::Keyholder(_) | Self::KeyholderApproval(_) => ActionKind::Keyholder,
             Self::Fork(_) => ActionKind::Fork,
         }
     }
@@ -858,6 +993,7 @@ impl GovernanceAction {
             Self::Merge(a) => &a.summary,
             Self::ReviewPeriod(a) => &a.summary,
             Self::Keyholder(a) => &a.summary,
+            Self::KeyholderApproval(a) => &a.summary,
             Self::Fork(a) => &a.summary,
         }
     }
@@ -877,6 +1013,7 @@ impl GovernanceAction {
             Self::Merge(a) => Some(&a.pull_request),
             Self::ReviewPeriod(a) => Some(&a.pull_request),
             Self::Keyholder(a) => a.pull_request.as_ref(),
+            Self::KeyholderApproval(a) => Some(&a.pull_request),
             Self::Fork(a) => a.pull_request.as_ref(),
         }
     }
@@ -904,6 +1041,11 @@ impl GovernanceAction {
                 self.kind().as_str(),
             ),
             Self::Keyholder(a) => d::keyholder(&a.pubkey),
+            Self::KeyholderApproval(a) => d::keyholder_approval(
+                a.pull_request.repository.as_str(),
+                a.pull_request.number,
+                &a.login,
+            ),
             Self::Fork(a) => d::fork(&a.ruleset),
         }
     }
@@ -934,7 +1076,7 @@ impl GovernanceAction {
                 }
             }
             Self::Keyholder(a) => tags.push(Tag::public_key(a.pubkey)),
-            Self::Merge(_) | Self::Fork(_) => {}
+            Self::Merge(_) | Self::KeyholderApproval(_) | Self::Fork(_) => {}
         }
         tags.push(Tag::alt(self.alt(zap_address)));
         tags
@@ -959,6 +1101,10 @@ impl GovernanceAction {
                 )
             }
             Self::Merge(a) => format!("Governance action: merged {}: {title}", a.pull_request),
+            Self::KeyholderApproval(a) => format!(
+                "Governance action: keyholder {} approved {} at commit {}: {title}",
+                a.login, a.pull_request, a.commit
+            ),
             Self::Keyholder(a) => format!(
                 "Governance action: keyholder {} {}: {title}",
                 a.name,
@@ -985,11 +1131,19 @@ impl GovernanceAction {
             description: summary.description.clone(),
             voting_window: None,
             keyholder: None,
+            approval: None,
+            commit: None,
             fork: None,
             rules: None,
         };
         match self {
-            Self::Merge(_) => {}
+            Self::Merge(a) => content.commit = a.commit.clone(),
+            Self::KeyholderApproval(a) => {
+                content.approval = Some(ApprovalContent {
+                    login: a.login.clone(),
+                    commit: a.commit.clone(),
+                })
+            }
             Self::ReviewPeriod(a) => {
                 content.voting_window = Some(VotingWindowContent {
                     start: a.voting_window.start().as_secs(),
@@ -1045,7 +1199,17 @@ impl GovernanceAction {
         let tier = self.tier().get();
         let title = self.title();
         let mut text = match self {
-            Self::Merge(a) => format!("Merged {} (tier {tier}): {title}", a.pull_request),
+            Self::Merge(a) => match &a.commit {
+                Some(commit) => format!(
+                    "Merged {} as commit {commit} (tier {tier}): {title}",
+                    a.pull_request
+                ),
+                None => format!("Merged {} (tier {tier}): {title}", a.pull_request),
+            },
+            Self::KeyholderApproval(a) => format!(
+                "Keyholder {} approved {} at commit {} (tier {tier}): {title}",
+                a.login, a.pull_request, a.commit
+            ),
             Self::ReviewPeriod(a) => format!(
                 "Review period open for {} (tier {tier}): {title}\n\n\
                  Voting closes {} ({}). To vote, zap this note and write support, \
@@ -1158,6 +1322,12 @@ pub struct ActionContent {
     pub voting_window: Option<VotingWindowContent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyholder: Option<KeyholderContent>,
+    /// A keyholder's approval of the pull request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalContent>,
+    /// A merge's merge commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fork: Option<ForkContent>,
     /// A review period's vote rules, pinned when it is published (DESIGN.md "Votes").
@@ -1183,6 +1353,15 @@ pub struct KeyholderContent {
     pub change: KeyholderChange,
 }
 
+/// `approval` in [`ActionContent`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalContent {
+    /// The keyholder's GitHub login.
+    pub login: String,
+    /// The approved commit (hex).
+    pub commit: String,
+}
+
 /// `fork` in [`ActionContent`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForkContent {
@@ -1201,10 +1380,17 @@ impl ActionContent {
                 self.pr?,
                 self.action.as_str(),
             )),
-            ActionKind::Keyholder => {
-                let pubkey = PublicKey::from_hex(&self.keyholder.as_ref()?.pubkey).ok()?;
-                Some(d::keyholder(&pubkey))
-            }
+            ActionKind::Keyholder => match &self.approval {
+                Some(approval) => Some(d::keyholder_approval(
+                    self.repository.as_deref()?,
+                    self.pr?,
+                    &approval.login,
+                )),
+                None => {
+                    let pubkey = PublicKey::from_hex(&self.keyholder.as_ref()?.pubkey).ok()?;
+                    Some(d::keyholder(&pubkey))
+                }
+            },
             ActionKind::Fork => Some(d::fork(&self.fork.as_ref()?.ruleset)),
         }
     }
@@ -2077,5 +2263,102 @@ mod tests {
             let action = parse(body).unwrap();
             assert_eq!(action.content().d_tag(), Some(action.d_tag()));
         }
+    }
+
+    #[test]
+    fn an_approval_is_a_keyholder_action_keyed_by_pull_request_and_login() {
+        let commit = "AB".repeat(20);
+        let body = json!({"action": "keyholder", "repository": "btc-commons/governance",
+            "pr": 7, "tier": 2, "title": "Raise the cap",
+            "keyholder": {"change": "approved", "login": "Alice-Keys", "commit": commit}});
+        let request = GovernanceActionRequest::from_json(body.to_string().as_bytes()).unwrap();
+        let action = GovernanceAction::parse(request, Timestamp::from(1)).unwrap();
+        assert_eq!(action.kind(), ActionKind::Keyholder);
+        assert_eq!(
+            action.d_tag(),
+            "action:btc-commons/governance:7:keyholder:alice-keys"
+        );
+        let content = action.content();
+        assert_eq!(
+            content.approval,
+            Some(ApprovalContent {
+                login: "alice-keys".into(),
+                commit: "ab".repeat(20),
+            })
+        );
+        assert_eq!(content.keyholder, None);
+        assert_eq!(content.d_tag(), Some(action.d_tag()));
+        assert!(!action
+            .tags("c", None)
+            .iter()
+            .any(|t| t.as_slice().first().map(String::as_str) == Some("p")));
+        assert!(action.announcement(None).contains("alice-keys approved"));
+
+        let refused = |keyholder: Value, extra: Option<(&str, Value)>| {
+            let mut body = body.clone();
+            body["keyholder"] = keyholder;
+            if let Some((key, value)) = extra {
+                body[key] = value;
+            }
+            let request = GovernanceActionRequest::from_json(body.to_string().as_bytes()).unwrap();
+            GovernanceAction::parse(request, Timestamp::from(1))
+                .unwrap_err()
+                .field()
+        };
+        assert_eq!(
+            refused(
+                json!({"change": "approved", "commit": "ab".repeat(20)}),
+                None
+            ),
+            "keyholder.login"
+        );
+        assert_eq!(
+            refused(
+                json!({"change": "approved", "login": "a b", "commit": "ab".repeat(20)}),
+                None
+            ),
+            "keyholder.login"
+        );
+        assert_eq!(
+            refused(
+                json!({"change": "approved", "login": "alice", "commit": "xyz"}),
+                None
+            ),
+            "keyholder.commit"
+        );
+        assert_eq!(
+            refused(
+                json!({"change": "added", "name": "A", "login": "alice",
+                       "pubkey": "2e9af54486b747bffdffd65639452151ba532ac81b11561b3bf17e4c028c6459"}),
+                None
+            ),
+            "keyholder.login"
+        );
+        assert_eq!(
+            refused(
+                json!({"change": "approved", "login": "alice", "commit": "ab".repeat(20)}),
+                Some(("commit", json!("ab".repeat(20))))
+            ),
+            "commit"
+        );
+    }
+
+    #[test]
+    fn a_merge_may_carry_its_merge_commit() {
+        let body = json!({"action": "merge", "repository": "btc-commons/governance", "pr": 7,
+            "tier": 1, "title": "T", "commit": "CD".repeat(32)});
+        let request = GovernanceActionRequest::from_json(body.to_string().as_bytes()).unwrap();
+        let action = GovernanceAction::parse(request, Timestamp::from(1)).unwrap();
+        assert_eq!(action.content().commit, Some("cd".repeat(32)));
+        assert!(action.announcement(None).contains(&"cd".repeat(32)));
+        let mut bad = body.clone();
+        bad["commit"] = json!("not a commit");
+        let request = GovernanceActionRequest::from_json(bad.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            GovernanceAction::parse(request, Timestamp::from(1))
+                .unwrap_err()
+                .field(),
+            "commit"
+        );
     }
 }

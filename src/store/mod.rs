@@ -4,7 +4,8 @@
 //! ([`vote_ledger`]), the zap comments the public page shows ([`zap_comments`]) and the
 //! append-only audit log ([`audit_log`]); for several servers on one database, the feed of
 //! receipts any server recorded ([`receipt_feed`]) and the lease of the one server that
-//! publishes tallies ([`tally_lease`]).
+//! publishes tallies ([`tally_lease`]); GitHub webhook deliveries, each once
+//! ([`github_delivery`]).
 //!
 //! Uses: settings, metrics, the wire, and the pure rules ([`crate::votes`], [`crate::audit`]).
 //! Never an actor, HTTP or the CLI: who must hear of a change is told through types that live
@@ -13,6 +14,7 @@
 pub mod audit_log;
 pub mod db;
 pub mod entities;
+pub mod github_delivery;
 pub mod outbox;
 pub mod receipt_feed;
 pub mod tally_lease;

@@ -19,9 +19,11 @@
 //! | [`relay_cursor`] | `relay_cursors` | (`relay_url`, `stream`) |
 //! | [`audit_log_entry`] | `audit_log` | `position` |
 //! | [`tally_lease`] | `tally_leases` | `name` |
+//! | [`github_delivery`] | `github_deliveries` | `delivery_id` |
 
 pub mod audit_log_entry;
 pub mod contribution;
+pub mod github_delivery;
 pub mod governance_proposal;
 pub mod junk_receipt_signer;
 pub mod outbox_delivery;
