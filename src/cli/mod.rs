@@ -299,11 +299,11 @@ fn ballot_holder(args: &crate::cli::ballot_holder::BallotHolderArgs) -> ExitCode
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let ran = runtime.block_on(crate::cli::ballot_holder::run(
-        args,
-        shutdown_signal(),
-        |line| println!("holder  {line}"),
-    ));
+    // The signal handlers need the runtime: install them inside it, before anything is said.
+    let ran = runtime.block_on(async {
+        crate::cli::ballot_holder::run(args, shutdown_signal(), |line| println!("holder  {line}"))
+            .await
+    });
     match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(HolderError::Usage(message)) => {

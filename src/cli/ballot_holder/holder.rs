@@ -98,10 +98,17 @@ pub async fn run(
     let mut notifications = holder.client.notifications();
     holder
         .client
-        .subscribe(proposals_naming(me).since(Timestamp::now()), None)
+        // New events only (the resync below reads what is stored). Not `since(now)`: a
+        // proposal's `created_at` is its window's start, which may be earlier than now.
+        .subscribe(proposals_naming(me).limit(0), None)
         .await
         .map_err(|e| HolderError::Relays(format!("cannot subscribe: {e}")))?;
     holder.resync(&mut say).await?;
+    say(format!(
+        "watching the relays: {} unused key(s), {} secret(s) waiting for their proposal's close",
+        holder.store.unused().len(),
+        holder.store.due(u64::MAX).len()
+    ));
 
     tokio::pin!(shutdown);
     let mut resync = tokio::time::interval(RESYNC_EVERY);
