@@ -716,6 +716,7 @@ impl Settings {
                 .with_list_parse_key("governance.review_days")
                 .with_list_parse_key("github.repositories")
                 .with_list_parse_key("github.keyholders")
+                .with_list_parse_key("governance.ballot_holders")
                 .source(Some(env)),
         );
         let raw: RawSettings = builder

@@ -232,3 +232,154 @@ async fn a_keys_file_others_can_read_is_refused() {
         output.stdout
     );
 }
+
+/// The pool event `holder` signs (or anyone else: a forged pool) listing `keys`, sent to `relay`.
+async fn publish_pool(relay: &RelayUrl, signer: &Keys, keys: &[BallotKey], at: Timestamp) {
+    let event = commons_nostr::nostr::ballot_key_pool::ballot_key_pool(keys)
+        .custom_created_at(at)
+        .sign_with_keys(signer)
+        .expect("signs");
+    let client = common::relays::reader(relay).await;
+    client.send_event(&event).await.expect("pool sent");
+    client.shutdown().await;
+}
+
+fn fresh_key() -> BallotKey {
+    BallotKey::from_secret(&BallotSecret::generate(&mut rand::rngs::OsRng))
+}
+
+/// The service's side (one database): holder A is the real binary, holder B's pools are
+/// published by the test (so it can be missing, forged, used up or empty).
+async fn service_pins_or_refuses(test_db: common::test_db::TestDb) {
+    use common::app::TestConfig;
+    use common::http::{Api, Auth};
+    let backend = test_db.backend();
+    let relay = TestRelay::start().await;
+    let url = relay.url();
+    let a = HolderFiles::new();
+    let b = Keys::generate();
+    let b_npub = b.public_key().to_bech32().expect("npub");
+    let a_log = AuthorLog::follow(&url, a.pubkey()).await;
+    let a_running = a.start(std::slice::from_ref(&url), 2);
+    let a_pool = a_log
+        .wait_for("A's pool", ANSWER, |_| {
+            newest_pool(a_log.pools(), |k| k.len() == 2)
+        })
+        .await;
+    let cfg = TestConfig::new(&test_db.url, vec![url.clone()]).with(
+        "COMMONS__GOVERNANCE__BALLOT_HOLDERS",
+        &format!("{},{b_npub}", a.npub()),
+    );
+    let gov = cfg.bot("gov");
+    let app = cfg.start().await;
+    let api = Api::new(app.http_addr(), &cfg.admin_token);
+    let review = |pr: u64| {
+        json!({"action": "review-period", "repository": "commons-nostr/holders", "pr": pr,
+               "tier": 1, "title": format!("Pinned {pr}"), "voting_window_days": 7})
+    };
+    let refused = |answer: &common::http::Answer, why: &str| {
+        assert_eq!(
+            answer.status.as_u16(),
+            503,
+            "{backend} {why}: {:?}",
+            answer.json
+        );
+        assert!(
+            answer.error().contains(&b_npub),
+            "{backend} {why}: names B: {:?}",
+            answer.json
+        );
+    };
+
+    // B has no pool on the relays; then only a pool signed by another key.
+    refused(
+        &api.post("/v1/actions", Auth::Admin, &review(1)).await,
+        "no pool",
+    );
+    let b_key = fresh_key();
+    publish_pool(&url, &Keys::generate(), &[b_key], Timestamp::now()).await;
+    refused(
+        &api.post("/v1/actions", Auth::Admin, &review(1)).await,
+        "a pool signed by another key",
+    );
+
+    // B's pool: the proposal pins gov, A's first key, B's, in that order (same pr: the
+    // refusals left no row behind, or this would be a 409).
+    publish_pool(&url, &b, &[b_key], Timestamp::now()).await;
+    let answer = api.post("/v1/actions", Auth::Admin, &review(1)).await;
+    assert_eq!(answer.status.as_u16(), 201, "{backend}: {:?}", answer.json);
+    let id = EventId::from_hex(answer.text("event_id")).expect("id");
+    let stored = common::relays::fetch_all(&url, Filter::new().id(id)).await;
+    let event = stored.first().expect("the proposal on the relay");
+    let content: serde_json::Value = serde_json::from_str(&event.content).expect("json");
+    let holders = &content["rules"]["sealed"]["holders"];
+    assert_eq!(holders[0]["holder"], gov.to_hex(), "{backend}");
+    assert_eq!(
+        holders[1],
+        json!({"holder": a.pubkey().to_hex(), "key": a_pool.keys[0].to_hex()})
+    );
+    assert_eq!(
+        holders[2],
+        json!({"holder": b.public_key().to_hex(), "key": b_key.to_hex()})
+    );
+    let pools = content["ballot_key_pools"]
+        .as_array()
+        .expect("the pools embedded");
+    assert_eq!(pools.len(), 2, "{backend}");
+    for (pool, author) in pools.iter().zip([a.pubkey(), b.public_key()]) {
+        let pool: Event = serde_json::from_value(pool.clone()).expect("an event");
+        assert!(pool.verify().is_ok() && pool.pubkey == author, "{backend}");
+    }
+    let p_tags: Vec<String> = event
+        .tags
+        .iter()
+        .filter(|t| t.as_slice().first().map(String::as_str) == Some("p"))
+        .filter_map(|t| t.as_slice().get(1).cloned())
+        .collect();
+    assert_eq!(
+        p_tags,
+        vec![a.pubkey().to_hex(), b.public_key().to_hex()],
+        "{backend}"
+    );
+    // A (the real holder) saw it and topped up.
+    let pinned_a = a_pool.keys[0];
+    a_log
+        .wait_for("A's topped-up pool", ANSWER, |_| {
+            newest_pool(a_log.pools(), |k| k.len() == 2 && !k.contains(&pinned_a))
+        })
+        .await;
+
+    // B's newest pool lists only the key pr 1 pinned; then an empty one.
+    refused(
+        &api.post("/v1/actions", Auth::Admin, &review(2)).await,
+        "pool key already pinned",
+    );
+    publish_pool(&url, &b, &[], Timestamp::now() + 1_u64).await;
+    refused(
+        &api.post("/v1/actions", Auth::Admin, &review(2)).await,
+        "an empty pool",
+    );
+    let actions = common::relays::fetch_all(
+        &url,
+        Filter::new()
+            .kind(Kind::ApplicationSpecificData)
+            .author(gov)
+            .hashtag("governance-action"),
+    )
+    .await;
+    assert_eq!(
+        actions.len(),
+        1,
+        "{backend}: the refusals published nothing"
+    );
+
+    let (code, output) = a_running.terminate();
+    assert_eq!(code, Some(0), "{output}");
+    a_log.stop().await;
+}
+
+#[actix_rt::test]
+async fn the_service_pins_each_holders_first_unused_key_or_refuses_with_a_503_naming_it() {
+    let databases = common::test_db::TestDb::all().await;
+    futures::future::join_all(databases.into_iter().map(service_pins_or_refuses)).await;
+}

@@ -24,7 +24,7 @@ use common::verifier;
 use common::zaps::wait_until;
 use commons_nostr::startup::Application;
 use commons_nostr::store::entities::github_delivery;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use nostr_sdk::prelude::*;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use serde_json::{json, Value};

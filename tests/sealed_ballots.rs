@@ -267,7 +267,7 @@ async fn sealed_cycle(test_db: TestDb) {
     };
     let voters: Vec<Keys> = (0..7).map(|_| Keys::generate()).collect();
     let veto_token = seal(VoteType::Veto, &voters[0]);
-    let sent = vec![
+    let sent = [
         zap(
             &provider,
             gov,

@@ -6,7 +6,10 @@
 //! one `key` per unused key (hex), `alt`; empty content. Relays keep the newest per holder, so the
 //! holder republishes it (later `created_at`) whenever a proposal takes a key and it tops up.
 
-use nostr_sdk::{Event, EventBuilder, PublicKey, Tag, Timestamp};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use nostr_sdk::{Client, Event, EventBuilder, Filter, PublicKey, RelayUrl, Tag, Timestamp};
 
 use super::ballot_keys::BallotKey;
 use super::events::{d, expect_kind, hashtag, identifier, kind, single_tag, tag, ParseError};
@@ -64,6 +67,49 @@ pub fn parse_ballot_key_pool(event: &Event) -> Result<BallotKeyPool, ParseError>
         created_at: event.created_at,
         keys,
     })
+}
+
+/// Each of `holders`' newest pool on `relays`, with the signed event it came from: a one-shot
+/// read by a transient client (waiting at most `timeout`). Only events signed by the holder
+/// itself that parse count; a holder with none is absent from the answer. An error when no
+/// relay could be read at all.
+pub async fn fetch_newest_pools(
+    relays: &[RelayUrl],
+    holders: &[PublicKey],
+    timeout: Duration,
+) -> Result<HashMap<PublicKey, (Event, BallotKeyPool)>, String> {
+    let client = Client::default();
+    for url in relays {
+        client
+            .add_relay(url.clone())
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+    }
+    client.connect().await;
+    client.wait_for_connection(timeout).await;
+    let filter = Filter::new()
+        .kind(kind::BALLOT_KEY_POOL)
+        .authors(holders.iter().copied())
+        .identifier(d::BALLOT_KEY_POOL);
+    let fetched = client.fetch_events(filter, timeout).await;
+    client.shutdown().await;
+    let events = fetched.map_err(|e| format!("cannot read the ballot key pools: {e}"))?;
+    let mut newest: HashMap<PublicKey, (Event, BallotKeyPool)> = HashMap::new();
+    for event in events {
+        if !holders.contains(&event.pubkey) || event.verify().is_err() {
+            continue;
+        }
+        let Ok(pool) = parse_ballot_key_pool(&event) else {
+            continue;
+        };
+        let newer = newest
+            .get(&pool.holder)
+            .is_none_or(|(_, known)| pool.created_at > known.created_at);
+        if newer {
+            newest.insert(pool.holder, (event, pool));
+        }
+    }
+    Ok(newest)
 }
 
 #[cfg(test)]

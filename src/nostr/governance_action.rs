@@ -418,7 +418,7 @@ impl VotingWindow {
     /// Its length as a person reads it: "14 days", "1 day", "90 seconds".
     pub fn length(&self) -> String {
         let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
-        if self.secs % SECONDS_PER_DAY == 0 {
+        if self.secs.is_multiple_of(SECONDS_PER_DAY) {
             plural(self.secs / SECONDS_PER_DAY, "day")
         } else {
             plural(self.secs, "second")
@@ -686,7 +686,6 @@ fn parse_voting_window(
             })
             .ok_or_else(|| ActionError::new("voting_window_days", "must be 1 to 365")),
         (None, Some(secs)) => whole_number(&secs)
-            .and_then(|n| u64::try_from(n).ok())
             .filter(|n| (MIN_VOTING_WINDOW_SECS..=max_secs).contains(n))
             .map(|secs| VotingWindow { start: now, secs })
             .ok_or_else(|| {
@@ -1135,6 +1134,7 @@ impl GovernanceAction {
             commit: None,
             fork: None,
             rules: None,
+            ballot_key_pools: Vec::new(),
         };
         match self {
             Self::Merge(a) => content.commit = a.commit.clone(),
@@ -1333,6 +1333,11 @@ pub struct ActionContent {
     /// A review period's vote rules, pinned when it is published (DESIGN.md "Votes").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<VoteRules>,
+    /// With independent ballot key holders: each holder's signed pool event the proposal took
+    /// its key from, in `rules.sealed` order, so anyone can check later that the key came from
+    /// the holder even after relays replaced that (replaceable) event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ballot_key_pools: Vec<nostr_sdk::Event>,
 }
 
 /// `voting_window` in [`ActionContent`]: unix seconds, and the length in days.

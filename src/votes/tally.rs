@@ -801,7 +801,8 @@ mod tests {
         for_other.ballot = Some(std::sync::Arc::from(foreign.as_str()));
         // Each voter's own token, bit-flipped (re-encoded with a valid checksum), truncated, or
         // with trailing bytes.
-        let changes: [&dyn Fn(&mut Vec<u8>); 3] = [
+        type Change<'a> = &'a dyn Fn(&mut Vec<u8>);
+        let changes: [Change; 3] = [
             &|d| d[10] ^= 0x01,
             &|d| {
                 d.pop();
