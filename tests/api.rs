@@ -209,6 +209,21 @@ async fn a_review_period_is_published_recorded_audited_and_announced() {
             .map(|k| k.public_key().to_hex())
             .collect();
         bots.sort();
+        // With sealed ballots (the default), the gov bot's ballot key for this proposal: derived
+        // from its key and the proposal's `d`, pinned in the rules and in a `ballot_key` tag.
+        let gov_keys = &service.cfg.bot_keys["gov"];
+        let ballot_key = commons_nostr::votes::BallotKey::from_secret(
+            &commons_nostr::votes::derive_gov_ballot_secret(
+                gov_keys.secret_key(),
+                "action:btc-commons/governance:42:review-period",
+            ),
+        )
+        .to_hex();
+        let gov_hex = gov_keys.public_key().to_hex();
+        assert_eq!(
+            tag(action, "ballot_key"),
+            Some(&[ballot_key.clone(), gov_hex.clone()][..])
+        );
         assert_eq!(
             content,
             json!({"action": "review-period", "repository": "btc-commons/governance", "pr": 42,
@@ -217,7 +232,9 @@ async fn a_review_period_is_published_recorded_audited_and_announced() {
                    "rules": {"participation_window_days": 90, "cooling_off_threshold_btc": 0.1,
                              "cooling_off_days": 30, "participation_floor": 0.1,
                              "weight_cap": 0.05, "threshold": 1000.0, "veto_threshold": 0.4,
-                             "zappers": [], "bots": bots}})
+                             "zappers": [], "bots": bots,
+                             "sealed": {"scheme": "hpke-x25519-sha256-aes128gcm",
+                                        "holders": [{"holder": gov_hex, "key": ballot_key}]}}})
         );
         assert!(
             answer.json["warnings"][0]

@@ -108,6 +108,27 @@ mod tests {
     }
 
     #[test]
+    fn the_same_reveal_is_the_same_event_id() {
+        // What makes a reveal once: a retry, a restart or a second server sharing the database
+        // signs the same unsigned event (same key, created_at = end, tags, content), so the
+        // outbox and the relays hold it once.
+        let keys = Keys::generate();
+        let proposal = EventId::from_byte_array([4; 32]);
+        let secret = BallotSecret::from_bytes([0x42; 32]);
+        let key = BallotKey::from_bytes([0x24; 32]);
+        let at = nostr_sdk::Timestamp::from_secs(1_800_000_060);
+        let sign = || {
+            ballot_secret(proposal, &key, &secret)
+                .custom_created_at(at)
+                .sign_with_keys(&keys)
+                .expect("signs")
+        };
+        let (a, b) = (sign(), sign());
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.created_at, at);
+    }
+
+    #[test]
     fn refuses_a_wrong_d_or_a_short_secret() {
         let keys = Keys::generate();
         let proposal = EventId::from_byte_array([4; 32]);

@@ -25,6 +25,8 @@ pub(super) fn digest(content: &TallyContent) -> String {
         "receipts_count": content.receipts_count,
         "receipts_root": content.receipts_root,
         "targets": content.targets,
+        "private_zaps": content.private_zaps,
+        "sealed": content.sealed,
     });
     hex::encode(sha256::Hash::hash(said.to_string().as_bytes()).to_byte_array())
 }
