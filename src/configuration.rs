@@ -257,16 +257,15 @@ pub struct GovernanceSettings {
     /// Several servers on one PostgreSQL database: how often each server reads the receipts
     /// any server recorded, besides on every `NOTIFY` (seconds, at least 1).
     pub receipt_poll_secs: u64,
-    /// The voting window, in days, of a review period opened from GitHub, by tier 1 to 5
-    /// (five whole numbers from 0 to 365; 0: a pull request of that tier opens none).
-    pub review_days: Vec<i64>,
     /// Every new review period pins ballot keys, so voters can seal their choice until the
     /// close (DESIGN.md "Sealed ballots").
     pub sealed_ballots: bool,
-    /// npubs of independent ballot key holders, after the gov bot. Validated as npubs; this
-    /// version refuses a non-empty list at start-up (independent holders are not implemented
-    /// yet).
+    /// npubs of independent ballot key holders, pinned after the gov bot in this order
+    /// (DESIGN.md "Independent holders"). Validated as npubs at start-up.
     pub ballot_holders: Vec<String>,
+    /// The voting window, in days, of a review period opened from GitHub, by tier 1 to 5
+    /// (five whole numbers from 0 to 365; 0: a pull request of that tier opens none).
+    pub review_days: Vec<i64>,
 }
 
 impl GovernanceSettings {
@@ -293,9 +292,9 @@ impl Default for GovernanceSettings {
             tally_debounce_secs: 10,
             tally_lease_secs: 15,
             receipt_poll_secs: 5,
-            review_days: vec![7, 30, 90, 0, 180],
             sealed_ballots: true,
             ballot_holders: Vec::new(),
+            review_days: vec![7, 30, 90, 0, 180],
         }
     }
 }
@@ -715,9 +714,9 @@ impl Settings {
                 .with_list_parse_key("nostr.relays")
                 .with_list_parse_key("governance.tier_thresholds")
                 .with_list_parse_key("governance.review_days")
-                .with_list_parse_key("governance.ballot_holders")
                 .with_list_parse_key("github.repositories")
                 .with_list_parse_key("github.keyholders")
+                .with_list_parse_key("governance.ballot_holders")
                 .source(Some(env)),
         );
         let raw: RawSettings = builder
@@ -1066,7 +1065,7 @@ impl RawBot {
     }
 }
 
-fn validate_governance(g: GovernanceSettings) -> Result<GovernanceSettings, SettingsError> {
+fn validate_governance(mut g: GovernanceSettings) -> Result<GovernanceSettings, SettingsError> {
     let fraction = |key: &str, v: f64| {
         if v.is_finite() && v > 0.0 && v <= 1.0 {
             Ok(())
@@ -1128,6 +1127,36 @@ fn validate_governance(g: GovernanceSettings) -> Result<GovernanceSettings, Sett
             "every threshold must be a positive number",
         ));
     }
+    let mut holders = Vec::with_capacity(g.ballot_holders.len());
+    for holder in &g.ballot_holders {
+        use nostr_sdk::FromBech32;
+        match nostr_sdk::PublicKey::from_bech32(holder.trim()) {
+            Ok(key) if holders.contains(&key) => {
+                return Err(SettingsError::invalid(
+                    "governance.ballot_holders",
+                    format!("'{holder}' is listed twice"),
+                ))
+            }
+            Ok(key) => holders.push(key),
+            Err(_) => {
+                return Err(SettingsError::invalid(
+                    "governance.ballot_holders",
+                    format!("'{holder}' is not an npub"),
+                ))
+            }
+        }
+    }
+    if !holders.is_empty() && !g.sealed_ballots {
+        return Err(SettingsError::invalid(
+            "governance.ballot_holders",
+            "independent ballot key holders need governance.sealed_ballots = true",
+        ));
+    }
+    g.ballot_holders = g
+        .ballot_holders
+        .iter()
+        .map(|holder| holder.trim().to_owned())
+        .collect();
     if g.review_days.len() != 5 || g.review_days.iter().any(|d| !(0..=365).contains(d)) {
         return Err(SettingsError::invalid(
             "governance.review_days",
@@ -1135,22 +1164,6 @@ fn validate_governance(g: GovernanceSettings) -> Result<GovernanceSettings, Sett
                 "needs 5 whole numbers of days from 0 to 365 (tiers 1 to 5), found {:?}",
                 g.review_days
             ),
-        ));
-    }
-    for holder in &g.ballot_holders {
-        use nostr_sdk::FromBech32;
-        if nostr_sdk::PublicKey::from_bech32(holder.trim()).is_err() {
-            return Err(SettingsError::invalid(
-                "governance.ballot_holders",
-                format!("'{holder}' is not an npub"),
-            ));
-        }
-    }
-    if !g.ballot_holders.is_empty() {
-        return Err(SettingsError::invalid(
-            "governance.ballot_holders",
-            "independent ballot key holders are not supported by this version yet: leave the \
-             list empty (the gov bot holds every proposal's ballot key)",
         ));
     }
     Ok(g)
@@ -1392,21 +1405,43 @@ mod tests {
     }
 
     #[test]
-    fn ballot_holders_must_be_npubs_and_are_refused_for_now() {
+    fn ballot_holders_must_be_npubs_and_need_sealed_ballots() {
         use nostr_sdk::ToBech32;
         let npub = nostr_sdk::Keys::generate()
             .public_key()
             .to_bech32()
             .expect("npub");
-        for holders in [vec![npub.clone()], vec![npub, "npub1nope".to_owned()]] {
-            let g = GovernanceSettings {
-                ballot_holders: holders.clone(),
-                ..GovernanceSettings::default()
-            };
-            let error = validate_governance(g).expect_err("refused");
+        let good = GovernanceSettings {
+            ballot_holders: vec![npub.clone()],
+            ..GovernanceSettings::default()
+        };
+        assert!(validate_governance(good).is_ok_and(|g| g.ballot_holders == vec![npub.clone()]));
+        let without_sealed = GovernanceSettings {
+            ballot_holders: vec![npub.clone()],
+            sealed_ballots: false,
+            ..GovernanceSettings::default()
+        };
+        for (g, why) in [
+            (
+                GovernanceSettings {
+                    ballot_holders: vec![npub.clone(), "npub1nope".to_owned()],
+                    ..GovernanceSettings::default()
+                },
+                "'npub1nope' is not an npub",
+            ),
+            (
+                GovernanceSettings {
+                    ballot_holders: vec![npub.clone(), npub.clone()],
+                    ..GovernanceSettings::default()
+                },
+                "twice",
+            ),
+            (without_sealed, "sealed_ballots"),
+        ] {
+            let error = validate_governance(g).expect_err("refused").to_string();
             assert!(
-                error.to_string().contains("governance.ballot_holders"),
-                "{holders:?}: {error}"
+                error.starts_with("governance.ballot_holders") && error.contains(why),
+                "{error}"
             );
         }
         let off = GovernanceSettings {

@@ -33,7 +33,7 @@ struct MigrationSpec {
 }
 
 /// Each migration, in order, with the tables and named indexes it makes.
-const MIGRATIONS: [MigrationSpec; 14] = [
+const MIGRATIONS: [MigrationSpec; 15] = [
     MigrationSpec {
         name: "m20261120_000100_create_outbox",
         tables: &["outbox_events", "outbox_deliveries"],
@@ -138,6 +138,11 @@ const MIGRATIONS: [MigrationSpec; 14] = [
         name: "m20261207_002000_create_github_deliveries",
         tables: &["github_deliveries"],
         indexes: &[("github_deliveries", "ux_github_deliveries_delivery_id")],
+    },
+    MigrationSpec {
+        name: "m20261207_002300_ballot_key_pins",
+        tables: &["ballot_key_pins"],
+        indexes: &[("ballot_key_pins", "ux_ballot_key_pins_ballot_key")],
     },
 ];
 

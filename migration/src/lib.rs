@@ -18,6 +18,7 @@
 //! | [`m20261205_001800_targets_per_proposal`] | `proposal_targets` unique per (proposal, target), not per target |
 //! | [`m20261207_001900_private_zaps`] | `zap_receipts.private_zap` |
 //! | [`m20261207_002000_create_github_deliveries`] | `github_deliveries` |
+//! | [`m20261207_002300_ballot_key_pins`] | `ballot_key_pins` |
 //!
 //! Conventions every migration follows, so the schema reads the same on SQLite and PostgreSQL:
 //!
@@ -46,6 +47,7 @@ pub mod m20261205_001700_vote_targets;
 pub mod m20261205_001800_targets_per_proposal;
 pub mod m20261207_001900_private_zaps;
 pub mod m20261207_002000_create_github_deliveries;
+pub mod m20261207_002300_ballot_key_pins;
 
 /// Every migration of the service, oldest first.
 pub struct Migrator;
@@ -68,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_001800_targets_per_proposal::Migration),
             Box::new(m20261207_001900_private_zaps::Migration),
             Box::new(m20261207_002000_create_github_deliveries::Migration),
+            Box::new(m20261207_002300_ballot_key_pins::Migration),
         ]
     }
 }

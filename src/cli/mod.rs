@@ -26,7 +26,7 @@
 //! Uses every layer below (it starts the service through [`crate::startup`]); nothing uses it.
 
 pub mod admin_client;
-pub mod ballot;
+pub mod ballot_holder;
 pub mod check_receipt;
 pub mod demo;
 pub mod verifier;
@@ -156,6 +156,10 @@ pub enum Command {
     /// Prints governance events as they arrive, one verified line each; a forged or malformed
     /// event is flagged. Runs until Ctrl-C or SIGTERM.
     Watch(WatchArgs),
+    /// An independent ballot key holder: keeps a pool of unused ballot keys published and
+    /// publishes each used key's secret once its proposal has closed (see --help). Runs until
+    /// Ctrl-C or SIGTERM.
+    BallotHolder(crate::cli::ballot_holder::BallotHolderArgs),
     /// Judges zap receipts offline by the NIP-57 rules (one JSON event a line): one line each,
     /// accepted with its anomalies or rejected with the rule and reason. The recipient is the
     /// receipt's `p`. Exits 0 when all are accepted, 1 otherwise, 2 when the input is unreadable.
@@ -289,6 +293,32 @@ pub fn main() -> ExitCode {
         Command::Watch(args) => watch(&args),
         Command::CheckReceipt { file, zapper, json } => {
             check_receipt(file.as_deref(), zapper.as_deref(), json)
+        }
+        Command::BallotHolder(args) => ballot_holder(&args),
+    }
+}
+
+/// `commons-nostr ballot-holder` (see [`ballot_holder`]).
+fn ballot_holder(args: &crate::cli::ballot_holder::BallotHolderArgs) -> ExitCode {
+    use crate::cli::ballot_holder::HolderError;
+    let runtime = match runtime(true) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    // The signal handlers need the runtime: install them inside it, before anything is said.
+    let ran = runtime.block_on(async {
+        crate::cli::ballot_holder::run(args, shutdown_signal(), |line| println!("holder  {line}"))
+            .await
+    });
+    match ran {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(HolderError::Usage(message)) => {
+            eprintln!("commons-nostr ballot-holder: {message}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("commons-nostr ballot-holder: {e}");
+            ExitCode::from(1)
         }
     }
 }

@@ -42,10 +42,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use nostr_sdk::{EventId, Kind, Timestamp};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr,
+    TransactionTrait,
+};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::ballot_key_pins::{self, PinError};
 use super::bots::{ask_bot, database_unavailable, known_bot, publish_as};
 use super::error::{read_body, ApiError};
 use crate::actors::audit_head::{self, AppendEntry};
@@ -145,10 +149,16 @@ pub async fn publish(
             // The gov bot's ballot key for this proposal (derived, never stored).
             let proposal_d = action.d_tag();
             let key = ask_bot(handles, GOV_BOT, GetBallotKey { proposal_d }).await?;
-            rules.sealed = Some(SealedRules::new(vec![BallotHolder {
+            // Then each independent holder's first unused key (a 503 naming the holder when
+            // one has none), and the signed pool events they came from.
+            let taken = ballot_key_pins::take_keys(handles).await?;
+            let mut holders = vec![BallotHolder {
                 holder: gov.pubkey,
                 key,
-            }]));
+            }];
+            holders.extend(taken.holders);
+            rules.sealed = Some(SealedRules::new(holders));
+            content.ballot_key_pools = taken.pools;
         }
         content.rules = Some(rules);
     }
@@ -417,6 +427,7 @@ async fn claim_proposal(
         address,
         rules,
     } = claim;
+    let rules_pinned = rules;
     let rules = rules
         .map(serde_json::to_string)
         .transpose()
@@ -426,6 +437,11 @@ async fn claim_proposal(
             "a review period without its pull request",
         ));
     };
+    // The row and the independent holders' pinned keys, together or not at all.
+    let independent: Vec<BallotHolder> = rules_pinned
+        .and_then(|r| r.sealed.as_ref())
+        .map(|sealed| sealed.holders.iter().skip(1).cloned().collect())
+        .unwrap_or_default();
     let row = governance_proposal::ActiveModel {
         event_id: Set(event_id.to_hex()),
         address: Set(address.to_owned()),
@@ -439,9 +455,29 @@ async fn claim_proposal(
         rules: Set(rules),
         ..Default::default()
     };
-    match row.insert(&handles.db).await {
-        Ok(row) => Ok(row.id),
+    let txn = handles.db.begin().await.map_err(|e| {
+        handles.metrics.database_error("proposal_claim");
+        database_unavailable(&e)
+    })?;
+    match row.insert(&txn).await {
+        Ok(row) => {
+            match ballot_key_pins::record_pins(&txn, row.id, &independent, unix(now)).await {
+                Ok(()) => {}
+                Err(PinError::Taken(answer)) => return Err(answer),
+                Err(PinError::Database(e)) => {
+                    handles.metrics.database_error("proposal_claim");
+                    return Err(database_unavailable(&e));
+                }
+            }
+            txn.commit().await.map_err(|e| {
+                handles.metrics.database_error("proposal_claim");
+                database_unavailable(&e)
+            })?;
+            Ok(row.id)
+        }
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            // Give the connection back before reading the existing row.
+            let _ = txn.rollback().await;
             let existing = governance_proposal::Entity::find()
                 .filter(governance_proposal::Column::Address.eq(address))
                 .one(&handles.db)
@@ -466,6 +502,9 @@ async fn claim_proposal(
 
 /// Removes a claimed proposal row whose event could not be published.
 async fn release_claim(handles: &ServiceHandles, id: i64) {
+    if let Err(e) = ballot_key_pins::release_pins(&handles.db, id).await {
+        tracing::error!(proposal_row = id, error = %e, "cannot release the ballot keys pinned by an unpublished proposal");
+    }
     if let Err(e) = governance_proposal::Entity::delete_by_id(id)
         .exec(&handles.db)
         .await

@@ -27,6 +27,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod ballot_key_pins;
 pub mod bots;
 pub mod error;
 pub mod github;

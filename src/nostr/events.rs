@@ -20,6 +20,7 @@
 //! | vote tally | 30078 | `tally:<proposal event id>` | `t`=`governance-tally`, `e`=proposal | the tally JSON |
 //! | announcement note | 1 | - | `e` / `a` to the structured event, `t` (a review period's also `governance-proposal`) | text |
 //! | zap poll | 6969 | - | `p`, `poll_option` x3, `closed_at`, `e`, `a`, `t`=`governance-proposal` | title and how the vote is weighed |
+//! | ballot key pool | 30078 | `ballot-keys` | `t`=`governance-ballot-keys`, `key` per unused key, `alt` | empty: see [`crate::nostr::ballot_key_pool`] |
 //! | ballot secret | 30078 | `ballot-secret:<proposal id>` | `e`, `ballot_key`, `secret`, `alt` | empty: see [`crate::nostr::ballot_secret`] |
 //!
 //! Every 30078, 30079, 30080 and 6969 event also carries a NIP-31 `alt` tag ([`tag::ALT`]): the
@@ -61,6 +62,8 @@ pub mod kind {
     pub const VOTE_TALLY: Kind = Kind::ApplicationSpecificData;
     /// A ballot key's secret, revealed at its proposal's close (sealed ballots).
     pub const BALLOT_SECRET: Kind = Kind::ApplicationSpecificData;
+    /// An independent ballot key holder's pool of unused ballot keys.
+    pub const BALLOT_KEY_POOL: Kind = Kind::ApplicationSpecificData;
     /// Server health.
     pub const SERVER_HEALTH: Kind = Kind::Custom(30079);
     /// Audit-log head.
@@ -118,6 +121,8 @@ pub mod tag {
     pub const BALLOT_KEY: &str = "ballot_key";
     /// A ballot key's private key (hex) on a ballot secret event.
     pub const SECRET: &str = "secret";
+    /// An unused ballot key (X25519 public key, hex) on a ballot key pool event.
+    pub const KEY: &str = "key";
 }
 
 /// `d` values and the formats of the `d` values that carry a key.
@@ -136,6 +141,8 @@ pub mod d {
     pub const TALLY_PREFIX: &str = "tally:";
     /// Every ballot secret's `d` starts with this.
     pub const BALLOT_SECRET_PREFIX: &str = "ballot-secret:";
+    /// An independent ballot key holder's pool of unused ballot keys (one per holder).
+    pub const BALLOT_KEY_POOL: &str = "ballot-keys";
 
     /// `action:<repository>:<pr>:<action>`: merges and review periods, one per pull request
     /// and action.
@@ -183,6 +190,8 @@ pub mod hashtag {
     /// On a review period's announcement and zap poll: with `e` = the proposal, it makes the
     /// event one of the proposal's vote targets (DESIGN.md "Votes", *Targets*).
     pub const GOVERNANCE_PROPOSAL: &str = "governance-proposal";
+    /// On an independent ballot key holder's pool of unused ballot keys.
+    pub const GOVERNANCE_BALLOT_KEYS: &str = "governance-ballot-keys";
 }
 
 /// Values of the `action` tag and of `action` in the action request and content.

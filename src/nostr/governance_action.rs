@@ -1134,6 +1134,7 @@ impl GovernanceAction {
             commit: None,
             fork: None,
             rules: None,
+            ballot_key_pools: Vec::new(),
         };
         match self {
             Self::Merge(a) => content.commit = a.commit.clone(),
@@ -1345,6 +1346,11 @@ pub struct ActionContent {
     /// A review period's vote rules, pinned when it is published (DESIGN.md "Votes").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<VoteRules>,
+    /// With independent ballot key holders: each holder's signed pool event the proposal took
+    /// its key from, in `rules.sealed` order, so anyone can check later that the key came from
+    /// the holder even after relays replaced that (replaceable) event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ballot_key_pools: Vec<nostr_sdk::Event>,
 }
 
 /// `voting_window` in [`ActionContent`]: unix seconds, and the length in days.

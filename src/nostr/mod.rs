@@ -8,6 +8,7 @@
 //!
 //! Uses: settings and keys only. Never the rules above it, the store, actors, HTTP or the CLI.
 
+pub mod ballot_key_pool;
 pub mod ballot_keys;
 pub mod ballot_secret;
 pub mod dev_provider;

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod binary;
 pub mod browser;
+pub mod holders;
 pub mod http;
 pub mod naive;
 pub mod raw_relay;

@@ -87,6 +87,13 @@ impl VoteAggregatorActor {
                         tracked.book.open_with(opening);
                         tracing::info!(proposal = %id, event_id = %published.event_id, "ballot secret revealed; sealed ballots opened");
                     }
+                    // Independent holders pinned keys too: the book stays sealed until their
+                    // secrets are in (not read from the relays by this version yet).
+                    None if keys.len() > 1 => tracing::info!(
+                        proposal = %id,
+                        holders = keys.len() - 1,
+                        "ballot secret revealed; the sealed ballots wait for the independent holders' secrets"
+                    ),
                     None => tracing::error!(
                         proposal = %id,
                         "the gov bot's ballot secret is not the key the proposal pinned (was the gov key changed?); its sealed ballots stay sealed"

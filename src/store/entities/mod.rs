@@ -20,8 +20,10 @@
 //! | [`audit_log_entry`] | `audit_log` | `position` |
 //! | [`tally_lease`] | `tally_leases` | `name` |
 //! | [`github_delivery`] | `github_deliveries` | `delivery_id` |
+//! | [`ballot_key_pin`] | `ballot_key_pins` | `ballot_key` |
 
 pub mod audit_log_entry;
+pub mod ballot_key_pin;
 pub mod contribution;
 pub mod github_delivery;
 pub mod governance_proposal;
