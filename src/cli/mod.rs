@@ -26,6 +26,7 @@
 //! Uses every layer below (it starts the service through [`crate::startup`]); nothing uses it.
 
 pub mod admin_client;
+pub mod ballot;
 pub mod ballot_holder;
 pub mod check_receipt;
 pub mod demo;
