@@ -25,7 +25,7 @@ pub fn ballot_keys(page: &ProposalPage) -> Vec<String> {
         .collect()
 }
 
-/// "sealed until <end>": a voter row whose ballot is not opened yet.
+/// "sealed until `<end>`": a voter row whose ballot is not opened yet.
 pub fn sealed_until(end: u64) -> Markup {
     html! {
         span.vote.sealed title="a sealed ballot: its type is opened at the close" {
