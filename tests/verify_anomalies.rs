@@ -6,19 +6,15 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::http::{Api, Auth};
-use common::relays::{fetch_all, TestRelay};
+use common::http::Api;
+use common::relays::TestRelay;
 use common::test_db::TestDb;
-use common::verifier::{republish, tally_where, verify};
-use common::zaps::{publish, wait_until, zap_config, Anomalous, Zaps};
+use common::verifier::{open_review_period, republish, tally_where, verify};
+use common::zaps::{publish, zap_config, Anomalous, Zaps};
 use commons_nostr::nostr::zap_provider::ZapProvider;
 use commons_nostr::votes::{receipts_root, AnomalyCounts};
 use nostr_sdk::prelude::*;
 use serde_json::json;
-
-const WAIT: Duration = Duration::from_secs(60);
 
 #[actix_rt::test]
 async fn verify_counts_receipts_with_anomalies_and_names_one_left_out() {
@@ -32,27 +28,13 @@ async fn verify_counts_receipts_with_anomalies_and_names_one_left_out() {
     let gov_keys = cfg.bot_keys["gov"].clone();
     let app = cfg.start().await;
     let api = Api::new(app.http_addr(), &cfg.admin_token);
-    let answer = api
-        .post(
-            "/v1/actions",
-            Auth::Admin,
-            &json!({"action": "review-period", "repository": "btc-commons/governance",
-                    "pr": 19, "tier": 1, "title": "Real providers count", "voting_window_days": 1}),
-        )
-        .await;
-    assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
-    let proposal = EventId::from_hex(answer.text("event_id")).expect("proposal id");
-    wait_until(WAIT, "the proposal on the relay", || async {
-        !fetch_all(&relay.url(), Filter::new().id(proposal))
-            .await
-            .is_empty()
-    })
+    let (proposal, _, start) = open_review_period(
+        &api,
+        &relay.url(),
+        &json!({"action": "review-period", "repository": "btc-commons/governance",
+                "pr": 19, "tier": 1, "title": "Real providers count", "voting_window_days": 1}),
+    )
     .await;
-    let proposal_event = fetch_all(&relay.url(), Filter::new().id(proposal)).await[0].clone();
-    let start = serde_json::from_str::<serde_json::Value>(&proposal_event.content)
-        .expect("proposal content")["voting_window"]["start"]
-        .as_u64()
-        .expect("window start");
 
     // Five voters, one receipt each, inside the window: one honest, four as real providers
     // make them.

@@ -10,11 +10,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::http::{Api, Auth};
+use common::http::Api;
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
-use common::verifier::{republish, server_events_on, verify, verify_vote};
-use common::zaps::{paid_zap, publish, wait_until, zap_config};
+use common::verifier::{open_review_period, republish, server_events_on, verify, verify_vote};
+use common::zaps::{paid_zap, publish, zap_config};
 use commons_nostr::nostr::ballot_secret::ballot_secret;
 use commons_nostr::nostr::zap_provider::{ZapProvider, ZapTarget};
 use commons_nostr::votes::{
@@ -71,25 +71,13 @@ async fn verify_opens_sealed_ballots_and_names_a_flipped_tally_and_a_wrong_secre
         let gov_keys = cfg.bot_keys["gov"].clone();
         let app = cfg.start().await;
         let api = Api::new(app.http_addr(), &cfg.admin_token);
-        let answer = api
-            .post(
-                "/v1/actions",
-                Auth::Admin,
-                &json!({"action": "review-period", "repository": "btc-commons/governance",
-                        "pr": 11, "tier": 1, "title": "Sealed", "voting_window_secs": 60}),
-            )
-            .await;
-        assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
-        let proposal = EventId::from_hex(answer.text("event_id")).expect("id");
-        wait_until(WAIT, "the proposal on the relay", || async {
-            !fetch_all(&relay.url(), Filter::new().id(proposal))
-                .await
-                .is_empty()
-        })
+        let (proposal, _, start) = open_review_period(
+            &api,
+            &relay.url(),
+            &json!({"action": "review-period", "repository": "btc-commons/governance",
+                    "pr": 11, "tier": 1, "title": "Sealed", "voting_window_secs": 60}),
+        )
         .await;
-        let event = fetch_all(&relay.url(), Filter::new().id(proposal)).await[0].clone();
-        let window: serde_json::Value = serde_json::from_str(&event.content).expect("json");
-        let start = window["voting_window"]["start"].as_u64().expect("start");
         let secret = derive_gov_ballot_secret(
             gov_keys.secret_key(),
             "action:btc-commons/governance:11:review-period",

@@ -145,3 +145,29 @@ pub async fn server_events_on(relay: &RelayUrl, server: PublicKey) {
     )
     .await;
 }
+
+/// Publishes a review period through the admin API (`body` is `POST /v1/actions`' JSON) and
+/// waits until `relay` holds it: its id, its event, and its window's start.
+pub async fn open_review_period(
+    api: &super::http::Api,
+    relay: &RelayUrl,
+    body: &serde_json::Value,
+) -> (EventId, Event, u64) {
+    let answer = api
+        .post("/v1/actions", super::http::Auth::Admin, body)
+        .await;
+    assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
+    let proposal = EventId::from_hex(answer.text("event_id")).expect("proposal id");
+    wait_until(TALLY_WAIT, "the proposal on the relay", || async {
+        !fetch_all(relay, Filter::new().id(proposal))
+            .await
+            .is_empty()
+    })
+    .await;
+    let event = fetch_all(relay, Filter::new().id(proposal)).await[0].clone();
+    let start = serde_json::from_str::<serde_json::Value>(&event.content)
+        .expect("proposal content")["voting_window"]["start"]
+        .as_u64()
+        .expect("window start");
+    (proposal, event, start)
+}
