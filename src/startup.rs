@@ -136,6 +136,7 @@ impl Application {
                 server_id: Arc::from(settings.server.id.as_str()),
                 lease: Duration::from_secs(settings.governance.tally_lease_secs),
                 receipt_poll: Duration::from_secs(settings.governance.receipt_poll_secs),
+                relays: relay_urls.clone(),
             },
         });
         // Before any relay child: every relay spec carries the tracker supervisor's address.

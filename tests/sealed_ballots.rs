@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use common::app::TestConfig;
 use common::http::{Api, Auth};
-use common::naive::{self, NaiveZap};
+use common::naive::NaiveZap;
 use common::relays::{fetch_all, TestRelay};
+use common::sealed::{proposal_zap, tally_matching};
 use common::test_db::TestDb;
-use common::zaps::{paid_zap, publish, zap_config};
+use common::zaps::{publish, zap_config};
 use commons_nostr::nostr::ballot_secret::parse_ballot_secret;
-use commons_nostr::nostr::zap_provider::{ZapProvider, ZapTarget};
-use commons_nostr::votes::{is_valid_secret, seal_ballot, BallotKey, TallyContent, VoteType};
+use commons_nostr::nostr::zap_provider::ZapProvider;
+use commons_nostr::votes::{is_valid_secret, seal_ballot, BallotKey, VoteType};
 use nostr_sdk::prelude::*;
 use serde_json::{json, Value};
 
@@ -75,23 +76,8 @@ fn zap(
     text: &str,
     sealed_as: Option<&'static str>,
 ) -> Sent {
-    let target = ZapTarget::new(gov, msat).event(proposal).content(text);
-    let now = Timestamp::now();
-    let receipt = paid_zap(provider, sender, &target, now);
-    Sent {
-        zap: NaiveZap {
-            receipt: receipt.id,
-            sender: sender.public_key(),
-            msat,
-            at: receipt.created_at.as_secs(),
-            names_proposal: true,
-            poll_type: None,
-            content: text.to_owned(),
-            private: false,
-            sealed_as,
-        },
-        receipt,
-    }
+    let (receipt, zap) = proposal_zap(provider, gov, proposal, sender, msat, text, sealed_as);
+    Sent { receipt, zap }
 }
 
 /// A private zap as Damus and Amethyst send one (CLIENTS.md): the outer zap request is signed
@@ -160,54 +146,6 @@ fn base64_of(bytes: &[u8]) -> String {
         }
     }
     out
-}
-
-/// The newest tally of `proposal` on `relay`.
-async fn newest_tally(relay: &RelayUrl, gov: &PublicKey, proposal: &EventId) -> Option<Event> {
-    let filter = Filter::new()
-        .kind(Kind::ApplicationSpecificData)
-        .author(*gov)
-        .identifier(format!("tally:{}", proposal.to_hex()));
-    fetch_all(relay, filter)
-        .await
-        .into_iter()
-        .max_by_key(|e| e.created_at)
-}
-
-/// Waits for a tally on `relay` that is `opened` (or not) and equals the naive recompute; its
-/// content.
-async fn tally_matching(
-    relay: &RelayUrl,
-    gov: &PublicKey,
-    proposal: &EventId,
-    naive_of: (&[NaiveZap], &Value, u64, u64),
-    opened: bool,
-    timeout: Duration,
-) -> TallyContent {
-    let (zaps, rules, start, end) = naive_of;
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let difference = match newest_tally(relay, gov, proposal).await {
-            None => "no tally yet".to_owned(),
-            Some(event) => {
-                let content: TallyContent =
-                    serde_json::from_str(&event.content).expect("tally content");
-                let expected = naive::naive_opened(zaps, rules, start, end, content.as_of, opened);
-                let is_opened = content.sealed.as_ref().is_some_and(|s| s.opened);
-                match naive::differs(&content, &expected) {
-                    None if is_opened == opened => return content,
-                    None => format!("opened is {is_opened}"),
-                    Some(difference) => difference,
-                }
-            }
-        };
-        if tokio::time::Instant::now() >= deadline {
-            panic!(
-                "no tally (opened: {opened}) on {relay} equals the naive recompute: {difference}"
-            );
-        }
-        actix_rt::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// The whole cycle on one database.

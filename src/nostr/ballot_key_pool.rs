@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use nostr_sdk::{Client, Event, EventBuilder, Filter, PublicKey, RelayUrl, Tag, Timestamp};
+use nostr_sdk::{Event, EventBuilder, Filter, PublicKey, RelayUrl, Tag, Timestamp};
 
 use super::ballot_keys::BallotKey;
 use super::events::{d, expect_kind, hashtag, identifier, kind, single_tag, tag, ParseError};
@@ -78,22 +78,13 @@ pub async fn fetch_newest_pools(
     holders: &[PublicKey],
     timeout: Duration,
 ) -> Result<HashMap<PublicKey, (Event, BallotKeyPool)>, String> {
-    let client = Client::default();
-    for url in relays {
-        client
-            .add_relay(url.clone())
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-    }
-    client.connect().await;
-    client.wait_for_connection(timeout).await;
     let filter = Filter::new()
         .kind(kind::BALLOT_KEY_POOL)
         .authors(holders.iter().copied())
         .identifier(d::BALLOT_KEY_POOL);
-    let fetched = client.fetch_events(filter, timeout).await;
-    client.shutdown().await;
-    let events = fetched.map_err(|e| format!("cannot read the ballot key pools: {e}"))?;
+    let events = super::relay_read::fetch_once(relays, filter, timeout)
+        .await
+        .map_err(|e| format!("cannot read the ballot key pools: {e}"))?;
     let mut newest: HashMap<PublicKey, (Event, BallotKeyPool)> = HashMap::new();
     for event in events {
         if !holders.contains(&event.pubkey) || event.verify().is_err() {

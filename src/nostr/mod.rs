@@ -4,7 +4,8 @@
 //! whose receipts a bot accepts ([`zap_recipients`]), an LNURL provider's side of a zap
 //! ([`zap_provider`]), the development LNURL provider's answers ([`dev_provider`]), NIP-19
 //! event references ([`nip19`]), the embedded development relay ([`embedded_relay`]) and sealed
-//! ballots' keys and their reveal on the wire ([`ballot_keys`], [`ballot_secret`]).
+//! ballots' keys and their reveal on the wire ([`ballot_keys`], [`ballot_secret`],
+//! [`ballot_key_pool`]), and one-shot reads from relays ([`relay_read`]).
 //!
 //! Uses: settings and keys only. Never the rules above it, the store, actors, HTTP or the CLI.
 
@@ -19,5 +20,6 @@ pub mod lnurl;
 pub mod nip19;
 pub mod nip57;
 pub mod nip89;
+pub mod relay_read;
 pub mod zap_provider;
 pub mod zap_recipients;

@@ -4,11 +4,14 @@
 pub mod app;
 pub mod binary;
 pub mod browser;
+pub mod db_text;
 pub mod holders;
 pub mod http;
+pub mod log_capture;
 pub mod naive;
 pub mod raw_relay;
 pub mod relays;
+pub mod sealed;
 pub mod tcp_proxy;
 pub mod test_db;
 pub mod verifier;

@@ -16,7 +16,8 @@
 //!   for what changed and each proposal's voters (`page_view`).
 //!
 //! Its mechanisms have a file each: `start` (the state rebuilt from the database, proposals
-//! taken in), `counting` (zaps into contributions, vote rows), `publication` and `reveal`.
+//! taken in), `counting` (zaps into contributions, vote rows), `publication`, `reveal` (the gov
+//! bot's ballot secret at the close) and `holder_secrets` (the independent holders').
 //!
 //! # Sealed ballots
 //!
@@ -26,7 +27,9 @@
 //! however often and by whichever server, since the key is derived), checks it against the
 //! pinned key, gives it to the book, which opens the ballots, and publishes the opened tally. A
 //! server down at the close does it at its next start; one that is not the lease holder waits
-//! for the lease like any publication.
+//! for the lease like any publication. When independent holders pinned keys too, the book
+//! stays sealed (sealed sums, `threshold_met` false) until every holder's valid secret has been
+//! read from the relays (`holder_secrets`); then it opens and the tally is published again.
 //!
 //! # Publication
 //!
@@ -89,6 +92,7 @@ use crate::votes::{
 };
 
 mod counting;
+mod holder_secrets;
 mod page_view;
 mod publication;
 mod reveal;
@@ -96,6 +100,7 @@ mod sharing;
 mod start;
 
 pub use counting::contribution_of;
+pub use holder_secrets::BallotKeyState;
 pub use page_view::{GetProposalVoters, ProposalChange, ProposalChanges, ProposalVoters};
 use publication::unix_now;
 use start::load;
@@ -126,6 +131,8 @@ pub struct VoteAggregatorSpec {
     pub lease: Duration,
     /// `governance.receipt_poll_secs`.
     pub receipt_poll: Duration,
+    /// The relays, where the independent ballot key holders' secrets are read after a close.
+    pub relays: Vec<nostr_sdk::RelayUrl>,
 }
 
 // --- messages ---------------------------------------------------------------------------------
@@ -206,6 +213,9 @@ pub struct ProposalSummary {
     pub result: ProposalVoteResult,
     /// Its vote targets besides itself (its announcement note and zap poll), ascending.
     pub targets: Vec<TargetSummary>,
+    /// Each pinned ballot key (sealed ballots) and whether its secret is revealed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ballot_keys: Vec<BallotKeyState>,
 }
 
 /// One vote target of a proposal: the event id and its kind (1: the announcement, 6969: the
@@ -237,6 +247,8 @@ struct Tracked {
     dirty: bool,
     /// Where the gov bot's ballot secret stands (proposals with sealed ballots).
     reveal: Reveal,
+    /// The ballot secrets known (the gov bot's and the independent holders').
+    secrets: holder_secrets::HolderSecrets,
 }
 
 /// The gov bot's part in opening a proposal's sealed ballots (see `reveal`).
@@ -269,6 +281,12 @@ pub struct VoteAggregatorActor {
     leader: bool,
     /// A lease renewal is under way.
     lease_busy: bool,
+    /// The next read of the independent holders' ballot secrets, when one is planned.
+    secret_read: Option<SpawnHandle>,
+    /// A read of the holders' secrets is under way.
+    secret_reading: bool,
+    /// The wait before the read after the next (doubling up to `LONGEST_WAIT`).
+    secret_wait: Duration,
 }
 
 impl SupervisedActor for VoteAggregatorActor {
@@ -287,6 +305,9 @@ impl SupervisedActor for VoteAggregatorActor {
             feed: None,
             leader: false,
             lease_busy: false,
+            secret_read: None,
+            secret_reading: false,
+            secret_wait: holder_secrets::FIRST_READ,
         }
     }
 }
@@ -471,6 +492,10 @@ impl Handler<ListProposals> for VoteAggregatorActor {
             .map(|tracked| {
                 let proposal = tracked.stored.proposal.clone();
                 let result = tracked.book.result(proposal.moment(now));
+                let ballot_keys =
+                    tracked
+                        .secrets
+                        .key_states(&proposal, tracked.book.is_opened(), now);
                 ProposalSummary {
                     event_id: proposal.id.to_hex(),
                     address: proposal.address.clone(),
@@ -497,6 +522,7 @@ impl Handler<ListProposals> for VoteAggregatorActor {
                             kind: kind.as_u16(),
                         })
                         .collect(),
+                    ballot_keys,
                 }
             })
             .collect();

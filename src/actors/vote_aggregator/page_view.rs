@@ -18,6 +18,8 @@ pub struct ProposalChange {
     pub window_end: u64,
     /// `created_at` of the newest tally event published for it, and whether it was final.
     pub published: Option<(u64, bool)>,
+    /// How many of its ballot keys' secrets are known (a holder's reveal changes the page).
+    pub revealed_keys: usize,
 }
 
 /// One proposal's tally at `T = min(now, end)` with each voter's receipts; `None` for an
@@ -40,6 +42,8 @@ pub struct ProposalVoters {
     pub ballots: Vec<Ballot>,
     /// Per ballot (same order): its counted receipts as `(id, created_at)`, oldest first.
     pub receipts: Vec<Vec<(EventId, u64)>>,
+    /// Each pinned ballot key and where its secret stands.
+    pub ballot_keys: Vec<BallotKeyState>,
 }
 
 fn published(stored: &StoredProposal) -> Option<(u64, bool)> {
@@ -57,6 +61,7 @@ impl Handler<ProposalChanges> for VoteAggregatorActor {
                 receipts_seen: tracked.book.receipts_seen(),
                 window_end: tracked.stored.proposal.window_end,
                 published: published(&tracked.stored),
+                revealed_keys: tracked.secrets.revealed.len(),
             })
             .collect()
     }
@@ -88,7 +93,11 @@ impl Handler<GetProposalVoters> for VoteAggregatorActor {
                 mine
             })
             .collect();
+        let ballot_keys = tracked
+            .secrets
+            .key_states(&proposal, tracked.book.is_opened(), now);
         Some(ProposalVoters {
+            ballot_keys,
             proposal,
             repository: tracked.stored.repository.clone(),
             title: tracked.stored.title.clone(),

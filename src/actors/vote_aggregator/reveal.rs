@@ -1,6 +1,7 @@
 //! The reveal at a proposal's close (DESIGN.md "Sealed ballots", *Reveal* and *Opening*): the
-//! gov bot publishes its ballot secret, the book opens the sealed ballots with it, and the
-//! final tally that follows is the opened one.
+//! gov bot publishes its ballot secret; when its key is the only one pinned, the book opens the
+//! sealed ballots with it and the final tally that follows is the opened one; otherwise the
+//! sealed ballots wait for the independent holders' secrets (`holder_secrets`).
 //!
 //! Only the publishing server (the tally lease holder) reveals, only once `now > end`, and the
 //! secret is checked against the key the proposal pinned before it opens anything. The secret
@@ -11,7 +12,7 @@ use super::*;
 use crate::actors::bot::RevealBallotSecret;
 use crate::actors::supervision::ToChild;
 use crate::nostr::ballot_secret::parse_ballot_secret;
-use crate::votes::BallotOpening;
+use crate::votes::{is_valid_secret, BallotKey};
 
 impl VoteAggregatorActor {
     /// Has the gov bot reveal its ballot secret for `id`, opens the ballots, and publishes
@@ -42,6 +43,9 @@ impl VoteAggregatorActor {
         });
         if !gov_holds_a_key || tracked.book.has_secrets() {
             tracked.reveal = Reveal::Done;
+            if !tracked.book.has_secrets() {
+                self.await_holders(ctx); // the keys are all independent holders'
+            }
             self.publish(id, ctx);
             return;
         }
@@ -78,30 +82,40 @@ impl VoteAggregatorActor {
                     }
                 };
                 tracked.reveal = Reveal::Done;
-                let keys = tracked.stored.proposal.ballot_keys();
-                let opening = parse_ballot_secret(&published.event)
-                    .ok()
-                    .and_then(|revealed| BallotOpening::for_keys(&keys, [&revealed.secret]));
-                match opening {
-                    Some(opening) => {
-                        tracked.book.open_with(opening);
-                        tracing::info!(proposal = %id, event_id = %published.event_id, "ballot secret revealed; sealed ballots opened");
-                    }
-                    // Independent holders pinned keys too: the book stays sealed until their
-                    // secrets are in (not read from the relays by this version yet).
-                    None if keys.len() > 1 => tracing::info!(
-                        proposal = %id,
-                        holders = keys.len() - 1,
-                        "ballot secret revealed; the sealed ballots wait for the independent holders' secrets"
-                    ),
-                    None => tracing::error!(
+                let revealed = (*published.event).clone();
+                let valid = parse_ballot_secret(&revealed)
+                    .is_ok_and(|r| is_valid_secret(&r.secret, &r.key) && keys_of(tracked).contains(&r.key));
+                if !valid {
+                    tracing::error!(
                         proposal = %id,
                         "the gov bot's ballot secret is not the key the proposal pinned (was the gov key changed?); its sealed ballots stay sealed"
-                    ),
+                    );
                 }
+                act.take_secrets(id, [revealed]);
+                if let Some(tracked) = act.proposals.get_mut(&id) {
+                    if tracked.book.has_secrets() {
+                        tracing::info!(proposal = %id, event_id = %published.event_id, "ballot secret revealed; sealed ballots opened");
+                    } else if valid {
+                        tracing::info!(
+                            proposal = %id,
+                            event_id = %published.event_id,
+                            holders = keys_of(tracked).len().saturating_sub(1),
+                            "ballot secret revealed; the sealed ballots wait for the independent holders' secrets"
+                        );
+                        act.await_holders(ctx);
+                    }
+                }
+                let Some(tracked) = act.proposals.get_mut(&id) else {
+                    return;
+                };
                 tracked.dirty = true;
                 act.publish(id, ctx);
             }),
         );
     }
+}
+
+/// The ballot keys `tracked` pinned, in holder order.
+fn keys_of(tracked: &Tracked) -> Vec<BallotKey> {
+    tracked.stored.proposal.ballot_keys()
 }

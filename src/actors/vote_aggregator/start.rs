@@ -104,6 +104,7 @@ impl VoteAggregatorActor {
                 publishing: false,
                 dirty: dirty || !votes.is_empty(),
                 reveal: Reveal::Pending,
+                secrets: Default::default(),
             },
         );
         self.schedule(id, ctx, delay);

@@ -284,7 +284,8 @@ async fn verify_tallies(
     // The sealed proposals' ballot secrets, from any author (an independent holder need not be
     // a --bot): they join the bots' events, where the tallies' check looks for them.
     let mut bot_events = bot_events;
-    if let Some(secrets) = sealed::secrets_filter(proposals.values().map(|(_, p)| p)) {
+    if let Some(secrets) = crate::votes::sealed::secrets_filter(proposals.values().map(|(_, p)| p))
+    {
         let known: HashSet<EventId> = bot_events.iter().map(|e| e.id).collect();
         let fetched = fetch_merged(relays, secrets, timeout, &mut problems).await;
         bot_events.extend(fetched.into_iter().filter(|e| !known.contains(&e.id)));
@@ -440,7 +441,7 @@ pub async fn verify_vote(
 }
 
 /// A sealed voter's vote, opened with the ballot secrets on the relays once every pinned key's
-/// secret is there ([`sealed::reveal`]); until then it stays sealed (until `window_end`).
+/// secret is there ([`crate::votes::sealed::read_reveal`]); until then it stays sealed (until `window_end`).
 async fn open_sealed_vote(
     report: &mut vote::VoteReport,
     relays: &[RelayUrl],
@@ -453,13 +454,13 @@ async fn open_sealed_vote(
     let Some(sender) = report.vote.as_ref().filter(|v| v.sealed).map(|v| v.sender) else {
         return;
     };
-    let Some(filter) = sealed::secrets_filter([proposal]) else {
+    let Some(filter) = crate::votes::sealed::secrets_filter([proposal]) else {
         return;
     };
     let mut problems = Vec::new();
     let secrets = fetch_merged(relays, filter, timeout, &mut problems).await;
     report.notes.extend(problems);
-    let reveal = sealed::reveal(proposal, &secrets);
+    let reveal = crate::votes::sealed::read_reveal(proposal, &secrets);
     report.problems.extend(reveal.problems);
     if let Some(opening) = reveal.opening.as_ref() {
         let opened = votes::tally_with_secrets(

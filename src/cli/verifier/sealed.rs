@@ -1,121 +1,72 @@
 //! What `verify` and `verify-vote` check of sealed ballots (DESIGN.md "Sealed ballots",
-//! "Tally events"). Pure: the events come in, the opening and the differences go out.
+//! "Tally events"). Pure: the events come in, the differences go out.
 //!
-//! 1. **The reveal** ([`reveal`]): the ballot secret events of a proposal (kind 30078, `d` =
-//!    `ballot-secret:<proposal id>`, fetched from any author: [`secrets_filter`]) count only when
-//!    signed by a holder the proposal pinned, naming that holder's pinned key, with a secret
-//!    that is that key's private key (`X25519(secret, 9) = key`) and a `created_at` at or after
-//!    the close. A pinned holder's event that fails one of these is a problem, named (a holder
-//!    who published a wrong or an early secret); an event by anyone else is ignored with a note
-//!    (anyone may write to any `d` of their own). With a valid secret for every pinned key the
-//!    ballots can be opened ([`BallotOpening`]); otherwise they stay sealed, and a tally that
-//!    says they were opened is wrong.
-//! 2. **The sealed numbers** ([`sealed_differences`]): the recompute (with that opening, from
+//! 1. **The reveal** ([`crate::votes::sealed::read_reveal`], shared with the service): the ballot secret events of a
+//!    proposal (fetched from any author: [`crate::votes::sealed::secrets_filter`]) count only when signed by a holder
+//!    the proposal pinned, naming that holder's pinned key, with that key's private key and a
+//!    `created_at` at or after the close; a pinned holder's event that fails one of these is a
+//!    problem, named. With a valid secret for every pinned key the ballots can be opened;
+//!    otherwise they stay sealed, and a tally that says they were opened is wrong.
+//! 2. **Where the keys came from** ([`pool_problems`]): each independent holder's pinned key
+//!    must be listed in a "ballot key pool" event of that holder, signed by it and older than
+//!    the proposal, embedded in the proposal (`ballot_key_pools`: relays keep only a holder's
+//!    newest pool, so the one the key was taken from travels with the proposal). A key the
+//!    operator made up itself (and could read ballots with) is named.
+//! 3. **The sealed numbers** ([`sealed_differences`]): the recompute (with that opening, from
 //!    the close on) gives `sealed_votes`, `sealed` (`keys`, `opened`, `ballots`, `voters`,
 //!    `invalid`) and `private_zaps`; each published one that differs is named. Before the close
 //!    this recomputes the sealed sums with no secret at all.
 
-use nostr_sdk::{Event, EventId, Filter};
+use nostr_sdk::Event;
 
-use crate::nostr::ballot_secret::parse_ballot_secret;
-use crate::nostr::events;
-use crate::votes::sealed::BallotOpening;
-use crate::votes::{is_valid_secret, Proposal, Tally, TallyContent};
+use crate::nostr::ballot_key_pool::parse_ballot_key_pool;
+use crate::nostr::governance_action::parse_governance_action;
+use crate::votes::{Proposal, Tally, TallyContent};
 
-/// What to ask relays for the ballot secrets of `proposals` (those that pin ballot keys), from
-/// any author. `None` when no proposal pins keys.
-pub fn secrets_filter<'a>(proposals: impl IntoIterator<Item = &'a Proposal>) -> Option<Filter> {
-    let ds: Vec<String> = proposals
-        .into_iter()
-        .filter(|p| p.has_sealed_ballots())
-        .map(|p| events::d::ballot_secret(&p.id))
-        .collect();
-    if ds.is_empty() {
-        return None;
-    }
-    Some(
-        Filter::new()
-            .kind(events::kind::BALLOT_SECRET)
-            .identifiers(ds),
-    )
-}
-
-/// A proposal's reveal as the relays show it.
-#[derive(Debug, Clone, Default)]
-pub struct Reveal {
-    /// The opening, when every pinned key has a valid secret revealed after the close.
-    pub opening: Option<BallotOpening>,
-    /// The valid ballot secret events, one per revealed key.
-    pub revealed: Vec<EventId>,
-    /// A pinned holder's ballot secret that does not hold: named.
-    pub problems: Vec<String>,
-    /// Ballot secret events of authors who hold no key of the proposal: ignored.
-    pub notes: Vec<String>,
-}
-
-/// The reveal of `proposal` from `candidates` (any events; those that are not its ballot
-/// secrets are skipped).
-pub fn reveal(proposal: &Proposal, candidates: &[Event]) -> Reveal {
-    let mut out = Reveal::default();
+/// Names each independent holder of `proposal` (from its review-period `event`) whose pinned
+/// key is not in a pool event of its own embedded in the proposal: signed by the holder,
+/// created no later than the proposal, listing the key. The gov bot (the proposal's author)
+/// derives its key and has no pool.
+pub fn pool_problems(event: &Event, proposal: &Proposal) -> Vec<String> {
     let Some(sealed) = proposal.rules.sealed.as_ref() else {
-        return out;
+        return Vec::new();
     };
-    let d = events::d::ballot_secret(&proposal.id);
-    let mut secrets = Vec::new();
-    for event in candidates {
-        if event.kind != events::kind::BALLOT_SECRET || event.tags.identifier() != Some(&d) {
-            continue;
-        }
-        let Some(holder) = sealed.holders.iter().find(|h| h.holder == event.pubkey) else {
-            out.notes.push(format!(
-                "ballot secret {} of proposal {} is signed by {}, who holds none of its keys: ignored",
-                event.id, proposal.id, event.pubkey
-            ));
-            continue;
-        };
-        let named = format!(
-            "ballot secret {} of proposal {} from holder {}",
-            event.id, proposal.id, event.pubkey
-        );
-        if event.verify().is_err() {
-            out.problems
-                .push(format!("{named}: the signature does not verify"));
-            continue;
-        }
-        let parsed = match parse_ballot_secret(event) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                out.problems.push(format!("{named}: malformed: {e}"));
-                continue;
-            }
-        };
-        if parsed.key != holder.key {
-            out.problems.push(format!(
-                "{named}: names key {}, but the proposal pinned {} for this holder",
-                parsed.key, holder.key
-            ));
-            continue;
-        }
-        if !is_valid_secret(&parsed.secret, &holder.key) {
-            out.problems.push(format!(
-                "{named}: the secret does not match the pinned key {} (X25519(secret, 9) differs)",
-                holder.key
-            ));
-            continue;
-        }
-        if event.created_at.as_secs() < proposal.window_end {
-            out.problems.push(format!(
-                "{named}: published at {}, before the close {}: the ballots were readable early",
-                event.created_at.as_secs(),
-                proposal.window_end
-            ));
-            continue;
-        }
-        out.revealed.push(event.id);
-        secrets.push(parsed.secret);
+    let independent: Vec<_> = sealed
+        .holders
+        .iter()
+        .filter(|h| h.holder != event.pubkey)
+        .collect();
+    if independent.is_empty() {
+        return Vec::new();
     }
-    out.opening = BallotOpening::for_keys(&sealed.keys(), secrets.iter());
-    out
+    let pools = match parse_governance_action(event) {
+        Ok(action) => action.content.ballot_key_pools,
+        Err(e) => return vec![format!("proposal {}: unreadable: {e}", proposal.id)],
+    };
+    let mut problems = Vec::new();
+    for pool in &pools {
+        if pool.verify().is_err() {
+            problems.push(format!(
+                "proposal {}: embedded ballot key pool {} (by {}): the signature does not verify",
+                proposal.id, pool.id, pool.pubkey
+            ));
+        }
+    }
+    for holder in independent {
+        let from_its_pool = pools.iter().any(|pool| {
+            pool.pubkey == holder.holder
+                && pool.created_at <= event.created_at
+                && pool.verify().is_ok()
+                && parse_ballot_key_pool(pool).is_ok_and(|p| p.keys.contains(&holder.key))
+        });
+        if !from_its_pool {
+            problems.push(format!(
+                "proposal {}: holder {}'s pinned ballot key {} is in no ballot key pool signed                  by that holder (and older than the proposal) among its ballot_key_pools:                  nothing shows the key is the holder's rather than the operator's",
+                proposal.id, holder.holder, holder.key
+            ));
+        }
+    }
+    problems
 }
 
 /// Names each sealed-ballot number of the published `content` that differs from the
@@ -187,92 +138,100 @@ pub fn sealed_differences(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::nostr::ballot_keys::{BallotHolder, SealedRules};
-    use crate::nostr::ballot_secret::ballot_secret;
-    use crate::votes::testing::sealed_proposal;
-    use crate::votes::{derive_gov_ballot_secret, BallotKey, BallotSecret};
-    use nostr_sdk::{EventBuilder, Keys, Timestamp};
+    use nostr_sdk::{Keys, Timestamp};
+    use serde_json::json;
 
-    /// A sealed proposal whose one holder is `gov`, pinning `secret`'s key.
-    fn proposal_held_by(gov: &Keys, secret: &BallotSecret) -> Proposal {
-        let mut p = sealed_proposal();
-        p.rules.sealed = Some(SealedRules::new(vec![BallotHolder {
-            holder: gov.public_key(),
-            key: BallotKey::from_secret(secret),
-        }]));
-        p
+    use super::*;
+    use crate::configuration::GovernanceSettings;
+    use crate::nostr::ballot_key_pool::ballot_key_pool;
+    use crate::nostr::ballot_keys::{BallotHolder, SealedRules};
+    use crate::nostr::governance_action::{
+        governance_action_content, GovernanceAction, GovernanceActionRequest,
+    };
+    use crate::votes::{BallotKey, BallotSecret, VoteRules};
+
+    const START: u64 = 1_800_000_000;
+
+    fn key(byte: u8) -> BallotKey {
+        BallotKey::from_secret(&BallotSecret::from_bytes([byte; 32]))
     }
 
-    fn secret_event(
-        signer: &Keys,
-        p: &Proposal,
-        key: &BallotKey,
-        secret: &BallotSecret,
-        at: u64,
-    ) -> Event {
-        ballot_secret(p.id, key, secret)
+    /// A review period by `gov` pinning `holders` after the gov bot's own key, with `pools`
+    /// embedded, and the proposal read back from it.
+    fn proposal_with(
+        gov: &Keys,
+        holders: &[(&Keys, BallotKey)],
+        pools: Vec<Event>,
+    ) -> (Event, Proposal) {
+        let request = json!({"action": "review-period", "repository": "o/r", "pr": 3, "tier": 1,
+                             "title": "Pools", "voting_window_secs": 60});
+        let request =
+            GovernanceActionRequest::from_json(request.to_string().as_bytes()).expect("a request");
+        let action = GovernanceAction::parse(request, Timestamp::from_secs(START)).expect("parses");
+        let mut content = action.content();
+        let mut rules = VoteRules::new(&GovernanceSettings::default(), 1, vec![], vec![]);
+        let mut pinned = vec![BallotHolder {
+            holder: gov.public_key(),
+            key: key(1),
+        }];
+        pinned.extend(holders.iter().map(|(k, key)| BallotHolder {
+            holder: k.public_key(),
+            key: *key,
+        }));
+        rules.sealed = Some(SealedRules::new(pinned));
+        content.rules = Some(rules);
+        content.ballot_key_pools = pools;
+        let event = governance_action_content(&action, &content, "test", None)
+            .custom_created_at(Timestamp::from_secs(START))
+            .sign_with_keys(gov)
+            .expect("signs");
+        let proposal = super::super::tallies::proposal_of(&event).expect("a proposal");
+        (event, proposal)
+    }
+
+    fn pool(holder: &Keys, keys: &[BallotKey], at: u64) -> Event {
+        ballot_key_pool(keys)
             .custom_created_at(Timestamp::from_secs(at))
-            .sign_with_keys(signer)
-            .expect("signed")
+            .sign_with_keys(holder)
+            .expect("signs")
     }
 
     #[test]
-    fn only_the_pinned_holders_valid_secret_after_the_close_opens() {
-        let gov = Keys::generate();
-        let secret = derive_gov_ballot_secret(gov.secret_key(), "action:o/r:1:review-period");
-        let key = BallotKey::from_secret(&secret);
-        let p = proposal_held_by(&gov, &secret);
-        let end = p.window_end;
+    fn each_independent_key_must_come_from_its_holders_own_older_pool() {
+        let (gov, a, b) = (Keys::generate(), Keys::generate(), Keys::generate());
+        let holders = [(&a, key(2)), (&b, key(3))];
+        let good = [
+            pool(&a, &[key(2), key(9)], START - 5),
+            pool(&b, &[key(3)], START),
+        ];
+        let (event, proposal) = proposal_with(&gov, &holders, good.to_vec());
+        assert_eq!(pool_problems(&event, &proposal), Vec::<String>::new());
 
-        let good = secret_event(&gov, &p, &key, &secret, end);
-        let r = reveal(&p, std::slice::from_ref(&good));
-        assert!(
-            r.opening.is_some() && r.problems.is_empty(),
-            "{:?}",
-            r.problems
-        );
-        assert_eq!(r.revealed, vec![good.id]);
+        // B's key "from a pool" the operator signed itself; a pool made after the proposal; a
+        // pool that does not list the key; no pool at all.
+        let b_hex = b.public_key().to_hex();
+        for (why, b_pool) in [
+            ("signed by another key", vec![pool(&gov, &[key(3)], START)]),
+            (
+                "newer than the proposal",
+                vec![pool(&b, &[key(3)], START + 1)],
+            ),
+            ("not listing the key", vec![pool(&b, &[key(4)], START)]),
+            ("missing", vec![]),
+        ] {
+            let mut pools = vec![good[0].clone()];
+            pools.extend(b_pool);
+            let (event, proposal) = proposal_with(&gov, &holders, pools);
+            let problems = pool_problems(&event, &proposal);
+            assert_eq!(problems.len(), 1, "{why}: {problems:?}");
+            assert!(
+                problems[0].contains(&b_hex) && problems[0].contains(&key(3).to_hex()),
+                "{why}: {problems:?}"
+            );
+        }
 
-        // A wrong secret from the holder: named, and nothing opens.
-        let wrong = BallotSecret::from_bytes([7; 32]);
-        let lie = secret_event(&gov, &p, &key, &wrong, end + 1);
-        let r = reveal(&p, std::slice::from_ref(&lie));
-        assert!(r.opening.is_none());
-        assert!(
-            r.problems.len() == 1
-                && r.problems[0].contains(&lie.id.to_hex())
-                && r.problems[0].contains("does not match the pinned key"),
-            "{:?}",
-            r.problems
-        );
-
-        // The right secret before the close: named, not used.
-        let early = secret_event(&gov, &p, &key, &secret, end - 1);
-        let r = reveal(&p, std::slice::from_ref(&early));
-        assert!(r.opening.is_none());
-        assert!(
-            r.problems[0].contains("before the close"),
-            "{:?}",
-            r.problems
-        );
-
-        // Anyone else's event under the same d: a note, ignored; the holder's still opens.
-        let stranger = secret_event(&Keys::generate(), &p, &key, &wrong, end);
-        let r = reveal(&p, &[stranger.clone(), good.clone()]);
-        assert!(r.opening.is_some() && r.problems.is_empty());
-        assert!(r.notes[0].contains(&stranger.id.to_hex()), "{:?}", r.notes);
-
-        // Another proposal's secret, or any other event: skipped.
-        let other = EventBuilder::text_note("hi")
-            .sign_with_keys(&gov)
-            .expect("note");
-        assert!(reveal(&p, &[other]).opening.is_none());
-
-        let filter = secrets_filter([&p]).expect("a sealed proposal");
-        assert!(filter.match_event(&good, nostr_sdk::filter::MatchEventOptions::default()));
-        let mut open = sealed_proposal();
-        open.rules.sealed = None;
-        assert!(secrets_filter([&open]).is_none());
+        // Only the gov bot's key: nothing to show.
+        let (event, proposal) = proposal_with(&gov, &[], vec![]);
+        assert!(pool_problems(&event, &proposal).is_empty());
     }
 }

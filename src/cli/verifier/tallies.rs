@@ -311,7 +311,7 @@ pub fn why_not_counted(id: &EventId, proposal: &Proposal, as_of: u64, judged: &J
 
 /// Checks a published tally of `proposal` against the recompute from `judged` (the receipts
 /// judged under the proposal's rules), its sealed ballots opened with `opening` (the reveal on
-/// the relays, [`super::sealed::reveal`]) when there is one. Every difference is named.
+/// the relays, [`votes::sealed::read_reveal`]) when there is one. Every difference is named.
 pub fn check_tally(
     proposal: &Proposal,
     tally_id: EventId,
@@ -680,7 +680,10 @@ pub fn check_judged_tallies(
     let mut ids: Vec<&EventId> = proposals.keys().collect();
     ids.sort();
     for id in ids {
-        let (_, proposal) = &proposals[id];
+        let (event, proposal) = &proposals[id];
+        report
+            .problems
+            .extend(super::sealed::pool_problems(event, proposal));
         let Some((tally, content)) = newest.get(id) else {
             report
                 .notes
@@ -694,7 +697,7 @@ pub fn check_judged_tallies(
             continue;
         };
         // The ballot secrets are among the events given (see `verify_tallies`).
-        let reveal = super::sealed::reveal(proposal, bot_events);
+        let reveal = votes::sealed::read_reveal(proposal, bot_events);
         let mut check = check_tally(proposal, tally.id, content, judged, reveal.opening.as_ref());
         check.differences.extend(reveal.problems);
         report.notes.extend(reveal.notes);

@@ -134,6 +134,7 @@ fn is_due(
     }
     page.receipts_seen != change.receipts_seen
         || page.published != change.published
+        || page.revealed_keys() != change.revealed_keys
         // The window closed since: the tally's moment stops at `end` and it becomes final.
         || (!page.tally.is_final && now > change.window_end)
         || (now <= change.window_end && age >= RECOMPUTE_EVERY)

@@ -5,8 +5,8 @@
 //!   browser ([`super::assets::BALLOT_SCRIPT`], WebCrypto only) for an npub typed in or taken
 //!   from the NIP-07 signer; nothing with the choice is sent anywhere. Without JavaScript it
 //!   shows the `commons-nostr ballot` command instead;
-//! - the reveal ([`reveal`], live): each pinned key, and after the close whether its secret is
-//!   revealed or still awaited; the sealed weight while the ballots are unopened;
+//! - the reveal ([`reveal`], live): each pinned key with its holder's npub, and after the close
+//!   whether its secret is revealed or still awaited (`waiting`); the sealed weight while the ballots are unopened;
 //! - private zaps: counted nowhere, and why.
 //!
 //! The form is not `data-live`: a live update must not wipe a token the voter has not copied.
@@ -23,6 +23,14 @@ pub fn ballot_keys(page: &ProposalPage) -> Vec<String> {
         .iter()
         .map(ToString::to_string)
         .collect()
+}
+
+/// `holder` (hex) as an npub, or as given when it is not a key.
+fn npub_of(holder: &str) -> String {
+    nostr_sdk::PublicKey::from_hex(holder)
+        .ok()
+        .and_then(|key| nostr_sdk::nips::nip19::ToBech32::to_bech32(&key).ok())
+        .unwrap_or_else(|| holder.to_owned())
 }
 
 /// "sealed until `<end>`": a voter row whose ballot is not opened yet.
@@ -107,17 +115,32 @@ pub fn reveal(page: &ProposalPage, now: u64) -> Markup {
         div #reveal data-live {
             @if let Some(sealed) = &t.sealed {
                 h3 { "Ballot keys" }
+                @if page.ballot_keys.len() > 1 {
+                    p {
+                        "Every holder below must publish its key's secret after the close before "
+                        "anyone (this server included) can open a sealed ballot. A holder who "
+                        "never does keeps the proposal from passing, never makes it pass."
+                    }
+                }
                 ul.keys {
-                    @for key in &sealed.keys {
-                        @let hex = key.to_string();
-                        li data-key=(hex) {
-                            code title=(hex) { (short(&hex)) } " "
-                            @if now <= end {
-                                span.key-state.pending data-state="pending" { "secret until the close" }
-                            } @else if opened {
-                                span.key-state.revealed data-state="revealed" { "revealed" }
-                            } @else {
-                                span.key-state.waiting data-state="waiting" { "waiting for its secret" }
+                    @for key in &page.ballot_keys {
+                        @let npub = npub_of(&key.holder);
+                        // The page may be rendered after the snapshot's moment: the close
+                        // and an opening are read from the clock and the tally.
+                        @let state = if now <= end {
+                            "pending"
+                        } else if opened || key.state == "revealed" {
+                            "revealed"
+                        } else {
+                            "waiting"
+                        };
+                        li data-key=(key.key) data-holder=(npub) data-state=(state) {
+                            "holder " span.npub title=(npub) { (short(&npub)) } ", key "
+                            code title=(key.key) { (short(&key.key)) } " "
+                            @match state {
+                                "pending" => span.key-state.pending { "secret until the close" },
+                                "revealed" => span.key-state.revealed { "revealed" },
+                                _ => span.key-state.waiting { "waiting for its secret" },
                             }
                         }
                     }

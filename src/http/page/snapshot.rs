@@ -8,7 +8,7 @@ use std::sync::Arc;
 use nostr_sdk::nips::nip19::{FromBech32, Nip19, Nip19Coordinate, Nip19Event, ToBech32};
 use nostr_sdk::{EventId, Kind, PublicKey, RelayUrl};
 
-use crate::actors::vote_aggregator::ProposalVoters;
+use crate::actors::vote_aggregator::{BallotKeyState, ProposalVoters};
 use crate::nostr::events::{self, LinkState};
 use crate::votes::{BallotType, Proposal, TallyContent, VoteKind};
 
@@ -101,9 +101,19 @@ pub struct ProposalPage {
     pub voters: Vec<VoterRow>,
     /// The aggregator's change counter this page was built at.
     pub receipts_seen: usize,
+    /// Each pinned ballot key (sealed ballots): its holder and whether its secret is revealed.
+    pub ballot_keys: Vec<BallotKeyState>,
 }
 
 impl ProposalPage {
+    /// How many pinned ballot keys' secrets this page shows revealed.
+    pub fn revealed_keys(&self) -> usize {
+        self.ballot_keys
+            .iter()
+            .filter(|k| k.state == "revealed")
+            .count()
+    }
+
     /// Builds the page of `v`: bech32 links, rows sorted heaviest first, each row's comment
     /// from `comments` (receipt id -> zap request content).
     pub fn build(
@@ -185,6 +195,7 @@ impl ProposalPage {
             published: v.published,
             voters,
             receipts_seen: v.receipts_seen,
+            ballot_keys: v.ballot_keys,
             proposal,
         }
     }
@@ -334,6 +345,7 @@ mod tests {
             title: "T".into(),
             receipts_seen: 2,
             published: None,
+            ballot_keys: Vec::new(),
             content,
             ballots: vec![ballot(0.1), ballot(0.2)],
             receipts: vec![

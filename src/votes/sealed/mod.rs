@@ -13,7 +13,9 @@
 //!   Appendix A.1.1 test vectors.
 //! - [`find_ballot_token`] ([`find_token`]): where a zap comment holds a token.
 //! - [`BallotOpening`] ([`opening`]): a valid secret for every pinned key, or nothing: what the
-//!   tally opens ballots with; [`SealedSummary`] ([`summary`]): the tally's `sealed` object.
+//!   tally opens ballots with; [`read_reveal`] ([`reveal`]): which ballot secret events count
+//!   and whether they open the ballots (the service and `verify` read them alike);
+//!   [`SealedSummary`] ([`summary`]): the tally's `sealed` object.
 //!
 //! ```
 //! use commons_nostr::votes::{
@@ -38,6 +40,7 @@ pub mod ballot_key;
 pub mod find_token;
 pub mod gov_key;
 pub mod opening;
+pub mod reveal;
 pub mod summary;
 pub mod token;
 
@@ -49,6 +52,7 @@ pub use ballot_key::is_valid_secret;
 pub use find_token::find_ballot_token;
 pub use gov_key::derive_gov_ballot_secret;
 pub use opening::BallotOpening;
+pub use reveal::{pinned_secrets_filter, read_reveal, secrets_filter, BallotReveal};
 pub use summary::{SealedCounts, SealedSummary};
 pub use token::{
     open_ballot, seal_ballot, BallotError, BALLOT_HRP, BALLOT_INFO, BALLOT_TOKEN_VERSION,
