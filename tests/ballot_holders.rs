@@ -260,7 +260,7 @@ async fn service_pins_or_refuses(test_db: common::test_db::TestDb) {
     let b = Keys::generate();
     let b_npub = b.public_key().to_bech32().expect("npub");
     let a_log = AuthorLog::follow(&url, a.pubkey()).await;
-    let a_running = a.start(std::slice::from_ref(&url), 2);
+    let a_running = a.start_beside(std::slice::from_ref(&url), 2).await;
     let a_pool = a_log
         .wait_for("A's pool", ANSWER, |_| {
             newest_pool(a_log.pools(), |k| k.len() == 2)
@@ -373,7 +373,7 @@ async fn service_pins_or_refuses(test_db: common::test_db::TestDb) {
         "{backend}: the refusals published nothing"
     );
 
-    let (code, output) = a_running.terminate();
+    let (code, output) = a_running.terminate_beside().await;
     assert_eq!(code, Some(0), "{output}");
     a_log.stop().await;
 }

@@ -42,7 +42,7 @@ use serde_json::{json, Value};
 /// The first proposal's window (the shortest `voting_window_secs` allows) and the second's,
 /// long enough for B to come back for the first and go again before it closes.
 const FIRST_WINDOW: u64 = 60;
-const SECOND_WINDOW: u64 = 120;
+const SECOND_WINDOW: u64 = 150;
 /// How long a holder or the service may take to answer (a pool, a secret, a tally).
 const ANSWER: Duration = Duration::from_secs(45);
 /// Tier 1's threshold here: one open support vote of 0.00025 BTC (weight 0.0158) is above it.
@@ -71,10 +71,18 @@ async fn open_review_period(api: &Api, relay: &RelayUrl, pr: u64, window: u64) -
         .await;
     assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
     let id = EventId::from_hex(answer.text("event_id")).expect("id");
-    let event = fetch_all(relay, Filter::new().id(id))
-        .await
-        .pop()
-        .expect("the proposal on the relay");
+    let deadline = tokio::time::Instant::now() + ANSWER;
+    let event = loop {
+        // The 201 says the proposal is in the outbox; the relay has it a moment later.
+        if let Some(event) = fetch_all(relay, Filter::new().id(id)).await.pop() {
+            break event;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "proposal {id} not on the relay"
+        );
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    };
     let content: Value = serde_json::from_str(&event.content).expect("json");
     let keys = content["rules"]["sealed"]["holders"]
         .as_array()
@@ -176,12 +184,25 @@ async fn key_states(api: &Api, proposal: &EventId) -> Vec<String> {
 }
 
 async fn wait_for_states(api: &Api, proposal: &EventId, want: [&str; 3], backend: &str) {
-    wait_until(
-        ANSWER,
-        &format!("{backend}: key states {want:?}"),
-        || async { key_states(api, proposal).await == want },
-    )
-    .await;
+    let deadline = tokio::time::Instant::now() + ANSWER;
+    loop {
+        let states = key_states(api, proposal).await;
+        if states == want {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let logged: Vec<String> = common::log_capture::text()
+                .lines()
+                .filter(|l| l.contains(&proposal.to_hex()) && l.contains("secret"))
+                .map(str::to_owned)
+                .collect();
+            panic!(
+                "{backend}: the keys of {proposal} are {states:?}, not {want:?}; the service logged:\n{}",
+                logged.join("\n")
+            );
+        }
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits until the newest tally of `proposal` on `relay` is the final one.
@@ -237,8 +258,8 @@ async fn holders_cycle(test_db: TestDb, browser: Option<&mut Browser>) {
     let (a, b) = (HolderFiles::new(), HolderFiles::new());
     let a_log = AuthorLog::follow(&url, a.pubkey()).await;
     let b_log = AuthorLog::follow(&url, b.pubkey()).await;
-    let a_running = a.start(&urls, 3);
-    let b_running = b.start(&urls, 3);
+    let a_running = a.start_beside(&urls, 3).await;
+    let b_running = b.start_beside(&urls, 3).await;
     for log in [&a_log, &b_log] {
         log.wait_for("a pool of three", ANSWER, |_| {
             log.pools().into_iter().rev().find(|p| p.keys.len() == 3)
@@ -356,7 +377,7 @@ async fn holders_cycle(test_db: TestDb, browser: Option<&mut Browser>) {
 
     // B goes away before the first close.
     wait_past(first.end - 6).await;
-    let (code, output) = b_running.terminate();
+    let (code, output) = b_running.terminate_beside().await;
     assert_eq!(code, Some(0), "{backend}: {output}");
 
     // After it: the gov bot's and A's secrets are out and read, B's awaited: still sealed.
@@ -408,7 +429,7 @@ async fn holders_cycle(test_db: TestDb, browser: Option<&mut Browser>) {
     }
 
     // B is back: it reveals once, the service opens the ballots.
-    let b_running = b.start(&urls, 3);
+    let b_running = b.start_beside(&urls, 3).await;
     b_log
         .wait_for("B's secret of the first proposal", ANSWER, |_| {
             b_log.secrets_of(&first.id).pop()
@@ -448,7 +469,7 @@ async fn holders_cycle(test_db: TestDb, browser: Option<&mut Browser>) {
         Timestamp::now().as_secs() + 2 < second.end,
         "{backend}: B came back too late to leave before the second close"
     );
-    let (code, output) = b_running.terminate();
+    let (code, output) = b_running.terminate_beside().await;
     assert_eq!(code, Some(0), "{backend}: {output}");
     assert_eq!(
         b_log.secrets_of(&first.id).len(),
@@ -559,7 +580,7 @@ async fn holders_cycle(test_db: TestDb, browser: Option<&mut Browser>) {
         );
     }
 
-    let (code, output) = a_running.terminate();
+    let (code, output) = a_running.terminate_beside().await;
     assert_eq!(code, Some(0), "{output}");
     a_log.stop().await;
     b_log.stop().await;

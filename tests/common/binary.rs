@@ -80,6 +80,13 @@ impl Running {
         }
     }
 
+    /// [`Running::terminate`] on a blocking thread (see [`super::holders::HolderFiles::start_beside`]).
+    pub async fn terminate_beside(self) -> (Option<i32>, String) {
+        tokio::task::spawn_blocking(move || self.terminate())
+            .await
+            .expect("the process stopped")
+    }
+
     /// Sends SIGTERM, waits for the exit, returns the exit code and all output.
     pub fn terminate(mut self) -> (Option<i32>, String) {
         let status = Command::new("kill")

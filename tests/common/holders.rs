@@ -70,6 +70,19 @@ impl HolderFiles {
         running.wait_for("watching the relays");
         running
     }
+
+    /// [`HolderFiles::start`] on a blocking thread: for a test whose relays and service run
+    /// on its own (single-threaded) runtime, which must keep answering the holder meanwhile.
+    pub async fn start_beside(&self, relays: &[RelayUrl], pool: u16) -> Running {
+        let command = self.command(relays, pool);
+        tokio::task::spawn_blocking(move || {
+            let mut running = Running::start(command);
+            running.wait_for("watching the relays");
+            running
+        })
+        .await
+        .expect("the holder started")
+    }
 }
 
 /// Every event signed by `author` that reached a relay since [`AuthorLog::follow`].

@@ -6,9 +6,10 @@
 //! Every server reads them (not only the publishing one), so a server that takes the tally
 //! lease over has its books opened already. The reads are one-shot ([`fetch_once`]) and ask
 //! for the ballot secrets of every waiting proposal at once, from their pinned holders only;
-//! they come every [`FIRST_READ`] after a close, backing off to every [`LONGEST_WAIT`] while a
-//! holder stays away (a holder who never reveals costs one small read a minute, and its
-//! proposal stays unopened: it can keep it from passing, never make it pass).
+//! the first comes [`FIRST_READ`] after a close, the wait doubling up to [`SOON_WAIT`] in the
+//! hour after a close and to [`LONGEST_WAIT`] later (a holder who never reveals costs one small
+//! read a minute, and its proposal stays unopened: it can keep it from passing, never make it
+//! pass).
 //!
 //! What counts is decided by [`read_reveal`], as `verify` decides it: a secret signed by
 //! another key, naming another key, not matching its pinned key or dated before the close
@@ -27,8 +28,16 @@ use crate::votes::BallotKey;
 /// The first read after a close (and after each new reveal of the gov bot).
 pub(super) const FIRST_READ: Duration = Duration::from_secs(2);
 
-/// The longest wait between two reads while a holder has not revealed.
+/// The longest wait between two reads in the first hour after a close still waiting for a
+/// holder (one who was down at the close is read soon after it is back).
+pub(super) const SOON_WAIT: Duration = Duration::from_secs(15);
+
+/// The longest wait between two reads later on (a holder who never reveals costs one small
+/// read a minute).
 pub(super) const LONGEST_WAIT: Duration = Duration::from_secs(60);
+
+/// How long after a close the reads stay frequent.
+const SOON_AFTER_CLOSE: u64 = 3_600;
 
 /// How long one read waits for the relays.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -199,11 +208,17 @@ impl VoteAggregatorActor {
                             tracing::warn!(error = %e, "cannot read the ballot key holders' secrets; trying again")
                         }
                     }
-                    if act.awaiting_holders(unix_now()).is_empty() {
+                    let now = unix_now();
+                    let still = act.awaiting_holders(now);
+                    if still.is_empty() {
                         return;
                     }
+                    let recent = still.iter().filter_map(|id| act.proposals.get(id)).any(|t| {
+                        now.saturating_sub(t.stored.proposal.window_end) < SOON_AFTER_CLOSE
+                    });
                     let wait = act.secret_wait;
-                    act.secret_wait = (wait * 2).min(LONGEST_WAIT);
+                    let longest = if recent { SOON_WAIT } else { LONGEST_WAIT };
+                    act.secret_wait = (wait * 2).min(longest);
                     if act.secret_read.is_none() {
                         act.secret_read =
                             Some(ctx.run_later(wait, |act, ctx| act.read_holder_secrets(ctx)));
