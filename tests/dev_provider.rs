@@ -39,6 +39,21 @@ async fn get(url: &str) -> (StatusCode, Value) {
     )
 }
 
+/// The `Access-Control-Allow-Origin` header of a GET of `url`.
+async fn allowed_origin(url: &str) -> Option<String> {
+    let response = awc::Client::default()
+        .get(url)
+        .insert_header(("Origin", "https://client.example"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    response
+        .headers()
+        .get("access-control-allow-origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 /// The callback URL for `amount` msat, the zap request `nostr` and an optional comment.
 fn callback_url(
     app: &Application,
@@ -95,6 +110,14 @@ async fn a_zap_through_the_callback_is_paid_and_reaches_the_tracker() {
         .await;
         assert_eq!(status, StatusCode::OK, "{pay}");
         assert_eq!(pay["tag"], "payRequest");
+        // Web clients on any origin can read the answers, refusals included (LUD-01).
+        for url in [
+            format!("http://{}/.well-known/lnurlp/gov", app.http_addr()),
+            format!("http://{}/.well-known/lnurlp/nobody", app.http_addr()),
+            callback_url(&app, "gov", "not-a-number", None, None),
+        ] {
+            assert_eq!(allowed_origin(&url).await.as_deref(), Some("*"), "{url}");
+        }
         assert_eq!(
             pay["callback"],
             format!("http://{}/lnurlp/gov/callback", app.http_addr())

@@ -221,6 +221,24 @@ async fn wait_for_final(relay: &RelayUrl, gov: &PublicKey, proposal: &EventId, b
     .await;
 }
 
+/// Past the close of `p` with B away: A's secret is on the relay, the service shows the gov
+/// bot's and A's keys revealed and B's waiting, and the final tally is out.
+async fn closed_without_b(
+    p: &Published,
+    a_log: &AuthorLog,
+    api: &Api,
+    url: &RelayUrl,
+    gov: &PublicKey,
+    backend: &str,
+) {
+    wait_past(p.end).await;
+    a_log
+        .wait_for("A's secret", ANSWER, |_| a_log.secrets_of(&p.id).pop())
+        .await;
+    wait_for_states(api, &p.id, ["revealed", "revealed", "waiting"], backend).await;
+    wait_for_final(url, gov, &p.id, backend).await;
+}
+
 /// Waits until the wall clock is past `at` (unix seconds).
 async fn wait_past(at: u64) {
     let now = Timestamp::now().as_secs();
@@ -394,20 +412,7 @@ async fn holders_cycle(test_db: TestDb, browser: Option<&mut Browser>) {
             .expect("the page");
         page = Some(session);
     }
-    wait_past(first.end).await;
-    a_log
-        .wait_for("A's secret of the first proposal", ANSWER, |_| {
-            a_log.secrets_of(&first.id).pop()
-        })
-        .await;
-    wait_for_states(
-        &api,
-        &first.id,
-        ["revealed", "revealed", "waiting"],
-        backend,
-    )
-    .await;
-    wait_for_final(&url, &gov, &first.id, backend).await;
+    closed_without_b(&first, &a_log, &api, &url, &gov, backend).await;
     let (z, rules, start, end) = naive_of(&first);
     let waiting = tally_matching(
         &url,
@@ -486,20 +491,7 @@ async fn holders_cycle(test_db: TestDb, browser: Option<&mut Browser>) {
 
     // The second close without B: A's and the gov bot's secrets read, still sealed, with open
     // support above the threshold.
-    wait_past(second.end).await;
-    a_log
-        .wait_for("A's secret of the second proposal", ANSWER, |_| {
-            a_log.secrets_of(&second.id).pop()
-        })
-        .await;
-    wait_for_states(
-        &api,
-        &second.id,
-        ["revealed", "revealed", "waiting"],
-        backend,
-    )
-    .await;
-    wait_for_final(&url, &gov, &second.id, backend).await;
+    closed_without_b(&second, &a_log, &api, &url, &gov, backend).await;
     // B's key signs a secret that is not its pinned key's.
     let wrong = ballot_secret(
         second.id,

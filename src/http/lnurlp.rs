@@ -37,6 +37,12 @@ const ELSEWHERE_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many of a zap request's relays get the receipt besides the service's own.
 const MAX_EXTRA_RELAYS: usize = 8;
 
+/// `Access-Control-Allow-Origin: *` on every answer of the LNURL routes, errors included, so a
+/// web client on another origin (a Nostr web app building a zap) can read them.
+pub fn any_origin() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new().add(("Access-Control-Allow-Origin", "*"))
+}
+
 fn lud06_error(status: StatusCode, reason: &str) -> HttpResponse {
     HttpResponse::build(status).json(dev_provider::lud06_error(reason))
 }

@@ -110,11 +110,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/v1/proposals/{event_id}/receipts",
             web::get().to(proposals::receipts),
         )
-        .route(
-            "/.well-known/lnurlp/{bot}",
-            web::get().to(lnurlp::pay_request),
+        // LNURL answers are read by wallets and by web clients on any origin (LUD-01: every
+        // response carries `Access-Control-Allow-Origin: *`).
+        .service(
+            web::resource("/.well-known/lnurlp/{bot}")
+                .wrap(lnurlp::any_origin())
+                .route(web::get().to(lnurlp::pay_request)),
         )
-        .route("/lnurlp/{bot}/callback", web::get().to(lnurlp::callback))
+        .service(
+            web::resource("/lnurlp/{bot}/callback")
+                .wrap(lnurlp::any_origin())
+                .route(web::get().to(lnurlp::callback)),
+        )
         .route("/webhooks/github", web::post().to(github::receive))
         .configure(page::routes)
         .service(
