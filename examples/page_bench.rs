@@ -69,6 +69,7 @@ fn voters_of(proposal: &Proposal, contributions: &[Contribution], t: u64) -> Pro
         content,
         ballots: tally.ballots,
         receipts,
+        ballot_keys: Vec::new(),
     }
 }
 
