@@ -1,0 +1,47 @@
+//! `commons-nostr check-receipt`: zap receipts judged offline, from a file or standard input (see
+//! [`crate::cli::check_receipt`]).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cli::check_receipt::check_all;
+
+/// `commons-nostr check-receipt` (see [`check_receipt`](crate::cli::check_receipt)).
+pub(in crate::cli) fn check_receipt(
+    file: Option<&Path>,
+    zapper: Option<&str>,
+    json: bool,
+) -> ExitCode {
+    let zapper = match zapper.map(nostr_sdk::PublicKey::parse).transpose() {
+        Ok(zapper) => zapper,
+        Err(_) => {
+            eprintln!("error: --zapper: {zapper:?} is not an npub or hex key");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = std::io::stdout().lock();
+    let checked = match file {
+        Some(path) if path != Path::new("-") => match std::fs::File::open(path) {
+            Ok(f) => check_all(std::io::BufReader::new(f), stdout, zapper, json),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        _ => check_all(std::io::stdin().lock(), stdout, zapper, json),
+    };
+    match checked {
+        Ok(summary) => {
+            eprintln!("{summary}");
+            if summary.all_accepted() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: reading the receipts: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
