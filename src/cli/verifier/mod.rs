@@ -635,6 +635,9 @@ fn thousands(n: usize) -> String {
 
 /// Events asked per page; relays may answer fewer (they cap `REQ` results).
 const PAGE: usize = 5_000;
+/// Room in a fetching client's notification channel beside a page's events: the `EOSE`, and
+/// whatever else the relay says meanwhile (notices, pings' answers, status).
+const PAGE_NOTIFICATIONS_BESIDE: usize = 1_024;
 
 /// Everything `filter` matches on one relay ([`fetch_pages`]), in one list.
 pub async fn fetch_paged(
@@ -666,9 +669,16 @@ pub async fn fetch_pages(
     // Our copy of nostr-relay-pool's options (`vendor/README.md`): `verify_events` as asked; no
     // "new to this client" notifications (the fetch reads the relay's messages), which would
     // cost a database round and copies of every event for nobody.
+    //
+    // nostr-sdk's fetch reads the relay's notification channel and ends, silently, with what it
+    // has when it falls behind (a lag): the channel must hold a whole page (one notification
+    // per event, and the `EOSE`), or a page could come back short. Without the signature check
+    // the relay's connection fills it faster than the fetch reads it; with the default 2,048
+    // slots, pages of 5,000 came back short and `verify` stopped paging after 1,771 receipts.
     let options = RelayOptions::new()
         .verify_events(signatures == Signatures::CheckedOnReceipt)
-        .new_event_notifications(false);
+        .new_event_notifications(false)
+        .notification_channel_size(PAGE + PAGE_NOTIFICATIONS_BESIDE);
     client
         .pool()
         .add_relay(url.clone(), options)
