@@ -116,15 +116,19 @@ impl RelayActor {
         }
     }
 
-    /// The relay closed `subscription_id`. `true`: it was a read's.
+    /// The relay closed `subscription_id`. `true`: it was a read's (one that is over, closed by
+    /// us, needs nothing more).
     pub(super) fn read_closed(
         &mut self,
         subscription_id: &SubscriptionId,
         message: &str,
         ctx: &mut Context<Self>,
     ) -> bool {
-        if !self.reads.contains_key(subscription_id) {
+        if !subscription_id.as_str().starts_with(READ_PREFIX) {
             return false;
+        }
+        if !self.reads.contains_key(subscription_id) {
+            return true;
         }
         if message.starts_with("auth-required:") {
             // nostr-sdk authenticates and sends the `REQ` again.
