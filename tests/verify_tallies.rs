@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::http::{Api, Auth};
+use common::raw_relay::RawRelay;
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::verifier::{republish, server_events_on, tally_where, verify, verify_vote};
@@ -235,4 +236,66 @@ fn verify_vote_bad_arguments_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--proposal"));
+}
+
+/// `verify` fetches receipts without nostr-sdk's signature check and judges each once: a
+/// receipt with a bad signature from a relay that checks nothing reaches judging and is
+/// rejected with rule 1 (named), and a relay serving a bad copy of a receipt does not hide
+/// another relay's good copy of it.
+#[actix_rt::test]
+async fn receipts_with_bad_signatures_from_a_relay_are_rejected_with_rule_1() {
+    use commons_nostr::cli::verifier::{self, tallies};
+    use commons_nostr::configuration::GovernanceSettings;
+    use commons_nostr::votes::VoteRules;
+
+    let (a, b) = (RawRelay::start().await, RawRelay::start().await);
+    let provider = ZapProvider::generate();
+    let bot = Keys::generate().public_key();
+    let now = Timestamp::now().as_secs();
+    let genuine = zap(&provider, bot, None, "genuine", 21_000, now - 30);
+    let other = zap(&provider, bot, None, "other", 21_000, now - 20);
+    // The same id as the genuine receipt, another event's signature.
+    let mut bad_copy = genuine.clone();
+    bad_copy.sig = other.sig;
+    // A receipt of its own whose signature is another event's.
+    let mut bad = zap(&provider, bot, None, "bad", 21_000, now - 10);
+    bad.sig = other.sig;
+    a.push(&bad_copy);
+    a.push(&bad);
+    b.push(&genuine);
+
+    let mut problems = Vec::new();
+    let receipts = verifier::fetch_receipts(
+        &[a.url(), b.url()],
+        Filter::new().kind(Kind::ZapReceipt),
+        Duration::from_secs(10),
+        &mut problems,
+    )
+    .await;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(
+        receipts.len(),
+        3,
+        "both copies of the genuine receipt, and the bad one"
+    );
+
+    let rules = VoteRules::new(
+        &GovernanceSettings::default(),
+        1,
+        vec![provider.public_key()],
+        vec![bot],
+    );
+    let judged = tallies::judge(&receipts, &rules);
+    assert!(
+        matches!(judged.by_id[&genuine.id], tallies::Judgement::Valid(_)),
+        "{:?}",
+        judged.by_id[&genuine.id]
+    );
+    match &judged.by_id[&bad.id] {
+        tallies::Judgement::Rejected(reason) => {
+            assert!(reason.starts_with("receipt_bad_signature"), "{reason}")
+        }
+        valid => panic!("a bad signature was counted: {valid:?}"),
+    }
+    assert_eq!(judged.contributions.len(), 1, "the genuine receipt, once");
 }

@@ -67,6 +67,8 @@ impl RelayActor {
         }
         let was_up = self.state == LinkState::Connected;
         self.release_relay(ctx);
+        // After the release: nothing is sent on the dead link to close them.
+        self.fail_reads(&RelayError::NotConnected(self.url().to_string()), ctx);
         self.set_state(LinkState::Disconnected);
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         // Waiters for OKs on the dead link fail now; their deliveries stay pending.

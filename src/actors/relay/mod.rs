@@ -33,7 +33,7 @@ use actix::prelude::*;
 use futures::channel::oneshot;
 use nostr_sdk::prelude::{
     Client, ClientMessage, Event, EventId, Filter, Relay, RelayMessage, RelayNotification,
-    RelayStatus, RelayUrl, ReqExitPolicy, SubscribeOptions, SubscriptionId,
+    RelayStatus, RelayUrl, SubscribeOptions, SubscriptionId,
 };
 use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast;
@@ -45,10 +45,12 @@ use crate::store::outbox::{self, DeliveryOutcome, Lease, OutboxEntry};
 
 mod client;
 mod delivery;
+mod fetch;
 mod link;
 mod notifications;
 
 pub use client::{relay_client, relay_options};
+use fetch::PendingRead;
 pub use link::reconnect_delay;
 use notifications::notices;
 
@@ -122,7 +124,8 @@ pub struct Subscribe {
     pub filter: Filter,
 }
 
-/// Fetches stored events until the relay's `EOSE` (for backfill).
+/// Fetches stored events until the relay's `EOSE` (for backfill): each event once, in the
+/// answer, not also sent to the event sink (the `fetch` file).
 #[derive(Message)]
 #[rtype(result = "Result<Vec<Event>, RelayError>")]
 pub struct Fetch {
@@ -172,6 +175,10 @@ pub struct RelayActor {
     drain_again: bool,
     retry_handle: Option<SpawnHandle>,
     publish_failures_in_row: u32,
+    /// Reads ([`Fetch`]) waiting for their `EOSE`, by subscription id.
+    reads: HashMap<SubscriptionId, PendingRead>,
+    /// Reads started by this actor (their subscription ids are numbered).
+    reads_started: u64,
 }
 
 impl SupervisedActor for RelayActor {
@@ -194,6 +201,8 @@ impl SupervisedActor for RelayActor {
             drain_again: false,
             retry_handle: None,
             publish_failures_in_row: 0,
+            reads: HashMap::new(),
+            reads_started: 0,
         }
     }
 }
@@ -276,22 +285,6 @@ impl Handler<Subscribe> for RelayActor {
             relay?
                 .subscribe_with_id(msg.id, msg.filter, SubscribeOptions::default())
                 .await
-                .map_err(|e| RelayError::protocol(url, e))
-        })
-    }
-}
-
-impl Handler<Fetch> for RelayActor {
-    type Result = ResponseFuture<Result<Vec<Event>, RelayError>>;
-
-    fn handle(&mut self, msg: Fetch, _ctx: &mut Context<Self>) -> Self::Result {
-        let relay = self.connected_relay();
-        let url = self.url().to_string();
-        Box::pin(async move {
-            relay?
-                .fetch_events(msg.filter, msg.timeout, ReqExitPolicy::ExitOnEOSE)
-                .await
-                .map(|events| events.into_iter().collect())
                 .map_err(|e| RelayError::protocol(url, e))
         })
     }

@@ -3,19 +3,16 @@
 
 use super::*;
 
-/// A relay notification, or word that some were dropped because we fell behind.
-pub(super) enum Notice {
-    Relay(Box<RelayNotification>),
-    Lagged(u64),
-}
+/// A relay notification, or word that some (this many) were dropped because we fell behind.
+pub(super) type Notice = Result<RelayNotification, u64>;
 
 pub(super) fn notices(
     rx: broadcast::Receiver<RelayNotification>,
 ) -> impl futures::Stream<Item = Notice> {
     futures::stream::unfold(rx, |mut rx| async move {
         match rx.recv().await {
-            Ok(n) => Some((Notice::Relay(Box::new(n)), rx)),
-            Err(broadcast::error::RecvError::Lagged(k)) => Some((Notice::Lagged(k), rx)),
+            Ok(n) => Some((Ok(n), rx)),
+            Err(broadcast::error::RecvError::Lagged(k)) => Some((Err(k), rx)),
             Err(broadcast::error::RecvError::Closed) => None,
         }
     })
@@ -23,10 +20,6 @@ pub(super) fn notices(
 
 impl StreamHandler<Notice> for RelayActor {
     fn handle(&mut self, notice: Notice, ctx: &mut Context<Self>) {
-        let notice = match notice {
-            Notice::Relay(n) => Ok(*n),
-            Notice::Lagged(missed) => Err(missed),
-        };
         match notice {
             Ok(RelayNotification::Message {
                 message:
@@ -51,11 +44,15 @@ impl StreamHandler<Notice> for RelayActor {
                         event,
                     },
             }) => {
+                // A read's (`fetch`) goes to its answer only.
+                let Some(event) = self.read_event(&subscription_id, event.into_owned()) else {
+                    return;
+                };
                 if let Some(sink) = &self.spec.event_sink {
                     sink.do_send(Broadcast(RelayEvent {
                         relay: self.spec.url.clone(),
                         subscription_id: subscription_id.into_owned(),
-                        event: Arc::new(event.into_owned()),
+                        event: Arc::new(event),
                     }));
                 }
             }
@@ -66,8 +63,13 @@ impl StreamHandler<Notice> for RelayActor {
                         message,
                     },
             }) => {
-                tracing::warn!(relay = %self.spec.url, %subscription_id, %message, "relay closed a subscription");
+                if !self.read_closed(&subscription_id, &message, ctx) {
+                    tracing::warn!(relay = %self.spec.url, %subscription_id, %message, "relay closed a subscription");
+                }
             }
+            Ok(RelayNotification::Message {
+                message: RelayMessage::EndOfStoredEvents(subscription_id),
+            }) => self.read_complete(&subscription_id, ctx),
             Ok(RelayNotification::RelayStatus { status }) => match status {
                 RelayStatus::Connected => self.link_up(ctx),
                 RelayStatus::Disconnected | RelayStatus::Terminated | RelayStatus::Banned
@@ -89,6 +91,13 @@ impl StreamHandler<Notice> for RelayActor {
             Ok(_) => {}
             Err(missed) => {
                 tracing::warn!(relay = %self.spec.url, missed, "fell behind the relay; asking subscribers to resync");
+                // What the reads in progress missed is gone from their answers: they fail, and
+                // their readers read again.
+                let error = RelayError::Protocol {
+                    relay: self.url().to_string(),
+                    message: format!("missed {missed} notifications during a read"),
+                };
+                self.fail_reads(&error, ctx);
                 self.tell_listeners(true);
             }
         }

@@ -122,7 +122,8 @@ const CURSOR_FLUSH_EVERY: Duration = Duration::from_secs(5);
 const SYNC_RETRY: Duration = Duration::from_secs(1);
 
 /// Receipt ids remembered per relay connection, to count each relay's delivery once. The two
-/// copies of one delivery (a backfill page's subscription event and the page's result) arrive
+/// copies of one delivery (live, and in a backfill page's answer, when it was published while
+/// the page was read) arrive
 /// at most a fetch timeout apart, so this holds that long of traffic at 600 receipts/s; a copy
 /// that comes later is counted as a duplicate and `seen` still keeps it from being judged
 /// twice. About 1 MB per connected relay once full (it was 100,000 ids: 8 MB).
@@ -412,20 +413,16 @@ impl Handler<RelayEvent> for ZapTrackerActor {
         if msg.subscription_id.as_str() == ZAP_SUBSCRIPTION {
             return self.deliver(msg.event, &msg.relay, ctx);
         }
-        // Vote targets, from their live subscription or from a read's (the same rule as for
-        // receipts below: an event comes under the subscription it came on first).
+        // Vote targets, from their live subscription (what reads find comes in their answers,
+        // never here: `Fetch`).
         if self.may_be_target(&msg.event) {
             return self.learn_target(msg.event, ctx);
         }
         if msg.subscription_id.as_str() == TARGET_SUBSCRIPTION {
             return;
         }
-        // Another subscription on this relay: a backfill page's, or another actor's. nostr-sdk
-        // forwards each event once per relay, under the subscription it came on *first*: a
-        // receipt published during a backfill page may reach us only under that page's id
-        // (the relay sends it to both subscriptions; the live copy is then swallowed). So
-        // receipts to our bots are taken from any subscription; `deliver` counts the page's
-        // result carrying it again as the same delivery.
+        // Another actor's subscription on this relay: receipts to our bots are taken from any
+        // subscription, counted as this relay's delivery once (`deliver`).
         let ours = msg.event.kind == Kind::ZapReceipt
             && msg
                 .event

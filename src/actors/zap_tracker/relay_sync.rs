@@ -46,9 +46,9 @@ pub(super) struct RelaySync {
     pub(super) synced_through: Option<Timestamp>,
     /// A page waiting for room in the pipeline.
     pub(super) parked: Option<Page>,
-    /// Receipts this relay delivered on its current connection. nostr-sdk can hand one
-    /// receipt over up to twice per relay (as a subscription event, live or a backfill page's,
-    /// and in a page's result); it is one delivery, so at most one duplicate.
+    /// Receipts this relay delivered on its current connection. A relay can hand one receipt
+    /// over twice (live, and in a backfill page's answer when it was published while the page
+    /// was read); it is one delivery, so at most one duplicate.
     pub(super) delivered: SeenIds,
     pub(super) backfills_completed: u64,
     /// The relay's vote target events are being read (`targets`), for the sync of this

@@ -311,11 +311,18 @@ async fn verify_tallies(
     let mut fetched = 0;
     let on_one_relay = match filter {
         Some(filter) => {
-            fetch_merged_pages(relays, filter, timeout, &mut problems, |page| {
-                fetched += page.len();
-                // The receiver goes away only if judging panicked, which is reported below.
-                drop(pages.send(page));
-            })
+            fetch_merged_pages(
+                relays,
+                filter,
+                timeout,
+                Signatures::Judged,
+                &mut problems,
+                |page| {
+                    fetched += page.len();
+                    // The receiver goes away only if judging panicked, which is reported below.
+                    drop(pages.send(page));
+                },
+            )
             .await
         }
         None => Vec::new(),
@@ -420,7 +427,7 @@ pub async fn verify_vote(
     let Some(filter) = tallies::receipts_filter([&proposal], &[proposal_event.pubkey]) else {
         return report;
     };
-    let receipts = fetch_merged(relays, filter, timeout, &mut problems).await;
+    let receipts = fetch_receipts(relays, filter, timeout, &mut problems).await;
     report.notes.extend(problems);
     eprintln!(
         "fetched {} receipts from {} relays",
@@ -507,7 +514,21 @@ async fn fetch_receipt_proof(
     serde_json::from_str(&text).map_err(|e| format!("GET {url}: unexpected answer: {e}"))
 }
 
-/// What several relays hold, merged ([`fetch_merged_pages`]): the union, deduplicated by id.
+/// Who checks the id and signature of each event fetched ([`fetch_pages`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signatures {
+    /// nostr-sdk's client, as it receives each event: an event that fails is dropped unseen.
+    CheckedOnReceipt,
+    /// Judging, once per event: zap receipts, whose rule 1 ([`crate::nostr::nip57`]) checks
+    /// both, so nostr-sdk's check would be the same schnorr verification done twice. What fails
+    /// reaches judging and is rejected there with rule 1, named in the report. Merging relays
+    /// then keeps every distinct copy of an id (by signature), not only the first: a relay
+    /// serving a copy with a bad signature must not hide another relay's good one.
+    Judged,
+}
+
+/// What several relays hold, merged ([`fetch_merged_pages`]): the union, deduplicated by id,
+/// each event's signature checked by nostr-sdk.
 async fn fetch_merged(
     relays: &[RelayUrl],
     filter: Filter,
@@ -515,32 +536,69 @@ async fn fetch_merged(
     problems: &mut Vec<String>,
 ) -> Vec<Event> {
     let mut events = Vec::new();
-    fetch_merged_pages(relays, filter, timeout, problems, |page| {
-        events.extend(page)
-    })
+    fetch_merged_pages(
+        relays,
+        filter,
+        timeout,
+        Signatures::CheckedOnReceipt,
+        problems,
+        |page| events.extend(page),
+    )
+    .await;
+    events
+}
+
+/// The zap receipts several relays hold, merged ([`fetch_merged_pages`]), for judging: their
+/// signatures are *not* checked here ([`Signatures::Judged`]); whoever takes them must judge
+/// them (`tallies::judge`, `tallies::Judging`).
+pub async fn fetch_receipts(
+    relays: &[RelayUrl],
+    filter: Filter,
+    timeout: Duration,
+    problems: &mut Vec<String>,
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    fetch_merged_pages(
+        relays,
+        filter,
+        timeout,
+        Signatures::Judged,
+        problems,
+        |page| events.extend(page),
+    )
     .await;
     events
 }
 
 /// Fetches `filter` from every relay (paging each, [`fetch_pages`]) and merges what they hold:
-/// `on_page` gets each page's events new to the merge, as the page arrives. A relay that cannot
-/// be read is a problem (the pages it gave before failing are kept). Returns the notes
+/// `on_page` gets each page's events new to the merge, as the page arrives (with
+/// [`Signatures::Judged`], each copy of an id with a signature new to the merge). A relay that
+/// cannot be read is a problem (the pages it gave before failing are kept). Returns the notes
 /// "receipt X is only on relay R", when several relays were read.
 async fn fetch_merged_pages(
     relays: &[RelayUrl],
     filter: Filter,
     timeout: Duration,
+    signatures: Signatures,
     problems: &mut Vec<String>,
     mut on_page: impl FnMut(Vec<Event>),
 ) -> Vec<String> {
     let mut holders: HashMap<EventId, Vec<usize>> = HashMap::new();
+    let mut copies: HashSet<(EventId, Signature)> = HashSet::new();
     for (i, url) in relays.iter().enumerate() {
-        let read = fetch_pages(url, filter.clone(), timeout, |page| {
+        let read = fetch_pages(url, filter.clone(), timeout, signatures, |page| {
             let mut fresh = Vec::new();
             for event in page {
                 let on = holders.entry(event.id).or_default();
-                on.push(i);
-                if on.len() == 1 {
+                let first_here = on.last() != Some(&i);
+                if first_here {
+                    on.push(i);
+                }
+                let new_to_merge = match signatures {
+                    Signatures::CheckedOnReceipt => first_here && on.len() == 1,
+                    Signatures::Judged => copies.insert((event.id, event.sig)),
+                };
+                if new_to_merge {
                     fresh.push(event);
                 }
             }
@@ -578,6 +636,9 @@ fn thousands(n: usize) -> String {
 
 /// Events asked per page; relays may answer fewer (they cap `REQ` results).
 const PAGE: usize = 5_000;
+/// Room in a fetching client's notification channel beside a page's events: the `EOSE`, and
+/// whatever else the relay says meanwhile (notices, pings' answers, status).
+const PAGE_NOTIFICATIONS_BESIDE: usize = 1_024;
 
 /// Everything `filter` matches on one relay ([`fetch_pages`]), in one list.
 pub async fn fetch_paged(
@@ -586,23 +647,42 @@ pub async fn fetch_paged(
     timeout: Duration,
 ) -> Result<Vec<Event>, String> {
     let mut all = Vec::new();
-    fetch_pages(url, filter, timeout, |page| all.extend(page)).await?;
+    fetch_pages(url, filter, timeout, Signatures::CheckedOnReceipt, |page| {
+        all.extend(page)
+    })
+    .await?;
     Ok(all)
 }
 
 /// Everything `filter` matches on one relay, a page at a time, newest first: each page asks
 /// `until` the oldest `created_at` of the one before, until a page brings nothing new (then one
 /// second lower) or nothing at all. A short page does not mean the end: relays cap results.
-/// `on_page` gets each page's events not seen in an earlier page, as the page arrives.
+/// `on_page` gets each page's events not seen in an earlier page (with [`Signatures::Judged`],
+/// each copy with a signature not seen), as the page arrives.
 pub async fn fetch_pages(
     url: &RelayUrl,
     filter: Filter,
     timeout: Duration,
+    signatures: Signatures,
     mut on_page: impl FnMut(Vec<Event>),
 ) -> Result<(), String> {
     let client = Client::default();
+    // Our copy of nostr-relay-pool's options (`vendor/README.md`): `verify_events` as asked; no
+    // "new to this client" notifications (the fetch reads the relay's messages), which would
+    // cost a database round and copies of every event for nobody.
+    //
+    // nostr-sdk's fetch reads the relay's notification channel and ends, silently, with what it
+    // has when it falls behind (a lag): the channel must hold a whole page (one notification
+    // per event, and the `EOSE`), or a page could come back short. Without the signature check
+    // the relay's connection fills it faster than the fetch reads it; with the default 2,048
+    // slots, pages of 5,000 came back short and `verify` stopped paging after 1,771 receipts.
+    let options = RelayOptions::new()
+        .verify_events(signatures == Signatures::CheckedOnReceipt)
+        .new_event_notifications(false)
+        .notification_channel_size(PAGE + PAGE_NOTIFICATIONS_BESIDE);
     client
-        .add_relay(url.clone())
+        .pool()
+        .add_relay(url.clone(), options)
         .await
         .map_err(|e| e.to_string())?;
     client
@@ -610,7 +690,7 @@ pub async fn fetch_pages(
         .await
         .map_err(|e| e.to_string())?;
     let since = filter.since;
-    let mut seen: HashSet<EventId> = HashSet::new();
+    let mut seen: HashSet<(EventId, Signature)> = HashSet::new();
     let mut until: Option<Timestamp> = filter.until;
     let result = loop {
         let mut page = filter.clone().limit(PAGE);
@@ -621,7 +701,10 @@ pub async fn fetch_pages(
             Ok(events) => events,
             Err(e) => break Err(e.to_string()),
         };
-        let Some(oldest) = events.iter().map(|e| e.created_at).min() else {
+        // The oldest of what was asked: a relay that ignores `until` must not keep the page
+        // where it is (it would be asked for the same page for ever).
+        let asked = |at: &Timestamp| until.is_none_or(|u| *at <= u);
+        let Some(oldest) = events.iter().map(|e| e.created_at).filter(asked).min() else {
             break Ok(());
         };
         let mut fresh = Vec::new();
@@ -629,7 +712,7 @@ pub async fn fetch_pages(
             if until.is_some_and(|u| event.created_at > u) {
                 continue; // a relay ignoring `until`
             }
-            if seen.insert(event.id) {
+            if seen.insert((event.id, event.sig)) {
                 fresh.push(event);
             }
         }

@@ -219,7 +219,9 @@ impl Judging {
         }
     }
 
-    /// One payment counts once: the earliest receipt of it stands.
+    /// One payment counts once: the earliest receipt of it stands. A receipt judged in several
+    /// copies (relays serving it with different signatures, [`super::Signatures::Judged`])
+    /// is valid when one copy is, and counts once.
     pub fn finish(self) -> Judged {
         let Judging {
             mut judged,
@@ -229,6 +231,12 @@ impl Judging {
         valid.sort_unstable_by_key(|zap| (zap.created_at(), zap.receipt_id()));
         let mut payments: HashMap<String, EventId> = HashMap::with_capacity(valid.len());
         for zap in valid {
+            if matches!(
+                judged.by_id.get(&zap.receipt_id()),
+                Some(Judgement::Valid(_))
+            ) {
+                continue; // another valid copy of this receipt
+            }
             // Without a payment hash (anomaly `payment_hash`), the receipt id alone is the payment.
             if let Some(payment_hash) = zap.payment_hash() {
                 if let Some(first) = payments.get(payment_hash) {

@@ -395,7 +395,10 @@ impl InnerRelay {
 
     fn send_notification(&self, notification: RelayNotification, external: bool) {
         match (external, &self.external_notification_sender) {
-            (true, Some(external_notification_sender)) => {
+            // Nobody listens to the pool: its copy would be dropped unread, so do not make it.
+            (true, Some(external_notification_sender))
+                if external_notification_sender.receiver_count() > 0 =>
+            {
                 // Clone and send internal notification
                 let _ = self.internal_notification_sender.send(notification.clone());
 
@@ -1207,6 +1210,14 @@ impl InnerRelay {
             {
                 return Ok(None);
             }
+        }
+
+        // Nothing reads the "new to this client" notification: no database round, no copy.
+        if !self.opts.new_event_notifications {
+            return Ok(Some(RelayMessage::Event {
+                subscription_id: Cow::Owned(subscription_id),
+                event: Cow::Owned(event),
+            }));
         }
 
         // Check the event status

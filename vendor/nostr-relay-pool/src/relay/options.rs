@@ -25,6 +25,7 @@ pub struct RelayOptions {
     pub(super) adjust_retry_interval: bool,
     pub(super) verify_subscriptions: bool,
     pub(super) verify_events: bool,
+    pub(super) new_event_notifications: bool,
     pub(super) ban_relay_on_mismatch: bool,
     pub(super) limits: RelayLimits,
     pub(super) max_avg_latency: Option<Duration>,
@@ -43,6 +44,7 @@ impl Default for RelayOptions {
             adjust_retry_interval: true,
             verify_subscriptions: false,
             verify_events: true,
+            new_event_notifications: true,
             ban_relay_on_mismatch: false,
             limits: RelayLimits::default(),
             max_avg_latency: None,
@@ -131,6 +133,19 @@ impl RelayOptions {
     /// events then reach the notifications, the admission policy and the database.
     pub fn verify_events(mut self, enable: bool) -> Self {
         self.verify_events = enable;
+        self
+    }
+
+    /// Send [`RelayNotification::Event`](crate::relay::RelayNotification::Event), the
+    /// notification of an event new to the client, checked against and saved into the client's
+    /// database (default: true).
+    ///
+    /// With false, an event this relay sends is neither looked up in nor saved into the database,
+    /// and only its [`RelayNotification::Message`](crate::relay::RelayNotification::Message)
+    /// is sent. Disable only when nothing reads this relay's `Event` notifications (nor the
+    /// pool's) and nothing needs its events in the client's database.
+    pub fn new_event_notifications(mut self, enable: bool) -> Self {
+        self.new_event_notifications = enable;
         self
     }
 
