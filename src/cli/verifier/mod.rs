@@ -448,7 +448,8 @@ pub async fn verify_vote(
 }
 
 /// A sealed voter's vote, opened with the ballot secrets on the relays once every pinned key's
-/// secret is there ([`crate::votes::sealed::read_reveal`]); until then it stays sealed (until `window_end`).
+/// secret is there ([`crate::votes::sealed::read_reveal`]); until then it stays sealed (until
+/// `window_end`).
 async fn open_sealed_vote(
     report: &mut vote::VoteReport,
     relays: &[RelayUrl],

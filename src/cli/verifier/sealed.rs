@@ -1,12 +1,13 @@
 //! What `verify` and `verify-vote` check of sealed ballots (DESIGN.md "Sealed ballots",
 //! "Tally events"). Pure: the events come in, the differences go out.
 //!
-//! 1. **The reveal** ([`crate::votes::sealed::read_reveal`], shared with the service): the ballot secret events of a
-//!    proposal (fetched from any author: [`crate::votes::sealed::secrets_filter`]) count only when signed by a holder
-//!    the proposal pinned, naming that holder's pinned key, with that key's private key and a
-//!    `created_at` at or after the close; a pinned holder's event that fails one of these is a
-//!    problem, named. With a valid secret for every pinned key the ballots can be opened;
-//!    otherwise they stay sealed, and a tally that says they were opened is wrong.
+//! 1. **The reveal** ([`crate::votes::sealed::read_reveal`], shared with the service): the ballot
+//!    secret events of a proposal (fetched from any author:
+//!    [`crate::votes::sealed::secrets_filter`]) count only when signed by a holder the proposal
+//!    pinned, naming that holder's pinned key, with that key's private key and a `created_at` at
+//!    or after the close; a pinned holder's event that fails one of these is a problem, named.
+//!    With a valid secret for every pinned key the ballots can be opened; otherwise they stay
+//!    sealed, and a tally that says they were opened is wrong.
 //! 2. **Where the keys came from** ([`pool_problems`]): each independent holder's pinned key
 //!    must be listed in a "ballot key pool" event of that holder, signed by it and older than
 //!    the proposal, embedded in the proposal (`ballot_key_pools`: relays keep only a holder's
