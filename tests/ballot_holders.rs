@@ -309,8 +309,7 @@ async fn service_pins_or_refuses(test_db: common::test_db::TestDb) {
     let answer = api.post("/v1/actions", Auth::Admin, &review(1)).await;
     assert_eq!(answer.status.as_u16(), 201, "{backend}: {:?}", answer.json);
     let id = EventId::from_hex(answer.text("event_id")).expect("id");
-    let stored = common::relays::fetch_all(&url, Filter::new().id(id)).await;
-    let event = stored.first().expect("the proposal on the relay");
+    let event = &common::relays::published(&url, id).await;
     let content: serde_json::Value = serde_json::from_str(&event.content).expect("json");
     let holders = &content["rules"]["sealed"]["holders"];
     assert_eq!(holders[0]["holder"], gov.to_hex(), "{backend}");

@@ -26,7 +26,7 @@ use common::db_text::database_text;
 use common::holders::{AuthorLog, HolderFiles};
 use common::http::{Api, Auth};
 use common::naive::NaiveZap;
-use common::relays::{fetch_all, TestRelay};
+use common::relays::{fetch_all, published, TestRelay};
 use common::sealed::{newest_tally, proposal_zap, tally_matching};
 use common::test_db::TestDb;
 use common::zaps::{publish, wait_until, zap_config};
@@ -71,18 +71,7 @@ async fn open_review_period(api: &Api, relay: &RelayUrl, pr: u64, window: u64) -
         .await;
     assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
     let id = EventId::from_hex(answer.text("event_id")).expect("id");
-    let deadline = tokio::time::Instant::now() + ANSWER;
-    let event = loop {
-        // The 201 says the proposal is in the outbox; the relay has it a moment later.
-        if let Some(event) = fetch_all(relay, Filter::new().id(id)).await.pop() {
-            break event;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "proposal {id} not on the relay"
-        );
-        actix_rt::time::sleep(Duration::from_millis(50)).await;
-    };
+    let event = published(relay, id).await;
     let content: Value = serde_json::from_str(&event.content).expect("json");
     let keys = content["rules"]["sealed"]["holders"]
         .as_array()

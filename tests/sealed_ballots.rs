@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::app::TestConfig;
 use common::http::{Api, Auth};
 use common::naive::NaiveZap;
-use common::relays::{fetch_all, TestRelay};
+use common::relays::{fetch_all, published, TestRelay};
 use common::sealed::{proposal_zap, tally_matching};
 use common::test_db::TestDb;
 use common::zaps::{publish, zap_config};
@@ -39,8 +39,7 @@ struct Sent {
 /// The proposal as the relay holds it: pinned rules, window, and its one ballot key (from the
 /// `ballot_key` tag, which must agree with `rules.sealed`).
 async fn proposal_on(relay: &RelayUrl, id: &EventId) -> (Value, u64, u64, BallotKey) {
-    let events = fetch_all(relay, Filter::new().id(*id)).await;
-    let event = events.first().expect("the proposal on the relay");
+    let event = &published(relay, *id).await;
     let content: Value = serde_json::from_str(&event.content).expect("json content");
     let rules = content["rules"].clone();
     let window = &content["voting_window"];

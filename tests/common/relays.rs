@@ -185,6 +185,14 @@ pub async fn wait_for_ids(
     got
 }
 
+/// Event `id` once `url` holds it (a `201` from the admin API means it is in the outbox; the
+/// relay has it a moment later). Panics after 30 s.
+pub async fn published(url: &RelayUrl, id: EventId) -> Event {
+    wait_for_ids(url, Filter::new().id(id), &[id], Duration::from_secs(30))
+        .await
+        .remove(0)
+}
+
 /// Every stored event matching `filter` (until the relay's EOSE).
 pub async fn fetch_all(url: &RelayUrl, filter: Filter) -> Vec<Event> {
     let client = reader(url).await;
