@@ -549,7 +549,7 @@ async fn fetch_merged(
     events
 }
 
-/// The zap receipts several relays hold, merged ([`fetch_merged_pages`]), for judging: their
+/// The zap receipts several relays hold, merged (as `fetch_merged_pages` merges), for judging: their
 /// signatures are *not* checked here ([`Signatures::Judged`]); whoever takes them must judge
 /// them (`tallies::judge`, `tallies::Judging`).
 pub async fn fetch_receipts(
