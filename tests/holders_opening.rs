@@ -24,9 +24,9 @@ use common::app::TestConfig;
 use common::browser::{eval, wait_for_script, Browser, SessionOptions};
 use common::db_text::database_text;
 use common::holders::{AuthorLog, HolderFiles};
-use common::http::{Api, Auth};
+use common::http::Api;
 use common::naive::NaiveZap;
-use common::relays::{fetch_all, published, TestRelay};
+use common::relays::{fetch_all, TestRelay};
 use common::sealed::{newest_tally, proposal_zap, tally_matching};
 use common::test_db::TestDb;
 use common::zaps::{publish, wait_until, zap_config};
@@ -60,18 +60,14 @@ struct Published {
 }
 
 async fn open_review_period(api: &Api, relay: &RelayUrl, pr: u64, window: u64) -> Published {
-    let answer = api
-        .post(
-            "/v1/actions",
-            Auth::Admin,
-            &json!({"action": "review-period", "repository": "btc-commons/governance",
-                    "pr": pr, "tier": 1, "title": format!("Held by three {pr}"),
-                    "voting_window_secs": window}),
-        )
-        .await;
-    assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
-    let id = EventId::from_hex(answer.text("event_id")).expect("id");
-    let event = published(relay, id).await;
+    let (id, event, _) = common::verifier::open_review_period(
+        api,
+        relay,
+        &json!({"action": "review-period", "repository": "btc-commons/governance",
+                "pr": pr, "tier": 1, "title": format!("Held by three {pr}"),
+                "voting_window_secs": window}),
+    )
+    .await;
     let content: Value = serde_json::from_str(&event.content).expect("json");
     let keys = content["rules"]["sealed"]["holders"]
         .as_array()

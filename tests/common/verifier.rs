@@ -158,13 +158,7 @@ pub async fn open_review_period(
         .await;
     assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
     let proposal = EventId::from_hex(answer.text("event_id")).expect("proposal id");
-    wait_until(TALLY_WAIT, "the proposal on the relay", || async {
-        !fetch_all(relay, Filter::new().id(proposal))
-            .await
-            .is_empty()
-    })
-    .await;
-    let event = fetch_all(relay, Filter::new().id(proposal)).await[0].clone();
+    let event = super::relays::published(relay, proposal).await;
     let start = serde_json::from_str::<serde_json::Value>(&event.content)
         .expect("proposal content")["voting_window"]["start"]
         .as_u64()
