@@ -9,8 +9,9 @@
 //!    With a valid secret for every pinned key the ballots can be opened; otherwise they stay
 //!    sealed, and a tally that says they were opened is wrong.
 //! 2. **Where the keys came from** ([`pool_problems`]): each independent holder's pinned key
-//!    must be listed in a "ballot key pool" event of that holder, signed by it and older than
-//!    the proposal, embedded in the proposal (`ballot_key_pools`: relays keep only a holder's
+//!    must be listed in a "ballot key pool" event of that holder, signed by it (a pool may be
+//!    dated after the proposal's `created_at`, its window's start: the service reads the pools
+//!    after taking the time), embedded in the proposal (`ballot_key_pools`: relays keep only a holder's
 //!    newest pool, so the one the key was taken from travels with the proposal). A key the
 //!    operator made up itself (and could read ballots with) is named.
 //! 3. **The sealed numbers** ([`sealed_differences`]): the recompute (with that opening, from
@@ -25,8 +26,8 @@ use crate::nostr::governance_action::parse_governance_action;
 use crate::votes::{Proposal, Tally, TallyContent};
 
 /// Names each independent holder of `proposal` (from its review-period `event`) whose pinned
-/// key is not in a pool event of its own embedded in the proposal: signed by the holder,
-/// created no later than the proposal, listing the key. The gov bot (the proposal's author)
+/// key is not in a pool event of its own embedded in the proposal: signed by the holder and
+/// listing the key. The gov bot (the proposal's author)
 /// derives its key and has no pool.
 pub fn pool_problems(event: &Event, proposal: &Proposal) -> Vec<String> {
     let Some(sealed) = proposal.rules.sealed.as_ref() else {
@@ -54,18 +55,27 @@ pub fn pool_problems(event: &Event, proposal: &Proposal) -> Vec<String> {
         }
     }
     for holder in independent {
-        let from_its_pool = pools.iter().any(|pool| {
-            pool.pubkey == holder.holder
-                && pool.created_at <= event.created_at
-                && pool.verify().is_ok()
-                && parse_ballot_key_pool(pool).is_ok_and(|p| p.keys.contains(&holder.key))
-        });
-        if !from_its_pool {
-            problems.push(format!(
-                "proposal {}: holder {}'s pinned ballot key {} is in no ballot key pool signed                  by that holder (and older than the proposal) among its ballot_key_pools:                  nothing shows the key is the holder's rather than the operator's",
-                proposal.id, holder.holder, holder.key
-            ));
+        let own: Vec<&Event> = pools
+            .iter()
+            .filter(|pool| pool.pubkey == holder.holder && pool.verify().is_ok())
+            .collect();
+        let listed = own
+            .iter()
+            .any(|pool| parse_ballot_key_pool(pool).is_ok_and(|p| p.keys.contains(&holder.key)));
+        if listed {
+            continue;
         }
+        let why = if own.is_empty() {
+            "no pool signed by that holder is embedded"
+        } else {
+            "no embedded pool of that holder lists it"
+        };
+        problems.push(format!(
+            "proposal {}: holder {}'s pinned ballot key {} does not come from the holder's own \
+             ballot key pool ({why}): nothing shows the key is the holder's rather than the \
+             operator's",
+            proposal.id, holder.holder, holder.key
+        ));
     }
     problems
 }
@@ -198,25 +208,23 @@ mod tests {
     }
 
     #[test]
-    fn each_independent_key_must_come_from_its_holders_own_older_pool() {
+    fn each_independent_key_must_come_from_its_holders_own_pool() {
         let (gov, a, b) = (Keys::generate(), Keys::generate(), Keys::generate());
         let holders = [(&a, key(2)), (&b, key(3))];
         let good = [
             pool(&a, &[key(2), key(9)], START - 5),
-            pool(&b, &[key(3)], START),
+            // Dated after the proposal's start: fine (the service takes the time first).
+            pool(&b, &[key(3)], START + 1),
         ];
         let (event, proposal) = proposal_with(&gov, &holders, good.to_vec());
         assert_eq!(pool_problems(&event, &proposal), Vec::<String>::new());
 
-        // B's key "from a pool" the operator signed itself; a pool made after the proposal; a
-        // pool that does not list the key; no pool at all.
+        // B's key "from a pool" the operator signed itself; a pool that does not list the key;
+        // no pool at all. (A pool dated after the proposal's start is fine: the service takes
+        // the time first, then reads the pools.)
         let b_hex = b.public_key().to_hex();
         for (why, b_pool) in [
             ("signed by another key", vec![pool(&gov, &[key(3)], START)]),
-            (
-                "newer than the proposal",
-                vec![pool(&b, &[key(3)], START + 1)],
-            ),
             ("not listing the key", vec![pool(&b, &[key(4)], START)]),
             ("missing", vec![]),
         ] {
