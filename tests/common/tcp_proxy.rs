@@ -6,16 +6,32 @@
 //! and then never answered, as a host that vanished from the network behaves, which is the
 //! harder case for a client (it must time out rather than be refused). [`TcpProxy::restore`]
 //! forwards new connections again (the black-holed ones are closed).
-//! [`TcpProxy::bytes_from_clients`] counts what clients sent through it: a browser test reads
-//! it to tell that no request left the browser while something happened.
+//! [`TcpProxy::bytes_from_clients`] counts what clients sent through it; a proxy made with
+//! [`TcpProxy::start_recording`] also keeps those bytes ([`TcpProxy::sent_since`]): a browser
+//! test reads them to tell which requests left the browser while something happened.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+
+/// What clients sent: how much, and the bytes themselves when the proxy records them.
+#[derive(Debug, Default)]
+struct ClientBytes {
+    count: usize,
+    kept: Option<Vec<u8>>,
+}
+
+impl ClientBytes {
+    fn add(&mut self, bytes: &[u8]) {
+        self.count += bytes.len();
+        if let Some(kept) = &mut self.kept {
+            kept.extend_from_slice(bytes);
+        }
+    }
+}
 
 /// What the proxy does with connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,12 +44,28 @@ pub struct TcpProxy {
     addr: SocketAddr,
     mode: Arc<watch::Sender<(Mode, u64)>>,
     task: tokio::task::JoinHandle<()>,
-    sent: Arc<AtomicU64>,
+    sent: Arc<Mutex<ClientBytes>>,
 }
 
 impl TcpProxy {
     /// A proxy on a free loopback port, forwarding to `target`.
     pub async fn start(target: SocketAddr) -> TcpProxy {
+        TcpProxy::listen(target, ClientBytes::default()).await
+    }
+
+    /// A proxy that also keeps every byte clients send (for short conversations: a page).
+    pub async fn start_recording(target: SocketAddr) -> TcpProxy {
+        TcpProxy::listen(
+            target,
+            ClientBytes {
+                count: 0,
+                kept: Some(Vec::new()),
+            },
+        )
+        .await
+    }
+
+    async fn listen(target: SocketAddr, sent: ClientBytes) -> TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the proxy");
@@ -41,7 +73,7 @@ impl TcpProxy {
         // The mode, and a generation bumped by every cut: live connections end when it changes.
         let (mode, _) = watch::channel((Mode::Forward, 0u64));
         let mode = Arc::new(mode);
-        let sent = Arc::new(AtomicU64::new(0));
+        let sent = Arc::new(Mutex::new(sent));
         let task = tokio::spawn(accept_loop(listener, target, mode.clone(), sent.clone()));
         TcpProxy {
             addr,
@@ -51,9 +83,21 @@ impl TcpProxy {
         }
     }
 
-    /// The bytes every client has sent through the proxy so far.
-    pub fn bytes_from_clients(&self) -> u64 {
-        self.sent.load(Ordering::SeqCst)
+    /// How many bytes every client has sent through the proxy so far.
+    pub fn bytes_from_clients(&self) -> usize {
+        self.sent.lock().expect("the proxy's record").count
+    }
+
+    /// What clients sent after the first `mark` bytes (a [`TcpProxy::bytes_from_clients`]
+    /// reading), in the order the proxy read it (connections' chunks may interleave). Only a
+    /// recording proxy keeps them.
+    pub fn sent_since(&self, mark: usize) -> Vec<u8> {
+        let sent = self.sent.lock().expect("the proxy's record");
+        let kept = sent
+            .kept
+            .as_ref()
+            .expect("a proxy made with start_recording");
+        kept[mark..].to_vec()
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -98,7 +142,7 @@ async fn accept_loop(
     listener: TcpListener,
     target: SocketAddr,
     mode: Arc<watch::Sender<(Mode, u64)>>,
-    sent: Arc<AtomicU64>,
+    sent: Arc<Mutex<ClientBytes>>,
 ) {
     while let Ok((client, _)) = listener.accept().await {
         let mut changes = mode.subscribe();
@@ -135,8 +179,8 @@ async fn accept_loop(
     }
 }
 
-/// Copies both ways until both sides close, counting what the client sends.
-async fn pipe(client: TcpStream, server: TcpStream, sent: Arc<AtomicU64>) {
+/// Copies both ways until both sides close, recording what the client sends.
+async fn pipe(client: TcpStream, server: TcpStream, sent: Arc<Mutex<ClientBytes>>) {
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
     let upstream = async move {
@@ -145,7 +189,7 @@ async fn pipe(client: TcpStream, server: TcpStream, sent: Arc<AtomicU64>) {
             match client_read.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    sent.fetch_add(n as u64, Ordering::SeqCst);
+                    sent.lock().expect("the proxy's record").add(&buf[..n]);
                     if server_write.write_all(&buf[..n]).await.is_err() {
                         break;
                     }
