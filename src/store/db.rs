@@ -6,7 +6,8 @@
 //!   directory is created when missing, and so is the file unless the URL says otherwise with
 //!   `?mode=`. Connections use WAL journal mode (readers and the one writer never block each
 //!   other), a busy timeout of [`SQLITE_BUSY_TIMEOUT`] (a writer waits for the write
-//!   lock instead of failing at once) and enforced foreign keys. SQLite runs one writer at a
+//!   lock instead of failing at once), enforced foreign keys and temporary storage in memory
+//!   ([`SQLITE_TEMP_STORE`]). SQLite runs one writer at a
 //!   time whatever the pool size, so the pool is small ([`SQLITE_MAX_CONNECTIONS`]): enough for
 //!   reads to proceed beside a write, no more, and each keeps few prepared statements
 //!   ([`SQLITE_STATEMENT_CACHE`]). A transaction that reads and then writes must be
@@ -46,6 +47,15 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 /// (`examples/rss_bench.rs` prints SQLite's own count); 16 keeps the few statements that
 /// repeat (outbox, cursors, audit log) and held 2-4 MB.
 pub const SQLITE_STATEMENT_CACHE: usize = 16;
+
+/// Where SQLite keeps its temporary data: in memory. The one kind the service makes in bulk is
+/// the statement journal: every multi-row `INSERT` of a batch of receipts inside a larger
+/// transaction saves, before it changes them, the pages it touches (the table's last pages and
+/// a page of each index on a random key: receipt id, payment hash, sender), so the statement
+/// alone could be undone. In a temporary file that was about 14 KB written per receipt
+/// recorded during a backfill, 42 % of all the bytes the process wrote (`BENCHMARKS.md`,
+/// third round); in memory it is a few MB for the length of one statement.
+pub const SQLITE_TEMP_STORE: &str = "MEMORY";
 
 /// Pool size for PostgreSQL.
 pub const POSTGRES_MAX_CONNECTIONS: u32 = 10;
@@ -186,6 +196,7 @@ async fn connect_sqlite(
         let sqlite = sqlite
             .busy_timeout(SQLITE_BUSY_TIMEOUT)
             .foreign_keys(true)
+            .pragma("temp_store", SQLITE_TEMP_STORE)
             .statement_cache_capacity(SQLITE_STATEMENT_CACHE);
         // Without an explicit `?mode=`, a missing database file is created (its directory was
         // made above); `mode=rw` or `mode=ro` keep SQLite's stricter behaviour.
@@ -504,6 +515,31 @@ mod tests {
             .unwrap();
         assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 1);
         assert!(ping(&db).await);
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_keep_temporary_data_in_memory_and_use_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = connect(&format!("sqlite://{}/t.db", dir.path().display()))
+            .await
+            .unwrap();
+        // Every pooled connection, not only the first: hold them all at once.
+        let mut held = Vec::new();
+        for _ in 0..SQLITE_MAX_CONNECTIONS {
+            let txn = db.begin().await.unwrap();
+            let pragma = |name: &str| {
+                sea_orm::Statement::from_string(DbBackend::Sqlite, format!("PRAGMA {name}"))
+            };
+            let temp_store = txn.query_one_raw(pragma("temp_store")).await.unwrap();
+            // 2 is MEMORY (0 default, 1 file).
+            assert_eq!(temp_store.unwrap().try_get_by_index::<i64>(0).unwrap(), 2);
+            let journal = txn.query_one_raw(pragma("journal_mode")).await.unwrap();
+            assert_eq!(
+                journal.unwrap().try_get_by_index::<String>(0).unwrap(),
+                "wal"
+            );
+            held.push(txn);
+        }
     }
 
     #[test]

@@ -48,7 +48,8 @@
 //! milliseconds after the first one arrived. Validation ([`zap_ledger::judge`]) runs on the
 //! blocking pool and spreads each batch over every core; one batch is judged while the previous
 //! one is written ([`zap_ledger::record`], one transaction per batch, or per few batches when
-//! they queued up behind a slow database). A receipt id seen recently (a bounded set) is a
+//! they queued up behind a slow database or, during a backlog, waited for company:
+//! [`COMMIT_BATCHES_UNDER_BACKLOG`]). A receipt id seen recently (a bounded set) is a
 //! duplicate at once, without validation: the same receipt from three relays is judged once.
 //! Under load the batches grow by themselves (everything that arrived while a batch was judged
 //! is the next batch), which keeps latency low when it is quiet and throughput high when it is
@@ -131,6 +132,15 @@ const DELIVERIES_REMEMBERED: usize = 10_000;
 
 /// At most this many judged batches' worth of receipts are written in one transaction.
 const COMMIT_BATCHES_MERGED: usize = 4;
+
+/// While a backlog is being worked through (receipts still buffered or being judged, and a
+/// whole batch or more with those queued), a commit waits until this many judged batches are
+/// queued ([`pipeline::commit_waits`]). Each transaction rewrites, in the WAL, every
+/// page it touches: the new rows' pages and one page of each index on a random key per receipt,
+/// which a larger transaction shares among more receipts (a 50,000-receipt backfill into SQLite
+/// wrote 19.3 KB per receipt with commits of about one batch, 14.9 KB with three:
+/// `BENCHMARKS.md`, third round). Live receipts never wait for it: they come fewer than a batch at a time.
+const COMMIT_BATCHES_UNDER_BACKLOG: usize = 3;
 
 /// How often the junk receipts of the last period are summed up in one log line.
 pub const JUNK_LOG_EVERY: Duration = Duration::from_secs(60);

@@ -197,6 +197,14 @@ impl ZapTrackerActor {
         if self.committing {
             return;
         }
+        if commit_waits(
+            self.queued,
+            self.buffer.len() + self.judging,
+            self.spec.tuning.max_batch.max(1),
+        ) {
+            // The batch being judged, or the next one, kicks again when it is judged.
+            return;
+        }
         let most = self
             .spec
             .tuning
@@ -348,6 +356,18 @@ pub(super) fn take_merged<T>(queue: &mut VecDeque<Vec<T>>, most: usize) -> Optio
     Some(batch)
 }
 
+/// Whether the next commit waits for more judged receipts: during a backlog (receipts are
+/// buffered or being judged, and with those queued they make at least a whole batch) and until
+/// [`super::COMMIT_BATCHES_UNDER_BACKLOG`] batches are queued. Live traffic never waits: it
+/// keeps the pipeline far below a batch. Bounded: every judged batch kicks the commit again,
+/// nothing incoming means no wait, and the relays' reads park once the tracker holds more than
+/// its high-water mark, so what is incoming drains.
+pub(super) fn commit_waits(queued: usize, incoming: usize, max_batch: usize) -> bool {
+    incoming > 0
+        && queued.saturating_add(incoming) >= max_batch
+        && queued < max_batch.saturating_mul(super::COMMIT_BATCHES_UNDER_BACKLOG)
+}
+
 /// Wait before writing a refused batch again: 100 ms doubling to [`super::MAX_COMMIT_BACKOFF`].
 pub(super) fn commit_backoff(failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(16);
@@ -357,6 +377,22 @@ pub(super) fn commit_backoff(failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commits_wait_for_company_only_under_a_backlog() {
+        // Live: a few receipts queued, a few more coming: the commit goes at once.
+        assert!(!commit_waits(3, 5, 512));
+        assert!(!commit_waits(300, 200, 512));
+        // Nothing coming: it goes, however little is queued (nothing would kick it again).
+        assert!(!commit_waits(1, 0, 512));
+        assert!(!commit_waits(1000, 0, 512));
+        // A backlog (a backfill page being judged behind a judged batch): it waits until three
+        // batches are queued.
+        assert!(commit_waits(12, 500, 512));
+        assert!(commit_waits(512, 500, 512));
+        assert!(commit_waits(1535, 1, 512));
+        assert!(!commit_waits(1536, 500, 512));
+    }
 
     #[test]
     fn queued_batches_are_merged_in_order_up_to_the_limit() {
