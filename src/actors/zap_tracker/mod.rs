@@ -49,7 +49,7 @@
 //! blocking pool and spreads each batch over every core; one batch is judged while the previous
 //! one is written ([`zap_ledger::record`], one transaction per batch, or per few batches when
 //! they queued up behind a slow database or, during a backlog, waited for company:
-//! [`COMMIT_BATCHES_UNDER_BACKLOG`]). A receipt id seen recently (a bounded set) is a
+//! `COMMIT_BATCHES_UNDER_BACKLOG`). A receipt id seen recently (a bounded set) is a
 //! duplicate at once, without validation: the same receipt from three relays is judged once.
 //! Under load the batches grow by themselves (everything that arrived while a batch was judged
 //! is the next batch), which keeps latency low when it is quiet and throughput high when it is
