@@ -19,6 +19,7 @@ use awc::http::StatusCode;
 use common::app::TestConfig;
 use common::browser::{eval, wait_for_script, Browser, SessionOptions};
 use common::http::{Api, Auth};
+use common::nip07::{first_sign_request, inject_signer, sign_first_request};
 use common::relays::{fetch_all, TestRelay};
 use common::test_db::TestDb;
 use common::zaps::{paid_zap, publish, wait_until, zap_config};
@@ -627,49 +628,6 @@ async fn with_a_public_url_the_gov_bot_publishes_a_nip89_handler_for_the_page() 
     app.stop().await;
 }
 
-/// A NIP-07 signer as a browser extension injects it: `window.nostr`. Each `signEvent` waits
-/// in `window.signRequests` until the test signs it (in Rust, with the voter's key) and hands
-/// it back through WebDriver, so no key or signing code is in the page.
-const TEST_SIGNER: &str = "
-    var pubkey = arguments[0];
-    window.signRequests = [];
-    window.nostr = {
-        getPublicKey: function () { return Promise.resolve(pubkey); },
-        signEvent: function (event) {
-            return new Promise(function (resolve) { window.signRequests.push({ event: event, resolve: resolve }); });
-        }
-    };
-    return true;";
-
-/// The zap request the page asked to sign, signed by `keys`.
-fn sign_as(keys: &Keys, unsigned: &Value) -> Event {
-    let tags: Vec<Tag> = unsigned["tags"]
-        .as_array()
-        .expect("tags")
-        .iter()
-        .map(|t| {
-            let parts: Vec<String> = t
-                .as_array()
-                .expect("a tag")
-                .iter()
-                .map(|p| p.as_str().expect("a string").to_owned())
-                .collect();
-            Tag::parse(parts).expect("tag")
-        })
-        .collect();
-    assert_eq!(unsigned["kind"], 9734);
-    EventBuilder::new(
-        Kind::ZapRequest,
-        unsigned["content"].as_str().expect("content"),
-    )
-    .tags(tags)
-    .custom_created_at(Timestamp::from(
-        unsigned["created_at"].as_u64().expect("created_at"),
-    ))
-    .sign_with_keys(keys)
-    .expect("signed")
-}
-
 #[actix_rt::test]
 async fn a_nip07_signer_votes_through_the_panel_and_the_development_provider() {
     for test_db in TestDb::all().await {
@@ -701,10 +659,7 @@ async fn a_nip07_signer_votes_through_the_panel_and_the_development_provider() {
         assert_eq!(hint, true);
 
         let voter = Keys::generate();
-        client
-            .execute(TEST_SIGNER, vec![json!(voter.public_key().to_hex())])
-            .await
-            .expect("inject the signer");
+        inject_signer(&client, &voter.public_key()).await;
         wait_for_script(&client, ARRIVAL, "the vote form for a browser with a signer",
             "return !document.querySelector('#vote form.signer').hidden && document.querySelector('#vote .no-signer').hidden;").await;
         eval(
@@ -714,14 +669,7 @@ async fn a_nip07_signer_votes_through_the_panel_and_the_development_provider() {
              document.querySelector('#vote button[type=submit]').click(); return true;",
         )
         .await;
-        wait_for_script(
-            &client,
-            ARRIVAL,
-            "a zap request to sign",
-            "return window.signRequests.length === 1;",
-        )
-        .await;
-        let unsigned = eval(&client, "return window.signRequests[0].event;").await;
+        let unsigned = first_sign_request(&client, ARRIVAL).await;
         let tags = unsigned["tags"].as_array().expect("tags");
         let has = |tag: Value| tags.contains(&tag);
         assert!(has(json!(["p", gov.to_hex()])), "{unsigned}");
@@ -751,15 +699,7 @@ async fn a_nip07_signer_votes_through_the_panel_and_the_development_provider() {
             "{unsigned}"
         );
         assert_eq!(unsigned["content"], "veto");
-        let signed = sign_as(&voter, &unsigned);
-        let signed_json: Value = serde_json::from_str(&signed.as_json()).expect("json");
-        client
-            .execute(
-                "window.signRequests[0].resolve(arguments[0]); return true;",
-                vec![signed_json],
-            )
-            .await
-            .expect("hand back the signed request");
+        sign_first_request(&client, &voter, &unsigned).await;
 
         // The invoice from the development provider: a QR code drawn by the server and a link.
         wait_for_script(&client, ARRIVAL, "the invoice",

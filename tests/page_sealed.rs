@@ -24,6 +24,7 @@ use awc::http::StatusCode;
 use common::app::TestConfig;
 use common::browser::{eval, wait_for_script, Browser, SessionOptions};
 use common::http::{Api, Auth};
+use common::nip07::{first_sign_request, inject_signer, sign_first_request};
 use common::relays::TestRelay;
 use common::tcp_proxy::TcpProxy;
 use common::test_db::TestDb;
@@ -185,47 +186,6 @@ async fn the_page_script_passes_rfc9180_a11_and_bip173() {
     client.close().await.expect("close");
     drop(browser);
     app.stop().await;
-}
-
-/// A NIP-07 signer as an extension injects it; each `signEvent` waits in `window.signRequests`
-/// until the test signs it in Rust (no key in the page).
-const TEST_SIGNER: &str = "
-    var pubkey = arguments[0];
-    window.signRequests = [];
-    window.nostr = {
-        getPublicKey: function () { return Promise.resolve(pubkey); },
-        signEvent: function (event) {
-            return new Promise(function (resolve) { window.signRequests.push({ event: event, resolve: resolve }); });
-        }
-    };
-    return true;";
-
-/// The zap request the page asked to sign, signed by `keys`.
-fn sign_as(keys: &Keys, unsigned: &Value) -> Event {
-    let tags: Vec<Tag> = unsigned["tags"]
-        .as_array()
-        .expect("tags")
-        .iter()
-        .map(|t| {
-            let parts: Vec<String> = t
-                .as_array()
-                .expect("a tag")
-                .iter()
-                .map(|p| p.as_str().expect("a string").to_owned())
-                .collect();
-            Tag::parse(parts).expect("tag")
-        })
-        .collect();
-    EventBuilder::new(
-        Kind::ZapRequest,
-        unsigned["content"].as_str().expect("content"),
-    )
-    .tags(tags)
-    .custom_created_at(Timestamp::from(
-        unsigned["created_at"].as_u64().expect("created_at"),
-    ))
-    .sign_with_keys(keys)
-    .expect("signed")
 }
 
 /// Makes a token with the "Vote secretly" form for `voter` (typed in) and `choice`, and checks
@@ -398,10 +358,7 @@ async fn vote_secretly_makes_tokens_that_open_in_rust_and_sends_nothing() {
 
         // The signer's key: "Use my signer's key" fills the npub in.
         let voter = Keys::generate();
-        client
-            .execute(TEST_SIGNER, vec![json!(voter.public_key().to_hex())])
-            .await
-            .expect("inject the signer");
+        inject_signer(&client, &voter.public_key()).await;
         wait_for_script(
             &client,
             ARRIVAL,
@@ -439,10 +396,7 @@ async fn vote_secretly_makes_tokens_that_open_in_rust_and_sends_nothing() {
             ))
             .await
             .expect("open the proposal");
-        client
-            .execute(TEST_SIGNER, vec![json!(voter.public_key().to_hex())])
-            .await
-            .expect("inject the signer");
+        inject_signer(&client, &voter.public_key()).await;
         wait_for_script(&client, ARRIVAL, "the panel's seal checkbox",
             "return !document.querySelector('#vote form.signer').hidden && !document.querySelector('#vote label.seal').hidden;").await;
         eval(
@@ -453,14 +407,7 @@ async fn vote_secretly_makes_tokens_that_open_in_rust_and_sends_nothing() {
              document.querySelector('#vote button[type=submit]').click(); return true;",
         )
         .await;
-        wait_for_script(
-            &client,
-            ARRIVAL,
-            "a zap request to sign",
-            "return window.signRequests.length === 1;",
-        )
-        .await;
-        let unsigned = eval(&client, "return window.signRequests[0].event;").await;
+        let unsigned = first_sign_request(&client, ARRIVAL).await;
         let tags = unsigned["tags"].as_array().expect("tags");
         assert!(
             tags.contains(&json!(["e", proposal.to_hex()])),
@@ -478,15 +425,7 @@ async fn vote_secretly_makes_tokens_that_open_in_rust_and_sends_nothing() {
             Ok(commons_nostr::votes::VoteType::Abstain),
             "{content}"
         );
-        let signed = sign_as(&voter, &unsigned);
-        let signed_json: Value = serde_json::from_str(&signed.as_json()).expect("json");
-        client
-            .execute(
-                "window.signRequests[0].resolve(arguments[0]); return true;",
-                vec![signed_json],
-            )
-            .await
-            .expect("hand back the signed request");
+        sign_first_request(&client, &voter, &unsigned).await;
 
         // Paid at once by the development provider: the voter's row says sealed until the
         // close, and the result shows the sealed weight.

@@ -9,6 +9,7 @@ pub mod holders;
 pub mod http;
 pub mod log_capture;
 pub mod naive;
+pub mod nip07;
 pub mod raw_relay;
 pub mod relays;
 pub mod sealed;
