@@ -11,14 +11,16 @@ mod common;
 use std::time::Duration;
 
 use common::http::Api;
-use common::relays::{fetch_all, TestRelay};
+use common::relays::TestRelay;
 use common::test_db::TestDb;
-use common::verifier::{open_review_period, republish, server_events_on, verify, verify_vote};
+use common::verifier::{
+    open_review_period, republish, server_events_on, tally_within, verify, verify_vote,
+};
 use common::zaps::{paid_zap, publish, zap_config};
 use commons_nostr::nostr::ballot_secret::ballot_secret;
 use commons_nostr::nostr::zap_provider::{ZapProvider, ZapTarget};
 use commons_nostr::votes::{
-    derive_gov_ballot_secret, seal_ballot, BallotKey, BallotSecret, TallyContent, VoteType,
+    derive_gov_ballot_secret, seal_ballot, BallotKey, BallotSecret, VoteType,
 };
 use nostr_sdk::prelude::*;
 use serde_json::json;
@@ -26,38 +28,6 @@ use serde_json::json;
 const WAIT: Duration = Duration::from_secs(60);
 /// The window, plus the time to reveal and publish the final tally.
 const CLOSE: Duration = Duration::from_secs(120);
-
-/// The newest tally of `proposal` by `gov` on `relay` whose content satisfies `ready`.
-async fn tally_when(
-    relay: &RelayUrl,
-    gov: &PublicKey,
-    proposal: &EventId,
-    within: Duration,
-    ready: impl Fn(&TallyContent) -> bool,
-) -> (Event, TallyContent) {
-    let filter = Filter::new()
-        .kind(Kind::ApplicationSpecificData)
-        .author(*gov)
-        .identifier(format!("tally:{}", proposal.to_hex()));
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(event) = fetch_all(relay, filter.clone())
-            .await
-            .into_iter()
-            .max_by_key(|e| e.created_at)
-        {
-            let content: TallyContent = serde_json::from_str(&event.content).expect("content");
-            if ready(&content) {
-                return (event, content);
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no tally of {proposal} is ready"
-        );
-        actix_rt::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 #[actix_rt::test]
 async fn verify_opens_sealed_ballots_and_names_a_flipped_tally_and_a_wrong_secret() {
@@ -112,7 +82,7 @@ async fn verify_opens_sealed_ballots_and_names_a_flipped_tally_and_a_wrong_secre
             at,
         );
         publish(&relays, &[sealed.clone(), open]).await;
-        tally_when(&relay.url(), &gov, &proposal, WAIT, |t| {
+        tally_within(&relay.url(), &gov, &proposal, WAIT, |t| {
             t.receipts_count == 2
         })
         .await;
@@ -126,7 +96,7 @@ async fn verify_opens_sealed_ballots_and_names_a_flipped_tally_and_a_wrong_secre
         assert!(out.contains("vote: sealed until "), "{out}");
 
         // After the close: the secret, the opened final tally, verify passes.
-        let (honest, content) = tally_when(&relay.url(), &gov, &proposal, CLOSE, |t| {
+        let (honest, content) = tally_within(&relay.url(), &gov, &proposal, CLOSE, |t| {
             t.is_final && t.sealed.as_ref().is_some_and(|s| s.opened)
         })
         .await;

@@ -86,11 +86,22 @@ pub async fn tally_where(
     proposal: &EventId,
     ready: impl Fn(&TallyContent) -> bool,
 ) -> (Event, TallyContent) {
+    tally_within(relay, gov, proposal, TALLY_WAIT, ready).await
+}
+
+/// [`tally_where`], waiting up to `within` (a proposal's close, say) instead of the default.
+pub async fn tally_within(
+    relay: &RelayUrl,
+    gov: &PublicKey,
+    proposal: &EventId,
+    within: Duration,
+    ready: impl Fn(&TallyContent) -> bool,
+) -> (Event, TallyContent) {
     let filter = Filter::new()
         .kind(Kind::ApplicationSpecificData)
         .author(*gov)
         .identifier(format!("tally:{}", proposal.to_hex()));
-    let deadline = tokio::time::Instant::now() + TALLY_WAIT;
+    let deadline = tokio::time::Instant::now() + within;
     loop {
         let newest = fetch_all(relay, filter.clone())
             .await
