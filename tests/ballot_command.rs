@@ -46,22 +46,7 @@ async fn ballot_prints_a_token_for_that_voter_and_zap_seal_puts_one_in_the_comme
             .with("T_VOTER_NSEC", &voter.secret_key().to_secret_hex());
         let relay_url = relay.url().to_string();
 
-        let action = cli
-            .run(&[
-                "action",
-                "--action",
-                "review-period",
-                "--repository",
-                "o/r",
-                "--pr",
-                "5",
-                "--tier",
-                "1",
-                "--title",
-                "Seal me",
-            ])
-            .await;
-        assert_eq!(action.code, Some(0), "{action:?}");
+        let action = cli.open_review_period(5, "Seal me").await;
         let proposal =
             EventId::from_hex(action.json()["event_id"].as_str().expect("id")).expect("hex");
         let announcement =

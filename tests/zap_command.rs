@@ -60,22 +60,7 @@ async fn every_way_of_naming_the_target_zaps_what_a_client_would() {
             }
         };
 
-        let action = cli
-            .run(&[
-                "action",
-                "--action",
-                "review-period",
-                "--repository",
-                "o/r",
-                "--pr",
-                "3",
-                "--tier",
-                "1",
-                "--title",
-                "Zap me",
-            ])
-            .await;
-        assert_eq!(action.code, Some(0), "{action:?}");
+        let action = cli.open_review_period(3, "Zap me").await;
         let proposal =
             EventId::from_hex(action.json()["event_id"].as_str().expect("id")).expect("hex");
         let announcement =
@@ -218,22 +203,7 @@ async fn bad_input_is_refused_before_anything_is_paid() {
     let cli = ServiceCli::for_service(&cfg, &app)
         .with("T_VOTER_NSEC", &voter.secret_key().to_secret_hex());
     let relay_url = relay.url().to_string();
-    let action = cli
-        .run(&[
-            "action",
-            "--action",
-            "review-period",
-            "--repository",
-            "o/r",
-            "--pr",
-            "4",
-            "--tier",
-            "1",
-            "--title",
-            "Not this way",
-        ])
-        .await;
-    assert_eq!(action.code, Some(0), "{action:?}");
+    let action = cli.open_review_period(4, "Not this way").await;
     let proposal = action.json()["event_id"].as_str().expect("id").to_owned();
     let merge = cli
         .run(&[

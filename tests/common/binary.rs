@@ -158,6 +158,30 @@ impl ServiceCli {
         self.dir.path()
     }
 
+    /// `action --action review-period` for PR `pr` of `o/r`, tier 1, titled `title`: a proposal
+    /// opened through the command line, as a set-up step (the command's own options are tested
+    /// in `tests/cli.rs`). Fails the test unless it exits 0.
+    pub async fn open_review_period(&self, pr: u32, title: &str) -> Run {
+        let pr = pr.to_string();
+        let action = self
+            .run(&[
+                "action",
+                "--action",
+                "review-period",
+                "--repository",
+                "o/r",
+                "--pr",
+                &pr,
+                "--tier",
+                "1",
+                "--title",
+                title,
+            ])
+            .await;
+        assert_eq!(action.code, Some(0), "{action:?}");
+        action
+    }
+
     /// Runs the binary on a blocking thread, so the in-process service keeps answering.
     pub async fn run(&self, args: &[&str]) -> Run {
         let mut cmd = command(BIN, self.dir.path(), &self.env);
