@@ -192,6 +192,12 @@ struct Answer {
 }
 
 impl Answer {
+    /// Fails the test, naming `context` (the database) and the answer's body, unless the status
+    /// is `expected`.
+    fn assert_status(&self, expected: StatusCode, context: &str) {
+        assert_eq!(self.status, expected, "{context}: {:?}", self.json);
+    }
+
     fn outcome(&self) -> &str {
         self.json["outcome"].as_str().unwrap_or_default()
     }
@@ -358,18 +364,13 @@ async fn pull_requests_become_governance_actions_once() {
 
         // ping
         let (_, pong) = github.deliver("ping", &ping()).await;
-        assert_eq!(pong.status, StatusCode::OK, "{backend}: {:?}", pong.json);
+        pong.assert_status(StatusCode::OK, backend);
 
         // opened: a review period of tier 1 (no label, no marker), 7 days.
         let first = Pr::open(101, "Raise the weight cap to 6%");
         let opened_payload = first.event("opened");
         let (opened_id, opened) = github.deliver("pull_request", &opened_payload).await;
-        assert_eq!(
-            opened.status,
-            StatusCode::CREATED,
-            "{backend}: {:?}",
-            opened.json
-        );
+        opened.assert_status(StatusCode::CREATED, backend);
         assert_eq!(opened.outcome(), "published");
         assert_eq!(opened.json["action"], "review-period");
         let proposal = opened.event_id();
@@ -381,12 +382,7 @@ async fn pull_requests_become_governance_actions_once() {
         let (_, draft) = github
             .deliver("pull_request", &second.event("opened"))
             .await;
-        assert_eq!(
-            draft.status,
-            StatusCode::ACCEPTED,
-            "{backend}: {:?}",
-            draft.json
-        );
+        draft.assert_status(StatusCode::ACCEPTED, backend);
         assert_eq!(draft.outcome(), "ignored");
         assert!(draft.json["reason"].as_str().unwrap().contains("draft"));
         second.draft = false;
@@ -394,12 +390,7 @@ async fn pull_requests_become_governance_actions_once() {
         let (_, labeled) = github
             .deliver("pull_request", &second.labeled("tier-3"))
             .await;
-        assert_eq!(
-            labeled.status,
-            StatusCode::CREATED,
-            "{backend}: {:?}",
-            labeled.json
-        );
+        labeled.assert_status(StatusCode::CREATED, backend);
         let tier3 = labeled.event_id();
 
         // Labeled again: the pull request has its review period already.
@@ -408,12 +399,7 @@ async fn pull_requests_become_governance_actions_once() {
         let (_, duplicate) = github
             .deliver("pull_request", &again.labeled("tier-2"))
             .await;
-        assert_eq!(
-            duplicate.status,
-            StatusCode::OK,
-            "{backend}: {:?}",
-            duplicate.json
-        );
+        duplicate.assert_status(StatusCode::OK, backend);
         assert_eq!(duplicate.outcome(), "duplicate");
         assert!(duplicate.json["reason"]
             .as_str()
@@ -427,12 +413,7 @@ async fn pull_requests_become_governance_actions_once() {
                 &Pr::open(103, "[emergency] Patch the relay list").event("opened"),
             )
             .await;
-        assert_eq!(
-            emergency.status,
-            StatusCode::ACCEPTED,
-            "{backend}: {:?}",
-            emergency.json
-        );
+        emergency.assert_status(StatusCode::ACCEPTED, backend);
         assert!(emergency.json["reason"]
             .as_str()
             .unwrap()
@@ -446,12 +427,7 @@ async fn pull_requests_become_governance_actions_once() {
         let (_, merge) = github
             .deliver("pull_request", &merged.event("closed"))
             .await;
-        assert_eq!(
-            merge.status,
-            StatusCode::CREATED,
-            "{backend}: {:?}",
-            merge.json
-        );
+        merge.assert_status(StatusCode::CREATED, backend);
         assert_eq!(merge.json["action"], "merge");
         let merge_id = merge.event_id();
         let mut unmerged = Pr::open(105, "Abandoned idea");
@@ -459,12 +435,7 @@ async fn pull_requests_become_governance_actions_once() {
         let (_, closed) = github
             .deliver("pull_request", &unmerged.event("closed"))
             .await;
-        assert_eq!(
-            closed.status,
-            StatusCode::ACCEPTED,
-            "{backend}: {:?}",
-            closed.json
-        );
+        closed.assert_status(StatusCode::ACCEPTED, backend);
 
         // Reviews: approved by a keyholder (any case) is a keyholder action; by anyone else,
         // or not an approval, nothing.
@@ -474,12 +445,7 @@ async fn pull_requests_become_governance_actions_once() {
                 &second.review(KEYHOLDER, "approved", &sha('d')),
             )
             .await;
-        assert_eq!(
-            approval.status,
-            StatusCode::CREATED,
-            "{backend}: {:?}",
-            approval.json
-        );
+        approval.assert_status(StatusCode::CREATED, backend);
         assert_eq!(approval.json["action"], "keyholder");
         let approval_id = approval.event_id();
         let (_, stranger) = github
@@ -488,24 +454,14 @@ async fn pull_requests_become_governance_actions_once() {
                 &second.review("mallory", "approved", &sha('d')),
             )
             .await;
-        assert_eq!(
-            stranger.status,
-            StatusCode::ACCEPTED,
-            "{backend}: {:?}",
-            stranger.json
-        );
+        stranger.assert_status(StatusCode::ACCEPTED, backend);
         let (_, comment) = github
             .deliver(
                 "pull_request_review",
                 &second.review(KEYHOLDER, "commented", &sha('d')),
             )
             .await;
-        assert_eq!(
-            comment.status,
-            StatusCode::ACCEPTED,
-            "{backend}: {:?}",
-            comment.json
-        );
+        comment.assert_status(StatusCode::ACCEPTED, backend);
 
         // Another repository, and an event the webhook does not read.
         let mut elsewhere = Pr::open(106, "Not ours");
@@ -513,21 +469,11 @@ async fn pull_requests_become_governance_actions_once() {
         let (_, other_repo) = github
             .deliver("pull_request", &elsewhere.event("opened"))
             .await;
-        assert_eq!(
-            other_repo.status,
-            StatusCode::ACCEPTED,
-            "{backend}: {:?}",
-            other_repo.json
-        );
+        other_repo.assert_status(StatusCode::ACCEPTED, backend);
         let (_, push) = github
             .deliver("push", &json!({"ref": "refs/heads/main"}))
             .await;
-        assert_eq!(
-            push.status,
-            StatusCode::ACCEPTED,
-            "{backend}: {:?}",
-            push.json
-        );
+        push.assert_status(StatusCode::ACCEPTED, backend);
 
         // Nothing the ignored deliveries did reached the outbox: only the four actions did.
         let after = written(&db, &bots(&cfg)).await;
@@ -543,12 +489,7 @@ async fn pull_requests_become_governance_actions_once() {
         let redelivered = github
             .redeliver("pull_request", &opened_id, &opened_payload)
             .await;
-        assert_eq!(
-            redelivered.status,
-            StatusCode::OK,
-            "{backend}: {:?}",
-            redelivered.json
-        );
+        redelivered.assert_status(StatusCode::OK, backend);
         assert_eq!(redelivered.json["redelivery"], true);
         assert_eq!(redelivered.outcome(), "published");
         assert_eq!(redelivered.event_id(), proposal);
@@ -733,12 +674,7 @@ async fn refused_deliveries_store_and_publish_nothing() {
                 Signed::As(&over_other),
             )
             .await;
-        assert_eq!(
-            answer.status,
-            StatusCode::UNAUTHORIZED,
-            "{backend}: {:?}",
-            answer.json
-        );
+        answer.assert_status(StatusCode::UNAUTHORIZED, backend);
         assert_eq!(stored().await, nothing, "{backend}: other body");
 
         // A signature made with another secret.
@@ -751,12 +687,7 @@ async fn refused_deliveries_store_and_publish_nothing() {
                 Signed::As(&other_secret),
             )
             .await;
-        assert_eq!(
-            answer.status,
-            StatusCode::UNAUTHORIZED,
-            "{backend}: {:?}",
-            answer.json
-        );
+        answer.assert_status(StatusCode::UNAUTHORIZED, backend);
 
         // Too large a body, even properly signed: 413 before it is read.
         let mut large = br#"{"pad":""#.to_vec();
@@ -773,24 +704,14 @@ async fn refused_deliveries_store_and_publish_nothing() {
                 Signed::Properly,
             )
             .await;
-        assert_eq!(
-            answer.status,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "{backend}: {:?}",
-            answer.json
-        );
+        answer.assert_status(StatusCode::PAYLOAD_TOO_LARGE, backend);
         assert_eq!(stored().await, nothing, "{backend}: large body");
 
         // Signed, but no delivery id, or not GitHub's JSON: 400 naming what is wrong.
         let answer = github
             .send("pull_request", None, payload.clone(), Signed::Properly)
             .await;
-        assert_eq!(
-            answer.status,
-            StatusCode::BAD_REQUEST,
-            "{backend}: {:?}",
-            answer.json
-        );
+        answer.assert_status(StatusCode::BAD_REQUEST, backend);
         assert_eq!(answer.json["field"], "X-GitHub-Delivery");
         let answer = github
             .send(
@@ -800,12 +721,7 @@ async fn refused_deliveries_store_and_publish_nothing() {
                 Signed::Properly,
             )
             .await;
-        assert_eq!(
-            answer.status,
-            StatusCode::BAD_REQUEST,
-            "{backend}: {:?}",
-            answer.json
-        );
+        answer.assert_status(StatusCode::BAD_REQUEST, backend);
         assert_eq!(answer.json["field"], "body");
         let mut no_number = Pr::open(203, "No number").event("opened");
         no_number["pull_request"]
@@ -813,22 +729,12 @@ async fn refused_deliveries_store_and_publish_nothing() {
             .unwrap()
             .remove("number");
         let (_, answer) = github.deliver("pull_request", &no_number).await;
-        assert_eq!(
-            answer.status,
-            StatusCode::BAD_REQUEST,
-            "{backend}: {:?}",
-            answer.json
-        );
+        answer.assert_status(StatusCode::BAD_REQUEST, backend);
         assert_eq!(answer.json["field"], "pull_request.number");
         let mut no_state = second_review();
         no_state["review"].as_object_mut().unwrap().remove("state");
         let (_, answer) = github.deliver("pull_request_review", &no_state).await;
-        assert_eq!(
-            answer.status,
-            StatusCode::BAD_REQUEST,
-            "{backend}: {:?}",
-            answer.json
-        );
+        answer.assert_status(StatusCode::BAD_REQUEST, backend);
         assert_eq!(answer.json["field"], "review.state");
         assert_eq!(stored().await, nothing, "{backend}: bad bodies");
 
@@ -989,12 +895,7 @@ async fn a_delivery_whose_server_died_half_way_is_finished_not_published_twice()
         let answer = github
             .redeliver("pull_request", &interrupted, &merged(401))
             .await;
-        assert_eq!(
-            answer.status,
-            StatusCode::OK,
-            "{backend}: {:?}",
-            answer.json
-        );
+        answer.assert_status(StatusCode::OK, backend);
         assert_eq!(answer.outcome(), "published");
         assert_eq!(
             answer.json["event_id"], committed.json["event_id"],
@@ -1018,12 +919,7 @@ async fn a_delivery_whose_server_died_half_way_is_finished_not_published_twice()
         let lost = delivery_id();
         abandoned_claim(&db, &lost, 300).await;
         let answer = github.redeliver("pull_request", &lost, &merged(402)).await;
-        assert_eq!(
-            answer.status,
-            StatusCode::CREATED,
-            "{backend}: {:?}",
-            answer.json
-        );
+        answer.assert_status(StatusCode::CREATED, backend);
         arrived(&relay.url(), &[answer.event_id()]).await;
         app.stop().await;
     }
