@@ -62,6 +62,22 @@ fn service(test_db: &TestDb, relays: Vec<RelayUrl>) -> (TestConfig, Zaps) {
     (cfg, zaps)
 }
 
+/// `cfg` with bot `bot`'s provider key unknown (no `zapper_pubkey`) and looked up at `lnurl`,
+/// retried every 50 ms to 200 ms.
+fn resolving_key(cfg: TestConfig, bot: &str, lnurl: &LnurlServer) -> TestConfig {
+    let bot_upper = bot.to_ascii_uppercase();
+    cfg.with(
+        &format!("COMMONS__NOSTR__BOTS__{bot_upper}__ZAPPER_PUBKEY"),
+        "",
+    )
+    .with(
+        &format!("COMMONS__NOSTR__BOTS__{bot_upper}__LNURLP_URL"),
+        &lnurl.url(bot),
+    )
+    .with("COMMONS__NOSTR__LNURL__RETRY_INITIAL_MS", "50")
+    .with("COMMONS__NOSTR__LNURL__RETRY_MAX_MS", "200")
+}
+
 async fn tracker_status(app: &Application) -> ZapTrackerStatus {
     app.handles()
         .zaps
@@ -257,11 +273,7 @@ async fn rule_2_receipt_signed_by_another_provider_is_junk_then_not_downloaded()
         let relay = TestRelay::start().await;
         let lnurl = LnurlServer::start();
         let (cfg, zaps) = service(&test_db, vec![relay.url()]);
-        let cfg = cfg
-            .with("COMMONS__NOSTR__BOTS__DEV__ZAPPER_PUBKEY", "")
-            .with("COMMONS__NOSTR__BOTS__DEV__LNURLP_URL", &lnurl.url("dev"))
-            .with("COMMONS__NOSTR__LNURL__RETRY_INITIAL_MS", "50")
-            .with("COMMONS__NOSTR__LNURL__RETRY_MAX_MS", "200");
+        let cfg = resolving_key(cfg, "dev", &lnurl);
         let app = cfg.start().await;
         let db = database(&test_db).await;
         let backend = test_db.backend();
@@ -755,11 +767,7 @@ async fn receipts_wait_pending_until_the_bots_provider_key_is_resolved() {
         let (cfg, zaps) = service(&test_db, vec![relay.url()]);
         // The gov bot's key is looked up, at a local endpoint (plain http is allowed to
         // loopback only), which answers 503 for now.
-        let cfg = cfg
-            .with("COMMONS__NOSTR__BOTS__GOV__ZAPPER_PUBKEY", "")
-            .with("COMMONS__NOSTR__BOTS__GOV__LNURLP_URL", &lnurl.url("gov"))
-            .with("COMMONS__NOSTR__LNURL__RETRY_INITIAL_MS", "50")
-            .with("COMMONS__NOSTR__LNURL__RETRY_MAX_MS", "200");
+        let cfg = resolving_key(cfg, "gov", &lnurl);
         let app = cfg.start().await;
         let db = database(&test_db).await;
         let backend = test_db.backend();
