@@ -23,58 +23,26 @@ mod zaps;
 #[path = "support/bench.rs"]
 #[allow(dead_code)]
 mod bench;
+#[path = "support/relay_thread.rs"]
+#[allow(dead_code)]
+mod relay_thread;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use commons_nostr::audit::merkle;
 use commons_nostr::cli::verifier::{self, tallies};
 use commons_nostr::configuration::GovernanceSettings;
-use commons_nostr::nostr::embedded_relay::EmbeddedRelay;
 use commons_nostr::nostr::events::{self, AuditHead, AuditSummary, GovernanceStatus, HealthStatus};
 use commons_nostr::nostr::governance_action::{GovernanceAction, GovernanceActionRequest};
 use commons_nostr::nostr::nip57::{validate_batch, Zapper};
 use commons_nostr::nostr::zap_provider::{zap_request, ZapProvider, ZapTarget};
 use commons_nostr::votes::{self, TallyContent, VoteRules};
-use nostr_relay_builder::prelude::{
-    MemoryDatabase, MemoryDatabaseOptions, NostrDatabase, RelayBuilder,
-};
+use nostr_relay_builder::prelude::{MemoryDatabase, MemoryDatabaseOptions, NostrDatabase};
 use nostr_sdk::prelude::*;
 
 use zaps::build_many;
-
-/// A relay on its own thread and runtime, serving `database`.
-fn relay_thread(
-    database: Arc<MemoryDatabase>,
-) -> (
-    RelayUrl,
-    tokio::sync::oneshot::Sender<()>,
-    std::thread::JoinHandle<()>,
-) {
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("relay runtime");
-        runtime.block_on(async move {
-            let bind: SocketAddr = "127.0.0.1:0".parse().expect("address");
-            let builder = RelayBuilder::default().database(database);
-            let relay = EmbeddedRelay::start_with(bind, builder)
-                .await
-                .expect("relay");
-            ready_tx.send(relay.url().clone()).expect("ready");
-            let _ = stopped.await;
-            relay.shutdown();
-        });
-    });
-    let url = ready_rx.recv().expect("relay started");
-    (url, stop, thread)
-}
 
 /// The server's three events `verify` expects on every relay.
 fn server_events(server: &Keys) -> Vec<Event> {
@@ -223,7 +191,8 @@ fn main() {
         }
     });
     drop(receipts);
-    let (url, stop, thread) = relay_thread(database);
+    let relay = relay_thread::RelayThread::start(database);
+    let url = relay.url.clone();
 
     // 2. verify, end to end.
     let started = Instant::now();
@@ -254,6 +223,5 @@ fn main() {
         }
     }
     assert_eq!(report.tallies.receipts, count, "every receipt fetched");
-    let _ = stop.send(());
-    let _ = thread.join();
+    drop(relay);
 }

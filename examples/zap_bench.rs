@@ -33,24 +33,23 @@ mod zaps;
 #[path = "support/bench.rs"]
 #[allow(dead_code)]
 mod bench;
+#[path = "support/relay_thread.rs"]
+mod relay_thread;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use commons_nostr::actors::supervision::ToChild;
 use commons_nostr::actors::zap_tracker::{self, WatchZaps, ZapsCommitted};
-use commons_nostr::nostr::embedded_relay::EmbeddedRelay;
 use commons_nostr::nostr::nip57::{validate_batch, Zapper};
-use nostr_relay_builder::prelude::{
-    MemoryDatabase, MemoryDatabaseOptions, NostrDatabase, RelayBuilder,
-};
+use nostr_relay_builder::prelude::{MemoryDatabase, MemoryDatabaseOptions, NostrDatabase};
 use nostr_sdk::prelude::*;
 use sea_orm::{ConnectionTrait, Database};
 
 use app::TestConfig;
+use relay_thread::{RelayThread, RELAY_THREAD};
 use zaps::{build_many, zap_config, Zaps};
 
 /// Honest receipts from `zaps`' provider and sender to its bot, `per_second` of them in each
@@ -60,64 +59,6 @@ fn receipts(zaps: &Zaps, count: usize, base: Timestamp, per_second: u64) -> Vec<
         let at = base + Duration::from_secs(i as u64 / per_second.max(1));
         zaps.zap_at(&zaps.target(&format!("support {i}")), at)
     })
-}
-
-/// The name of the bench relay's threads: their CPU time is told apart from the service's.
-const RELAY_THREAD: &str = "bench-relay";
-
-/// A relay on its own thread and runtime.
-struct RelayThread {
-    url: RelayUrl,
-    runtime: tokio::runtime::Handle,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl RelayThread {
-    fn start(database: Arc<MemoryDatabase>) -> RelayThread {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name(RELAY_THREAD.into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .thread_name(RELAY_THREAD)
-                    .enable_all()
-                    .build()
-                    .expect("relay runtime");
-                let handle = runtime.handle().clone();
-                runtime.block_on(async move {
-                    let bind: SocketAddr = "127.0.0.1:0".parse().expect("address");
-                    let builder = RelayBuilder::default().database(database);
-                    let relay = EmbeddedRelay::start_with(bind, builder)
-                        .await
-                        .expect("relay");
-                    ready_tx.send((relay.url().clone(), handle)).expect("ready");
-                    let _ = stopped.await;
-                    relay.shutdown();
-                });
-            })
-            .expect("relay thread");
-        let (url, runtime) = ready_rx.recv().expect("relay started");
-        RelayThread {
-            url,
-            runtime,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for RelayThread {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 /// Forwards every committed batch to a channel.
