@@ -536,17 +536,14 @@ async fn fetch_merged(
     timeout: Duration,
     problems: &mut Vec<String>,
 ) -> Vec<Event> {
-    let mut events = Vec::new();
-    fetch_merged_pages(
+    fetch_merged_with(
         relays,
         filter,
         timeout,
         Signatures::CheckedOnReceipt,
         problems,
-        |page| events.extend(page),
     )
-    .await;
-    events
+    .await
 }
 
 /// The zap receipts several relays hold, merged (as `fetch_merged_pages` merges), for judging: their
@@ -558,15 +555,21 @@ pub async fn fetch_receipts(
     timeout: Duration,
     problems: &mut Vec<String>,
 ) -> Vec<Event> {
+    fetch_merged_with(relays, filter, timeout, Signatures::Judged, problems).await
+}
+
+/// Every page [`fetch_merged_pages`] merges, collected.
+async fn fetch_merged_with(
+    relays: &[RelayUrl],
+    filter: Filter,
+    timeout: Duration,
+    signatures: Signatures,
+    problems: &mut Vec<String>,
+) -> Vec<Event> {
     let mut events = Vec::new();
-    fetch_merged_pages(
-        relays,
-        filter,
-        timeout,
-        Signatures::Judged,
-        problems,
-        |page| events.extend(page),
-    )
+    fetch_merged_pages(relays, filter, timeout, signatures, problems, |page| {
+        events.extend(page)
+    })
     .await;
     events
 }
