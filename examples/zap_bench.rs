@@ -21,7 +21,10 @@
 //! shares the machine's cores, so these are lower bounds for a service whose relays are remote.
 //! The backfill's CPU per receipt is given for the whole process and without the relay's threads
 //! (named `bench-relay`): the service's own cost, and the ratio to `validate_batch` it would
-//! reach if the two cores did nothing else.
+//! reach if the two cores did nothing else. `validate_batch`'s own CPU per receipt is measured
+//! too: its ratio to the backfill's is the rate ratio the backfill reaches whatever share of a
+//! shared machine each phase got (this VM's swings by a quarter within minutes). The backfill's
+//! start-up (service start to the first receipt received) is given apart.
 
 #[path = "../tests/common/app.rs"]
 #[allow(dead_code)]
@@ -173,11 +176,14 @@ async fn backfill(db: &BenchDb, count: usize, zaps: &Zaps, bot_keys: &Keys) -> R
     let mut commits = watch(&app).await;
     let mut recorded = 0usize;
     let mut last = started;
+    let mut first_received: Option<Instant> = None;
     while recorded < count {
         match tokio::time::timeout(Duration::from_secs(120), commits.recv()).await {
             Ok(Some(batch)) => {
                 recorded += batch.outcome.recorded.len();
                 last = batch.committed_at;
+                let earliest = batch.outcome.recorded.iter().map(|z| z.received_at).min();
+                first_received = first_received.min(earliest).or(first_received).or(earliest);
             }
             _ => panic!("backfill stalled at {recorded} of {count}"),
         }
@@ -187,8 +193,11 @@ async fn backfill(db: &BenchDb, count: usize, zaps: &Zaps, bot_keys: &Keys) -> R
     let relay_cpu = thread_cpu_seconds(RELAY_THREAD) - relay_cpu_before;
     app.stop().await;
     drop(relay);
+    let start_up = first_received.map_or(Duration::ZERO, |at| at.duration_since(started));
     Rate {
         per_second: count as f64 / seconds,
+        start_up,
+        steady_per_second: count as f64 / (seconds - start_up.as_secs_f64()).max(1e-3),
         cpu_ms_per_receipt: cpu * 1e3 / count as f64,
         relay_cpu_ms_per_receipt: relay_cpu * 1e3 / count as f64,
     }
@@ -241,6 +250,11 @@ fn stat_cpu_seconds(stat: &str) -> f64 {
 /// of it the bench's relay spent serving them (a remote relay's, in production).
 struct Rate {
     per_second: f64,
+    /// From the service's start to the first receipt reaching the tracker (migrations, the
+    /// relay link, the first page).
+    start_up: Duration,
+    /// Receipts per second from the first receipt received to the last committed.
+    steady_per_second: f64,
     cpu_ms_per_receipt: f64,
     relay_cpu_ms_per_receipt: f64,
 }
@@ -334,7 +348,8 @@ async fn live(db: &BenchDb, rate: u64, secs: u64, zaps: &Zaps, bot_keys: &Keys) 
     latency
 }
 
-fn report_backfill(count: usize, label: &str, rate: &Rate, cores: usize, validate_rate: f64) {
+fn report_backfill(count: usize, label: &str, rate: &Rate, cores: usize, yardstick: &Yardstick) {
+    let validate_rate = yardstick.rate;
     println!(
         "backfill {count} receipts -> {label:<10}  {:>7.0} valid receipts/s   CPU {:.3} ms/receipt \
          (all threads; {:.0}/s if {cores} cores did nothing else)   {:.2} x validate_batch",
@@ -343,13 +358,32 @@ fn report_backfill(count: usize, label: &str, rate: &Rate, cores: usize, validat
         cores as f64 * 1e3 / rate.cpu_ms_per_receipt,
         rate.per_second / validate_rate
     );
+    println!(
+        "    of which start-up (service start to the first receipt received) {:.0} ms; after it {:.0} receipts/s, {:.2} x validate_batch",
+        ms(rate.start_up),
+        rate.steady_per_second,
+        rate.steady_per_second / validate_rate
+    );
     let service = rate.cpu_ms_per_receipt - rate.relay_cpu_ms_per_receipt;
     println!(
         "    of which the bench's relay serving them {:.3} ms/receipt; the service alone {service:.3} ms/receipt \
          ({:.2} x validate_batch if {cores} cores did nothing else)",
         rate.relay_cpu_ms_per_receipt,
-        cores as f64 * 1e3 / service / validate_rate
+        cores as f64 * 1e3 / service / yardstick.rate
     );
+    // Whatever share of the machine each phase got: validation's CPU per receipt over the
+    // backfill's, the ratio the backfill reaches when both get the same share.
+    println!(
+        "    validate_batch's CPU per receipt over the backfill's: {:.2} (all threads), {:.2} (the service alone)",
+        yardstick.cpu_ms_per_receipt / rate.cpu_ms_per_receipt,
+        yardstick.cpu_ms_per_receipt / service
+    );
+}
+
+/// `nip57::validate_batch` on every core, measured at the start of the run.
+struct Yardstick {
+    rate: f64,
+    cpu_ms_per_receipt: f64,
 }
 
 fn main() {
@@ -386,28 +420,35 @@ fn main() {
         bot_keys.public_key(),
         Zapper::Known(zaps.provider.public_key()),
     )]);
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_seconds());
     let valid = validate_batch(&sample, &recipients)
         .iter()
         .filter(|r| r.is_ok())
         .count();
     let validate_rate = valid as f64 / started.elapsed().as_secs_f64();
+    let yardstick = Yardstick {
+        rate: validate_rate,
+        cpu_ms_per_receipt: (cpu_seconds() - cpu) * 1e3 / valid.max(1) as f64,
+    };
     println!(
         "schnorr signature verification, 1 core:      {sig_rate:>9.0} /s   ({sig_cpu_rate:.0} per CPU second)"
     );
-    println!("nip57::validate_batch (6 rules), {cores} cores:    {validate_rate:>9.0} receipts/s");
+    println!(
+        "nip57::validate_batch (6 rules), {cores} cores:    {validate_rate:>9.0} receipts/s   CPU {:.3} ms/receipt",
+        yardstick.cpu_ms_per_receipt
+    );
     drop(sample);
 
     actix_rt::System::new().block_on(async move {
         // 2. Backfill.
         let sqlite = BenchDb::sqlite();
         let r = backfill(&sqlite, backfill_count, &zaps, &bot_keys).await;
-        report_backfill(backfill_count, sqlite.label, &r, cores, validate_rate);
+        report_backfill(backfill_count, sqlite.label, &r, cores, &yardstick);
         let mut dbs = vec![sqlite];
         if let Some(admin) = &postgres {
             let pg = BenchDb::postgres(admin, "backfill").await;
             let r = backfill(&pg, backfill_count, &zaps, &bot_keys).await;
-            report_backfill(backfill_count, pg.label, &r, cores, validate_rate);
+            report_backfill(backfill_count, pg.label, &r, cores, &yardstick);
             pg.drop_database().await;
         } else {
             println!("backfill -> PostgreSQL: skipped (set TEST_DATABASE_URL)");
