@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use super::load_settings;
+use super::{load_settings, usage_error};
 use crate::cli::admin_client::{AdminClient, ClientError};
 use crate::keys;
 
@@ -40,10 +40,7 @@ pub(in crate::cli) fn admin(
     let client = if needs_token {
         match AdminClient::from_settings(&settings, &keys::process_env) {
             Ok(client) => client,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+            Err(e) => return usage_error(e),
         }
     } else {
         AdminClient::public(&settings)
@@ -55,10 +52,7 @@ pub(in crate::cli) fn admin(
             println!("{text}");
             ExitCode::SUCCESS
         }
-        Err(AdminFailure::Usage(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
-        }
+        Err(AdminFailure::Usage(message)) => usage_error(message),
         Err(AdminFailure::Client(e)) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::load_settings;
+use super::{load_settings, usage_error};
 
 pub(in crate::cli) fn ballot(
     config: Option<&Path>,
@@ -12,8 +12,7 @@ pub(in crate::cli) fn ballot(
 ) -> ExitCode {
     // The voter is checked before the settings are read or a relay is asked.
     if let Err(e) = crate::cli::ballot::parse_voter(&args.voter) {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
+        return usage_error(e);
     }
     let settings = match load_settings(config) {
         Ok(s) => s,
@@ -25,10 +24,7 @@ pub(in crate::cli) fn ballot(
             eprintln!("{}", crate::cli::ballot::hint(&ballot));
             ExitCode::SUCCESS
         }
-        Err(crate::cli::zap::ZapError::Usage(e)) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+        Err(crate::cli::zap::ZapError::Usage(e)) => usage_error(e),
         Err(crate::cli::zap::ZapError::Failed(e)) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use super::usage_error;
 use crate::cli::check_receipt::check_all;
 
 /// `commons-nostr check-receipt` (see [`check_receipt`](crate::cli::check_receipt)).
@@ -14,19 +15,13 @@ pub(in crate::cli) fn check_receipt(
 ) -> ExitCode {
     let zapper = match zapper.map(nostr_sdk::PublicKey::parse).transpose() {
         Ok(zapper) => zapper,
-        Err(_) => {
-            eprintln!("error: --zapper: {zapper:?} is not an npub or hex key");
-            return ExitCode::from(2);
-        }
+        Err(_) => return usage_error(format!("--zapper: {zapper:?} is not an npub or hex key")),
     };
     let stdout = std::io::stdout().lock();
     let checked = match file {
         Some(path) if path != Path::new("-") => match std::fs::File::open(path) {
             Ok(f) => check_all(std::io::BufReader::new(f), stdout, zapper, json),
-            Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
+            Err(e) => return usage_error(format!("{}: {e}", path.display())),
         },
         _ => check_all(std::io::stdin().lock(), stdout, zapper, json),
     };
@@ -39,9 +34,6 @@ pub(in crate::cli) fn check_receipt(
                 ExitCode::from(1)
             }
         }
-        Err(e) => {
-            eprintln!("error: reading the receipts: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => usage_error(format!("reading the receipts: {e}")),
     }
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{load_settings, npub};
+use super::{load_settings, npub, usage_error};
 use crate::configuration::default_key_path;
 use crate::keys::{self, SecretSource};
 
@@ -32,13 +32,10 @@ pub(in crate::cli) fn keygen(config: Option<&Path>, bot: &str, out: Option<PathB
             println!("{}", npub(&k.public_key()));
             ExitCode::SUCCESS
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            eprintln!(
-                "error: {} exists; refusing to overwrite a key (move it away first)",
-                path.display()
-            );
-            ExitCode::from(2)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => usage_error(format!(
+            "{} exists; refusing to overwrite a key (move it away first)",
+            path.display()
+        )),
         Err(e) => {
             eprintln!("error: cannot write {}: {e}", path.display());
             ExitCode::FAILURE

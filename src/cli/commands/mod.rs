@@ -22,11 +22,23 @@ pub(super) mod verify_vote;
 pub(super) mod watch;
 pub(super) mod zap;
 
+/// Prints `error: {message}` and gives the exit code of a usage error (2): bad arguments, bad
+/// settings, a key that cannot be read.
+pub(super) fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+/// Prints a report as pretty JSON on standard output (`--json`).
+pub(super) fn print_json<T: serde::Serialize>(report: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(report).unwrap_or_default()
+    );
+}
+
 pub(super) fn load_settings(config: Option<&Path>) -> Result<Settings, ExitCode> {
-    Settings::load(SettingsSources::from_process(config)).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    })
+    Settings::load(SettingsSources::from_process(config)).map_err(usage_error)
 }
 
 /// Installs the SIGINT and SIGTERM handlers at once (before the service announces itself, so

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{load_settings, npub, shutdown_signal};
+use super::{load_settings, npub, shutdown_signal, usage_error};
 use crate::cli::demo;
 use crate::keys::{self, ServiceKeys};
 use crate::startup::{describe_keys, Application};
@@ -20,8 +20,7 @@ pub(in crate::cli) fn run(config: Option<&Path>) -> ExitCode {
         Ok(k) => k,
         Err(e) => {
             tracing::error!("{e}");
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return usage_error(e);
         }
     };
     for (setting, pubkey) in &keys.generated {

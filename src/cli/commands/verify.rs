@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{relay_urls, runtime};
+use super::{print_json, relay_urls, runtime, usage_error};
 
 pub(in crate::cli) fn verify(
     relays: &[String],
@@ -14,28 +14,24 @@ pub(in crate::cli) fn verify(
     timeout: u64,
     json: bool,
 ) -> ExitCode {
-    let usage = |e: String| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    };
     let urls = match relay_urls(relays) {
         Ok(urls) => urls,
-        Err(e) => return usage(e),
+        Err(e) => return usage_error(e),
     };
     let server = match nostr_sdk::PublicKey::parse(server) {
         Ok(pk) => pk,
-        Err(_) => return usage(format!("--server: {server:?} is not an npub or hex key")),
+        Err(_) => return usage_error(format!("--server: {server:?} is not an npub or hex key")),
     };
     let mut bot_keys = Vec::new();
     for b in bots {
         match nostr_sdk::PublicKey::parse(b) {
             Ok(pk) => bot_keys.push(pk),
-            Err(_) => return usage(format!("--bot: {b:?} is not an npub or hex key")),
+            Err(_) => return usage_error(format!("--bot: {b:?} is not an npub or hex key")),
         }
     }
     let saved = match state.map(crate::cli::verifier::load_state).transpose() {
         Ok(s) => s.flatten(),
-        Err(e) => return usage(e),
+        Err(e) => return usage_error(e),
     };
     let runtime = match runtime(true) {
         Ok(rt) => rt,
@@ -49,10 +45,7 @@ pub(in crate::cli) fn verify(
         std::time::Duration::from_secs(timeout),
     ));
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        print_json(&report);
     } else {
         for r in &report.relays {
             let head = r
@@ -108,7 +101,7 @@ pub(in crate::cli) fn verify(
     if report.ok() {
         if let (Some(path), Some(head)) = (state, &report.newest_head) {
             if let Err(e) = crate::cli::verifier::save_state(path, head) {
-                return usage(e);
+                return usage_error(e);
             }
         }
         ExitCode::SUCCESS

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::{event_id, relay_urls};
+use super::{event_id, print_json, relay_urls, usage_error};
 
 pub(in crate::cli) fn verify_vote(
     relays: &[String],
@@ -13,24 +13,20 @@ pub(in crate::cli) fn verify_vote(
     timeout: u64,
     json: bool,
 ) -> ExitCode {
-    let usage = |e: String| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    };
     let urls = match relay_urls(relays) {
         Ok(urls) => urls,
-        Err(e) => return usage(e),
+        Err(e) => return usage_error(e),
     };
     let (proposal, receipt) = match (
         event_id("--proposal", proposal),
         event_id("--receipt", receipt),
     ) {
         (Ok(p), Ok(r)) => (p, r),
-        (Err(e), _) | (_, Err(e)) => return usage(e),
+        (Err(e), _) | (_, Err(e)) => return usage_error(e),
     };
     if let Some(api) = api {
         if url::Url::parse(api).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
-            return usage(format!("--api: {api:?} is not an http(s) URL"));
+            return usage_error(format!("--api: {api:?} is not an http(s) URL"));
         }
     }
     let report = actix_rt::System::new().block_on(crate::cli::verifier::verify_vote(
@@ -41,10 +37,7 @@ pub(in crate::cli) fn verify_vote(
         std::time::Duration::from_secs(timeout),
     ));
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        print_json(&report);
     } else {
         let tally = match (&report.tally, report.as_of, &report.receipts_root) {
             (Some(id), Some(as_of), Some(root)) => format!(

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{runtime, shutdown_signal};
+use super::{runtime, shutdown_signal, usage_error};
 
 /// `commons-nostr watch`.
 #[derive(Debug, Args)]
@@ -66,10 +66,7 @@ pub fn watch_options(args: &WatchArgs) -> Result<crate::cli::watch::WatchOptions
 pub(in crate::cli) fn watch(args: &WatchArgs) -> ExitCode {
     let opts = match watch_options(args) {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return usage_error(e),
     };
     let runtime = match runtime(true) {
         Ok(rt) => rt,

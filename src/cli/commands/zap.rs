@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::load_settings;
+use super::{load_settings, usage_error};
 
 pub(in crate::cli) fn zap(config: Option<&Path>, args: &crate::cli::zap::ZapArgs) -> ExitCode {
     let settings = match load_settings(config) {
@@ -21,10 +21,7 @@ pub(in crate::cli) fn zap(config: Option<&Path>, args: &crate::cli::zap::ZapArgs
             crate::cli::zap::print(&outcome, args.json);
             ExitCode::SUCCESS
         }
-        Err(crate::cli::zap::ZapError::Usage(e)) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
+        Err(crate::cli::zap::ZapError::Usage(e)) => usage_error(e),
         Err(crate::cli::zap::ZapError::Failed(e)) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
