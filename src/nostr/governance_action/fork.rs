@@ -5,7 +5,7 @@ use nostr_sdk::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::parse::whole_number;
+use super::fields::whole_number;
 use super::{ActionError, ActionKind, ForkRequest, PullRequest, Summary, RULESET_MAX_CHARS};
 
 /// `adopted` or `rejected`.

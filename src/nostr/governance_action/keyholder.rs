@@ -4,7 +4,7 @@
 use nostr_sdk::PublicKey;
 use serde::{Deserialize, Serialize};
 
-use super::parse::{one_line, parse_commit};
+use super::fields::{one_line, parse_commit};
 use super::{
     ActionError, ActionKind, GovernanceAction, KeyholderRequest, PullRequest, Summary,
     NAME_MAX_CHARS,

@@ -101,13 +101,15 @@
 //!
 //! This file holds [`GovernanceAction`] and what every action has (kind, summary, pull
 //! request); `request.rs` the raw request and [`ActionError`]; `values.rs` the values actions
-//! share; `parse.rs` the request parser; `merge.rs`, `review_period.rs`, `keyholder.rs` and
+//! share; `parse.rs` the request parser, and `fields.rs` the field parsers it shares with each
+//! action's own (numbers, one-line text, commit ids); `merge.rs`, `review_period.rs`, `keyholder.rs` and
 //! `fork.rs` one action each; `content.rs` the JSON content; `event.rs` the event's `d`, tags,
 //! building and reading back; `announcement.rs` the text people read.
 
 mod announcement;
 mod content;
 mod event;
+mod fields;
 mod fork;
 mod keyholder;
 mod merge;

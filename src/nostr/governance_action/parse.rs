@@ -1,54 +1,18 @@
 //! [`GovernanceAction::parse`]: a request into an action, refusing fields that belong to
-//! another action, and the field parsers every action shares (numbers, one-line text, tier,
-//! pull request, summary, commit id).
+//! another action, and the parsers of the fields only the common part reads (tier, pull
+//! request, summary); those every action's own part reads too are in `fields`.
 
 use nostr_sdk::Timestamp;
 use serde_json::Value;
 
+use super::fields::{one_line, parse_commit, whole_number};
 use super::fork::parse_fork;
 use super::keyholder::parse_keyholder;
 use super::review_period::parse_voting_window;
 use super::{
     ActionError, ActionKind, GovernanceAction, GovernanceActionRequest, Merge, PullRequest,
-    Repository, ReviewPeriod, Summary, Tier, COMMIT_HEX_LENGTHS, DESCRIPTION_MAX_CHARS, TIERS,
-    TITLE_MAX_CHARS,
+    Repository, ReviewPeriod, Summary, Tier, DESCRIPTION_MAX_CHARS, TIERS, TITLE_MAX_CHARS,
 };
-
-/// A whole number, from a JSON number or a string of digits.
-pub(super) fn whole_number(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(n) => n.as_u64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u32::MAX as f64)
-                .map(|f| f as u64)
-        }),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-pub(super) fn one_line(
-    field: &'static str,
-    value: Option<String>,
-    max_chars: usize,
-    action: ActionKind,
-) -> Result<String, ActionError> {
-    let value = value.ok_or_else(|| ActionError::required(field, action))?;
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(ActionError::new(field, "must not be empty"));
-    }
-    if value.chars().count() > max_chars {
-        return Err(ActionError::new(
-            field,
-            format!("at most {max_chars} characters"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(ActionError::new(field, "must be a single line"));
-    }
-    Ok(value.to_owned())
-}
 
 fn parse_tier(value: Option<&Value>, action: ActionKind) -> Result<Tier, ActionError> {
     let value = value.ok_or_else(|| ActionError::required("tier", action))?;
@@ -112,19 +76,6 @@ fn parse_summary(
         title,
         description,
     })
-}
-
-/// A commit id: 40 or 64 hex characters, lower-cased.
-pub(super) fn parse_commit(field: &'static str, value: &str) -> Result<String, ActionError> {
-    let value = value.trim();
-    if COMMIT_HEX_LENGTHS.contains(&value.len()) && value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(value.to_ascii_lowercase())
-    } else {
-        Err(ActionError::new(
-            field,
-            "must be a commit id: 40 or 64 hex characters",
-        ))
-    }
 }
 
 impl GovernanceAction {

@@ -4,7 +4,7 @@
 use nostr_sdk::Timestamp;
 use serde_json::Value;
 
-use super::parse::whole_number;
+use super::fields::whole_number;
 use super::{
     ActionError, ActionKind, PullRequest, Summary, MIN_VOTING_WINDOW_SECS, VOTING_WINDOW_DAYS,
 };
