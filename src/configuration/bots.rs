@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use nostr_sdk::PublicKey;
 use serde::{Deserialize, Serialize};
 
-use super::nostr::yes;
-use super::validation::parse_public_key;
+use super::validation::{parse_public_key, yes};
 use super::{SecretSource, SettingsError};
 
 #[derive(Debug, Clone, Serialize)]

@@ -8,7 +8,7 @@ use nostr_sdk::RelayUrl;
 use serde::{Deserialize, Serialize};
 
 use super::bots::{is_bot_name, RawBot};
-use super::validation::{non_empty, parse_socket_addr};
+use super::validation::{non_empty, parse_socket_addr, yes};
 use super::{parse_relay_url, BotSettings, SettingsError};
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,10 +96,6 @@ pub(super) struct RawNostr {
     embedded_relay: RawEmbeddedRelay,
     #[serde(default)]
     bots: BTreeMap<String, RawBot>,
-}
-
-pub(super) fn yes() -> bool {
-    true
 }
 
 fn default_publish_interval() -> u64 {

@@ -1,5 +1,6 @@
 //! [`SettingsError`], which names the offending key, and the field checks several sections share
-//! (non-empty text, socket addresses, relay URLs, public keys).
+//! (non-empty text, socket addresses, relay URLs, public keys), with serde's default for a
+//! switch that is on unless turned off ([`yes`]).
 
 use std::net::SocketAddr;
 
@@ -62,4 +63,9 @@ pub fn parse_relay_url(key: &str, raw: &str) -> Result<RelayUrl, SettingsError> 
 pub(super) fn parse_public_key(key: &str, raw: &str) -> Result<PublicKey, SettingsError> {
     PublicKey::parse(raw)
         .map_err(|_| SettingsError::invalid(key, "not an npub1... or 64-hex public key"))
+}
+
+/// serde's default for a switch that is on unless the settings turn it off.
+pub(super) fn yes() -> bool {
+    true
 }
