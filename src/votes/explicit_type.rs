@@ -72,6 +72,17 @@ impl Standing {
     }
 }
 
+impl Proposal {
+    /// The vote type a contribution says explicitly (DESIGN.md "Votes", *Vote type*): the type
+    /// of a valid `poll_option` when its zap request's `e` is this proposal's zap poll; else its
+    /// sealed ballot, when the proposal pinned ballot keys; else the first keyword of its
+    /// content; else none (then an earlier explicit type of the sender stands, or support). See
+    /// [`explicit_type`].
+    pub fn explicit_type(&self, c: &Contribution) -> Option<ExplicitType> {
+        explicit_type(self, c)
+    }
+}
+
 /// The explicit type of `c` as a vote on `proposal`.
 pub fn explicit_type(proposal: &Proposal, c: &Contribution) -> Option<ExplicitType> {
     if let (Some(option), Some(e)) = (c.poll_option, c.event) {

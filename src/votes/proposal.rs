@@ -7,7 +7,6 @@
 use nostr_sdk::EventId;
 
 use super::contribution::Contribution;
-use super::explicit_type::{explicit_type, ExplicitType};
 use super::rules::VoteRules;
 use super::sealed::BallotKey;
 use super::targets::Targets;
@@ -49,15 +48,6 @@ impl Proposal {
         c.event
             .is_some_and(|e| e == self.id || self.targets.contains(&e))
             || c.address.as_deref() == Some(self.address.as_str())
-    }
-
-    /// The vote type a contribution says explicitly (DESIGN.md "Votes", *Vote type*): the type
-    /// of a valid `poll_option` when its zap request's `e` is this proposal's zap poll; else its
-    /// sealed ballot, when the proposal pinned ballot keys; else the first keyword of its
-    /// content; else none (then an earlier explicit type of the sender stands, or support). See
-    /// [`crate::votes::explicit_type`].
-    pub fn explicit_type(&self, c: &Contribution) -> Option<ExplicitType> {
-        explicit_type(self, c)
     }
 
     /// Whether the proposal pinned ballot keys (`rules.sealed` with at least one holder): only
