@@ -24,6 +24,7 @@
 //! [`tallies::check_tallies`], [`vote::check_from_relays`]); [`verify`] and [`verify_vote`] only fetch
 //! and apply them.
 
+mod close;
 pub mod sealed;
 pub mod tallies;
 pub mod vote;

@@ -21,6 +21,7 @@
 
 use nostr_sdk::Event;
 
+use super::close::close;
 use crate::nostr::ballot_key_pool::parse_ballot_key_pool;
 use crate::nostr::governance_action::parse_governance_action;
 use crate::votes::{Proposal, Tally, TallyContent};
@@ -90,7 +91,7 @@ pub fn sealed_differences(
 ) {
     let expected = TallyContent::new(proposal, recomputed, content.is_final);
     let (published, want) = (content.result.sealed_votes, recomputed.result.sealed_votes);
-    if !super::tallies::close(published, want) {
+    if !close(published, want) {
         d.push(format!(
             "sealed_votes: published {published}, recomputed {want}"
         ));

@@ -29,6 +29,7 @@ use nostr_sdk::{Event, EventId, PublicKey};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::close::close;
 use crate::nostr::events;
 use crate::nostr::governance_action::ActionKind;
 use crate::nostr::nip57::{self, Anomalies, Check, ZapRecipients, Zapper};
@@ -285,12 +286,6 @@ impl TallyCheck {
     pub fn ok(&self) -> bool {
         self.differences.is_empty()
     }
-}
-
-/// Floats equal within 1e-9 relative (the same sums in another order may differ in the last
-/// bits; ours are exact, but a third party's need not be).
-pub fn close(a: f64, b: f64) -> bool {
-    a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
 }
 
 /// Why receipt `id` is not among the recomputed votes of `proposal` at `as_of`.
