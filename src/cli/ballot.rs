@@ -12,18 +12,17 @@
 //! nothing: the relays are only read.
 //!
 //! `zap --seal TYPE` makes the same token for the voter's own key and the zap's proposal
-//! ([`token_for`]).
+//! ([`crate::cli::sealed_ballot::token_for`]).
 
 use std::time::Duration;
 
 use clap::Args;
 use nostr_sdk::prelude::*;
 
-use crate::cli::zap::{self, VoteOption, ZapError};
+use crate::cli::sealed_ballot::{token_for, Ballot, VoteOption};
+use crate::cli::zap::{self, ZapError};
 use crate::configuration::Settings;
-use crate::nostr::governance_action;
 use crate::nostr::nip19;
-use crate::votes::{self, BallotKey, VoteType};
 
 /// `commons-nostr ballot`.
 #[derive(Debug, Args)]
@@ -44,72 +43,6 @@ pub struct BallotArgs {
     /// Seconds to wait for each relay.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
-}
-
-/// A token made, with what the voter needs to know about it.
-#[derive(Debug, Clone)]
-pub struct Ballot {
-    pub token: String,
-    pub proposal: EventId,
-    pub vote: VoteOption,
-    pub voter: PublicKey,
-    /// The window's end (unix seconds): when the ballot is opened.
-    pub window_end: u64,
-}
-
-/// The vote type a choice seals.
-pub fn vote_type(vote: VoteOption) -> VoteType {
-    match vote {
-        VoteOption::Support => VoteType::Support,
-        VoteOption::Veto => VoteType::Veto,
-        VoteOption::Abstain => VoteType::Abstain,
-    }
-}
-
-/// The ballot keys `proposal` pins (`rules.sealed.holders`, in order), and its window's end; an
-/// error naming why a sealed ballot cannot be made for it.
-pub fn pinned_keys(proposal: &Event) -> Result<(Vec<BallotKey>, u64), String> {
-    let action = governance_action::parse_governance_action(proposal)
-        .map_err(|e| format!("event {} is not a governance action: {e}", proposal.id))?;
-    let end = action
-        .voting_window
-        .map(|(_, end)| end.as_secs())
-        .ok_or_else(|| format!("proposal {} has no voting window", proposal.id))?;
-    let keys: Vec<BallotKey> = action
-        .content
-        .rules
-        .as_ref()
-        .and_then(|rules| rules.sealed.as_ref())
-        .map(|sealed| sealed.keys())
-        .unwrap_or_default();
-    if keys.is_empty() {
-        return Err(format!(
-            "proposal {} pins no ballot keys (rules.sealed): it takes open votes only; vote \
-             with a keyword in the zap comment instead",
-            proposal.id
-        ));
-    }
-    Ok((keys, end))
-}
-
-/// The token sealing `vote` for `proposal` (an event read from the relays) and `voter`.
-pub fn token_for(proposal: &Event, vote: VoteOption, voter: &PublicKey) -> Result<Ballot, String> {
-    let (keys, window_end) = pinned_keys(proposal)?;
-    let token = votes::seal_ballot(
-        vote_type(vote),
-        &proposal.id,
-        voter,
-        &keys,
-        &mut rand::rngs::OsRng,
-    )
-    .map_err(|e| format!("cannot seal the ballot: {e}"))?;
-    Ok(Ballot {
-        token,
-        proposal: proposal.id,
-        vote,
-        voter: *voter,
-        window_end,
-    })
 }
 
 /// The voter's key from `--voter`.

@@ -135,7 +135,7 @@ pub async fn run(
         client.shutdown().await;
         return Err(format!("proposal {proposal} is not on the relays"));
     };
-    let (keys, end) = match ballot::pinned_keys(&proposal_event) {
+    let (keys, end) = match crate::cli::sealed_ballot::pinned_keys(&proposal_event) {
         Ok(found) => found,
         Err(e) => {
             client.shutdown().await;

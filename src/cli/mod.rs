@@ -34,6 +34,7 @@ pub mod ballot_holder;
 pub mod check_receipt;
 mod commands;
 pub mod demo;
+pub mod sealed_ballot;
 pub mod verifier;
 pub mod watch;
 pub mod zap;

@@ -30,13 +30,14 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
 use nostr_sdk::hashes::{sha256, Hash};
 use nostr_sdk::nips::nip01::Coordinate;
 use nostr_sdk::prelude::*;
 use serde::Serialize;
 
+pub use crate::cli::sealed_ballot::VoteOption;
 use crate::configuration::Settings;
 use crate::keys::{self, SecretSource};
 use crate::nostr::events::{self, tag};
@@ -81,24 +82,6 @@ pub struct ZapArgs {
     /// Print the outcome as one JSON object.
     #[arg(long)]
     pub json: bool,
-}
-
-/// A zap poll's options (DESIGN.md "Events published": 0 support, 1 veto, 2 abstain).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum VoteOption {
-    Support,
-    Veto,
-    Abstain,
-}
-
-impl VoteOption {
-    pub fn label(self) -> &'static str {
-        match self {
-            VoteOption::Support => "support",
-            VoteOption::Veto => "veto",
-            VoteOption::Abstain => "abstain",
-        }
-    }
 }
 
 /// What was zapped, and how it went.
@@ -586,8 +569,9 @@ async fn zap(
     let mut comment = args.comment.clone().unwrap_or_default();
     let sealed_ballot = match args.seal {
         Some(choice) => {
-            let ballot = crate::cli::ballot::token_for(&proposal, choice, &keys.public_key())
-                .map_err(failed)?;
+            let ballot =
+                crate::cli::sealed_ballot::token_for(&proposal, choice, &keys.public_key())
+                    .map_err(failed)?;
             comment = sealed_comment(&comment, &ballot.token);
             Some(ballot.token)
         }
