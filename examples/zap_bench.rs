@@ -182,8 +182,9 @@ async fn backfill(db: &BenchDb, count: usize, zaps: &Zaps, bot_keys: &Keys) -> R
             Ok(Some(batch)) => {
                 recorded += batch.outcome.recorded.len();
                 last = batch.committed_at;
-                let earliest = batch.outcome.recorded.iter().map(|z| z.received_at).min();
-                first_received = first_received.min(earliest).or(first_received).or(earliest);
+                if let Some(earliest) = batch.outcome.recorded.iter().map(|z| z.received_at).min() {
+                    first_received = Some(first_received.map_or(earliest, |f| f.min(earliest)));
+                }
             }
             _ => panic!("backfill stalled at {recorded} of {count}"),
         }
@@ -369,7 +370,7 @@ fn report_backfill(count: usize, label: &str, rate: &Rate, cores: usize, yardsti
         "    of which the bench's relay serving them {:.3} ms/receipt; the service alone {service:.3} ms/receipt \
          ({:.2} x validate_batch if {cores} cores did nothing else)",
         rate.relay_cpu_ms_per_receipt,
-        cores as f64 * 1e3 / service / yardstick.rate
+        cores as f64 * 1e3 / service / validate_rate
     );
     // Whatever share of the machine each phase got: validation's CPU per receipt over the
     // backfill's, the ratio the backfill reaches when both get the same share.
