@@ -172,6 +172,7 @@ async fn backfill(db: &BenchDb, count: usize, zaps: &Zaps, bot_keys: &Keys) -> R
     let started = Instant::now();
     let cpu_before = cpu_seconds();
     let relay_cpu_before = thread_cpu_seconds(RELAY_THREAD);
+    let server_cpu_before = database_server_cpu_seconds(db);
     let app = cfg.start().await;
     let mut commits = watch(&app).await;
     let mut recorded = 0usize;
@@ -192,6 +193,9 @@ async fn backfill(db: &BenchDb, count: usize, zaps: &Zaps, bot_keys: &Keys) -> R
     let seconds = last.duration_since(started).as_secs_f64();
     let cpu = cpu_seconds() - cpu_before;
     let relay_cpu = thread_cpu_seconds(RELAY_THREAD) - relay_cpu_before;
+    let server_cpu = database_server_cpu_seconds(db)
+        .zip(server_cpu_before)
+        .map(|(after, before)| after - before);
     app.stop().await;
     drop(relay);
     let start_up = first_received.map_or(Duration::ZERO, |at| at.duration_since(started));
@@ -201,7 +205,27 @@ async fn backfill(db: &BenchDb, count: usize, zaps: &Zaps, bot_keys: &Keys) -> R
         steady_per_second: count as f64 / (seconds - start_up.as_secs_f64()).max(1e-3),
         cpu_ms_per_receipt: cpu * 1e3 / count as f64,
         relay_cpu_ms_per_receipt: relay_cpu * 1e3 / count as f64,
+        server_cpu_ms_per_receipt: server_cpu.map(|cpu| cpu * 1e3 / count as f64),
     }
+}
+
+/// CPU time every process named `postgres` on this machine has used (`/proc/*/stat`), when the
+/// bench writes to PostgreSQL: the server's share of the same two cores. `None` for SQLite, or
+/// when no such process is visible (a server on another machine).
+fn database_server_cpu_seconds(db: &BenchDb) -> Option<f64> {
+    db.postgres.as_ref()?;
+    let processes = std::fs::read_dir("/proc").ok()?;
+    let cpu: Vec<f64> = processes
+        .flatten()
+        .filter(|p| {
+            std::fs::read_to_string(p.path().join("comm"))
+                .is_ok_and(|comm| comm.trim_end() == "postgres")
+        })
+        .map(|p| {
+            stat_cpu_seconds(&std::fs::read_to_string(p.path().join("stat")).unwrap_or_default())
+        })
+        .collect();
+    (!cpu.is_empty()).then(|| cpu.iter().sum())
 }
 
 /// CPU time (user + system) this process has used, every thread included (Linux
@@ -258,6 +282,8 @@ struct Rate {
     steady_per_second: f64,
     cpu_ms_per_receipt: f64,
     relay_cpu_ms_per_receipt: f64,
+    /// The PostgreSQL server's processes on this machine (`None`: SQLite, or a remote server).
+    server_cpu_ms_per_receipt: Option<f64>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -379,6 +405,14 @@ fn report_backfill(count: usize, label: &str, rate: &Rate, cores: usize, yardsti
         yardstick.cpu_ms_per_receipt / rate.cpu_ms_per_receipt,
         yardstick.cpu_ms_per_receipt / service
     );
+    if let Some(server) = rate.server_cpu_ms_per_receipt {
+        let both = rate.cpu_ms_per_receipt + server;
+        println!(
+            "    the PostgreSQL server on this machine besides: {server:.3} ms/receipt; with it {both:.3} ms/receipt, \
+             validate_batch's CPU over it {:.2}",
+            yardstick.cpu_ms_per_receipt / both
+        );
+    }
 }
 
 /// `nip57::validate_batch` on every core, measured at the start of the run.
