@@ -24,7 +24,9 @@
 //! reach if the two cores did nothing else. `validate_batch`'s own CPU per receipt is measured
 //! too: its ratio to the backfill's is the rate ratio the backfill reaches whatever share of a
 //! shared machine each phase got (this VM's swings by a quarter within minutes). The backfill's
-//! start-up (service start to the first receipt received) is given apart.
+//! start-up (service start to the first receipt received) is given apart. Into a PostgreSQL
+//! server on the same machine, the server's CPU (every process named `postgres`) is given
+//! besides: it shares the same cores.
 
 #[path = "../tests/common/app.rs"]
 #[allow(dead_code)]
