@@ -604,6 +604,49 @@ async fn page(app: &Application) -> String {
 }
 
 #[actix_rt::test]
+async fn a_redelivery_answers_200_with_what_the_first_delivery_did() {
+    for test_db in TestDb::all().await {
+        let backend = test_db.backend();
+        let relay = TestRelay::start().await;
+        let cfg = webhook_config(&test_db.url, vec![relay.url()]);
+        let app = cfg.start().await;
+        let github = GitHub::new(&app);
+        let db = commons_nostr::store::db::connect(&test_db.url)
+            .await
+            .expect("db");
+
+        // Deliveries answered 202 the first time: another repository's pull request, a draft,
+        // and an event the webhook does not read.
+        let mut elsewhere = Pr::open(501, "Not ours");
+        elsewhere.repository = "someone/else";
+        let mut draft = Pr::open(502, "Not ready");
+        draft.draft = true;
+        for (event, payload) in [
+            ("pull_request", elsewhere.event("opened")),
+            ("pull_request", draft.event("opened")),
+            ("push", json!({"ref": "refs/heads/main"})),
+        ] {
+            let (id, first) = github.deliver(event, &payload).await;
+            first.assert_status(StatusCode::ACCEPTED, backend);
+            assert_eq!(first.outcome(), "ignored", "{backend}");
+            let before = (written(&db, &bots(&cfg)).await, deliveries(&db).await);
+
+            let again = github.redeliver(event, &id, &payload).await;
+            again.assert_status(StatusCode::OK, backend);
+            assert_eq!(again.json["redelivery"], true, "{backend}");
+            assert_eq!(again.outcome(), "ignored", "{backend}");
+            assert_eq!(again.json["reason"], first.json["reason"], "{backend}");
+            assert_eq!(
+                (written(&db, &bots(&cfg)).await, deliveries(&db).await),
+                before,
+                "{backend}: a redelivery stores and publishes nothing"
+            );
+        }
+        app.stop().await;
+    }
+}
+
+#[actix_rt::test]
 async fn refused_deliveries_store_and_publish_nothing() {
     for test_db in TestDb::all().await {
         let backend = test_db.backend();

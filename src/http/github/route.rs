@@ -456,11 +456,9 @@ async fn settled(
     if let Value::Object(fields) = &mut body {
         fields.insert("redelivery".into(), Value::Bool(true));
     }
-    let status = match StatusCode::from_u16(u16::try_from(row.status).unwrap_or(200)) {
-        Ok(StatusCode::CREATED) | Err(_) => StatusCode::OK,
-        Ok(status) => status,
-    };
-    Ok((Outcome::Duplicate, HttpResponse::build(status).json(body)))
+    // DESIGN.md: a redelivery "answers 200 with what it did the first time", whatever the
+    // first answer's status was (201 published, 202 ignored, 422 refused): the body says it.
+    Ok((Outcome::Duplicate, HttpResponse::Ok().json(body)))
 }
 
 fn respond(status: StatusCode, json: &str) -> HttpResponse {
