@@ -591,3 +591,81 @@ async fn the_aggregator_restarts_alone_and_rebuilds_the_same_tally() {
     assert_eq!(restarts.len(), 1, "{restarts:?}");
     app.stop().await;
 }
+
+/// DESIGN.md "Cooling-off": a sender's young contributions are those with `created_at > T -
+/// cooling_off_days`, however long the participation window is. With a cooling-off window
+/// longer than the participation window, a large payment made between the two is young: the
+/// proposal's tally has to load it, or its sender votes with full zap weight.
+#[actix_rt::test]
+async fn a_cooling_off_window_longer_than_the_participation_window_is_read_whole() {
+    let test_db = TestDb::sqlite().await;
+    let relay = TestRelay::start().await;
+    let provider = ZapProvider::generate();
+    let cfg = zap_config(&test_db.url, vec![relay.url()], &provider.public_key())
+        .with("COMMONS__GOVERNANCE__PARTICIPATION_WINDOW_DAYS", "30")
+        .with("COMMONS__GOVERNANCE__COOLING_OFF_DAYS", "120")
+        .with("COMMONS__GOVERNANCE__TALLY_DEBOUNCE_SECS", "0");
+    let app = cfg.start().await;
+    let api = Api::new(app.http_addr(), &cfg.admin_token);
+    let whale = Keys::generate();
+    let now = Timestamp::now().as_secs();
+
+    // 0.2 BTC to another bot 60 days ago: outside the 30-day participation window, inside the
+    // 120-day cooling-off window. Recorded before the proposal exists.
+    let old = paid_zap(
+        &provider,
+        &whale,
+        &ZapTarget::new(cfg.bot("dev"), BTC / 5).content("thanks"),
+        Timestamp::from_secs(now - 60 * DAY),
+    );
+    publish(&[relay.url()], std::slice::from_ref(&old)).await;
+    wait_until(ARRIVAL, "the old contribution recorded", || async {
+        api.metrics()
+            .await
+            .contains("commons_zap_receipts_accepted_total 1")
+    })
+    .await;
+
+    let answer = api
+        .post(
+            "/v1/actions",
+            Auth::Admin,
+            &json!({"action": "review-period", "repository": "o/r", "pr": 7, "tier": 1,
+                    "title": "Cool off", "voting_window_days": 1}),
+        )
+        .await;
+    assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
+    let proposal = EventId::from_hex(answer.text("event_id")).expect("id");
+    let (rules, _, _) = proposal_on(&relay.url(), &proposal).await;
+    assert_eq!(rules["participation_window_days"], 30);
+    assert_eq!(rules["cooling_off_days"], 120);
+    let zapper = Zapper {
+        provider: &provider,
+        proposal,
+        gov: cfg.bot("gov"),
+        dev: cfg.bot("dev"),
+    };
+    let vote = zapper.zap(
+        &whale,
+        BTC / 100,
+        Timestamp::now().as_secs(),
+        Some("support"),
+    );
+    publish(&[relay.url()], std::slice::from_ref(&vote.receipt)).await;
+
+    let path = format!("/v1/proposals/{}/tally", proposal.to_hex());
+    wait_until(ARRIVAL, "the vote in the tally", || async {
+        api.get(&path).await.json["receipts_count"] == json!(1)
+    })
+    .await;
+    let tally = api.get(&path).await.json;
+    // Young: 0.2 + 0.01 BTC >= 0.1, so the whale is cooling off: a participation vote, and
+    // its participation weight leaves every young contribution out (0 here).
+    assert_eq!(tally["result"]["zap_vote_count"], json!(0), "{tally}");
+    assert_eq!(
+        tally["result"]["participation_vote_count"],
+        json!(1),
+        "{tally}"
+    );
+    app.stop().await;
+}

@@ -69,6 +69,14 @@ impl VoteRules {
     pub fn cooling_off_secs(&self) -> u64 {
         u64::from(self.cooling_off_days) * SECONDS_PER_DAY
     }
+
+    /// How long before a tally's moment `T` a contribution can still matter: it is in the
+    /// participation window, or young (cooling-off), whichever reaches further back. What a
+    /// tally loads starts this long before the window's start.
+    pub fn lookback_secs(&self) -> u64 {
+        self.participation_window_secs()
+            .max(self.cooling_off_secs())
+    }
 }
 
 /// Whether `created_at` lies in the window `(t - span, t]`, without overflow at either end.
@@ -104,6 +112,14 @@ mod tests {
         assert_eq!(rules.participation_window_days, 90);
         assert_eq!(rules.cooling_off_days, 30);
         assert_eq!(rules.veto_threshold, 0.4);
+    }
+
+    #[test]
+    fn lookback_is_the_longer_of_the_two_windows() {
+        let mut rules = VoteRules::new(&GovernanceSettings::default(), 1, vec![], vec![]);
+        assert_eq!(rules.lookback_secs(), 90 * SECONDS_PER_DAY);
+        rules.cooling_off_days = 120;
+        assert_eq!(rules.lookback_secs(), 120 * SECONDS_PER_DAY);
     }
 
     #[test]

@@ -36,12 +36,12 @@ pub(super) async fn load(db: &DatabaseConnection) -> Result<Loaded, DbErr> {
     })
 }
 
-/// The oldest receipt a proposal's tally can need: its window's start minus its
-/// participation window (exclusive).
+/// The oldest receipt a proposal's tally can need: its window's start minus the longer of its
+/// participation window and its cooling-off window (exclusive).
 pub(super) fn contributions_since(proposal: &Proposal) -> u64 {
-    proposal.window_start.saturating_sub(
-        u64::from(proposal.rules.participation_window_days) * crate::votes::SECONDS_PER_DAY,
-    )
+    proposal
+        .window_start
+        .saturating_sub(proposal.rules.lookback_secs())
 }
 
 impl VoteAggregatorActor {

@@ -541,8 +541,8 @@ pub fn proposals(bot_events: &[Event]) -> HashMap<EventId, (Event, Proposal)> {
 }
 
 /// What to ask relays for the receipts every proposal's tally reads: kind 9735 to the pinned
-/// bots (to `any_bots` when a proposal pins none), since the earliest window start minus its
-/// participation window. `None` without proposals.
+/// bots (to `any_bots` when a proposal pins none), since the earliest window start minus the
+/// longer of its participation and cooling-off windows. `None` without proposals.
 pub fn receipts_filter<'a>(
     proposals: impl IntoIterator<Item = &'a Proposal>,
     any_bots: &[PublicKey],
@@ -554,9 +554,7 @@ pub fn receipts_filter<'a>(
             bots.extend(any_bots.iter().copied());
         }
         bots.extend(p.rules.bots.iter().copied());
-        let from = p
-            .window_start
-            .saturating_sub(p.rules.participation_window_secs());
+        let from = p.window_start.saturating_sub(p.rules.lookback_secs());
         since = Some(since.map_or(from, |s| s.min(from)));
     }
     let since = since?;
@@ -788,6 +786,20 @@ mod tests {
         fn zap(&self, text: &str, msat: u64, at: u64) -> Event {
             self.zap_by(&self.provider, text, msat, at)
         }
+    }
+
+    #[test]
+    fn receipts_are_asked_for_as_far_back_as_the_longer_window_reaches() {
+        let mut w = world();
+        let since = |w: &World| {
+            receipts_filter([&w.proposal], &[])
+                .and_then(|f| f.since)
+                .map(|t| t.as_secs())
+        };
+        // Defaults: 90 days of participation, 30 of cooling-off.
+        assert_eq!(since(&w), Some(START - 90 * 86_400));
+        w.proposal.rules.cooling_off_days = 120;
+        assert_eq!(since(&w), Some(START - 120 * 86_400));
     }
 
     fn honest(w: &World, receipts: &[Event], at: u64) -> (Judged, TallyContent) {
