@@ -23,9 +23,10 @@
 //! then the others ascending. A tally read back without it (published before targets existed)
 //! has an empty list.
 //!
-//! `receipts` lists the counted receipt ids (ascending) only while the content stays within
-//! [`MAX_TALLY_CONTENT_BYTES`], which leaves room for the tags and signature under a relay's
-//! 32 KiB event limit; beyond that it is omitted and the root alone commits to them.
+//! `receipts` lists the counted receipt ids (ascending) only while the content, as the event
+//! carries it (escaped), stays within [`MAX_TALLY_CONTENT_BYTES`], which leaves room for the
+//! tags and signature under a relay's 32 KiB event limit (DESIGN.md: "while the event stays
+//! under 32 KiB"); beyond that it is omitted and the root alone commits to them.
 
 use nostr_sdk::EventId;
 use serde::{Deserialize, Serialize};
@@ -38,8 +39,19 @@ use super::sealed::SealedSummary;
 use super::tally::{ProposalVoteResult, Tally};
 use crate::audit::merkle::{Digest, MerkleError};
 
-/// The largest content that still lists `receipts`: 31 KiB.
-pub const MAX_TALLY_CONTENT_BYTES: usize = 31 * 1024;
+/// The largest content that still lists `receipts`, measured as the event carries it (a JSON
+/// string, in which every quote and backslash of the content is escaped,
+/// [`escaped_len`]): 30 KiB. The other 2 KiB of a relay's 32 KiB event limit hold the id, key,
+/// signature and tags: about 1.9 KiB at most, with a 200-character title in `alt` and a
+/// 140-character repository in `a`.
+pub const MAX_TALLY_CONTENT_BYTES: usize = 30 * 1024;
+
+/// The length of the JSON text `json` once written as a JSON string inside an event: one more
+/// byte for each quote and backslash (serde_json writes no raw control character and leaves
+/// every other character as it is).
+pub fn escaped_len(json: &str) -> usize {
+    json.len() + json.bytes().filter(|b| matches!(b, b'"' | b'\\')).count()
+}
 
 /// A tally event's JSON content.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,15 +112,22 @@ impl TallyContent {
                 .as_ref()
                 .map(|sealed| SealedSummary::new(sealed.keys(), tally.sealed)),
         };
-        // Each id costs 64 hex digits, two quotes and a comma: skip listing what cannot fit.
-        let listed_bytes = tally.counted.len().saturating_mul(67);
+        // Each id costs 64 hex digits, two escaped quotes and a comma: skip listing what cannot
+        // fit.
+        let listed_bytes = tally.counted.len().saturating_mul(69);
         if listed_bytes <= MAX_TALLY_CONTENT_BYTES {
             content.receipts = Some(tally.counted.iter().map(EventId::to_hex).collect());
-            if content.to_json().len() > MAX_TALLY_CONTENT_BYTES {
-                content.receipts = None;
-            }
+            content.unlist_receipts_beyond_the_limit();
         }
         content
+    }
+
+    /// Drops `receipts` when the content, as the event carries it, is over
+    /// [`MAX_TALLY_CONTENT_BYTES`].
+    fn unlist_receipts_beyond_the_limit(&mut self) {
+        if self.receipts.is_some() && escaped_len(&self.to_json()) > MAX_TALLY_CONTENT_BYTES {
+            self.receipts = None;
+        }
     }
 
     /// This content with its `anomalies` counted over `tally.counted` (see
@@ -120,6 +139,8 @@ impl TallyContent {
         anomalies: &std::collections::HashMap<EventId, crate::nostr::nip57::Anomalies>,
     ) -> TallyContent {
         self.anomalies = AnomalyCounts::of_counted(&tally.counted, anomalies);
+        // Larger counts are longer numbers: the list may no longer fit.
+        self.unlist_receipts_beyond_the_limit();
         self
     }
 
@@ -320,6 +341,60 @@ mod tests {
         assert_eq!(read.anomalies, crate::votes::AnomalyCounts::default());
     }
 
+    /// DESIGN.md "Tally events": `receipts` is listed "while the event stays under 32 KiB". The
+    /// signed event at the last count that still lists them, with the longest title and
+    /// repository the action rules allow, and every anomaly counted.
+    #[test]
+    fn the_signed_event_stays_under_32_kib_while_it_lists_the_receipts() {
+        use std::collections::HashMap;
+
+        use nostr_sdk::{JsonUtil, Keys};
+
+        use crate::nostr::events;
+        use crate::nostr::governance_action::TITLE_MAX_CHARS;
+        use crate::nostr::nip57::{Anomalies, Check};
+
+        let mut p = proposal();
+        let repository = format!("{}/{}", "o".repeat(39), "r".repeat(100));
+        p.address = format!(
+            "30078:{}:action:{repository}:4294967295:review-period",
+            p.address.split(':').nth(1).unwrap_or_default()
+        );
+        let address = events::parse_address(&p.address).expect("an address");
+        // Four bytes a character, and quotes, which `alt` carries escaped.
+        let title: String = "\"\u{1D11E}".repeat(TITLE_MAX_CHARS / 2);
+        let all = Anomalies::NONE
+            .with(Check::DescriptionHash)
+            .with(Check::PaymentHash)
+            .with(Check::Preimage);
+        let keys = Keys::generate();
+        let mut n = 380;
+        let mut largest_listed = 0;
+        loop {
+            let t = tally(&p, &votes(n), END);
+            let anomalies: HashMap<_, _> = t.counted.iter().map(|id| (*id, all)).collect();
+            let content = TallyContent::new(&p, &t, true).with_anomalies(&t, &anomalies);
+            let listed = content.receipts.is_some();
+            let event = events::vote_tally(p.id, &address, &content, &content.alt(&title))
+                .expect("a tally event")
+                .sign_with_keys(&keys)
+                .expect("signed");
+            if listed {
+                largest_listed = event.as_json().len();
+                assert!(
+                    largest_listed <= 32 * 1024,
+                    "{n} receipts: {largest_listed} bytes"
+                );
+            } else {
+                break;
+            }
+            n += 1;
+            assert!(n < 1_000, "the receipts never stopped fitting");
+        }
+        // The limit is not so tight that it wastes the room: the last listing event is close.
+        assert!(largest_listed > 31 * 1024, "{largest_listed} bytes");
+    }
+
     #[test]
     fn receipts_are_listed_only_while_the_content_fits() {
         let p = proposal();
@@ -328,13 +403,13 @@ mod tests {
             let t = tally(&p, &votes(n), END);
             let content = TallyContent::new(&p, &t, false);
             let json = content.to_json();
-            assert!(json.len() <= MAX_TALLY_CONTENT_BYTES || content.receipts.is_none());
+            assert!(escaped_len(&json) <= MAX_TALLY_CONTENT_BYTES || content.receipts.is_none());
             if content.receipts.is_none() {
                 // One fewer receipt did fit.
                 let t = tally(&p, &votes(n - 1), END);
                 let fewer = TallyContent::new(&p, &t, false);
                 assert!(fewer.receipts.is_some());
-                assert!(fewer.to_json().len() <= MAX_TALLY_CONTENT_BYTES);
+                assert!(escaped_len(&fewer.to_json()) <= MAX_TALLY_CONTENT_BYTES);
                 assert!(!json.contains("\"receipts\":"));
                 assert_eq!(content.receipts_count, n);
                 break;
