@@ -228,6 +228,7 @@ impl ServiceKeys {
             }
             bots.insert(name.clone(), keys);
         }
+        own_keys_are_no_ballot_holders(settings, &bots)?;
         let serves_a_bot = settings.nostr.bots.values().any(|bot| bot.dev_provider);
         let dev_zapper = if settings.lnurl.dev_provider && serves_a_bot {
             Some(load_key(
@@ -268,6 +269,32 @@ impl ServiceKeys {
             generated,
         })
     }
+}
+
+/// `governance.ballot_holders` are the holders the operator does *not* control (DESIGN.md
+/// "Sealed ballots"): none of them may be one of this service's bots. The gov bot is the first
+/// holder already; listed again, the proposal would pin two keys of one author, whose secret
+/// events share one address, so its ballots could never all open.
+fn own_keys_are_no_ballot_holders(
+    settings: &Settings,
+    bots: &BTreeMap<String, Keys>,
+) -> Result<(), SettingsError> {
+    use nostr_sdk::FromBech32;
+    for holder in &settings.governance.ballot_holders {
+        let Ok(key) = nostr_sdk::PublicKey::from_bech32(holder) else {
+            continue; // settings validation refused it already
+        };
+        if let Some((name, _)) = bots.iter().find(|(_, keys)| keys.public_key() == key) {
+            return Err(SettingsError::invalid(
+                "governance.ballot_holders",
+                format!(
+                    "'{holder}' is this service's bot '{name}': an independent ballot key holder \
+                     needs a key the operator does not hold"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// GitHub's webhook secret (`github.webhook_secret`), when set: read like every secret (a file

@@ -382,3 +382,42 @@ async fn the_service_pins_each_holders_first_unused_key_or_refuses_with_a_503_na
     let databases = common::test_db::TestDb::all().await;
     futures::future::join_all(databases.into_iter().map(service_pins_or_refuses)).await;
 }
+
+/// An independent holder is one the operator does not control: a bot key of this service in
+/// `governance.ballot_holders` stops start-up, naming the setting and the bot.
+#[actix_rt::test]
+async fn a_bot_of_this_service_is_refused_as_an_independent_holder() {
+    use common::app::TestConfig;
+    use commons_nostr::configuration::{Settings, SettingsSources};
+    use commons_nostr::keys::ServiceKeys;
+
+    let test_db = common::test_db::TestDb::sqlite().await;
+    let independent = Keys::generate().public_key().to_bech32().expect("npub");
+    // Nothing connects: the keys are refused before anything starts.
+    let unused = RelayUrl::parse("ws://127.0.0.1:9").expect("a relay url");
+    let base = TestConfig::new(&test_db.url, vec![unused]);
+    for bot in ["gov", "dev"] {
+        let own = base.bot(bot).to_bech32().expect("npub");
+        let cfg = base.clone().with(
+            "COMMONS__GOVERNANCE__BALLOT_HOLDERS",
+            &format!("{independent},{own}"),
+        );
+        let env = cfg.environment();
+        let settings = Settings::load(SettingsSources {
+            config_file: None,
+            env: env.clone(),
+        })
+        .expect("the settings alone are valid");
+        let lookup = move |var: &str| env.get(var).cloned();
+        let error = ServiceKeys::load(&settings, &lookup)
+            .expect_err("start-up refuses a bot as an independent holder")
+            .to_string();
+        assert!(error.contains("governance.ballot_holders"), "{error}");
+        assert!(error.contains(&own), "{error}");
+        assert!(error.contains(&format!("bot '{bot}'")), "{error}");
+    }
+    // The independent holder alone starts.
+    let cfg = base.with("COMMONS__GOVERNANCE__BALLOT_HOLDERS", &independent);
+    let (settings, _keys) = cfg.settings();
+    assert_eq!(settings.governance.ballot_holders, vec![independent]);
+}
