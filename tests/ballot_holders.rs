@@ -421,3 +421,66 @@ async fn a_bot_of_this_service_is_refused_as_an_independent_holder() {
     let (settings, _keys) = cfg.settings();
     assert_eq!(settings.governance.ballot_holders, vec![independent]);
 }
+
+/// `--operator`: only the named gov bot's proposals pin keys. A review period anyone else signs
+/// (naming the holder, pinning a pool key, already closed) makes no secret due, so nobody can
+/// make a holder publish a key's secret while the operator's proposal still uses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_operator_named_a_forged_proposal_pins_nothing() {
+    let relay = TestRelay::start().await;
+    let relays = [relay.url()];
+    let files = HolderFiles::new();
+    let holder = files.pubkey();
+    let log = AuthorLog::follow(&relay.url(), holder).await;
+    let gov = Keys::generate();
+    let forger = Keys::generate();
+    let gov_npub = gov.public_key().to_bech32().expect("npub");
+    let _running = files.start_with(&relays, 2, &["--operator", &gov_npub]);
+    let pool = log
+        .wait_for("a pool of 2 keys", ANSWER, |_| {
+            newest_pool(log.pools(), |keys| keys.len() == 2)
+        })
+        .await;
+    let (first, second) = (pool.keys[0], pool.keys[1]);
+
+    // First the forger's proposal pinning the first key, then the gov bot's pinning the second,
+    // both closing within a second.
+    let reader = common::relays::reader(&relay.url()).await;
+    let forged = proposal(
+        &forger,
+        1,
+        1,
+        vec![gov_holder(&forger), BallotHolder { holder, key: first }],
+    );
+    reader
+        .send_event(&forged)
+        .await
+        .expect("forged proposal sent");
+    let genuine = proposal(
+        &gov,
+        2,
+        1,
+        vec![
+            gov_holder(&gov),
+            BallotHolder {
+                holder,
+                key: second,
+            },
+        ],
+    );
+    reader.send_event(&genuine).await.expect("proposal sent");
+
+    let secret = log
+        .wait_for("the secret of the gov bot's proposal", ANSWER, |_| {
+            log.secrets_of(&genuine.id).into_iter().next()
+        })
+        .await;
+    assert_eq!(secret.key, second);
+    assert!(
+        log.secrets_of(&forged.id).is_empty(),
+        "a forged proposal made a secret due"
+    );
+    // The pool still offers the first key (unused), and no longer the second.
+    let newest = newest_pool(log.pools(), |keys| !keys.contains(&second)).expect("the new pool");
+    assert!(newest.keys.contains(&first), "{:?}", newest.keys);
+}

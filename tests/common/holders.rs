@@ -66,7 +66,14 @@ impl HolderFiles {
     /// Starts the holder and waits until it has read the relays and published what it must
     /// (its "watching the relays" line).
     pub fn start(&self, relays: &[RelayUrl], pool: u16) -> Running {
-        let mut running = Running::start(self.command(relays, pool));
+        self.start_with(relays, pool, &[])
+    }
+
+    /// [`HolderFiles::start`] with more arguments (`--operator NPUB`, say).
+    pub fn start_with(&self, relays: &[RelayUrl], pool: u16, more: &[&str]) -> Running {
+        let mut command = self.command(relays, pool);
+        command.args(more);
+        let mut running = Running::start(command);
         running.wait_for("watching the relays");
         running
     }

@@ -64,6 +64,14 @@ pub async fn run(
                 .map_err(|e| HolderError::Usage(e.to_string()))?,
         );
     }
+    let mut operators = Vec::with_capacity(args.operators.len());
+    for (i, raw) in args.operators.iter().enumerate() {
+        operators.push(PublicKey::parse(raw.trim()).map_err(|_| {
+            HolderError::Usage(format!(
+                "--operator[{i}]: '{raw}' is not an npub or a hex public key"
+            ))
+        })?);
+    }
     let mut store = KeyStore::load(&args.keys)?;
     let made = store.top_up(args.pool_size(), &mut rand::rngs::OsRng);
     if made > 0 {
@@ -94,13 +102,14 @@ pub async fn run(
         timeout: args.timeout(),
         store,
         last_pool_at: None,
+        operators,
     };
     let mut notifications = holder.client.notifications();
     holder
         .client
         // New events only (the resync below reads what is stored). Not `since(now)`: a
         // proposal's `created_at` is its window's start, which may be earlier than now.
-        .subscribe(proposals_naming(me).limit(0), None)
+        .subscribe(proposals_naming(me, &holder.operators).limit(0), None)
         .await
         .map_err(|e| HolderError::Relays(format!("cannot subscribe: {e}")))?;
     holder.resync(&mut say).await?;
@@ -141,11 +150,17 @@ pub async fn run(
     Ok(())
 }
 
-/// The proposals that name `holder` (a `p` tag per independent holder, DESIGN.md).
-fn proposals_naming(holder: PublicKey) -> Filter {
-    Filter::new()
+/// The proposals that name `holder` (a `p` tag per independent holder, DESIGN.md), signed by
+/// one of `operators` when any is given.
+fn proposals_naming(holder: PublicKey, operators: &[PublicKey]) -> Filter {
+    let filter = Filter::new()
         .kind(kind::GOVERNANCE_ACTION)
-        .custom_tag(SingleLetterTag::lowercase(Alphabet::P), holder.to_hex())
+        .custom_tag(SingleLetterTag::lowercase(Alphabet::P), holder.to_hex());
+    if operators.is_empty() {
+        filter
+    } else {
+        filter.authors(operators.iter().copied())
+    }
 }
 
 fn now() -> u64 {
@@ -164,6 +179,8 @@ struct Holder {
     /// `created_at` of the last pool event this run published: the next one is later, so
     /// relays always keep the newest.
     last_pool_at: Option<Timestamp>,
+    /// `--operator`: the gov bots whose proposals may pin keys (any, when empty).
+    operators: Vec<PublicKey>,
 }
 
 impl Holder {
@@ -172,7 +189,7 @@ impl Holder {
     async fn resync(&mut self, say: &mut impl FnMut(String)) -> Result<(), HolderError> {
         match self
             .client
-            .fetch_events(proposals_naming(self.me), self.timeout)
+            .fetch_events(proposals_naming(self.me, &self.operators), self.timeout)
             .await
         {
             Ok(events) => {
@@ -195,7 +212,7 @@ impl Holder {
         if event.verify().is_err() {
             return false;
         }
-        let Some(pinned) = pinned_keys(event, &self.me) else {
+        let Some(pinned) = pinned_keys(event, &self.me, &self.operators) else {
             return false;
         };
         let mut changed = false;

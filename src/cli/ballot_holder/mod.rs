@@ -8,8 +8,9 @@
 //!
 //! 1. it keeps `--pool` unused X25519 ballot keys, and its newest "ballot key pool" event
 //!    (30078, `d` = `ballot-keys`) lists exactly them;
-//! 2. it follows the proposals that name it (`#p` = its pubkey) and records each key a proposal
-//!    pinned, with the proposal's close; then it tops the pool up and publishes the new pool;
+//! 2. it follows the proposals that name it (`#p` = its pubkey; with `--operator`, only those
+//!    the named gov bots signed) and records each key a proposal pinned, with the proposal's
+//!    close; then it tops the pool up and publishes the new pool;
 //! 3. once every proposal that pinned a key has closed, it publishes that key's secret (the
 //!    "ballot secret" event, one per proposal), once: if it was down at the close, as soon as it
 //!    is back; and a secret already on the relays is never published again.
@@ -70,6 +71,11 @@ pub struct BallotHolderArgs {
     /// Seconds to wait for the relays at each read.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// The gov bot (npub or hex) whose proposals may pin this holder's keys (repeat for the
+    /// gov bots of several services). Without it, any signed review period naming this holder
+    /// pins a key, so anyone can make a key's secret due early with a forged proposal.
+    #[arg(long = "operator", value_name = "NPUB")]
+    pub operators: Vec<String>,
 }
 
 impl BallotHolderArgs {

@@ -20,8 +20,16 @@ pub struct PinnedKeys {
 }
 
 /// The keys `event` pins for `holder`, when it is a review period (a proposal) with sealed
-/// ballots that names `holder` among its holders; `None` otherwise.
-pub fn pinned_keys(event: &Event, holder: &PublicKey) -> Option<PinnedKeys> {
+/// ballots that names `holder` among its holders and, when `operators` names any, is signed by
+/// one of them; `None` otherwise.
+pub fn pinned_keys(
+    event: &Event,
+    holder: &PublicKey,
+    operators: &[PublicKey],
+) -> Option<PinnedKeys> {
+    if !operators.is_empty() && !operators.contains(&event.pubkey) {
+        return None;
+    }
     let action = parse_governance_action(event).ok()?;
     if action.action != ActionKind::ReviewPeriod {
         return None;
