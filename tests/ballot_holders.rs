@@ -484,3 +484,22 @@ async fn with_an_operator_named_a_forged_proposal_pins_nothing() {
     let newest = newest_pool(log.pools(), |keys| !keys.contains(&second)).expect("the new pool");
     assert!(newest.keys.contains(&first), "{:?}", newest.keys);
 }
+
+/// A bad `--operator` is a usage error (exit 2) naming the argument, before anything is made.
+#[tokio::test]
+async fn a_bad_operator_is_a_usage_error() {
+    let relay = TestRelay::start().await;
+    let files = HolderFiles::new();
+    let output = files
+        .command(&[relay.url()], 3)
+        .args(["--operator", "npub1notakey"])
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--operator[0]") && stderr.contains("npub1notakey"),
+        "{stderr}"
+    );
+    assert!(!files.keys_file().exists(), "no keys made");
+}
