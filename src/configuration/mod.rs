@@ -359,6 +359,11 @@ mod tests {
                 "npub1garbage",
                 "governance.ballot_holders",
             ),
+            (
+                "COMMONS__NOSTR__EMBEDDED_RELAY__BIND",
+                "0.0.0.0:7777",
+                "nostr.embedded_relay.bind",
+            ),
         ];
         for (var, value, key) in cases {
             let r = load(None, &[(var, value)]);

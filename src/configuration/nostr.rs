@@ -217,6 +217,18 @@ impl RawNostr {
             enabled: self.embedded_relay.enabled,
             bind: parse_socket_addr("nostr.embedded_relay.bind", &self.embedded_relay.bind)?,
         };
+        // DESIGN.md: "an embedded loopback relay". It stores whatever anyone sends it, and the
+        // bots and the tracker read from it: not for other machines.
+        if embedded_relay.enabled && !embedded_relay.bind.ip().is_loopback() {
+            return Err(SettingsError::invalid(
+                "nostr.embedded_relay.bind",
+                format!(
+                    "{} is not a loopback address: the embedded relay takes anything anyone \
+                     sends it; bind it to 127.0.0.1 or ::1, or use real relays",
+                    embedded_relay.bind
+                ),
+            ));
+        }
         if self.enabled && relays.is_empty() && !embedded_relay.enabled {
             return Err(SettingsError::invalid(
                 "nostr.relays",
