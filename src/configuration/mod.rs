@@ -209,9 +209,13 @@ impl RawSettings {
         let database = self.database.validate()?;
         let http = self.http.validate()?;
         let logging = self.logging.validate()?;
-        let lnurl = self.lnurl.validate(http.bind)?;
+        let mut lnurl = self.lnurl.validate(http.bind)?;
         let dev_provider_bind = lnurl.dev_provider.then_some(http.bind);
         let nostr = self.nostr.validate(dev_provider_bind)?;
+        // The demonstration zaps the gov bot through the development provider: a gov bot with a
+        // real lightning address (a production file that left the provider on) gets none, so
+        // no demonstration proposal is ever signed by a real gov bot on real relays.
+        lnurl.demo_vote &= nostr.bots.get("gov").is_some_and(|gov| gov.dev_provider);
         let governance = validate_governance(self.governance)?;
         let github = self.github.validate()?;
         let outbox = self.outbox.validate()?;
@@ -417,6 +421,21 @@ mod tests {
             key_of(load(None, &[("COMMONS__SERVER__ID", "a b")])),
             "server.id"
         );
+    }
+
+    #[test]
+    fn the_demonstration_vote_runs_only_when_the_development_provider_serves_the_gov_bot() {
+        assert!(load(None, &[]).unwrap().lnurl.demo_vote);
+        let real_gov = load(
+            None,
+            &[(
+                "COMMONS__NOSTR__BOTS__GOV__LIGHTNING_ADDRESS",
+                "gov@commons.example",
+            )],
+        )
+        .unwrap();
+        assert!(real_gov.lnurl.dev_provider);
+        assert!(!real_gov.lnurl.demo_vote);
     }
 
     #[test]
