@@ -782,3 +782,62 @@ async fn the_tally_route_is_public_and_answers_json_errors() {
     assert_eq!(nowhere.error(), "no such route");
     service.stop().await;
 }
+
+/// DESIGN.md "HTTP": "Bad requests get 4xx with a JSON error naming the problem", also where
+/// actix-web answers by itself: a route asked with the wrong method, and a query string its
+/// extractor cannot read.
+#[actix_rt::test]
+async fn a_wrong_method_and_a_bad_query_get_json_errors() {
+    let relay = TestRelay::start().await;
+    let service = Service::start(TestDb::sqlite().await, vec![relay.url()]).await;
+    let api = &service.api;
+
+    // Routes registered one method each fall through to "no such route" (a JSON 404); a
+    // resource (the LNURL routes) answers 405 itself, now with the same JSON body.
+    for (path, status) in [
+        ("/healthz", 404),
+        ("/metrics", 404),
+        ("/.well-known/lnurlp/gov", 405),
+        ("/lnurlp/gov/callback", 405),
+    ] {
+        let answer = api.post(path, Auth::Anonymous, &json!({})).await;
+        assert_eq!(
+            answer.status.as_u16(),
+            status,
+            "POST {path}: {:?}",
+            answer.json
+        );
+        assert!(
+            answer.json["error"].is_string(),
+            "POST {path}: {:?}",
+            answer.json
+        );
+        if status == 405 {
+            let error = answer.json["error"].as_str().unwrap_or_default();
+            assert!(error.contains("POST") && error.contains(path), "{error}");
+        }
+    }
+    // An admin route with the wrong method, with the token.
+    let answer = api.get_with("/v1/actions", Auth::Admin).await;
+    assert!(answer.status.is_client_error(), "{:?}", answer.json);
+    assert!(answer.json["error"].is_string(), "{:?}", answer.json);
+
+    // `/qr.svg` without its `data`, and a receipts query with `receipt` twice.
+    let id = "a".repeat(64);
+    for path in [
+        "/qr.svg".to_owned(),
+        format!("/v1/proposals/{id}/receipts?receipt={id}&receipt={id}"),
+    ] {
+        let answer = api.get(&path).await;
+        assert_eq!(answer.status.as_u16(), 400, "{path}: {:?}", answer.json);
+        assert_eq!(answer.field(), Some("query"), "{path}: {:?}", answer.json);
+        assert!(
+            answer.json["error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("query: ")),
+            "{path}: {:?}",
+            answer.json
+        );
+    }
+    service.app.stop().await;
+}

@@ -5,7 +5,9 @@
 //! name (`tier: must be 1 to 5`), so the `error` text alone reads well in a terminal: that is
 //! what the command-line clients print.
 
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, HttpResponse, ResponseError};
 use serde::Serialize;
 
@@ -125,6 +127,32 @@ pub async fn read_body(payload: web::Payload) -> Result<web::Bytes, ApiError> {
 }
 
 /// The answer to a request for a route that does not exist.
+/// `web::Query` errors (a missing or malformed query parameter) as a JSON 400 naming the
+/// query string, like every other refusal (`actix-web`'s own answer is plain text).
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        ApiError::field(StatusCode::BAD_REQUEST, "query", format!("query: {err}")).into()
+    })
+}
+
+/// A route that exists with another method: `actix-web` answers an empty 405; this middleware
+/// gives it the JSON body every other refusal has.
+pub fn method_not_allowed_as_json<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, |res: ServiceResponse<B>| {
+        let method = res.request().method().clone();
+        let path = res.request().path().to_owned();
+        let (req, _) = res.into_parts();
+        let body = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} is not allowed on {path}"),
+        )
+        .error_response();
+        Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(req, body).map_into_right_body(),
+        ))
+    })
+}
+
 pub async fn no_such_route() -> HttpResponse {
     ApiError::new(StatusCode::NOT_FOUND, "no such route").error_response()
 }

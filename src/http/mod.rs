@@ -80,6 +80,7 @@ pub fn serve_on(
     let data = web::Data::new(handles);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(error::method_not_allowed_as_json())
             .wrap(page::security::headers(&csp))
             .app_data(data.clone())
             .app_data(feed.clone())
@@ -98,6 +99,7 @@ pub fn serve_on(
 /// Every route, for [`serve`] and for tests that build an `App` directly.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(error::json_config())
+        .app_data(error::query_config())
         .route("/healthz", web::get().to(health::healthz))
         .route("/metrics", web::get().to(health::metrics))
         // Public, and registered before the admin scope so that scope does not take it.

@@ -91,6 +91,12 @@ impl Api {
         Self::answer(response).await
     }
 
+    /// `GET path` with `auth`.
+    pub async fn get_with(&self, path: &str, auth: Auth<'_>) -> Answer {
+        let request = self.request(self.client.get(format!("{}{path}", self.base)), auth);
+        Self::answer(request.send().await).await
+    }
+
     /// `GET /metrics`, as text.
     pub async fn metrics(&self) -> String {
         let mut response = self
