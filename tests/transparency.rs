@@ -521,3 +521,47 @@ async fn appends_back_to_back_with_no_debounce_never_lock_the_database() {
         app.stop().await;
     }
 }
+
+/// DESIGN.md: health is "published when [it changes] (debounced)". A merge appended to the
+/// audit log changes the health event's `last_merge`: while the status stays `healthy`, it is
+/// published again at the next status tick, with the merge.
+#[actix_rt::test]
+async fn a_merge_publishes_health_again_with_its_last_merge() {
+    let db = TestDb::sqlite().await;
+    let relay = TestRelay::start().await;
+    let cfg = config(&db, vec![relay.url()]).with("COMMONS__NOSTR__PUBLISH_INTERVAL_SECS", "1");
+    let mut watch = Watch::start(&relay.url(), by_server(&cfg, &[STATUS, HEALTH])).await;
+    let app = cfg.start().await;
+    let is_health = |e: &Event| e.kind == HEALTH;
+    let at_start = watch
+        .next_matching(ARRIVAL, "health at start", is_health)
+        .await;
+    assert_eq!(
+        expect_health(&at_start, "healthy")["last_merge"],
+        Value::Null
+    );
+
+    let before_merge = Timestamp::now();
+    let entry = json!({"action": "merge", "repository": "commons/demo", "pr": 12});
+    append(&app, "merge", entry).await;
+    let after_merge = watch
+        .next_matching(ARRIVAL, "health after the merge", is_health)
+        .await;
+    let c = expect_health(&after_merge, "healthy");
+    assert_eq!(c["last_merge"]["repository"], "commons/demo", "{c:?}");
+    assert_eq!(c["last_merge"]["pr"], 12, "{c:?}");
+    assert!(c["last_merge"]["at"].as_u64().expect("at") >= before_merge.as_secs());
+    assert!(after_merge.created_at > at_start.created_at);
+
+    // Nothing changes now: three more status ticks go by without a health event.
+    for tick in 0..3 {
+        let event = watch.next(ARRIVAL, &format!("status tick {tick}")).await;
+        assert_eq!(
+            event.kind, STATUS,
+            "no health event without a change: {}",
+            event.content
+        );
+    }
+    watch.stop().await;
+    app.stop().await;
+}

@@ -18,7 +18,10 @@
 //! the database on every status tick), re-evaluates, and lets [`HealthGate`] decide. A changed
 //! status must hold for `nostr.health_debounce_secs` before it is published, so a relay that
 //! drops and comes straight back publishes nothing. Changes in the number of connected relays
-//! that leave the status as it was publish nothing either.
+//! that leave the status as it was publish nothing either (they would republish at every
+//! flap; the status and relay counts in the 30078 status event are at most an interval old).
+//! A new merge in the audit log does publish health again (its `last_merge`), at the next
+//! status tick.
 //!
 //! # Start-up
 //!
@@ -132,6 +135,9 @@ pub struct StatusTickerActor {
     evaluate_again: bool,
     health_timer: Option<SpawnHandle>,
     last_merge: Option<LastMerge>,
+    /// The `last_merge` of the newest health event in the outbox: a new merge publishes health
+    /// again, whatever the status.
+    published_last_merge: Option<Option<LastMerge>>,
     audit: Option<AuditSummary>,
 }
 
@@ -157,6 +163,7 @@ impl SupervisedActor for StatusTickerActor {
             evaluate_again: false,
             health_timer: None,
             last_merge: None,
+            published_last_merge: None,
             audit: None,
         }
     }
@@ -316,7 +323,10 @@ impl StatusTickerActor {
                     for what in published {
                         match what {
                             Published::Status => {}
-                            Published::Health(status) => act.gate.published(status),
+                            Published::Health(status, last_merge) => {
+                                act.gate.published(status);
+                                act.published_last_merge = Some(last_merge);
+                            }
                         }
                     }
                     if !complete {
@@ -350,6 +360,12 @@ impl StatusTickerActor {
             out.extend(self.sign_health(snapshot, health));
         } else {
             match self.gate.observe(health, Instant::now()) {
+                // The status holds, but a merge since the last health event: say so.
+                HealthDecision::Unchanged
+                    if self.published_last_merge.as_ref() != Some(&self.last_merge) =>
+                {
+                    out.extend(self.sign_health(snapshot, health));
+                }
                 HealthDecision::Unchanged => {}
                 HealthDecision::Publish => {
                     tracing::warn!(
@@ -438,15 +454,15 @@ impl StatusTickerActor {
         };
         let event = self.sign(events::server_health(&health).custom_created_at(created_at))?;
         self.last_health_at = Some(created_at);
-        Some((Published::Health(status), event))
+        Some((Published::Health(status, health.last_merge), event))
     }
 }
 
 /// What an event put in the outbox was.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Published {
     Status,
-    Health(HealthStatus),
+    Health(HealthStatus, Option<LastMerge>),
 }
 
 impl Handler<RelayLinkChanged> for StatusTickerActor {
