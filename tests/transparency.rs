@@ -197,6 +197,18 @@ fn expect_health(event: &Event, status: &str) -> serde_json::Map<String, Value> 
     c
 }
 
+/// Three status ticks go by and no health event among them: nothing changed.
+async fn no_health_for_three_ticks(watch: &mut Watch) {
+    for tick in 0..3 {
+        let event = watch.next(ARRIVAL, &format!("status tick {tick}")).await;
+        assert_eq!(
+            event.kind, STATUS,
+            "no health event without a change: {}",
+            event.content
+        );
+    }
+}
+
 #[actix_rt::test]
 async fn health_is_published_at_start_on_relay_loss_and_recovery_and_not_otherwise() {
     let db = TestDb::sqlite().await;
@@ -240,14 +252,7 @@ async fn health_is_published_at_start_on_relay_loss_and_recovery_and_not_otherwi
     assert!(recovered.created_at > degraded.created_at);
 
     // Nothing changes now: three more status ticks go by without a health event.
-    for tick in 0..3 {
-        let event = watch.next(ARRIVAL, &format!("status tick {tick}")).await;
-        assert_eq!(
-            event.kind, STATUS,
-            "no health event without a change: {}",
-            event.content
-        );
-    }
+    no_health_for_three_ticks(&mut watch).await;
     watch.stop().await;
     app.stop().await;
 }
@@ -554,14 +559,7 @@ async fn a_merge_publishes_health_again_with_its_last_merge() {
     assert!(after_merge.created_at > at_start.created_at);
 
     // Nothing changes now: three more status ticks go by without a health event.
-    for tick in 0..3 {
-        let event = watch.next(ARRIVAL, &format!("status tick {tick}")).await;
-        assert_eq!(
-            event.kind, STATUS,
-            "no health event without a change: {}",
-            event.content
-        );
-    }
+    no_health_for_three_ticks(&mut watch).await;
     watch.stop().await;
     app.stop().await;
 }
