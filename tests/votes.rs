@@ -626,17 +626,15 @@ async fn a_cooling_off_window_longer_than_the_participation_window_is_read_whole
     })
     .await;
 
-    let answer = api
-        .post(
-            "/v1/actions",
-            Auth::Admin,
-            &json!({"action": "review-period", "repository": "o/r", "pr": 7, "tier": 1,
-                    "title": "Cool off", "voting_window_days": 1}),
-        )
-        .await;
-    assert_eq!(answer.status.as_u16(), 201, "{:?}", answer.json);
-    let proposal = EventId::from_hex(answer.text("event_id")).expect("id");
-    let (rules, _, _) = proposal_on(&relay.url(), &proposal).await;
+    let (proposal, event, _) = common::verifier::open_review_period(
+        &api,
+        &relay.url(),
+        &json!({"action": "review-period", "repository": "o/r", "pr": 7, "tier": 1,
+                "title": "Cool off", "voting_window_days": 1}),
+    )
+    .await;
+    let content: Value = serde_json::from_str(&event.content).expect("json content");
+    let rules = &content["rules"];
     assert_eq!(rules["participation_window_days"], 30);
     assert_eq!(rules["cooling_off_days"], 120);
     let zapper = Zapper {
