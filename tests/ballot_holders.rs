@@ -388,8 +388,6 @@ async fn the_service_pins_each_holders_first_unused_key_or_refuses_with_a_503_na
 #[actix_rt::test]
 async fn a_bot_of_this_service_is_refused_as_an_independent_holder() {
     use common::app::TestConfig;
-    use commons_nostr::configuration::{Settings, SettingsSources};
-    use commons_nostr::keys::ServiceKeys;
 
     let test_db = common::test_db::TestDb::sqlite().await;
     let independent = Keys::generate().public_key().to_bech32().expect("npub");
@@ -402,14 +400,9 @@ async fn a_bot_of_this_service_is_refused_as_an_independent_holder() {
             "COMMONS__GOVERNANCE__BALLOT_HOLDERS",
             &format!("{independent},{own}"),
         );
-        let env = cfg.environment();
-        let settings = Settings::load(SettingsSources {
-            config_file: None,
-            env: env.clone(),
-        })
-        .expect("the settings alone are valid");
-        let lookup = move |var: &str| env.get(var).cloned();
-        let error = ServiceKeys::load(&settings, &lookup)
+        let error = cfg
+            .settings_and_keys()
+            .1
             .expect_err("start-up refuses a bot as an independent holder")
             .to_string();
         assert!(error.contains("governance.ballot_holders"), "{error}");

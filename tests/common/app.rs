@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use commons_nostr::configuration::{Settings, SettingsSources};
+use commons_nostr::configuration::{Settings, SettingsError, SettingsSources};
 use commons_nostr::keys::ServiceKeys;
 use commons_nostr::startup::Application;
 use nostr_sdk::prelude::*;
@@ -129,6 +129,13 @@ impl TestConfig {
     }
 
     pub fn settings(&self) -> (Settings, ServiceKeys) {
+        let (settings, keys) = self.settings_and_keys();
+        (settings, keys.expect("test keys load"))
+    }
+
+    /// The settings (valid), and the keys as start-up loads them: `Err` when start-up would
+    /// stop there.
+    pub fn settings_and_keys(&self) -> (Settings, Result<ServiceKeys, SettingsError>) {
         let env = self.environment();
         let settings = Settings::load(SettingsSources {
             config_file: None,
@@ -136,7 +143,7 @@ impl TestConfig {
         })
         .expect("test settings are valid");
         let lookup = move |var: &str| env.get(var).cloned();
-        let keys = ServiceKeys::load(&settings, &lookup).expect("test keys load");
+        let keys = ServiceKeys::load(&settings, &lookup);
         (settings, keys)
     }
 
