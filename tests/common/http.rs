@@ -7,7 +7,9 @@ use std::time::Duration;
 use awc::http::{header, StatusCode};
 use commons_nostr::store::entities::{audit_log_entry, governance_proposal, outbox_event};
 use nostr_sdk::PublicKey;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use serde_json::Value;
 
 /// The HTTP API of one service, as an operator holding (or not) its admin token calls it.
@@ -156,7 +158,9 @@ pub fn metric(text: &str, series: &str) -> f64 {
 
 /// What the action and note routes can write, counted: a refused request changes none of it.
 /// Only the rows these routes write are counted (the bots' events, proposals and action audit
-/// entries), so the service's own start-up publications do not disturb the count.
+/// entries), so the service's own start-up publications do not disturb the count, nor do the
+/// tallies the vote aggregator publishes (a proposal's first one comes `tally_debounce_secs`
+/// after it, which a loaded machine can reach before the count).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
     pub bot_events: u64,
@@ -169,6 +173,11 @@ pub async fn written(db: &DatabaseConnection, bots: &[PublicKey]) -> Written {
     let bot_events = outbox_event::Entity::find()
         .filter(outbox_event::Column::Author.is_in(authors))
         .filter(outbox_event::Column::Kind.is_in([1, 30078]))
+        .filter(
+            Condition::any()
+                .add(outbox_event::Column::DTag.is_null())
+                .add(outbox_event::Column::DTag.not_like("tally:%")),
+        )
         .count(db)
         .await
         .expect("count outbox events");
